@@ -1,0 +1,527 @@
+r"""Stateful Adam and AdamW optimizers over NumPy arrays.
+
+The classes validate their arguments once, allocate the moments and hand the
+per-step work to the compiled core in `adamopt._kernels`.
+"""
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from . import _validation as check
+from ._kernels import GRAD_LIMIT_FLOAT32, GRAD_LIMIT_FLOAT64, AdamCore
+
+_COMMON_PARAMETERS = r"""
+    params : numpy.ndarray
+        The parameters, updated **in place** by `step`: any shape, dtype float32 or
+        float64, writeable and contiguous (C or Fortran order).  The moments are
+        kept in the same dtype; all arithmetic is done in float64 and rounded once
+        per stored value.
+    lr : float or callable, default: 1e-3
+        Learning rate :math:`\alpha \ge 0`, or a schedule: a callable ``lr(t)``
+        returning :math:`\alpha_t` for the step number ``t = 1, 2, ...``.
+    beta1, beta2 : float, default: 0.9, 0.999
+        Decay rates of the first and second moment estimates, in ``[0, 1)``.
+    eps : float, default: 1e-8
+        :math:`\epsilon > 0`, added to :math:`\sqrt{\hat v_t}` (PyTorch's and the
+        paper's placement, not the "epsilon hat" of TensorFlow and Keras).
+"""
+
+_COMMON_FLAGS = r"""
+    amsgrad : bool, default: False
+        Use AMSGrad (Reddi et al. 2018): divide by the running maximum of the second
+        moment.  As in PyTorch, the maximum is taken over the raw :math:`v_t` and
+        then bias-corrected with the current :math:`1-\beta_2^t` (optax instead
+        takes it over :math:`\hat v_t`).
+    maximize : bool, default: False
+        Ascend the objective instead (the gradient's sign is flipped inside the
+        loop; ``grad`` is not copied).
+    schedule : callable, optional
+        A schedule multiplier :math:`\eta_t` = ``schedule(t)``: the learning rate
+        used at step ``t`` is :math:`\alpha_t \eta_t`.
+    check_finite : bool, default: True
+        Before each step, check that the gradient (plus the L2 term, for coupled
+        weight decay) is finite and small enough that its square cannot overflow
+        the second moment (about 1.8e19 for float32 and 1.3e154 for float64).  A
+        failed check raises `ValueError` and leaves the parameters and the state
+        exactly as they were.  ``False`` skips the check (one read of the
+        gradient) as SciPy's ``check_finite`` does; a NaN then propagates into
+        the parameters and the moments.
+"""
+
+_COMMON_NOTES = r"""
+    All state starts at zero and the step counter at ``t = 0``; `step` first
+    increments it, so the first update uses ``t = 1``.  The first Adam step
+    (without weight decay) is :math:`x_1 = x_0 - \alpha g / (|g| + \epsilon)`
+    elementwise.
+
+    ``state_dict()`` returns plain numbers, strings and NumPy arrays (picklable
+    and `numpy.savez`-able); ``load_state_dict`` restores them so that a resumed
+    run continues bitwise identically to an uninterrupted one.
+
+    The step with a gradient that is a C-contiguous (or, for Fortran-ordered
+    parameters, Fortran-contiguous) array of the parameters' dtype reads it
+    directly; any other array-like of the right shape is converted first (one
+    copy per step).
+
+    An optimizer is not thread-safe: do not call `step` on the same optimizer
+    from two threads at once.  Distinct optimizers run in parallel (the loop
+    releases the GIL for large arrays).
+"""
+
+
+def _restore(cls, params, kwargs, state):
+    """Unpickle an optimizer: rebuild it around ``params`` and load its state."""
+    opt = cls(params, **kwargs)
+    opt.load_state_dict(state)
+    return opt
+
+
+class Adam(AdamCore):
+    r"""Adam: adaptive moment estimation (Kingma & Ba 2014), in place on a NumPy array.
+
+    Each call ``opt.step(grad)`` performs, with the gradient :math:`g_t` of the
+    objective at :math:`x_{t-1}`:
+
+    .. math::
+
+        g_t &\leftarrow -g_t \quad \text{(if maximize)} \\
+        g_t &\leftarrow g_t + \lambda x_{t-1} \quad \text{(if weight\_decay } \lambda \ne 0) \\
+        m_t &= \beta_1 m_{t-1} + (1 - \beta_1) g_t \\
+        v_t &= \beta_2 v_{t-1} + (1 - \beta_2) g_t^2 \\
+        \hat m_t &= m_t / (1 - \beta_1^t), \qquad
+        \hat v_t = v_t / (1 - \beta_2^t)
+            \quad (\hat v_t = \max_{s \le t} v_s / (1 - \beta_2^t) \text{ with amsgrad}) \\
+        x_t &= x_{t-1} - \alpha_t \hat m_t / (\sqrt{\hat v_t} + \epsilon)
+
+    This is Algorithm 1 of Kingma & Ba, with the L2 penalty added to the gradient
+    (coupled weight decay) and AMSGrad exactly as ``torch.optim.Adam`` computes
+    them, so that configurations port between the two unchanged.
+
+    Parameters
+    ----------""" + _COMMON_PARAMETERS + r"""    weight_decay : float, default: 0.0
+        L2 penalty :math:`\lambda \ge 0`, added to the gradient before the moments
+        (coupled).  For decoupled weight decay use `AdamW`.""" + _COMMON_FLAGS + r"""
+    Attributes
+    ----------
+    params : numpy.ndarray
+        The array passed in, updated in place.
+    t : int
+        Number of steps taken.
+
+    Notes
+    -----""" + _COMMON_NOTES + r"""
+    References
+    ----------
+    .. [1] D. P. Kingma and J. Ba, "Adam: A Method for Stochastic Optimization",
+       ICLR 2015, arXiv:1412.6980.
+    .. [2] S. J. Reddi, S. Kale and S. Kumar, "On the Convergence of Adam and
+       Beyond", ICLR 2018.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import adamopt
+    >>> x = np.array([1.0, -2.0])
+    >>> opt = adamopt.Adam(x, lr=0.1)
+    >>> for _ in range(200):
+    ...     _ = opt.step(2 * x)          # gradient of sum(x**2)
+    >>> bool(np.all(np.abs(x) < 0.05))
+    True
+    """
+
+    _algorithm = "adam"
+    _DECOUPLED = False
+
+    def __init__(self, params, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
+                 weight_decay=0.0, amsgrad=False, maximize=False, schedule=None,
+                 check_finite=True):
+        owner = type(self).__name__
+        params = check.params_array(params, owner)
+        amsgrad = check.boolean(amsgrad, "amsgrad", owner)
+        self.lr = lr
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.eps = eps
+        self.weight_decay = weight_decay
+        self.maximize = maximize
+        self.schedule = schedule
+        self.check_finite = check_finite
+        self._decay_by_schedule = False
+        self._t = 0
+        self._bind(
+            params,
+            np.zeros_like(params),
+            np.zeros_like(params),
+            np.zeros_like(params) if amsgrad else None,
+            type(self)._DECOUPLED,
+            amsgrad,
+        )
+
+    # -- hyperparameters: validated on every assignment -------------------------
+
+    @property
+    def lr(self):
+        """Learning rate: a float, or the schedule callable ``t -> lr_t``."""
+        return self._lr if self._lr_fn is None else self._lr_fn
+
+    @lr.setter
+    def lr(self, value):
+        value = check.number_or_callable(value, "lr", type(self).__name__)
+        if callable(value):
+            self._lr_fn, self._lr = value, float("nan")
+        else:
+            self._lr_fn, self._lr = None, value
+
+    @property
+    def beta1(self):
+        """Decay rate of the first moment, in ``[0, 1)``."""
+        return self._beta1
+
+    @beta1.setter
+    def beta1(self, value):
+        self._beta1 = check.unit_interval(value, "beta1", type(self).__name__)
+
+    @property
+    def beta2(self):
+        """Decay rate of the second moment, in ``[0, 1)``."""
+        return self._beta2
+
+    @beta2.setter
+    def beta2(self, value):
+        self._beta2 = check.unit_interval(value, "beta2", type(self).__name__)
+
+    @property
+    def eps(self):
+        """Term added to the denominator, > 0."""
+        return self._eps
+
+    @eps.setter
+    def eps(self, value):
+        self._eps = check.positive_finite(value, "eps", type(self).__name__)
+
+    @property
+    def weight_decay(self):
+        """Weight decay coefficient, >= 0."""
+        return self._weight_decay
+
+    @weight_decay.setter
+    def weight_decay(self, value):
+        self._weight_decay = check.finite_at_least(value, "weight_decay", type(self).__name__)
+
+    @property
+    def maximize(self):
+        """Whether the objective is maximized."""
+        return self._maximize
+
+    @maximize.setter
+    def maximize(self, value):
+        self._maximize = check.boolean(value, "maximize", type(self).__name__)
+
+    @property
+    def schedule(self):
+        """Schedule multiplier callable ``t -> eta_t``, or None."""
+        return self._schedule
+
+    @schedule.setter
+    def schedule(self, value):
+        if value is not None and not callable(value):
+            raise TypeError(
+                f"The 'schedule' parameter of {type(self).__name__} must be a callable "
+                f"t -> eta_t or None. Got {check._show(value)} instead."
+            )
+        self._schedule = value
+
+    @property
+    def check_finite(self):
+        """Whether each gradient is checked before it touches the state."""
+        return self._check_finite
+
+    @check_finite.setter
+    def check_finite(self, value):
+        self._check_finite = check.boolean(value, "check_finite", type(self).__name__)
+
+    @property
+    def amsgrad(self):
+        """Whether the AMSGrad variant is used (fixed at construction)."""
+        return self._amsgrad
+
+    @property
+    def t(self):
+        """Number of steps taken so far."""
+        return self._t
+
+    # -- hooks called by the compiled core -------------------------------------
+
+    def _slow_grad(self, grad):
+        return check.grad_array(grad, self._x, f"{type(self).__name__}.step")
+
+    def _lr_value(self, name, value, t):
+        return check.schedule_value(value, name, type(self).__name__, t)
+
+    def _raise_bad_grad(self, grad, index):
+        x = self._x
+        flat_g = grad.ravel(order="K")
+        effective = -flat_g[index] if self._maximize else flat_g[index]
+        what = "grad"
+        if not self._DECOUPLED and self._weight_decay != 0.0:
+            effective = effective + self._weight_decay * np.float64(x.ravel(order="K")[index])
+            what = "grad + weight_decay * params"
+        limit = GRAD_LIMIT_FLOAT64 if x.dtype == np.float64 else GRAD_LIMIT_FLOAT32
+        order = check.memory_order(x)
+        where = tuple(int(i) for i in np.unravel_index(index, x.shape, order=order))
+        if np.isfinite(effective):
+            rule = (f"at most {limit:.3g} in magnitude for {x.dtype} parameters (its square "
+                    f"would overflow the second moment: rescale the objective or use float64)")
+        else:
+            rule = "finite (check_finite=False skips this check)"
+        raise ValueError(
+            f"The 'grad' parameter of {type(self).__name__}.step must be {rule}. "
+            f"Got {what} = {float(effective)!r} at index {where} instead; "
+            f"the parameters and the optimizer state are unchanged."
+        )
+
+    def _raise_params_changed(self):
+        owner = type(self).__name__
+        check.params_array(self._x, owner)
+        raise ValueError(
+            f"The 'params' array of {owner} changed size, dtype or memory layout since the "
+            f"optimizer was created (now shape {self._x.shape}, dtype {self._x.dtype}); "
+            f"create a new optimizer for it."
+        )
+
+    # -- state ----------------------------------------------------------------
+
+    def _hyperparameters(self):
+        """The hyperparameters saved in a state dict (plain numbers and strings)."""
+        out = {}
+        if self._lr_fn is None:
+            out["lr"] = self._lr
+        out.update(beta1=self._beta1, beta2=self._beta2, eps=self._eps,
+                   weight_decay=self._weight_decay, amsgrad=bool(self._amsgrad),
+                   maximize=bool(self._maximize))
+        return out
+
+    def _constructor_kwargs(self):
+        return dict(lr=self.lr, beta1=self._beta1, beta2=self._beta2, eps=self._eps,
+                    weight_decay=self._weight_decay, amsgrad=bool(self._amsgrad),
+                    maximize=bool(self._maximize), schedule=self._schedule,
+                    check_finite=bool(self._check_finite))
+
+    def state_dict(self):
+        """Return the optimizer state as a dict of plain values and array copies.
+
+        Keys: ``algorithm`` (str), ``t`` (int), ``m`` and ``v`` (arrays shaped
+        like ``params``), ``vmax`` (with amsgrad), and the hyperparameters
+        ``lr`` (only when it is a number, not a schedule callable), ``beta1``,
+        ``beta2``, ``eps``, ``weight_decay``, ``amsgrad``, ``maximize``.  Every
+        value survives `pickle` and ``numpy.savez(f, **state)``.
+        """
+        out = {"algorithm": self._algorithm, "t": int(self._t),
+               "m": self._m.copy(order="K"), "v": self._v.copy(order="K")}
+        if self._amsgrad:
+            out["vmax"] = self._vmax.copy(order="K")
+        out.update(self._hyperparameters())
+        return out
+
+    def load_state_dict(self, state):
+        """Restore a state saved by `state_dict` (also as read back by `numpy.load`).
+
+        The moments and the step count are copied into this optimizer; the
+        hyperparameters found in ``state`` replace the current ones (as in
+        PyTorch), while a learning rate that is a callable is not saved and so
+        stays as it is.  Everything is checked before anything changes: a
+        state from another algorithm, of another shape or dtype, with
+        non-finite or negative moments or unknown keys raises `ValueError`
+        and leaves the optimizer untouched.
+        """
+        owner = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state, Mapping):
+            raise TypeError(
+                f"The 'state' parameter of {owner} must be a mapping as returned by "
+                f"state_dict(). Got {check._show(state)} instead."
+            )
+        state = dict(state)
+        required = {"algorithm", "t", "m", "v"} | ({"vmax"} if self._amsgrad else set())
+        allowed = required | set(self._hyperparameters()) | {"lr"}
+        missing, unknown = required - set(state), set(state) - allowed
+        if "vmax" in state and not self._amsgrad:
+            raise ValueError(
+                f"The state given to {owner} was saved with amsgrad=True; this optimizer "
+                f"has amsgrad=False."
+            )
+        if missing or unknown:
+            raise ValueError(
+                f"The state given to {owner} does not fit {type(self).__name__}: "
+                f"missing keys {sorted(missing)}, unknown keys {sorted(unknown)}."
+            )
+        algorithm = state["algorithm"]
+        if isinstance(algorithm, np.ndarray) and algorithm.ndim == 0:
+            algorithm = algorithm[()]
+        if algorithm != self._algorithm:
+            raise ValueError(
+                f"The state given to {owner} is from algorithm {algorithm!r}, "
+                f"not {self._algorithm!r}."
+            )
+        if "amsgrad" in state and check.boolean(
+            _scalar(state["amsgrad"]), "amsgrad", owner
+        ) != bool(self._amsgrad):
+            raise ValueError(
+                f"The state given to {owner} was saved with amsgrad="
+                f"{bool(_scalar(state['amsgrad']))}; this optimizer has "
+                f"amsgrad={bool(self._amsgrad)}."
+            )
+        t = _scalar(state["t"])
+        if isinstance(t, (bool, np.bool_)) or not isinstance(t, (int, np.integer)) or t < 0:
+            raise ValueError(
+                f"The 't' entry of the state given to {owner} must be an integer >= 0. "
+                f"Got {t!r} instead."
+            )
+        arrays = {k: self._checked_state_array(state[k], k, owner)
+                  for k in ("m", "v", "vmax") if k in state}
+        if t == 0 and any(np.any(a) for a in arrays.values()):
+            raise ValueError(
+                f"The state given to {owner} has t = 0 but non-zero moments; "
+                f"the state before the first step is zero."
+            )
+        hyper = {k: _STATE_CHECKS[k](_scalar(state[k]), k, owner)
+                 for k in self._hyperparameters() if k in state and k != "amsgrad"}
+        # Everything is valid: now change the optimizer.
+        for key, value in hyper.items():
+            setattr(self, key, value)
+        for key, value in arrays.items():
+            np.copyto(getattr(self, "_" + key), value)
+        self._t = int(t)
+
+    def _checked_state_array(self, value, key, owner):
+        x = self._x
+        if not isinstance(value, np.ndarray) or value.dtype != x.dtype or value.shape != x.shape:
+            raise ValueError(
+                f"The {key!r} entry of the state given to {owner} must be an array of "
+                f"shape {x.shape} and dtype {x.dtype}. Got {check._show(value)} instead."
+            )
+        if not np.all(np.isfinite(value)) or (key != "m" and np.any(value < 0)):
+            rule = "finite" if key == "m" else "finite and >= 0"
+            raise ValueError(
+                f"The {key!r} entry of the state given to {owner} must be {rule}; "
+                f"it is not (a corrupted checkpoint?)."
+            )
+        return value
+
+    def __reduce__(self):
+        return (_restore, (type(self), self._x, self._constructor_kwargs(), self.state_dict()))
+
+    def __repr__(self):
+        x = self._x
+        lr = self.lr if self._lr_fn is not None else f"{self._lr:g}"
+        extra = "".join(
+            f", {k}={v!r}" for k, v in self._constructor_kwargs().items()
+            if k not in ("lr", "beta1", "beta2", "eps", "weight_decay")
+            and v != _DEFAULT_FLAGS.get(k)
+        )
+        return (f"{type(self).__name__}(params=<{x.dtype} array of shape {x.shape}>, lr={lr}, "
+                f"beta1={self._beta1:g}, beta2={self._beta2:g}, eps={self._eps:g}, "
+                f"weight_decay={self._weight_decay:g}{extra}, t={self._t})")
+
+
+_DEFAULT_FLAGS = {"amsgrad": False, "maximize": False, "schedule": None, "check_finite": True,
+                  "decay_scaling": "lr"}
+
+
+_STATE_CHECKS = {
+    "lr": check.finite_at_least,
+    "beta1": check.unit_interval,
+    "beta2": check.unit_interval,
+    "eps": check.positive_finite,
+    "weight_decay": check.finite_at_least,
+    "maximize": check.boolean,
+    "decay_scaling": lambda value, name, owner: check.choice(
+        value, name, owner, ("lr", "schedule")),
+}
+
+
+def _scalar(value):
+    """Unwrap a 0-d array (as `numpy.load` returns numbers) into a scalar."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        return value[()]
+    return value
+
+
+class AdamW(Adam):
+    r"""AdamW: Adam with decoupled weight decay (Loshchilov & Hutter 2019), in place.
+
+    Each call ``opt.step(grad)`` performs, with the gradient :math:`g_t` of the
+    objective at :math:`x_{t-1}` (negated if maximize):
+
+    .. math::
+
+        m_t &= \beta_1 m_{t-1} + (1 - \beta_1) g_t \\
+        v_t &= \beta_2 v_{t-1} + (1 - \beta_2) g_t^2 \\
+        \hat m_t &= m_t / (1 - \beta_1^t), \qquad
+        \hat v_t = v_t / (1 - \beta_2^t)
+            \quad (\hat v_t = \max_{s \le t} v_s / (1 - \beta_2^t) \text{ with amsgrad}) \\
+        x_t &= x_{t-1} - \alpha_t \hat m_t / (\sqrt{\hat v_t} + \epsilon)
+               - s_t \lambda x_{t-1}
+
+    The decay acts on the parameters directly, not through the gradient and the
+    moments.  Its scale :math:`s_t` depends on ``decay_scaling``:
+
+    * ``"lr"`` (default): :math:`s_t = \alpha_t \eta_t`, the learning rate actually
+      used, as in ``torch.optim.AdamW`` and ``optax.adamw``
+      (:math:`x \leftarrow x (1 - \mathrm{lr}_t \lambda)`); their configurations
+      port unchanged.
+    * ``"schedule"``: :math:`s_t = \eta_t`, the schedule multiplier alone, as in
+      Algorithm 2 of Loshchilov & Hutter, where
+      :math:`x_t = x_{t-1} - \eta_t (\alpha \hat m_t / (\sqrt{\hat v_t}+\epsilon)
+      + \lambda x_{t-1})`.  Give the multiplier as ``schedule=`` (without one,
+      :math:`\eta_t = 1` and the decay is :math:`\lambda` per step, so typical
+      values of :math:`\lambda` are much smaller than with ``"lr"``).
+
+    Parameters
+    ----------""" + _COMMON_PARAMETERS + r"""    weight_decay : float, default: 1e-2
+        Decoupled weight decay :math:`\lambda \ge 0`.
+    decay_scaling : {"lr", "schedule"}, default: "lr"
+        What scales the decay each step, see above.""" + _COMMON_FLAGS + r"""
+    Attributes
+    ----------
+    params : numpy.ndarray
+        The array passed in, updated in place.
+    t : int
+        Number of steps taken.
+
+    Notes
+    -----""" + _COMMON_NOTES + r"""
+    References
+    ----------
+    .. [1] I. Loshchilov and F. Hutter, "Decoupled Weight Decay Regularization",
+       ICLR 2019, arXiv:1711.05101.
+    .. [2] D. P. Kingma and J. Ba, "Adam: A Method for Stochastic Optimization",
+       ICLR 2015, arXiv:1412.6980.
+    """
+
+    _algorithm = "adamw"
+    _DECOUPLED = True
+
+    def __init__(self, params, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
+                 weight_decay=1e-2, amsgrad=False, maximize=False, schedule=None,
+                 decay_scaling="lr", check_finite=True):
+        super().__init__(params, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
+                         weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
+                         schedule=schedule, check_finite=check_finite)
+        self.decay_scaling = decay_scaling
+
+    @property
+    def decay_scaling(self):
+        """``"lr"`` (PyTorch, optax) or ``"schedule"`` (Loshchilov & Hutter)."""
+        return "schedule" if self._decay_by_schedule else "lr"
+
+    @decay_scaling.setter
+    def decay_scaling(self, value):
+        value = check.choice(value, "decay_scaling", type(self).__name__, ("lr", "schedule"))
+        self._decay_by_schedule = value == "schedule"
+
+    def _hyperparameters(self):
+        return {**super()._hyperparameters(), "decay_scaling": self.decay_scaling}
+
+    def _constructor_kwargs(self):
+        return {**super()._constructor_kwargs(), "decay_scaling": self.decay_scaling}

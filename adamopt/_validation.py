@@ -1,0 +1,194 @@
+"""Argument checks shared by every public entry point, with one error format.
+
+Every message reads ``The '<name>' parameter of <owner> must be <rule>. Got
+<value> instead.``: it names the parameter, the object or function that
+received it, what was expected and what arrived.  Wrong types raise
+`TypeError`, wrong values `ValueError`.
+"""
+
+import math
+import numbers
+
+import numpy as np
+
+#: dtypes the compiled kernels support for parameters and optimizer state.
+SUPPORTED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _show(value):
+    """Short, unambiguous rendering of a bad value for an error message."""
+    if isinstance(value, np.ndarray):
+        return f"array of shape {value.shape} and dtype {value.dtype}"
+    text = repr(value)
+    if len(text) > 60:
+        text = text[:57] + "..."
+    if isinstance(value, (bool, int, float, np.generic)):
+        return text
+    return f"{text} ({type(value).__name__})"
+
+
+def _fail(exc, name, owner, rule, value):
+    return exc(f"The {name!r} parameter of {owner} must be {rule}. Got {_show(value)} instead.")
+
+
+def real(value, name, owner):
+    """Return ``value`` as a Python float, or raise `TypeError`.
+
+    Accepts Python and NumPy integers and floats and 0-d real arrays (as read
+    back by `numpy.load`); rejects booleans, strings, complex numbers and
+    everything else.
+    """
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise _fail(TypeError, name, owner, "a real number", value)
+    return float(value)
+
+
+def finite_at_least(value, name, owner, low=0.0):
+    """A finite real number ``>= low``."""
+    x = real(value, name, owner)
+    if not (math.isfinite(x) and x >= low):
+        raise _fail(ValueError, name, owner, f"a finite number >= {low:g}", value)
+    return x
+
+
+def positive_finite(value, name, owner):
+    """A finite real number ``> 0``."""
+    x = real(value, name, owner)
+    if not (math.isfinite(x) and x > 0.0):
+        raise _fail(ValueError, name, owner, "a finite number > 0", value)
+    return x
+
+
+def unit_interval(value, name, owner):
+    """A real number in ``[0, 1)`` (a decay rate such as ``beta1``)."""
+    x = real(value, name, owner)
+    if not (0.0 <= x < 1.0):
+        raise _fail(ValueError, name, owner, "in [0, 1)", value)
+    return x
+
+
+def boolean(value, name, owner):
+    """A Python or NumPy bool."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise _fail(TypeError, name, owner, "True or False", value)
+    return bool(value)
+
+
+def choice(value, name, owner, options):
+    """One of the strings in ``options``."""
+    if not isinstance(value, str):
+        raise _fail(TypeError, name, owner, f"one of {options}", value)
+    if value not in options:
+        raise _fail(ValueError, name, owner, f"one of {options}", value)
+    return value
+
+
+def number_or_callable(value, name, owner, low=0.0):
+    """A finite number ``>= low``, or a callable (checked when it is called)."""
+    if callable(value) and not isinstance(value, (numbers.Number, np.ndarray)):
+        return value
+    if isinstance(value, (str, bytes)) or not isinstance(value, (numbers.Real, np.ndarray)):
+        raise _fail(TypeError, name, owner, "a real number or a callable t -> value", value)
+    return finite_at_least(value, name, owner, low)
+
+
+def schedule_value(value, name, owner, t):
+    """Check what a schedule callable returned at step ``t``; return a float."""
+    label = f"value returned by the {name!r} callable at t={t}"
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"The {label} ({owner}) must be a real number. Got {_show(value)} instead.")
+    x = float(value)
+    if not (math.isfinite(x) and x >= 0.0):
+        raise ValueError(
+            f"The {label} ({owner}) must be a finite number >= 0. Got {_show(value)} instead."
+        )
+    return x
+
+
+def params_array(params, owner):
+    """Check the array an optimizer will update in place, and return it.
+
+    It must be a NumPy array (a subclass such as `numpy.memmap` is fine) of
+    dtype float32 or float64 in native byte order, aligned, writeable and
+    contiguous (C or Fortran order).
+    """
+    name = "params"
+    if not isinstance(params, np.ndarray):
+        raise _fail(
+            TypeError, name, owner,
+            "a NumPy array of float32 or float64 (it is updated in place)", params,
+        )
+    if params.dtype not in SUPPORTED_DTYPES:
+        raise _fail(TypeError, name, owner, "an array of dtype float32 or float64", params)
+    if not params.dtype.isnative:
+        raise _fail(
+            ValueError, name, owner,
+            "in native byte order (use params.astype(params.dtype.newbyteorder('=')))",
+            params,
+        )
+    if not params.flags.writeable:
+        raise _fail(ValueError, name, owner, "writeable (it is updated in place)", params)
+    if not (params.flags.c_contiguous or params.flags.f_contiguous):
+        raise _fail(
+            ValueError, name, owner,
+            "contiguous in memory (C or Fortran order; use np.ascontiguousarray)", params,
+        )
+    if not params.flags.aligned:
+        raise _fail(ValueError, name, owner, "aligned in memory (copy it first)", params)
+    return params
+
+
+def grad_array(grad, params, owner):
+    """Return ``grad`` as an array laid out exactly like ``params``.
+
+    Anything array-like of real numbers with the shape of ``params`` is
+    accepted; it is converted (one copy) when its dtype, memory order,
+    alignment or byte order differ from ``params``, or when it shares memory
+    with ``params``.  Booleans, complex numbers and objects are refused.
+    """
+    name = "grad"
+    try:
+        arr = np.asarray(grad)
+    except Exception as exc:  # e.g. ragged nested lists
+        raise _fail(TypeError, name, owner, "an array of real numbers", grad) from exc
+    if arr.dtype.kind not in "fiu":
+        raise _fail(
+            TypeError, name, owner,
+            "an array of real numbers (float or integer dtype)", arr,
+        )
+    if arr.shape != params.shape:
+        raise ValueError(
+            f"The 'grad' parameter of {owner} must have the shape of the parameters, "
+            f"{params.shape}. Got shape {arr.shape} instead."
+        )
+    order = memory_order(params)
+    if np.may_share_memory(arr, params):
+        return np.array(arr, dtype=params.dtype, order=order, copy=True)
+    return np.require(arr, dtype=params.dtype, requirements=[order, "A", "E"])
+
+
+def memory_order(params):
+    """``'F'`` for an array that is only Fortran-contiguous, else ``'C'``."""
+    return "F" if (params.flags.f_contiguous and not params.flags.c_contiguous) else "C"
+
+
+def bad_grad_message(grad, params, index, owner, limit):
+    """Describe the first gradient entry that failed the finiteness check."""
+    where = np.unravel_index(index, params.shape, order="A" if params.ndim > 1 else "C")
+    where = tuple(int(i) for i in where)
+    value = grad.ravel(order="K")[index]
+    if not np.isfinite(value):
+        rule = "finite (pass check_finite=False to skip this check)"
+    else:
+        rule = (
+            f"at most {limit:.4g} in magnitude for {params.dtype} parameters (its square "
+            f"would overflow the second moment); rescale the objective or use float64"
+        )
+    return (
+        f"The 'grad' parameter of {owner} must be {rule}. Got {value!r} at index {where} "
+        f"instead; the parameters and the optimizer state were left unchanged."
+    )
