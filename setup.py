@@ -55,7 +55,7 @@ if os.environ.get("ADAMOPT_DEBUG_BUILD"):
 extensions = [
     Extension(
         "adamopt._kernels",
-        ["adamopt/_kernels.pyx"],
+        ["src/adamopt/_kernels.pyx"],
         include_dirs=[np.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     )

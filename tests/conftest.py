@@ -25,7 +25,7 @@ def pytest_sessionstart(session):
     # CI sets this to make sure the tests exercise the installed package, not
     # the source tree (whose compiled module may be stale or missing).
     if os.environ.get("ADAMOPT_TEST_INSTALLED"):
-        source = Path(__file__).resolve().parent.parent / "adamopt"
+        source = Path(__file__).resolve().parent.parent / "src" / "adamopt"
         where = Path(adamopt.__file__).resolve().parent
         if where == source:
             raise RuntimeError(f"tests imported adamopt from the source tree {where}, "

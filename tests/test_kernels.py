@@ -132,7 +132,7 @@ class TestAdamStep:
         params = x.copy()
         opt = make_optimizer(params, t=t - 1, m=m, v=v, vmax=vmax, **_schedule_kwargs(opts))
         before = opt.state_dict()
-        with pytest.raises(ValueError, match="'grad' parameter of Adam(W)?.step"):
+        with pytest.raises(ValueError, match=r"'grad' parameter of Adam(W)?\.step"):
             opt.step(g)
         after = opt.state_dict()
         assert params.tobytes() == x.tobytes()
@@ -278,5 +278,7 @@ class TestNonFiniteWithoutCheck:
                              np.zeros(3, dtype), 1, amsgrad=True)
         np.testing.assert_array_equal(np.isnan(out), np.isnan(ref[0]))
         state = opt.state_dict()
-        assert np.isnan(state["m"][1]) and np.isnan(state["v"][1]) and np.isnan(state["vmax"][1])
+        assert np.isnan(state["m"][1])
+        assert np.isnan(state["v"][1])
+        assert np.isnan(state["vmax"][1])
         assert np.all(np.isfinite(out[[0, 2]]))

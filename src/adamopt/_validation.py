@@ -96,16 +96,14 @@ def number_or_callable(value, name, owner, low=0.0):
 
 def schedule_value(value, name, owner, t):
     """Check what a schedule callable returned at step ``t``; return a float."""
-    label = f"value returned by the {name!r} callable at t={t}"
+    rule = f"The {name!r} schedule of {owner} must return a finite number >= 0 at every step"
     if isinstance(value, np.ndarray) and value.ndim == 0:
         value = value[()]
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"The {label} ({owner}) must be a real number. Got {_show(value)} instead.")
+        raise TypeError(f"{rule}. Got {_show(value)} at t={t} instead.")
     x = float(value)
     if not (math.isfinite(x) and x >= 0.0):
-        raise ValueError(
-            f"The {label} ({owner}) must be a finite number >= 0. Got {_show(value)} instead."
-        )
+        raise ValueError(f"{rule}. Got {_show(value)} at t={t} instead.")
     return x
 
 

@@ -1,0 +1,15 @@
+"""Time one Adam step of adamopt against a careful NumPy Adam and PyTorch (one thread).
+
+Usage::
+
+    python benchmarks/peer_step.py [--sizes 10 10000 1000000 10000000] [--dtypes float64]
+
+Same code as ``python -m adamopt bench`` (adamopt/_bench.py).  Run it while
+nothing else runs on the machine: the figures are medians of round-robin
+repeats, and the ratios (peer time / adamopt time) are what to compare.
+"""
+
+from adamopt._bench import main
+
+if __name__ == "__main__":
+    main()
