@@ -4,9 +4,11 @@ The classes validate their arguments once, allocate the moments and hand the
 per-step work to the compiled core in `adamopt._kernels`.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from . import _validation as check
 from ._kernels import GRAD_LIMIT_FLOAT32, GRAD_LIMIT_FLOAT64, AdamCore
@@ -68,6 +70,10 @@ _COMMON_NOTES = r"""
     from two threads at once.  Distinct optimizers run in parallel (the loop
     releases the GIL for large arrays).
 """
+
+
+#: A learning-rate schedule or multiplier: step number t (from 1) -> value.
+Schedule = Callable[[int], float]
 
 
 def _restore(cls, params, kwargs, state):
@@ -133,9 +139,10 @@ class Adam(AdamCore):
     _algorithm = "adam"
     _DECOUPLED = False
 
-    def __init__(self, params, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
-                 weight_decay=0.0, amsgrad=False, maximize=False, schedule=None,
-                 check_finite=True):
+    def __init__(self, params: npt.NDArray[np.floating], *, lr: float | Schedule = 1e-3,
+                 beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
+                 weight_decay: float = 0.0, amsgrad: bool = False, maximize: bool = False,
+                 schedule: Schedule | None = None, check_finite: bool = True) -> None:
         owner = type(self).__name__
         params = check.params_array(params, owner)
         amsgrad = check.boolean(amsgrad, "amsgrad", owner)
@@ -161,12 +168,12 @@ class Adam(AdamCore):
     # -- hyperparameters: validated on every assignment -------------------------
 
     @property
-    def lr(self):
+    def lr(self) -> float | Schedule:
         """Learning rate: a float, or the schedule callable ``t -> lr_t``."""
         return self._lr if self._lr_fn is None else self._lr_fn
 
     @lr.setter
-    def lr(self, value):
+    def lr(self, value: float | Schedule) -> None:
         value = check.number_or_callable(value, "lr", type(self).__name__)
         if callable(value):
             self._lr_fn, self._lr = value, float("nan")
@@ -174,57 +181,57 @@ class Adam(AdamCore):
             self._lr_fn, self._lr = None, value
 
     @property
-    def beta1(self):
+    def beta1(self) -> float:
         """Decay rate of the first moment, in ``[0, 1)``."""
         return self._beta1
 
     @beta1.setter
-    def beta1(self, value):
+    def beta1(self, value: float) -> None:
         self._beta1 = check.unit_interval(value, "beta1", type(self).__name__)
 
     @property
-    def beta2(self):
+    def beta2(self) -> float:
         """Decay rate of the second moment, in ``[0, 1)``."""
         return self._beta2
 
     @beta2.setter
-    def beta2(self, value):
+    def beta2(self, value: float) -> None:
         self._beta2 = check.unit_interval(value, "beta2", type(self).__name__)
 
     @property
-    def eps(self):
+    def eps(self) -> float:
         """Term added to the denominator, > 0."""
         return self._eps
 
     @eps.setter
-    def eps(self, value):
+    def eps(self, value: float) -> None:
         self._eps = check.positive_finite(value, "eps", type(self).__name__)
 
     @property
-    def weight_decay(self):
+    def weight_decay(self) -> float:
         """Weight decay coefficient, >= 0."""
         return self._weight_decay
 
     @weight_decay.setter
-    def weight_decay(self, value):
+    def weight_decay(self, value: float) -> None:
         self._weight_decay = check.finite_at_least(value, "weight_decay", type(self).__name__)
 
     @property
-    def maximize(self):
+    def maximize(self) -> bool:
         """Whether the objective is maximized."""
         return self._maximize
 
     @maximize.setter
-    def maximize(self, value):
+    def maximize(self, value: bool) -> None:
         self._maximize = check.boolean(value, "maximize", type(self).__name__)
 
     @property
-    def schedule(self):
+    def schedule(self) -> Schedule | None:
         """Schedule multiplier callable ``t -> eta_t``, or None."""
         return self._schedule
 
     @schedule.setter
-    def schedule(self, value):
+    def schedule(self, value: Schedule | None) -> None:
         if value is not None and not callable(value):
             raise TypeError(
                 f"The 'schedule' parameter of {type(self).__name__} must be a callable "
@@ -233,21 +240,21 @@ class Adam(AdamCore):
         self._schedule = value
 
     @property
-    def check_finite(self):
+    def check_finite(self) -> bool:
         """Whether each gradient is checked before it touches the state."""
         return self._check_finite
 
     @check_finite.setter
-    def check_finite(self, value):
+    def check_finite(self, value: bool) -> None:
         self._check_finite = check.boolean(value, "check_finite", type(self).__name__)
 
     @property
-    def amsgrad(self):
+    def amsgrad(self) -> bool:
         """Whether the AMSGrad variant is used (fixed at construction)."""
         return self._amsgrad
 
     @property
-    def t(self):
+    def t(self) -> int:
         """Number of steps taken so far."""
         return self._t
 
@@ -308,7 +315,7 @@ class Adam(AdamCore):
                     maximize=bool(self._maximize), schedule=self._schedule,
                     check_finite=bool(self._check_finite))
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         """Return the optimizer state as a dict of plain values and array copies.
 
         Keys: ``algorithm`` (str), ``t`` (int), ``m`` and ``v`` (arrays shaped
@@ -319,12 +326,12 @@ class Adam(AdamCore):
         """
         out = {"algorithm": self._algorithm, "t": int(self._t),
                "m": self._m.copy(order="K"), "v": self._v.copy(order="K")}
-        if self._amsgrad:
+        if self._vmax is not None:
             out["vmax"] = self._vmax.copy(order="K")
         out.update(self._hyperparameters())
         return out
 
-    def load_state_dict(self, state):
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore a state saved by `state_dict` (also as read back by `numpy.load`).
 
         The moments and the step count are copied into this optimizer; the
@@ -411,7 +418,7 @@ class Adam(AdamCore):
     def __reduce__(self):
         return (_restore, (type(self), self._x, self._constructor_kwargs(), self.state_dict()))
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         x = self._x
         lr = self.lr if self._lr_fn is not None else f"{self._lr:g}"
         extra = "".join(
@@ -502,21 +509,24 @@ class AdamW(Adam):
     _algorithm = "adamw"
     _DECOUPLED = True
 
-    def __init__(self, params, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
-                 weight_decay=1e-2, amsgrad=False, maximize=False, schedule=None,
-                 decay_scaling="lr", check_finite=True):
+    def __init__(self, params: npt.NDArray[np.floating], *, lr: float | Schedule = 1e-3,
+                 beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
+                 weight_decay: float = 1e-2, amsgrad: bool = False, maximize: bool = False,
+                 schedule: Schedule | None = None,
+                 decay_scaling: Literal["lr", "schedule"] = "lr",
+                 check_finite: bool = True) -> None:
         super().__init__(params, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
                          weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
                          schedule=schedule, check_finite=check_finite)
         self.decay_scaling = decay_scaling
 
     @property
-    def decay_scaling(self):
+    def decay_scaling(self) -> str:
         """``"lr"`` (PyTorch, optax) or ``"schedule"`` (Loshchilov & Hutter)."""
         return "schedule" if self._decay_by_schedule else "lr"
 
     @decay_scaling.setter
-    def decay_scaling(self, value):
+    def decay_scaling(self, value: str) -> None:
         value = check.choice(value, "decay_scaling", type(self).__name__, ("lr", "schedule"))
         self._decay_by_schedule = value == "schedule"
 
