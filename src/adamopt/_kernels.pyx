@@ -192,18 +192,27 @@ cdef inline floating _abs(floating a) noexcept nogil:
         return fabs(a)
 
 
+cdef inline floating _effective(
+    const floating* g, const floating* x, Py_ssize_t j,
+    floating sign, floating wd, bint coupled,
+) noexcept nogil:
+    """The gradient as `_adam_loop` uses it, before the maximize sign for
+    the uncoupled case (the sign does not change its magnitude)."""
+    if coupled:
+        return sign * g[j] + wd * x[j]
+    return g[j]
+
+
 cdef inline floating _flag(floating bad, floating g, floating limit) noexcept nogil:
     # "not (|g| <= limit)" is also true for NaN.
     return bad if _abs(g) <= limit else 1
 
 
-cdef Py_ssize_t _first_bad(
-    const floating* grad, const floating* x, Py_ssize_t n,
-    double sign, double weight_decay, bint coupled, floating limit,
+cdef inline bint _any_bad(
+    const floating* g, const floating* x, Py_ssize_t n,
+    floating sg, floating wd, floating limit, bint coupled,
 ) noexcept nogil:
-    """Index of the first element whose effective gradient (computed as in
-    `_adam_loop`) is NaN, infinite or larger in magnitude than ``limit``;
-    -1 when there is none.
+    """Whether any effective gradient fails the check.
 
     The scan reads the array as eight interleaved segments: one sequential
     stream reaches only a third of the memory bandwidth of this machine,
@@ -212,42 +221,40 @@ cdef Py_ssize_t _first_bad(
     leave the vectorised loop no long dependency chain.  The flags are
     floating-point numbers: an integer reduction over float64 comparisons
     does not vectorise on baseline x86-64 (SSE2)."""
-    cdef floating sg = <floating>sign, wd = <floating>weight_decay, gi
     cdef floating b0 = 0, b1 = 0, b2 = 0, b3 = 0, b4 = 0, b5 = 0, b6 = 0, b7 = 0
     cdef Py_ssize_t h = n // 8, i, j
-    cdef const floating* g = grad
-    cdef const floating* p = x
-    if coupled:
-        for i in range(h):
-            b0 = _flag(b0, sg * g[i] + wd * p[i], limit)
-            b1 = _flag(b1, sg * g[i + h] + wd * p[i + h], limit)
-            b2 = _flag(b2, sg * g[i + 2 * h] + wd * p[i + 2 * h], limit)
-            b3 = _flag(b3, sg * g[i + 3 * h] + wd * p[i + 3 * h], limit)
-            b4 = _flag(b4, sg * g[i + 4 * h] + wd * p[i + 4 * h], limit)
-            b5 = _flag(b5, sg * g[i + 5 * h] + wd * p[i + 5 * h], limit)
-            b6 = _flag(b6, sg * g[i + 6 * h] + wd * p[i + 6 * h], limit)
-            b7 = _flag(b7, sg * g[i + 7 * h] + wd * p[i + 7 * h], limit)
-        for j in range(8 * h, n):
-            b0 = _flag(b0, sg * g[j] + wd * p[j], limit)
+    for i in range(h):
+        b0 = _flag(b0, _effective(g, x, i, sg, wd, coupled), limit)
+        b1 = _flag(b1, _effective(g, x, i + h, sg, wd, coupled), limit)
+        b2 = _flag(b2, _effective(g, x, i + 2 * h, sg, wd, coupled), limit)
+        b3 = _flag(b3, _effective(g, x, i + 3 * h, sg, wd, coupled), limit)
+        b4 = _flag(b4, _effective(g, x, i + 4 * h, sg, wd, coupled), limit)
+        b5 = _flag(b5, _effective(g, x, i + 5 * h, sg, wd, coupled), limit)
+        b6 = _flag(b6, _effective(g, x, i + 6 * h, sg, wd, coupled), limit)
+        b7 = _flag(b7, _effective(g, x, i + 7 * h, sg, wd, coupled), limit)
+    for j in range(8 * h, n):
+        b0 = _flag(b0, _effective(g, x, j, sg, wd, coupled), limit)
+    return b0 + b1 + b2 + b3 + b4 + b5 + b6 + b7 != 0
+
+
+cdef Py_ssize_t _first_bad(
+    const floating* grad, const floating* x, Py_ssize_t n,
+    double sign, double weight_decay, bint coupled, floating limit,
+) noexcept nogil:
+    """Index of the first element whose effective gradient (computed as in
+    `_adam_loop`) is NaN, infinite or larger in magnitude than ``limit``;
+    -1 when there is none."""
+    cdef floating sg = <floating>sign, wd = <floating>weight_decay
+    cdef bint bad
+    cdef Py_ssize_t j
+    if coupled:   # constant flags at each call: one specialised scan each
+        bad = _any_bad(grad, x, n, sg, wd, limit, True)
     else:
-        for i in range(h):
-            b0 = _flag(b0, g[i], limit)
-            b1 = _flag(b1, g[i + h], limit)
-            b2 = _flag(b2, g[i + 2 * h], limit)
-            b3 = _flag(b3, g[i + 3 * h], limit)
-            b4 = _flag(b4, g[i + 4 * h], limit)
-            b5 = _flag(b5, g[i + 5 * h], limit)
-            b6 = _flag(b6, g[i + 6 * h], limit)
-            b7 = _flag(b7, g[i + 7 * h], limit)
-        for j in range(8 * h, n):
-            b0 = _flag(b0, g[j], limit)
-    if b0 + b1 + b2 + b3 + b4 + b5 + b6 + b7 == 0:
+        bad = _any_bad(grad, x, n, sg, wd, limit, False)
+    if not bad:
         return -1
     for j in range(n):   # rare: locate the first offender for the message
-        gi = g[j]
-        if coupled:
-            gi = sg * gi + wd * p[j]
-        if not (_abs(gi) <= limit):
+        if not (_abs(_effective(grad, x, j, sg, wd, coupled)) <= limit):
             return j
     return -1
 

@@ -17,8 +17,8 @@ _COMMON_PARAMETERS = r"""
     params : numpy.ndarray
         The parameters, updated **in place** by `step`: any shape, dtype float32 or
         float64, writeable and contiguous (C or Fortran order).  The moments are
-        kept in the same dtype; all arithmetic is done in float64 and rounded once
-        per stored value.
+        kept, and each element computed, in the same dtype; the per-step scalars
+        (powers of the betas, bias corrections, step size) in float64.
     lr : float or callable, default: 1e-3
         Learning rate :math:`\alpha \ge 0`, or a schedule: a callable ``lr(t)``
         returning :math:`\alpha_t` for the step number ``t = 1, 2, ...``.
@@ -51,7 +51,16 @@ _COMMON_FLAGS = r"""
         the parameters and the moments.
 """
 
-_COMMON_NOTES = r"""
+_ATTRIBUTES_AND_NOTES = r"""
+    Attributes
+    ----------
+    params : numpy.ndarray
+        The array passed in, updated in place.
+    t : int
+        Number of steps taken.
+
+    Notes
+    -----
     All state starts at zero and the step counter at ``t = 0``; `step` first
     increments it, so the first update uses ``t = 1``.  The first Adam step
     (without weight decay) is :math:`x_1 = x_0 - \alpha g / (|g| + \epsilon)`
@@ -76,6 +85,37 @@ _COMMON_NOTES = r"""
 Schedule = Callable[[int], float]
 
 
+#: The check of each hyperparameter, by name: ``check(value, name, owner)``.
+_CHECKS = {
+    "lr": check.finite_at_least,          # as saved in a state dict: a number
+    "beta1": check.unit_interval,
+    "beta2": check.unit_interval,
+    "eps": check.positive_finite,
+    "weight_decay": check.finite_at_least,
+    "maximize": check.boolean,
+    "check_finite": check.boolean,
+    "decay_scaling": lambda value, name, owner: check.choice(
+        value, name, owner, ("lr", "schedule")),
+}
+
+
+class _Checked:
+    """A hyperparameter kept in the compiled core's slot ``_<name>``,
+    checked with ``_CHECKS[name]`` on every assignment."""
+
+    def __init__(self, doc):
+        self.__doc__ = doc
+
+    def __set_name__(self, owner, name):
+        self.name, self.slot = name, "_" + name
+
+    def __get__(self, obj, objtype=None):
+        return self if obj is None else getattr(obj, self.slot)
+
+    def __set__(self, obj, value):
+        setattr(obj, self.slot, _CHECKS[self.name](value, self.name, type(obj).__name__))
+
+
 def _restore(cls, params, kwargs, state):
     """Unpickle an optimizer: rebuild it around ``params`` and load its state."""
     opt = cls(params, **kwargs)
@@ -84,7 +124,7 @@ def _restore(cls, params, kwargs, state):
 
 
 class Adam(AdamCore):
-    r"""Adam: adaptive moment estimation (Kingma & Ba 2014), in place on a NumPy array.
+    __doc__ = (r"""Adam: adaptive moment estimation (Kingma & Ba 2014), in place on a NumPy array.
 
     Each call ``opt.step(grad)`` performs, with the gradient :math:`g_t` of the
     objective at :math:`x_{t-1}`:
@@ -107,16 +147,8 @@ class Adam(AdamCore):
     Parameters
     ----------""" + _COMMON_PARAMETERS + r"""    weight_decay : float, default: 0.0
         L2 penalty :math:`\lambda \ge 0`, added to the gradient before the moments
-        (coupled).  For decoupled weight decay use `AdamW`.""" + _COMMON_FLAGS + r"""
-    Attributes
-    ----------
-    params : numpy.ndarray
-        The array passed in, updated in place.
-    t : int
-        Number of steps taken.
-
-    Notes
-    -----""" + _COMMON_NOTES + r"""
+        (coupled).  For decoupled weight decay use `AdamW`.""" + _COMMON_FLAGS
+        + _ATTRIBUTES_AND_NOTES + r"""
     References
     ----------
     .. [1] D. P. Kingma and J. Ba, "Adam: A Method for Stochastic Optimization",
@@ -134,7 +166,7 @@ class Adam(AdamCore):
     ...     _ = opt.step(2 * x)          # gradient of sum(x**2)
     >>> bool(np.all(np.abs(x) < 0.05))
     True
-    """
+    """)
 
     _algorithm = "adam"
     _DECOUPLED = False
@@ -180,50 +212,12 @@ class Adam(AdamCore):
         else:
             self._lr_fn, self._lr = None, value
 
-    @property
-    def beta1(self) -> float:
-        """Decay rate of the first moment, in ``[0, 1)``."""
-        return self._beta1
-
-    @beta1.setter
-    def beta1(self, value: float) -> None:
-        self._beta1 = check.unit_interval(value, "beta1", type(self).__name__)
-
-    @property
-    def beta2(self) -> float:
-        """Decay rate of the second moment, in ``[0, 1)``."""
-        return self._beta2
-
-    @beta2.setter
-    def beta2(self, value: float) -> None:
-        self._beta2 = check.unit_interval(value, "beta2", type(self).__name__)
-
-    @property
-    def eps(self) -> float:
-        """Term added to the denominator, > 0."""
-        return self._eps
-
-    @eps.setter
-    def eps(self, value: float) -> None:
-        self._eps = check.positive_finite(value, "eps", type(self).__name__)
-
-    @property
-    def weight_decay(self) -> float:
-        """Weight decay coefficient, >= 0."""
-        return self._weight_decay
-
-    @weight_decay.setter
-    def weight_decay(self, value: float) -> None:
-        self._weight_decay = check.finite_at_least(value, "weight_decay", type(self).__name__)
-
-    @property
-    def maximize(self) -> bool:
-        """Whether the objective is maximized."""
-        return self._maximize
-
-    @maximize.setter
-    def maximize(self, value: bool) -> None:
-        self._maximize = check.boolean(value, "maximize", type(self).__name__)
+    beta1 = _Checked("Decay rate of the first moment, in ``[0, 1)``.")
+    beta2 = _Checked("Decay rate of the second moment, in ``[0, 1)``.")
+    eps = _Checked("Term added to the denominator, > 0.")
+    weight_decay = _Checked("Weight decay coefficient, >= 0.")
+    maximize = _Checked("Whether the objective is maximized.")
+    check_finite = _Checked("Whether each gradient is checked before it touches the state.")
 
     @property
     def schedule(self) -> Schedule | None:
@@ -232,21 +226,7 @@ class Adam(AdamCore):
 
     @schedule.setter
     def schedule(self, value: Schedule | None) -> None:
-        if value is not None and not callable(value):
-            raise TypeError(
-                f"The 'schedule' parameter of {type(self).__name__} must be a callable "
-                f"t -> eta_t or None. Got {check._show(value)} instead."
-            )
-        self._schedule = value
-
-    @property
-    def check_finite(self) -> bool:
-        """Whether each gradient is checked before it touches the state."""
-        return self._check_finite
-
-    @check_finite.setter
-    def check_finite(self, value: bool) -> None:
-        self._check_finite = check.boolean(value, "check_finite", type(self).__name__)
+        self._schedule = check.optional_callable(value, "schedule", type(self).__name__)
 
     @property
     def amsgrad(self) -> bool:
@@ -391,7 +371,7 @@ class Adam(AdamCore):
                 f"The state given to {owner} has t = 0 but non-zero moments; "
                 f"the state before the first step is zero."
             )
-        hyper = {k: _STATE_CHECKS[k](_scalar(state[k]), k, owner)
+        hyper = {k: _CHECKS[k](_scalar(state[k]), k, owner)
                  for k in self._hyperparameters() if k in state and k != "amsgrad"}
         # Everything is valid: now change the optimizer.
         for key, value in hyper.items():
@@ -435,18 +415,6 @@ _DEFAULT_FLAGS = {"amsgrad": False, "maximize": False, "schedule": None, "check_
                   "decay_scaling": "lr"}
 
 
-_STATE_CHECKS = {
-    "lr": check.finite_at_least,
-    "beta1": check.unit_interval,
-    "beta2": check.unit_interval,
-    "eps": check.positive_finite,
-    "weight_decay": check.finite_at_least,
-    "maximize": check.boolean,
-    "decay_scaling": lambda value, name, owner: check.choice(
-        value, name, owner, ("lr", "schedule")),
-}
-
-
 def _scalar(value):
     """Unwrap a 0-d array (as `numpy.load` returns numbers) into a scalar."""
     if isinstance(value, np.ndarray) and value.ndim == 0:
@@ -455,7 +423,7 @@ def _scalar(value):
 
 
 class AdamW(Adam):
-    r"""AdamW: Adam with decoupled weight decay (Loshchilov & Hutter 2019), in place.
+    __doc__ = (r"""AdamW: Adam with decoupled weight decay (Loshchilov & Hutter 2019), in place.
 
     Each call ``opt.step(grad)`` performs, with the gradient :math:`g_t` of the
     objective at :math:`x_{t-1}` (negated if maximize):
@@ -488,23 +456,15 @@ class AdamW(Adam):
     ----------""" + _COMMON_PARAMETERS + r"""    weight_decay : float, default: 1e-2
         Decoupled weight decay :math:`\lambda \ge 0`.
     decay_scaling : {"lr", "schedule"}, default: "lr"
-        What scales the decay each step, see above.""" + _COMMON_FLAGS + r"""
-    Attributes
-    ----------
-    params : numpy.ndarray
-        The array passed in, updated in place.
-    t : int
-        Number of steps taken.
-
-    Notes
-    -----""" + _COMMON_NOTES + r"""
+        What scales the decay each step, see above.""" + _COMMON_FLAGS
+        + _ATTRIBUTES_AND_NOTES + r"""
     References
     ----------
     .. [1] I. Loshchilov and F. Hutter, "Decoupled Weight Decay Regularization",
        ICLR 2019, arXiv:1711.05101.
     .. [2] D. P. Kingma and J. Ba, "Adam: A Method for Stochastic Optimization",
        ICLR 2015, arXiv:1412.6980.
-    """
+    """)
 
     _algorithm = "adamw"
     _DECOUPLED = True
@@ -527,7 +487,7 @@ class AdamW(Adam):
 
     @decay_scaling.setter
     def decay_scaling(self, value: str) -> None:
-        value = check.choice(value, "decay_scaling", type(self).__name__, ("lr", "schedule"))
+        value = _CHECKS["decay_scaling"](value, "decay_scaling", type(self).__name__)
         self._decay_by_schedule = value == "schedule"
 
     def _hyperparameters(self):

@@ -94,6 +94,13 @@ def number_or_callable(value, name, owner, low=0.0):
     return finite_at_least(value, name, owner, low)
 
 
+def optional_callable(value, name, owner):
+    """None or a callable (a schedule ``t -> value``)."""
+    if value is not None and not callable(value):
+        raise _fail(TypeError, name, owner, "a callable t -> value, or None", value)
+    return value
+
+
 def schedule_value(value, name, owner, t):
     """Check what a schedule callable returned at step ``t``; return a float."""
     rule = f"The {name!r} schedule of {owner} must return a finite number >= 0 at every step"
