@@ -59,15 +59,15 @@ as exact as that formula.
 
 This module does no validation beyond what keeps memory safe: the public
 classes in ``adamopt._optimizers`` check every argument and supply the error
-messages through the ``_slow_grad``, ``_lr_value``, ``_raise_bad_grad`` and
-``_raise_params_changed`` hooks.
+messages through the ``_slow_grad``, ``_schedule_value``, ``_raise_bad_grad``,
+``_raise_bad_scalars`` and ``_raise_params_changed`` hooks.
 """
 
 cimport cython
 cimport numpy as cnp
 from cython cimport floating
 from libc.float cimport DBL_MAX, FLT_MAX
-from libc.math cimport fabs, fabsf, nextafter, nextafterf, pow, sqrt, sqrtf
+from libc.math cimport fabs, fabsf, isfinite, nextafter, nextafterf, pow, sqrt, sqrtf
 from libc.string cimport memcmp
 
 cnp.import_array()
@@ -375,9 +375,9 @@ cdef class AdamCore:
         if self._lr_fn is None:
             lr_t = self._lr
         else:
-            lr_t = self._lr_value("lr", self._lr_fn(t), t)
+            lr_t = self._schedule_value("lr", self._lr_fn, t)
         if self._schedule is not None:
-            eta = self._lr_value("schedule", self._schedule(t), t)
+            eta = self._schedule_value("schedule", self._schedule, t)
             lr_t = lr_t * eta
         if not self._grad_ready(grad):
             grad = self._slow_grad(grad)
@@ -420,6 +420,8 @@ cdef class AdamCore:
         s.eps = self._eps
         s.step = lr_t * bc2_sqrt / bc1
         s.eps_hat = self._eps * bc2_sqrt
+        if not (isfinite(s.step) and isfinite(s.decay)):
+            self._raise_bad_scalars(lr_t, t)
         # t == 1 starts from the zero state (load_state_dict enforces it).
         cdef bint first = t == 1
 

@@ -85,6 +85,9 @@ _ATTRIBUTES_AND_NOTES = r"""
 Schedule = Callable[[int], float]
 
 
+#: Largest step count a state may hold (the compiled core counts in 64 bits).
+_MAX_STEPS = 2**62
+
 #: The check of each hyperparameter, by name: ``check(value, name, owner)``.
 _CHECKS = {
     "lr": check.finite_at_least,          # as saved in a state dict: a number
@@ -170,6 +173,8 @@ class Adam(AdamCore):
 
     _algorithm = "adam"
     _DECOUPLED = False
+    _SAVED_HYPERPARAMETERS = ("lr", "beta1", "beta2", "eps", "weight_decay", "amsgrad",
+                              "maximize")
 
     def __init__(self, params: npt.NDArray[np.floating], *, lr: float | Schedule = 1e-3,
                  beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
@@ -241,10 +246,18 @@ class Adam(AdamCore):
     # -- hooks called by the compiled core -------------------------------------
 
     def _slow_grad(self, grad):
-        return check.grad_array(grad, self._x, f"{type(self).__name__}.step")
+        return check.grad_array(grad, self._x, f"{type(self).__name__}.step",
+                                check_range=self._check_finite)
 
-    def _lr_value(self, name, value, t):
-        return check.schedule_value(value, name, type(self).__name__, t)
+    def _schedule_value(self, name, function, t):
+        return check.schedule_value(function, name, type(self).__name__, t)
+
+    def _raise_bad_scalars(self, lr_t, t):
+        raise ValueError(
+            f"The 'lr' parameter of {type(self).__name__} (times the 'schedule' multiplier) "
+            f"must keep the step size finite. Got lr_t = {lr_t!r} at t={t} instead; the "
+            f"parameters and the optimizer state are unchanged."
+        )
 
     def _raise_bad_grad(self, grad, index):
         x = self._x
@@ -314,84 +327,93 @@ class Adam(AdamCore):
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore a state saved by `state_dict` (also as read back by `numpy.load`).
 
-        The moments and the step count are copied into this optimizer; the
+        The moments and the step count are copied into this optimizer, and the
         hyperparameters found in ``state`` replace the current ones (as in
-        PyTorch), while a learning rate that is a callable is not saved and so
-        stays as it is.  Everything is checked before anything changes: a
+        PyTorch); a learning rate that was a callable was not saved, so the
+        current one stays.  Everything is checked before anything changes: a
         state from another algorithm, of another shape or dtype, with
-        non-finite or negative moments or unknown keys raises `ValueError`
-        and leaves the optimizer untouched.
+        non-finite or negative moments, bad values or unknown keys raises
+        `ValueError` (`TypeError` for wrong types) and leaves the optimizer
+        untouched.
         """
-        owner = f"{type(self).__name__}.load_state_dict"
+        t, arrays, hyper = self._checked_state(state, f"{type(self).__name__}.load_state_dict")
+        for key, value in hyper.items():
+            setattr(self, key, value)
+        for key, value in arrays.items():
+            np.copyto(getattr(self, "_" + key), value)
+        self._t = t
+
+    def _checked_state(self, state, owner):
+        """Validate a state dict; return (t, moment arrays, hyperparameters)."""
         if not isinstance(state, Mapping):
             raise TypeError(
                 f"The 'state' parameter of {owner} must be a mapping as returned by "
                 f"state_dict(). Got {check._show(state)} instead."
             )
-        state = dict(state)
+        state = {key: value if key in ("m", "v", "vmax") else _scalar(value)
+                 for key, value in state.items()}
+        saved = {"amsgrad": None}
+        if "amsgrad" in state:
+            saved["amsgrad"] = check.boolean(state["amsgrad"], "amsgrad", owner)
+        if "vmax" in state or saved["amsgrad"] is not None:
+            stored = saved["amsgrad"] if saved["amsgrad"] is not None else True
+            if stored != bool(self._amsgrad):
+                raise ValueError(
+                    f"The state given to {owner} was saved with amsgrad={stored}; "
+                    f"this optimizer has amsgrad={bool(self._amsgrad)}."
+                )
         required = {"algorithm", "t", "m", "v"} | ({"vmax"} if self._amsgrad else set())
-        allowed = required | set(self._hyperparameters()) | {"lr"}
-        missing, unknown = required - set(state), set(state) - allowed
-        if "vmax" in state and not self._amsgrad:
-            raise ValueError(
-                f"The state given to {owner} was saved with amsgrad=True; this optimizer "
-                f"has amsgrad=False."
-            )
+        missing = required - set(state)
+        unknown = set(state) - required - set(self._SAVED_HYPERPARAMETERS)
         if missing or unknown:
             raise ValueError(
                 f"The state given to {owner} does not fit {type(self).__name__}: "
                 f"missing keys {sorted(missing)}, unknown keys {sorted(unknown)}."
             )
-        algorithm = state["algorithm"]
-        if isinstance(algorithm, np.ndarray) and algorithm.ndim == 0:
-            algorithm = algorithm[()]
-        if algorithm != self._algorithm:
+        if state["algorithm"] != self._algorithm:
             raise ValueError(
-                f"The state given to {owner} is from algorithm {algorithm!r}, "
+                f"The state given to {owner} is from algorithm {state['algorithm']!r}, "
                 f"not {self._algorithm!r}."
             )
-        if "amsgrad" in state and check.boolean(
-            _scalar(state["amsgrad"]), "amsgrad", owner
-        ) != bool(self._amsgrad):
-            raise ValueError(
-                f"The state given to {owner} was saved with amsgrad="
-                f"{bool(_scalar(state['amsgrad']))}; this optimizer has "
-                f"amsgrad={bool(self._amsgrad)}."
+        t = state["t"]
+        if isinstance(t, (bool, np.bool_)) or not isinstance(t, (int, np.integer)):
+            raise TypeError(
+                f"The 't' entry of the state given to {owner} must be an integer. "
+                f"Got {check._show(t)} instead."
             )
-        t = _scalar(state["t"])
-        if isinstance(t, (bool, np.bool_)) or not isinstance(t, (int, np.integer)) or t < 0:
+        if not 0 <= t <= _MAX_STEPS:
             raise ValueError(
-                f"The 't' entry of the state given to {owner} must be an integer >= 0. "
+                f"The 't' entry of the state given to {owner} must be in [0, {_MAX_STEPS}]. "
                 f"Got {t!r} instead."
             )
-        arrays = {k: self._checked_state_array(state[k], k, owner)
-                  for k in ("m", "v", "vmax") if k in state}
+        arrays = {key: self._checked_state_array(state[key], key, owner)
+                  for key in ("m", "v", "vmax") if key in state}
         if t == 0 and any(np.any(a) for a in arrays.values()):
             raise ValueError(
                 f"The state given to {owner} has t = 0 but non-zero moments; "
                 f"the state before the first step is zero."
             )
-        hyper = {k: _CHECKS[k](_scalar(state[k]), k, owner)
-                 for k in self._hyperparameters() if k in state and k != "amsgrad"}
-        # Everything is valid: now change the optimizer.
-        for key, value in hyper.items():
-            setattr(self, key, value)
-        for key, value in arrays.items():
-            np.copyto(getattr(self, "_" + key), value)
-        self._t = int(t)
+        hyper = {key: _CHECKS[key](state[key], key, owner)
+                 for key in self._SAVED_HYPERPARAMETERS if key in state and key != "amsgrad"}
+        return int(t), arrays, hyper
 
     def _checked_state_array(self, value, key, owner):
         x = self._x
-        if not isinstance(value, np.ndarray) or value.dtype != x.dtype or value.shape != x.shape:
+        where = f"The {key!r} entry of the state given to {owner}"
+        if not isinstance(value, np.ndarray):
+            raise TypeError(f"{where} must be a NumPy array. Got {check._show(value)} instead.")
+        if value.dtype != x.dtype or value.shape != x.shape:
             raise ValueError(
-                f"The {key!r} entry of the state given to {owner} must be an array of "
-                f"shape {x.shape} and dtype {x.dtype}. Got {check._show(value)} instead."
+                f"{where} must be an array of shape {x.shape} and dtype {x.dtype}. "
+                f"Got {check._show(value)} instead."
             )
-        if not np.all(np.isfinite(value)) or (key != "m" and np.any(value < 0)):
+        bad = ~np.isfinite(value) if key == "m" else ~(np.isfinite(value) & (value >= 0))
+        if bad.any():
+            index = np.unravel_index(np.argmax(bad), value.shape)
             rule = "finite" if key == "m" else "finite and >= 0"
             raise ValueError(
-                f"The {key!r} entry of the state given to {owner} must be {rule}; "
-                f"it is not (a corrupted checkpoint?)."
+                f"{where} must be {rule} (a corrupted checkpoint?). Got "
+                f"{value[index]!r} at index {tuple(int(i) for i in index)} instead."
             )
         return value
 
@@ -468,6 +490,7 @@ class AdamW(Adam):
 
     _algorithm = "adamw"
     _DECOUPLED = True
+    _SAVED_HYPERPARAMETERS = (*Adam._SAVED_HYPERPARAMETERS, "decay_scaling")
 
     def __init__(self, params: npt.NDArray[np.floating], *, lr: float | Schedule = 1e-3,
                  beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,

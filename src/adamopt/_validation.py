@@ -42,7 +42,10 @@ def real(value, name, owner):
         value = value[()]
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise _fail(TypeError, name, owner, "a real number", value)
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:   # an integer beyond the float range
+        return math.inf if value > 0 else -math.inf
 
 
 def finite_at_least(value, name, owner, low=0.0):
@@ -101,14 +104,27 @@ def optional_callable(value, name, owner):
     return value
 
 
-def schedule_value(value, name, owner, t):
-    """Check what a schedule callable returned at step ``t``; return a float."""
+def schedule_value(function, name, owner, t):
+    """Call a schedule at step ``t`` and check what it returns; return a float.
+
+    An exception raised by the schedule propagates with a note naming the
+    step.
+    """
+    try:
+        value = function(t)
+    except Exception as exc:
+        if hasattr(exc, "add_note"):   # Python >= 3.11
+            exc.add_note(f"(raised by the {name!r} schedule of {owner} at t={t})")
+        raise
     rule = f"The {name!r} schedule of {owner} must return a finite number >= 0 at every step"
     if isinstance(value, np.ndarray) and value.ndim == 0:
         value = value[()]
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{rule}. Got {_show(value)} at t={t} instead.")
-    x = float(value)
+    try:
+        x = float(value)
+    except OverflowError:
+        x = math.inf
     if not (math.isfinite(x) and x >= 0.0):
         raise ValueError(f"{rule}. Got {_show(value)} at t={t} instead.")
     return x
@@ -127,7 +143,7 @@ def params_array(params, owner):
             TypeError, name, owner,
             "a NumPy array of float32 or float64 (it is updated in place)", params,
         )
-    if params.dtype not in SUPPORTED_DTYPES:
+    if params.dtype.newbyteorder("=") not in SUPPORTED_DTYPES:
         raise _fail(TypeError, name, owner, "an array of dtype float32 or float64", params)
     if not params.dtype.isnative:
         raise _fail(
@@ -147,13 +163,15 @@ def params_array(params, owner):
     return params
 
 
-def grad_array(grad, params, owner):
+def grad_array(grad, params, owner, check_range=True):
     """Return ``grad`` as an array laid out exactly like ``params``.
 
     Anything array-like of real numbers with the shape of ``params`` is
     accepted; it is converted (one copy) when its dtype, memory order,
     alignment or byte order differ from ``params``, or when it shares memory
-    with ``params``.  Booleans, complex numbers and objects are refused.
+    with ``params``.  Booleans, complex numbers and objects are refused, and
+    with ``check_range`` so are finite values that the conversion to the
+    parameters' dtype would turn into infinities.
     """
     name = "grad"
     try:
@@ -171,29 +189,24 @@ def grad_array(grad, params, owner):
             f"{params.shape}. Got shape {arr.shape} instead."
         )
     order = memory_order(params)
-    if np.may_share_memory(arr, params):
-        return np.array(arr, dtype=params.dtype, order=order, copy=True)
-    return np.require(arr, dtype=params.dtype, requirements=[order, "A", "E"])
+    with np.errstate(over="ignore"):   # values beyond float32: reported below
+        if np.may_share_memory(arr, params):
+            out = np.array(arr, dtype=params.dtype, order=order, copy=True)
+        else:
+            out = np.require(arr, dtype=params.dtype, requirements=[order, "A", "E"])
+    if check_range and arr.dtype.kind == "f" and arr.dtype.itemsize > out.dtype.itemsize:
+        lost = np.isinf(out) & np.isfinite(arr)
+        if lost.any():
+            index = tuple(int(i) for i in np.unravel_index(np.argmax(lost), arr.shape))
+            raise ValueError(
+                f"The 'grad' parameter of {owner} must be within the range of the "
+                f"parameters' dtype {params.dtype} (|g| <= {np.finfo(params.dtype).max:.4g}). "
+                f"Got {arr[index]!r} at index {index} instead; the parameters and the "
+                f"optimizer state are unchanged."
+            )
+    return out
 
 
 def memory_order(params):
     """``'F'`` for an array that is only Fortran-contiguous, else ``'C'``."""
     return "F" if (params.flags.f_contiguous and not params.flags.c_contiguous) else "C"
-
-
-def bad_grad_message(grad, params, index, owner, limit):
-    """Describe the first gradient entry that failed the finiteness check."""
-    where = np.unravel_index(index, params.shape, order="A" if params.ndim > 1 else "C")
-    where = tuple(int(i) for i in where)
-    value = grad.ravel(order="K")[index]
-    if not np.isfinite(value):
-        rule = "finite (pass check_finite=False to skip this check)"
-    else:
-        rule = (
-            f"at most {limit:.4g} in magnitude for {params.dtype} parameters (its square "
-            f"would overflow the second moment); rescale the objective or use float64"
-        )
-    return (
-        f"The 'grad' parameter of {owner} must be {rule}. Got {value!r} at index {where} "
-        f"instead; the parameters and the optimizer state were left unchanged."
-    )
