@@ -762,3 +762,21 @@ def test_load_state_dict_checks_lr_even_when_lr_is_a_callable(cls, value, exc):
     with pytest.raises(exc, match=expect(name("lr"), owner(f"{cls.__name__}.load_state_dict"),
                                          shown(value))):
         opt.load_state_dict(state)
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_eps_that_vanishes_in_float32_is_refused_before_it_divides_by_zero(cls):
+    # 1e-46 is a valid positive float64 but rounds to 0 in float32, where a
+    # coordinate whose gradients were all zero would then compute 0 / 0.
+    opt = cls(np.ones(3, np.float32), eps=1e-46)
+    before = snapshot(opt)
+    with pytest.raises(ValueError, match=expect(name("eps"), owner(cls.__name__), at_step(1))):
+        opt.step(np.array([0.0, 1.0, -1.0], np.float32))
+    assert snapshot(opt) == before
+
+
+@pytest.mark.parametrize("cls", CLASSES)
+def test_lr_beyond_float32_range_is_refused_for_float32_params(cls):
+    opt = cls(np.ones(3, np.float32), lr=1e39)
+    with pytest.raises(ValueError, match=expect(name("lr"), owner(cls.__name__), at_step(1))):
+        opt.step(np.ones(3, np.float32))

@@ -420,8 +420,13 @@ cdef class AdamCore:
         s.eps = self._eps
         s.step = lr_t * bc2_sqrt / bc1
         s.eps_hat = self._eps * bc2_sqrt
-        if not (isfinite(s.step) and isfinite(s.decay)):
-            self._raise_bad_scalars(lr_t, t)
+        # The scalars as the loop will see them, in the parameters' dtype.
+        if not (isfinite(s.step) and isfinite(s.decay) and (is64 or (
+                isfinite(<float>s.step) and isfinite(<float>s.decay)
+                and isfinite(<float>s.lr)))):
+            self._raise_bad_scalars("lr", lr_t, t)
+        if not (s.eps_hat > 0 and (is64 or <float>s.eps_hat > 0)):
+            self._raise_bad_scalars("eps", self._eps, t)
         # t == 1 starts from the zero state (load_state_dict enforces it).
         cdef bint first = t == 1
 

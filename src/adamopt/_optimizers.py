@@ -26,7 +26,10 @@ _COMMON_PARAMETERS = r"""
         Decay rates of the first and second moment estimates, in ``[0, 1)``.
     eps : float, default: 1e-8
         :math:`\epsilon > 0`, added to :math:`\sqrt{\hat v_t}` (PyTorch's and the
-        paper's placement, not the "epsilon hat" of TensorFlow and Keras).
+        paper's placement, not the "epsilon hat" of TensorFlow and Keras).  It
+        must stay positive in the parameters' dtype once scaled by
+        :math:`\sqrt{1-\beta_2^t}` (above about 1e-44 for float32), else `step`
+        raises `ValueError`.
 """
 
 _COMMON_FLAGS = r"""
@@ -252,11 +255,18 @@ class Adam(AdamCore):
     def _schedule_value(self, name, function, t):
         return check.schedule_value(function, name, type(self).__name__, t)
 
-    def _raise_bad_scalars(self, lr_t, t):
+    def _raise_bad_scalars(self, name, value, t):
+        owner, dtype = type(self).__name__, self._x.dtype
+        if name == "lr":
+            raise ValueError(
+                f"The 'lr' parameter of {owner} (times the 'schedule' multiplier) must keep "
+                f"the step size finite in {dtype}. Got lr_t = {value!r} at t={t} instead; "
+                f"the parameters and the optimizer state are unchanged."
+            )
         raise ValueError(
-            f"The 'lr' parameter of {type(self).__name__} (times the 'schedule' multiplier) "
-            f"must keep the step size finite. Got lr_t = {lr_t!r} at t={t} instead; the "
-            f"parameters and the optimizer state are unchanged."
+            f"The 'eps' parameter of {owner} must stay positive when scaled by "
+            f"sqrt(1 - beta2**t) and rounded to {dtype}. Got {value!r} at t={t} instead; "
+            f"the parameters and the optimizer state are unchanged."
         )
 
     def _raise_bad_grad(self, grad, index):
