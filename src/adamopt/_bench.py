@@ -33,15 +33,15 @@ def _problem(n, dtype, seed=0):
 
 
 def make_adamopt(n, dtype, check_finite=True):
-    """adamopt.Adam on ``n`` parameters; returns a zero-argument step."""
+    """adamopt.Adam on ``n`` parameters: (zero-argument step, parameter array)."""
     x, g = _problem(n, dtype)
     opt = Adam(x, lr=LR, beta1=BETA1, beta2=BETA2, eps=EPS, check_finite=check_finite)
     step = opt.step
-    return lambda: step(g)
+    return (lambda: step(g)), x
 
 
 def make_numpy(n, dtype):
-    """A careful in-place NumPy Adam step (the peer a user would hand-write)."""
+    """A careful in-place NumPy Adam: (zero-argument step, parameter array)."""
     x, g = _problem(n, dtype)
     m, v, buf = np.zeros_like(x), np.zeros_like(x), np.empty_like(x)
     state = {"t": 0}
@@ -64,11 +64,11 @@ def make_numpy(n, dtype):
         mul(buf, LR * bc2_sqrt / bc1, out=buf)
         np.subtract(x, buf, out=x)
 
-    return step
+    return step, x
 
 
 def make_torch(n, dtype, variant):
-    """torch.optim.Adam with ``variant`` in {"fused", "foreach", "single"}."""
+    """torch.optim.Adam, ``variant`` in {"fused", "foreach", "single"}: (step, params)."""
     import torch
 
     torch.set_num_threads(1)
@@ -78,7 +78,7 @@ def make_torch(n, dtype, variant):
     kwargs = {"fused": {"fused": True}, "foreach": {"foreach": True},
               "single": {"foreach": False, "fused": False}}[variant]
     opt = torch.optim.Adam([p], lr=LR, betas=(BETA1, BETA2), eps=EPS, **kwargs)
-    return opt.step
+    return opt.step, x      # p shares memory with x
 
 
 def peers():
@@ -137,7 +137,7 @@ def run(sizes=(10, 10_000, 1_000_000, 10_000_000), dtypes=("float64", "float32")
         out(f"\n{dtype}: median time per step (speed-up of adamopt = peer time / adamopt time)")
         out(f"{'n':>10} " + " ".join(f"{name:>16}" for name in names) + f" {'adamopt GB/s':>13}")
         for n in sizes:
-            steps = {name: f(n, dtype) for name, f in available if f is not None}
+            steps = {name: f(n, dtype)[0] for name, f in available if f is not None}
             times = time_round_robin(steps, repeats=repeats, target=target)
             ours = times["adamopt"]
             cells = []

@@ -28,7 +28,7 @@ _COMMON_PARAMETERS = r"""
         :math:`\epsilon > 0`, added to :math:`\sqrt{\hat v_t}` (PyTorch's and the
         paper's placement, not the "epsilon hat" of TensorFlow and Keras).  It
         must stay positive in the parameters' dtype once scaled by
-        :math:`\sqrt{1-\beta_2^t}` (above about 1e-44 for float32), else `step`
+        :math:`\sqrt{1-\beta_2^t}` (about 1e-43 or more for float32), else `step`
         raises `ValueError`.
 """
 
