@@ -358,7 +358,7 @@ class Adam(AdamCore):
         if not isinstance(state, Mapping):
             raise TypeError(
                 f"The 'state' parameter of {owner} must be a mapping as returned by "
-                f"state_dict(). Got {check._show(state)} instead."
+                f"state_dict(). Got {check.show(state)} instead."
             )
         state = {key: value if key in ("m", "v", "vmax") else _scalar(value)
                  for key, value in state.items()}
@@ -389,7 +389,7 @@ class Adam(AdamCore):
         if isinstance(t, (bool, np.bool_)) or not isinstance(t, (int, np.integer)):
             raise TypeError(
                 f"The 't' entry of the state given to {owner} must be an integer. "
-                f"Got {check._show(t)} instead."
+                f"Got {check.show(t)} instead."
             )
         if not 0 <= t <= _MAX_STEPS:
             raise ValueError(
@@ -411,11 +411,11 @@ class Adam(AdamCore):
         x = self._x
         where = f"The {key!r} entry of the state given to {owner}"
         if not isinstance(value, np.ndarray):
-            raise TypeError(f"{where} must be a NumPy array. Got {check._show(value)} instead.")
+            raise TypeError(f"{where} must be a NumPy array. Got {check.show(value)} instead.")
         if value.dtype != x.dtype or value.shape != x.shape:
             raise ValueError(
                 f"{where} must be an array of shape {x.shape} and dtype {x.dtype}. "
-                f"Got {check._show(value)} instead."
+                f"Got {check.show(value)} instead."
             )
         bad = ~np.isfinite(value) if key == "m" else ~(np.isfinite(value) & (value >= 0))
         if bad.any():

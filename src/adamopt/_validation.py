@@ -15,7 +15,7 @@ import numpy as np
 SUPPORTED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def _show(value):
+def show(value):
     """Short, unambiguous rendering of a bad value for an error message."""
     if isinstance(value, np.ndarray):
         return f"array of shape {value.shape} and dtype {value.dtype}"
@@ -28,7 +28,7 @@ def _show(value):
 
 
 def _fail(exc, name, owner, rule, value):
-    return exc(f"The {name!r} parameter of {owner} must be {rule}. Got {_show(value)} instead.")
+    return exc(f"The {name!r} parameter of {owner} must be {rule}. Got {show(value)} instead.")
 
 
 def real(value, name, owner):
@@ -120,13 +120,13 @@ def schedule_value(function, name, owner, t):
     if isinstance(value, np.ndarray) and value.ndim == 0:
         value = value[()]
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{rule}. Got {_show(value)} at t={t} instead.")
+        raise TypeError(f"{rule}. Got {show(value)} at t={t} instead.")
     try:
         x = float(value)
     except OverflowError:
         x = math.inf
     if not (math.isfinite(x) and x >= 0.0):
-        raise ValueError(f"{rule}. Got {_show(value)} at t={t} instead.")
+        raise ValueError(f"{rule}. Got {show(value)} at t={t} instead.")
     return x
 
 
