@@ -78,9 +78,9 @@ cnp.import_array()
 cdef Py_ssize_t NOGIL_MIN_SIZE = 4096
 
 # Largest gradient magnitude the check lets through (just under the square
-# root of the dtype's largest number).  Below it g * g cannot overflow; v
-# moves towards g * g by a fraction 1 - beta2 < 1 of the gap, so it never
-# exceeds the largest g * g seen by more than a rounding, nor does vmax; m
+# root of the dtype's largest number).  Below it g * g cannot overflow, and v,
+# a weighted average of past g * g in either form of its update (see above),
+# stays within a few roundings of the largest g * g seen, as does vmax; m
 # likewise stays within the largest |g|.
 cdef float LIMIT32 = nextafterf(sqrtf(FLT_MAX) * (1.0 - 2.0 ** -20), 0)
 cdef double LIMIT64 = nextafter(sqrt(DBL_MAX) * (1.0 - 2.0 ** -20), 0)
