@@ -17,9 +17,16 @@ Flags (GCC and Clang):
     the NumPy reference's operation order.
 
 No ``-march`` flag is used: the wheel must run on any x86-64 (SSE2) CPU.
+The loops are built once per instruction set instead, from the same source
+(``_loops.pxi``): ``adamopt._loops_baseline`` with the flags above and, on
+x86 with GCC or Clang, ``adamopt._loops_avx2`` with ``-mavx2 -mfma`` as well
+(``-ffp-contract=off`` still forbids fused multiply-adds, so both round every
+operation alike).  ``adamopt._kernels`` picks the best one the CPU runs at
+import time; ``ADAMOPT_KERNEL=baseline`` forces the baseline.
 """
 
 import os
+import platform
 
 import numpy as np
 from Cython.Build import cythonize
@@ -30,13 +37,25 @@ UNIX_FLAGS = ["-O3", "-fno-math-errno", "-ffp-contract=off"]
 MSVC_FLAGS = ["/O2", "/fp:precise"]
 
 
+#: Extra flags of each instruction-set variant of the loops (GCC and Clang).
+VARIANT_FLAGS = {"baseline": [], "avx2": ["-mavx2", "-mfma"]}
+X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
+
+
 class BuildExt(build_ext):
-    """Choose optimisation flags by the compiler actually used."""
+    """Choose optimisation flags by the compiler actually used, and build the
+    AVX2 variant only where it can be built (x86, not MSVC)."""
 
     def build_extensions(self):
-        flags = MSVC_FLAGS if self.compiler.compiler_type == "msvc" else UNIX_FLAGS
+        msvc = self.compiler.compiler_type == "msvc"
+        flags = MSVC_FLAGS if msvc else UNIX_FLAGS
+        if msvc or not X86:
+            self.extensions = [ext for ext in self.extensions
+                               if not ext.name.endswith("_avx2")]
         for ext in self.extensions:
-            ext.extra_compile_args = flags + ext.extra_compile_args
+            variant = ext.name.rpartition("_loops_")[2] if "_loops_" in ext.name else None
+            extra = [] if msvc or variant is None else VARIANT_FLAGS[variant]
+            ext.extra_compile_args = flags + extra + ext.extra_compile_args
         super().build_extensions()
 
 
@@ -56,9 +75,17 @@ extensions = [
     Extension(
         "adamopt._kernels",
         ["src/adamopt/_kernels.pyx"],
-        include_dirs=[np.get_include()],
+        include_dirs=[np.get_include(), "src/adamopt"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        depends=["src/adamopt/_pool.h", "src/adamopt/_kernel_api.pxd"],
     )
+] + [
+    Extension(
+        f"adamopt._loops_{variant}",
+        [f"src/adamopt/_loops_{variant}.pyx"],
+        depends=["src/adamopt/_loops.pxi", "src/adamopt/_kernel_api.pxd"],
+    )
+    for variant in VARIANT_FLAGS
 ]
 
 setup(

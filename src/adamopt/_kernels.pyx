@@ -65,12 +65,29 @@ messages through the ``_slow_grad``, ``_schedule_value``, ``_raise_bad_grad``,
 
 cimport cython
 cimport numpy as cnp
-from cython cimport floating
+from cpython.pycapsule cimport PyCapsule_GetPointer
 from libc.float cimport DBL_MAX, FLT_MAX
+from cython cimport floating
 from libc.math cimport fabs, fabsf, isfinite, nextafter, nextafterf, pow, sqrt, sqrtf
 from libc.string cimport memcmp
 
+from adamopt._kernel_api cimport AdamScalars, KernelTable
+
+import importlib
+import os
+
 cnp.import_array()
+
+
+cdef extern from "_pool.h" nogil:
+    ctypedef void (*adamopt_chunk_fn)(void* ctx, Py_ssize_t begin, Py_ssize_t end) noexcept nogil
+    void adamopt_parallel_for(adamopt_chunk_fn fn, void* ctx, Py_ssize_t n,
+                              Py_ssize_t chunk, int nthreads)
+    void adamopt_flag_set(int* flag)
+    void adamopt_pool_stats(long long* parallel, long long* backed_off)
+    int adamopt_cpu_has_avx2_fma()
+    int ADAMOPT_HAVE_POOL
+    int ADAMOPT_MAX_THREADS
 
 # Loops shorter than this keep the GIL: releasing and re-acquiring it costs
 # about 0.05 us, 2 % of a float32 step of this size (measured: no difference
@@ -88,17 +105,191 @@ GRAD_LIMIT_FLOAT32 = LIMIT32
 GRAD_LIMIT_FLOAT64 = LIMIT64
 
 
-cdef struct AdamScalars:
-    double sign             # -1.0 to maximize, else 1.0
-    double weight_decay     # coupled L2 coefficient (only read when coupled)
-    double decay            # decoupled multiplicative decay of x (1.0 when none)
-    double one_minus_beta1  # c1
-    double one_minus_beta2  # c2
-    double p1, q1, p2, q2   # the form of the moment updates, see above
-    double lr               # lr_t, used by the closed-form first step
-    double eps              # eps, used by the closed-form first step
-    double step             # lr_t * sqrt(1 - beta2**t) / (1 - beta1**t)
-    double eps_hat          # eps * sqrt(1 - beta2**t)
+# ---------------------------------------------------------------------------
+# Compiled variants, chosen at import time
+
+#: Variants in order of preference, with the CPU test each needs.
+_VARIANTS = ("avx2", "baseline")
+
+cdef const KernelTable* _table = NULL
+cdef object _table_module = None   # keeps the chosen variant's module alive
+cdef dict _tables = {}             # name -> capsule of every importable variant
+
+
+def _cpu_supports(name):
+    """Whether this CPU (and OS) can run the variant ``name``."""
+    if name == "avx2":
+        return bool(adamopt_cpu_has_avx2_fma())
+    return name == "baseline"
+
+
+def available_kernels():
+    """Names of the compiled variants that this build has and this CPU runs,
+    best first; the last one is always ``"baseline"``."""
+    names = []
+    for name in _VARIANTS:
+        if not _cpu_supports(name):
+            continue
+        try:
+            module = importlib.import_module(f"adamopt._loops_{name}")
+        except ImportError:   # not built for this platform or compiler
+            continue
+        _tables[name] = module
+        names.append(name)
+    return names
+
+
+def _use_kernel(name):
+    """Make the variant ``name`` the one every step calls; return the name of
+    the previous one.  For tests and benchmarks: ``ADAMOPT_KERNEL`` selects
+    one at import."""
+    global _table, _table_module
+    if name not in _tables:
+        available_kernels()
+    if name not in _tables:
+        raise ValueError(f"The kernel variant {name!r} is not available on this machine; "
+                         f"available: {', '.join(available_kernels())}.")
+    module = _tables[name]
+    previous = None if _table_module is None else _table_module.NAME
+    _table = <const KernelTable*>PyCapsule_GetPointer(
+        module.TABLE, b"adamopt._kernel_api.KernelTable")
+    _table_module = module
+    return previous
+
+
+def _kernel_name():
+    """Name of the variant in use."""
+    return _table_module.NAME
+
+
+def _select_at_import():
+    forced = os.environ.get("ADAMOPT_KERNEL", "").strip().lower()
+    names = available_kernels()
+    if forced:
+        try:
+            _use_kernel(forced)
+        except ValueError as e:
+            raise ImportError(f"ADAMOPT_KERNEL={forced}: {e}") from None
+    else:
+        _use_kernel(names[0])
+
+
+_select_at_import()
+
+
+# ---------------------------------------------------------------------------
+# Threads
+
+# Arrays smaller than this (in elements) are updated on one thread: below it
+# the hand-off to a second thread costs more than it saves (measured, see
+# README).  Chunks claimed by the threads are CHUNK_MIN to CHUNK_MAX elements.
+cdef Py_ssize_t THREAD_MIN_SIZE64 = 8192
+cdef Py_ssize_t THREAD_MIN_SIZE32 = 32768
+cdef Py_ssize_t CHUNK_MIN = 1024
+cdef Py_ssize_t CHUNK_MAX = 1 << 18
+cdef int _num_threads = 1
+
+
+def _default_num_threads():
+    """``ADAMOPT_NUM_THREADS`` if set, else the CPUs this process may use, at
+    most 4 (a step is bound by memory bandwidth, which a few cores saturate)."""
+    env = os.environ.get("ADAMOPT_NUM_THREADS", "").strip()
+    if env:
+        try:
+            value = int(env)
+        except ValueError:
+            value = 0
+        if value < 1:
+            raise ImportError(f"ADAMOPT_NUM_THREADS must be a positive integer; got {env!r}")
+        return value
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 4))
+
+
+def _set_num_threads(int n):
+    """Set the number of threads of a large step (``n >= 1``, capped at 64);
+    return the previous number.  Validated by `adamopt.set_num_threads`."""
+    global _num_threads
+    previous = _num_threads
+    _num_threads = max(1, min(n, ADAMOPT_MAX_THREADS)) if ADAMOPT_HAVE_POOL else 1
+    return previous
+
+
+def _get_num_threads():
+    return _num_threads
+
+
+def _pool_stats():
+    """(jobs run on several threads, jobs run on one thread to back off from
+    busy cores) since the process started; a step with the check is two jobs."""
+    cdef long long parallel, backed_off
+    adamopt_pool_stats(&parallel, &backed_off)
+    return parallel, backed_off
+
+
+def _set_thread_min_size(Py_ssize_t size64, Py_ssize_t size32, Py_ssize_t chunk_min):
+    """Thresholds of the threaded path (for tests and measurements); returns
+    the previous ones."""
+    global THREAD_MIN_SIZE64, THREAD_MIN_SIZE32, CHUNK_MIN
+    previous = (THREAD_MIN_SIZE64, THREAD_MIN_SIZE32, CHUNK_MIN)
+    THREAD_MIN_SIZE64, THREAD_MIN_SIZE32, CHUNK_MIN = size64, size32, max(16, chunk_min)
+    return previous
+
+
+_set_num_threads(_default_num_threads())
+
+
+cdef struct StepJob:
+    const KernelTable* table
+    char* x
+    const char* g
+    char* m
+    char* v
+    char* vmax
+    Py_ssize_t itemsize
+    bint is64, coupled, amsgrad, first
+    const AdamScalars* s
+    double sign, weight_decay, limit
+    int bad
+
+
+cdef void _check_chunk(void* ctx, Py_ssize_t begin, Py_ssize_t end) noexcept nogil:
+    cdef StepJob* j = <StepJob*>ctx
+    cdef Py_ssize_t off = begin * j.itemsize
+    cdef bint bad
+    if j.is64:
+        bad = j.table.any_bad64(<const double*>(j.g + off), <const double*>(j.x + off),
+                                end - begin, j.sign, j.weight_decay, j.limit, j.coupled)
+    else:
+        bad = j.table.any_bad32(<const float*>(j.g + off), <const float*>(j.x + off),
+                                end - begin, j.sign, j.weight_decay, j.limit, j.coupled)
+    if bad:
+        adamopt_flag_set(&j.bad)
+
+
+cdef void _update_chunk(void* ctx, Py_ssize_t begin, Py_ssize_t end) noexcept nogil:
+    cdef StepJob* j = <StepJob*>ctx
+    cdef Py_ssize_t off = begin * j.itemsize
+    cdef char* w = j.vmax + off if j.amsgrad else NULL
+    if j.is64:
+        j.table.update64(<double*>(j.x + off), <const double*>(j.g + off),
+                         <double*>(j.m + off), <double*>(j.v + off), <double*>w,
+                         end - begin, j.s, j.coupled, j.amsgrad, j.first)
+    else:
+        j.table.update32(<float*>(j.x + off), <const float*>(j.g + off),
+                         <float*>(j.m + off), <float*>(j.v + off), <float*>w,
+                         end - begin, j.s, j.coupled, j.amsgrad, j.first)
+
+
+cdef Py_ssize_t _chunk_size(Py_ssize_t n, int nthreads) noexcept nogil:
+    """About four chunks per thread, a multiple of 64 elements (whole cache
+    lines: threads never write to the same line), within [CHUNK_MIN, CHUNK_MAX]."""
+    cdef Py_ssize_t c = (n + 4 * nthreads - 1) // (4 * nthreads)
+    c = (c + 63) // 64 * 64
+    return max(CHUNK_MIN, min(c, CHUNK_MAX))
 
 
 cdef inline void _moment_form(double beta, double* p, double* q) noexcept nogil:
@@ -108,81 +299,6 @@ cdef inline void _moment_form(double beta, double* p, double* q) noexcept nogil:
     else:
         p[0] = beta  # weighted sum: beta * m + (1 - beta) * g
         q[0] = 0.0
-
-
-cdef inline floating _sqrt(floating a) noexcept nogil:
-    if floating is float:
-        return sqrtf(a)
-    else:
-        return sqrt(a)
-
-
-cdef inline void _adam_loop(
-    floating* x, const floating* grad, floating* m, floating* v, floating* vmax,
-    Py_ssize_t n, const AdamScalars* s, bint coupled, bint amsgrad, bint first,
-) noexcept nogil:
-    """The update of every element.  ``coupled``, ``amsgrad`` and ``first``
-    are constants at each call site, so the compiler emits one specialised
-    loop per case (check the assembly: each one vectorises)."""
-    # Scalars in locals of the array's type: stores through x, m, v cannot
-    # alias them, so they stay in registers and the loop vectorises.
-    cdef floating sign = <floating>s.sign, wd = <floating>s.weight_decay
-    cdef floating decay = <floating>s.decay
-    cdef floating c1 = <floating>s.one_minus_beta1, c2 = <floating>s.one_minus_beta2
-    cdef floating p1 = <floating>s.p1, q1 = <floating>s.q1
-    cdef floating p2 = <floating>s.p2, q2 = <floating>s.q2
-    cdef floating step = <floating>s.step, eps_hat = <floating>s.eps_hat
-    cdef double lr = s.lr, eps = s.eps, decay64 = s.decay, g64
-    cdef floating xi, gi, mi, vi, wi
-    cdef Py_ssize_t i
-    for i in range(n):
-        xi = x[i]
-        gi = sign * grad[i]
-        if coupled:
-            gi = gi + wd * xi
-        mi = m[i]
-        mi = p1 * mi + c1 * (gi - q1 * mi)
-        vi = v[i]
-        vi = p2 * vi + c2 * (gi * gi - q2 * vi)
-        m[i] = mi
-        v[i] = vi
-        if amsgrad:
-            wi = vmax[i]
-            # max that propagates NaN like numpy.maximum
-            wi = vi if (vi > wi or vi != vi) else wi
-            vmax[i] = wi
-        else:
-            wi = vi
-        if first:
-            g64 = gi
-            x[i] = <floating>(xi * decay64 - lr * g64 / (fabs(g64) + eps))
-        else:
-            x[i] = xi * decay - step * mi / (_sqrt(wi) + eps_hat)
-
-
-cdef void _adam_update(
-    floating* x, const floating* grad, floating* m, floating* v, floating* vmax,
-    Py_ssize_t n, const AdamScalars* s, bint coupled, bint amsgrad, bint first,
-) noexcept nogil:
-    if first:
-        if coupled:
-            if amsgrad:
-                _adam_loop(x, grad, m, v, vmax, n, s, True, True, True)
-            else:
-                _adam_loop(x, grad, m, v, vmax, n, s, True, False, True)
-        elif amsgrad:
-            _adam_loop(x, grad, m, v, vmax, n, s, False, True, True)
-        else:
-            _adam_loop(x, grad, m, v, vmax, n, s, False, False, True)
-    elif coupled:
-        if amsgrad:
-            _adam_loop(x, grad, m, v, vmax, n, s, True, True, False)
-        else:
-            _adam_loop(x, grad, m, v, vmax, n, s, True, False, False)
-    elif amsgrad:
-        _adam_loop(x, grad, m, v, vmax, n, s, False, True, False)
-    else:
-        _adam_loop(x, grad, m, v, vmax, n, s, False, False, False)
 
 
 cdef inline floating _abs(floating a) noexcept nogil:
@@ -196,64 +312,23 @@ cdef inline floating _effective(
     const floating* g, const floating* x, Py_ssize_t j,
     floating sign, floating wd, bint coupled,
 ) noexcept nogil:
-    """The gradient as `_adam_loop` uses it, before the maximize sign for
+    """The gradient as the update loop uses it, before the maximize sign for
     the uncoupled case (the sign does not change its magnitude)."""
     if coupled:
         return sign * g[j] + wd * x[j]
     return g[j]
 
 
-cdef inline floating _flag(floating bad, floating g, floating limit) noexcept nogil:
-    # "not (|g| <= limit)" is also true for NaN.
-    return bad if _abs(g) <= limit else 1
-
-
-cdef inline bint _any_bad(
-    const floating* g, const floating* x, Py_ssize_t n,
-    floating sg, floating wd, floating limit, bint coupled,
-) noexcept nogil:
-    """Whether any effective gradient fails the check.
-
-    The scan reads the array as eight interleaved segments: one sequential
-    stream reaches only a third of the memory bandwidth of this machine,
-    several streams reach most of it (measured in C: 1.14 ns per float64
-    element with one stream, 0.42 ns with eight), and eight independent flags
-    leave the vectorised loop no long dependency chain.  The flags are
-    floating-point numbers: an integer reduction over float64 comparisons
-    does not vectorise on baseline x86-64 (SSE2)."""
-    cdef floating b0 = 0, b1 = 0, b2 = 0, b3 = 0, b4 = 0, b5 = 0, b6 = 0, b7 = 0
-    cdef Py_ssize_t h = n // 8, i, j
-    for i in range(h):
-        b0 = _flag(b0, _effective(g, x, i, sg, wd, coupled), limit)
-        b1 = _flag(b1, _effective(g, x, i + h, sg, wd, coupled), limit)
-        b2 = _flag(b2, _effective(g, x, i + 2 * h, sg, wd, coupled), limit)
-        b3 = _flag(b3, _effective(g, x, i + 3 * h, sg, wd, coupled), limit)
-        b4 = _flag(b4, _effective(g, x, i + 4 * h, sg, wd, coupled), limit)
-        b5 = _flag(b5, _effective(g, x, i + 5 * h, sg, wd, coupled), limit)
-        b6 = _flag(b6, _effective(g, x, i + 6 * h, sg, wd, coupled), limit)
-        b7 = _flag(b7, _effective(g, x, i + 7 * h, sg, wd, coupled), limit)
-    for j in range(8 * h, n):
-        b0 = _flag(b0, _effective(g, x, j, sg, wd, coupled), limit)
-    return b0 + b1 + b2 + b3 + b4 + b5 + b6 + b7 != 0
-
-
 cdef Py_ssize_t _first_bad(
     const floating* grad, const floating* x, Py_ssize_t n,
     double sign, double weight_decay, bint coupled, floating limit,
 ) noexcept nogil:
-    """Index of the first element whose effective gradient (computed as in
-    `_adam_loop`) is NaN, infinite or larger in magnitude than ``limit``;
-    -1 when there is none."""
+    """Index of the first element whose effective gradient is NaN, infinite
+    or larger in magnitude than ``limit``; -1 when there is none.  Only
+    called once the check has found one (it is not vectorised)."""
     cdef floating sg = <floating>sign, wd = <floating>weight_decay
-    cdef bint bad
     cdef Py_ssize_t j
-    if coupled:   # constant flags at each call: one specialised scan each
-        bad = _any_bad(grad, x, n, sg, wd, limit, True)
-    else:
-        bad = _any_bad(grad, x, n, sg, wd, limit, False)
-    if not bad:
-        return -1
-    for j in range(n):   # rare: locate the first offender for the message
+    for j in range(n):
         if not (_abs(_effective(grad, x, j, sg, wd, coupled)) <= limit):
             return j
     return -1
@@ -384,30 +459,48 @@ cdef class AdamCore:
             if not self._grad_ready(grad):
                 raise ValueError("internal error: gradient conversion failed")
         cdef cnp.ndarray g = <cnp.ndarray>grad
-        cdef void* gp = cnp.PyArray_DATA(g)
-        cdef void* xp = cnp.PyArray_DATA(self._x)
-        cdef void* mp = cnp.PyArray_DATA(self._m)
-        cdef void* vp = cnp.PyArray_DATA(self._v)
-        cdef void* wp = cnp.PyArray_DATA(self._vmax) if self._amsgrad else NULL
         cdef Py_ssize_t n = self._n
-        cdef bint coupled = (not self._decoupled) and self._weight_decay != 0.0
         cdef bint is64 = self._typenum == cnp.NPY_FLOAT64
-        cdef double sign = -1.0 if self._maximize else 1.0
+        cdef StepJob job
+        job.table = _table
+        job.x = <char*>cnp.PyArray_DATA(self._x)
+        job.g = <const char*>cnp.PyArray_DATA(g)
+        job.m = <char*>cnp.PyArray_DATA(self._m)
+        job.v = <char*>cnp.PyArray_DATA(self._v)
+        job.vmax = <char*>cnp.PyArray_DATA(self._vmax) if self._amsgrad else NULL
+        job.itemsize = 8 if is64 else 4
+        job.is64 = is64
+        job.coupled = (not self._decoupled) and self._weight_decay != 0.0
+        job.amsgrad = self._amsgrad
+        job.sign = -1.0 if self._maximize else 1.0
+        job.weight_decay = self._weight_decay
+        job.limit = LIMIT64 if is64 else LIMIT32
+        job.bad = 0
+        cdef int nthreads = _num_threads
+        if n < (THREAD_MIN_SIZE64 if is64 else THREAD_MIN_SIZE32):
+            nthreads = 1
+        cdef Py_ssize_t chunk = _chunk_size(n, nthreads)
         cdef Py_ssize_t bad
         if self._check_finite and n > 0:
-            if is64:
-                bad = _first_bad(<const double*>gp, <const double*>xp, n, sign,
-                                 self._weight_decay, coupled, LIMIT64)
+            # The whole gradient is checked before any element is updated.
+            if n >= NOGIL_MIN_SIZE:
+                with nogil:
+                    adamopt_parallel_for(_check_chunk, &job, n, chunk, nthreads)
             else:
-                bad = _first_bad(<const float*>gp, <const float*>xp, n, sign,
-                                 self._weight_decay, coupled, LIMIT32)
-            if bad >= 0:
+                _check_chunk(&job, 0, n)
+            if job.bad:
+                if is64:
+                    bad = _first_bad(<const double*>job.g, <const double*>job.x, n, job.sign,
+                                     job.weight_decay, job.coupled, LIMIT64)
+                else:
+                    bad = _first_bad(<const float*>job.g, <const float*>job.x, n, job.sign,
+                                     job.weight_decay, job.coupled, LIMIT32)
                 self._raise_bad_grad(g, bad)
 
         cdef AdamScalars s
         cdef double bc1 = 1.0 - pow(self._beta1, <double>t)
         cdef double bc2_sqrt = sqrt(1.0 - pow(self._beta2, <double>t))
-        s.sign = sign
+        s.sign = job.sign
         s.weight_decay = self._weight_decay
         s.decay = 1.0
         if self._decoupled:
@@ -427,24 +520,15 @@ cdef class AdamCore:
             self._raise_bad_scalars("lr", lr_t, t)
         if not (s.eps_hat > 0 and (is64 or <float>s.eps_hat > 0)):
             self._raise_bad_scalars("eps", self._eps, t)
+        job.s = &s
         # t == 1 starts from the zero state (load_state_dict enforces it).
-        cdef bint first = t == 1
+        job.first = t == 1
 
-        cdef bint amsgrad = self._amsgrad
         if n >= NOGIL_MIN_SIZE:
             with nogil:
-                if is64:
-                    _adam_update(<double*>xp, <double*>gp, <double*>mp, <double*>vp,
-                                 <double*>wp, n, &s, coupled, amsgrad, first)
-                else:
-                    _adam_update(<float*>xp, <float*>gp, <float*>mp, <float*>vp,
-                                 <float*>wp, n, &s, coupled, amsgrad, first)
-        elif is64:
-            _adam_update(<double*>xp, <double*>gp, <double*>mp, <double*>vp,
-                         <double*>wp, n, &s, coupled, amsgrad, first)
+                adamopt_parallel_for(_update_chunk, &job, n, chunk, nthreads)
         else:
-            _adam_update(<float*>xp, <float*>gp, <float*>mp, <float*>vp,
-                         <float*>wp, n, &s, coupled, amsgrad, first)
+            _update_chunk(&job, 0, n)
         self._t = t
         return self._x
 

@@ -1,0 +1,48 @@
+"""Declarations shared by ``adamopt._kernels`` and its compiled loop variants.
+
+Each variant module (``adamopt._loops_baseline``, ``adamopt._loops_avx2``) is
+the same source, ``_loops.pxi``, compiled with other instruction-set flags; it
+exports its loops as a `KernelTable` in a capsule, and ``adamopt._kernels``
+calls the table of the variant chosen at import time.
+"""
+
+
+cdef struct AdamScalars:
+    double sign             # -1.0 to maximize, else 1.0
+    double weight_decay     # coupled L2 coefficient (only read when coupled)
+    double decay            # decoupled multiplicative decay of x (1.0 when none)
+    double one_minus_beta1  # c1
+    double one_minus_beta2  # c2
+    double p1, q1, p2, q2   # the form of the moment updates (see _kernels.pyx)
+    double lr               # lr_t, used by the closed-form first step
+    double eps              # eps, used by the closed-form first step
+    double step             # lr_t * sqrt(1 - beta2**t) / (1 - beta1**t)
+    double eps_hat          # eps * sqrt(1 - beta2**t)
+
+
+ctypedef void (*update64_fn)(
+    double* x, const double* grad, double* m, double* v, double* vmax,
+    Py_ssize_t n, const AdamScalars* s, bint coupled, bint amsgrad, bint first,
+) noexcept nogil
+
+ctypedef void (*update32_fn)(
+    float* x, const float* grad, float* m, float* v, float* vmax,
+    Py_ssize_t n, const AdamScalars* s, bint coupled, bint amsgrad, bint first,
+) noexcept nogil
+
+ctypedef bint (*any_bad64_fn)(
+    const double* g, const double* x, Py_ssize_t n,
+    double sign, double weight_decay, double limit, bint coupled,
+) noexcept nogil
+
+ctypedef bint (*any_bad32_fn)(
+    const float* g, const float* x, Py_ssize_t n,
+    double sign, double weight_decay, double limit, bint coupled,
+) noexcept nogil
+
+
+cdef struct KernelTable:
+    update64_fn update64
+    update32_fn update32
+    any_bad64_fn any_bad64
+    any_bad32_fn any_bad32

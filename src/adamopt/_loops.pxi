@@ -1,0 +1,182 @@
+# The update loops of Adam and AdamW and the gradient check, compiled once per
+# instruction set: ``_loops_baseline.pyx`` and ``_loops_avx2.pyx`` include this
+# file and are built with different flags (see setup.py).  The arithmetic is
+# described in ``_kernels.pyx``; every variant is built with
+# ``-ffp-contract=off``, so each operation is rounded as written and every
+# variant gives bitwise-identical results (elementwise IEEE add, multiply,
+# divide and square root are correctly rounded at any vector width).
+
+from cpython.pycapsule cimport PyCapsule_New
+from cython cimport floating
+from libc.math cimport fabs, fabsf, sqrt, sqrtf
+
+from adamopt._kernel_api cimport AdamScalars, KernelTable
+
+
+cdef inline floating _sqrt(floating a) noexcept nogil:
+    if floating is float:
+        return sqrtf(a)
+    else:
+        return sqrt(a)
+
+
+cdef inline void _adam_loop(
+    floating* x, const floating* grad, floating* m, floating* v, floating* vmax,
+    Py_ssize_t n, const AdamScalars* s, bint coupled, bint amsgrad, bint first,
+) noexcept nogil:
+    """The update of every element.  ``coupled``, ``amsgrad`` and ``first``
+    are constants at each call site, so the compiler emits one specialised
+    loop per case (check the assembly: each one vectorises)."""
+    # Scalars in locals of the array's type: stores through x, m, v cannot
+    # alias them, so they stay in registers and the loop vectorises.
+    cdef floating sign = <floating>s.sign, wd = <floating>s.weight_decay
+    cdef floating decay = <floating>s.decay
+    cdef floating c1 = <floating>s.one_minus_beta1, c2 = <floating>s.one_minus_beta2
+    cdef floating p1 = <floating>s.p1, q1 = <floating>s.q1
+    cdef floating p2 = <floating>s.p2, q2 = <floating>s.q2
+    cdef floating step = <floating>s.step, eps_hat = <floating>s.eps_hat
+    cdef double lr = s.lr, eps = s.eps, decay64 = s.decay, g64
+    cdef floating xi, gi, mi, vi, wi
+    cdef Py_ssize_t i
+    for i in range(n):
+        xi = x[i]
+        gi = sign * grad[i]
+        if coupled:
+            gi = gi + wd * xi
+        mi = m[i]
+        mi = p1 * mi + c1 * (gi - q1 * mi)
+        vi = v[i]
+        vi = p2 * vi + c2 * (gi * gi - q2 * vi)
+        m[i] = mi
+        v[i] = vi
+        if amsgrad:
+            wi = vmax[i]
+            # max that propagates NaN like numpy.maximum
+            wi = vi if (vi > wi or vi != vi) else wi
+            vmax[i] = wi
+        else:
+            wi = vi
+        if first:
+            g64 = gi
+            x[i] = <floating>(xi * decay64 - lr * g64 / (fabs(g64) + eps))
+        else:
+            x[i] = xi * decay - step * mi / (_sqrt(wi) + eps_hat)
+
+
+cdef void _adam_update(
+    floating* x, const floating* grad, floating* m, floating* v, floating* vmax,
+    Py_ssize_t n, const AdamScalars* s, bint coupled, bint amsgrad, bint first,
+) noexcept nogil:
+    if first:
+        if coupled:
+            if amsgrad:
+                _adam_loop(x, grad, m, v, vmax, n, s, True, True, True)
+            else:
+                _adam_loop(x, grad, m, v, vmax, n, s, True, False, True)
+        elif amsgrad:
+            _adam_loop(x, grad, m, v, vmax, n, s, False, True, True)
+        else:
+            _adam_loop(x, grad, m, v, vmax, n, s, False, False, True)
+    elif coupled:
+        if amsgrad:
+            _adam_loop(x, grad, m, v, vmax, n, s, True, True, False)
+        else:
+            _adam_loop(x, grad, m, v, vmax, n, s, True, False, False)
+    elif amsgrad:
+        _adam_loop(x, grad, m, v, vmax, n, s, False, True, False)
+    else:
+        _adam_loop(x, grad, m, v, vmax, n, s, False, False, False)
+
+
+cdef inline floating _abs(floating a) noexcept nogil:
+    if floating is float:
+        return fabsf(a)
+    else:
+        return fabs(a)
+
+
+cdef inline floating _effective(
+    const floating* g, const floating* x, Py_ssize_t j,
+    floating sign, floating wd, bint coupled,
+) noexcept nogil:
+    """The gradient as `_adam_loop` uses it, before the maximize sign for
+    the uncoupled case (the sign does not change its magnitude)."""
+    if coupled:
+        return sign * g[j] + wd * x[j]
+    return g[j]
+
+
+cdef inline floating _flag(floating bad, floating g, floating limit) noexcept nogil:
+    # "not (|g| <= limit)" is also true for NaN.
+    return bad if _abs(g) <= limit else 1
+
+
+cdef inline bint _any_bad(
+    const floating* g, const floating* x, Py_ssize_t n,
+    floating sg, floating wd, floating limit, bint coupled,
+) noexcept nogil:
+    """Whether any effective gradient fails the check.
+
+    The scan reads the array as eight interleaved segments: one sequential
+    stream reaches only a third of the memory bandwidth of this machine,
+    several streams reach most of it (measured in C: 1.14 ns per float64
+    element with one stream, 0.42 ns with eight), and eight independent flags
+    leave the vectorised loop no long dependency chain.  The flags are
+    floating-point numbers: an integer reduction over float64 comparisons
+    does not vectorise on baseline x86-64 (SSE2)."""
+    cdef floating b0 = 0, b1 = 0, b2 = 0, b3 = 0, b4 = 0, b5 = 0, b6 = 0, b7 = 0
+    cdef Py_ssize_t h = n // 8, i, j
+    for i in range(h):
+        b0 = _flag(b0, _effective(g, x, i, sg, wd, coupled), limit)
+        b1 = _flag(b1, _effective(g, x, i + h, sg, wd, coupled), limit)
+        b2 = _flag(b2, _effective(g, x, i + 2 * h, sg, wd, coupled), limit)
+        b3 = _flag(b3, _effective(g, x, i + 3 * h, sg, wd, coupled), limit)
+        b4 = _flag(b4, _effective(g, x, i + 4 * h, sg, wd, coupled), limit)
+        b5 = _flag(b5, _effective(g, x, i + 5 * h, sg, wd, coupled), limit)
+        b6 = _flag(b6, _effective(g, x, i + 6 * h, sg, wd, coupled), limit)
+        b7 = _flag(b7, _effective(g, x, i + 7 * h, sg, wd, coupled), limit)
+    for j in range(8 * h, n):
+        b0 = _flag(b0, _effective(g, x, j, sg, wd, coupled), limit)
+    return b0 + b1 + b2 + b3 + b4 + b5 + b6 + b7 != 0
+
+cdef void _update64(
+    double* x, const double* grad, double* m, double* v, double* vmax,
+    Py_ssize_t n, const AdamScalars* s, bint coupled, bint amsgrad, bint first,
+) noexcept nogil:
+    _adam_update(x, grad, m, v, vmax, n, s, coupled, amsgrad, first)
+
+
+cdef void _update32(
+    float* x, const float* grad, float* m, float* v, float* vmax,
+    Py_ssize_t n, const AdamScalars* s, bint coupled, bint amsgrad, bint first,
+) noexcept nogil:
+    _adam_update(x, grad, m, v, vmax, n, s, coupled, amsgrad, first)
+
+
+cdef bint _any_bad64(
+    const double* g, const double* x, Py_ssize_t n,
+    double sign, double weight_decay, double limit, bint coupled,
+) noexcept nogil:
+    if coupled:   # constant flags at each call: one specialised scan each
+        return _any_bad(g, x, n, sign, weight_decay, limit, True)
+    return _any_bad(g, x, n, sign, weight_decay, limit, False)
+
+
+cdef bint _any_bad32(
+    const float* g, const float* x, Py_ssize_t n,
+    double sign, double weight_decay, double limit, bint coupled,
+) noexcept nogil:
+    cdef float sg = <float>sign, wd = <float>weight_decay, lim = <float>limit
+    if coupled:
+        return _any_bad(g, x, n, sg, wd, lim, True)
+    return _any_bad(g, x, n, sg, wd, lim, False)
+
+
+cdef KernelTable _table
+_table.update64 = _update64
+_table.update32 = _update32
+_table.any_bad64 = _any_bad64
+_table.any_bad32 = _any_bad32
+
+#: The loops of this variant, for ``adamopt._kernels``.
+TABLE = PyCapsule_New(<void*>&_table, b"adamopt._kernel_api.KernelTable", NULL)
