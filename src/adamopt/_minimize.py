@@ -23,7 +23,7 @@ from scipy.optimize import Bounds, OptimizeResult, OptimizeWarning
 from . import _objective
 from . import _validation as check
 from ._optimizers import _CHECKS, Adam, AdamW
-from ._stopping import STATUS_MESSAGES, SUCCESS, Plateau, smoothed_gradient_norm
+from ._stopping import STATUS_MESSAGES, SUCCESS, GradientTest, Plateau
 
 #: Options of the run itself (beside the optimizer's hyperparameters).
 _RUN_DEFAULTS = {"maxiter": 1000, "gtol": 1e-5, "norm": math.inf, "ftol": 1e-4,
@@ -296,7 +296,9 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
                       if callable(kwargs.get(name)))
     sign = -1.0 if kwargs["maximize"] else 1.0
     plateau = Plateau(run["ftol"], run["patience"], run["smoothing"], sign, plateau_saved)
-    batches, maxiter, gtol, order = run["batches"], run["maxiter"], run["gtol"], run["norm"]
+    batches, maxiter = run["batches"], run["maxiter"]
+    gradient_test = (GradientTest(opt, run["gtol"], run["norm"], lower, upper).test
+                     if run["gtol"] > 0.0 else None)
     no_batch = ()
 
     # The loop keeps every piece of run state in a variable replaced whole (one
@@ -372,7 +374,7 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
                     break
             if plateau.update(f):
                 status = 2
-            elif gtol > 0.0 and smoothed_gradient_norm(opt, order, lower, upper) <= gtol:
+            elif gradient_test is not None and gradient_test():
                 status = 0
     except KeyboardInterrupt:
         status = 6
