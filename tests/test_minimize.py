@@ -105,6 +105,42 @@ def test_maxiter_and_exact_counts_with_jac_true(maxiter):
     assert res.nfev == res.njev == fun.calls == maxiter + 1
 
 
+@pytest.mark.parametrize(("maxiter", "nit"), [(5.0, 5), (1e1, 10), (7.9, 7)])
+def test_maxiter_may_be_a_float_as_in_scipy(maxiter, nit):
+    assert run(maxiter=maxiter, gtol=0).nit == nit
+
+
+def test_maxiter_inf_leaves_the_run_to_the_other_rules():
+    res = run(maxiter=np.inf, lr=0.05, gtol=1e-3)
+    assert res.status == 0
+
+
+def test_no_duplicate_evaluations():
+    fun = Counting(quadratic)
+    run(fun=fun, maxiter=50, lr=0.05)
+    for a, b in zip(fun.points, fun.points[1:], strict=False):
+        assert not np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("jac", [True, None])
+@pytest.mark.parametrize("nan_after", [0, 2])
+def test_nan_objective_is_not_a_success(jac, nan_after):
+    # SciPy's test_nan_values, for these methods.
+    rng = np.random.default_rng(123122)
+    count = [0]
+
+    def fun(x):
+        count[0] += 1
+        f = np.nan if count[0] > nan_after else rng.random()
+        return (f, np.array([1.0])) if jac else f
+
+    res = minimize(fun, np.array([1.0]), jac=jac, method=adamopt.adam,
+                   options={"maxiter": 20})
+    assert not res.success
+    assert res.status == 4
+    assert np.isfinite(res.x).all()
+
+
 def test_exact_counts_with_separate_jac():
     fun, jac = Counting(quadratic_value), Counting(quadratic_grad)
     res = minimize(fun, np.ones(3), jac=jac, method=adamopt.adam,
@@ -215,6 +251,34 @@ def test_callback_stop_iteration_ends_the_run(k, style):
     assert not res.success
     assert res.message == STOP_MESSAGE
     assert res.fun == quadratic(res.x)[0]
+
+
+@pytest.mark.parametrize("k", [1, 4])
+def test_callback_stop_iteration_equals_a_maxiter_run(k):
+    count = [0]
+
+    def callback(intermediate_result):
+        count[0] += 1
+        if count[0] == k:
+            raise StopIteration
+
+    stopped = minimize(quadratic, np.ones(3), jac=True, method=adamopt.adam,
+                       callback=callback, options={"maxiter": 10, "lr": 0.1})
+    limited = minimize(quadratic, np.ones(3), jac=True, method=adamopt.adam,
+                       options={"maxiter": k, "lr": 0.1})
+    np.testing.assert_array_equal(stopped.x, limited.x)
+    assert (stopped.fun, stopped.nit, stopped.nfev) == (limited.fun, limited.nit,
+                                                        limited.nfev)
+
+
+def test_objective_that_samples_internally_needs_no_batches():
+    rng = np.random.default_rng(1)
+
+    def noisy(x):
+        return noisy_quadratic(x, rng.standard_normal(x.size) * 0.1)
+
+    res = run(fun=noisy, maxiter=3000, lr=lambda t: 0.05 / math.sqrt(t), gtol=0)
+    np.testing.assert_allclose(res.x, 0.0, atol=0.1)
 
 
 def test_objective_that_mutates_x_does_not_break_the_run():

@@ -63,8 +63,13 @@ def _integer(value, name, owner, low):
 
 
 def _check_run_option(name, value, owner):
-    if name == "maxiter":
-        return _integer(value, name, owner, 0)
+    if name == "maxiter":     # as SciPy: a float is accepted (1e4); inf: no limit
+        if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
+            return _integer(value, name, owner, 0)
+        x = check.real(value, name, owner)
+        if not x >= 0.0:
+            raise check._fail(ValueError, name, owner, "a number >= 0", value)
+        return math.inf if x == math.inf else int(x)
     if name in ("gtol", "ftol"):
         return check.finite_at_least(value, name, owner)
     if name == "norm":
@@ -479,7 +484,9 @@ _OPTIONS_DOC = r"""
     schedule : callable, optional
         A multiplier ``schedule(t) -> eta_t`` of the learning rate.{decay_scaling}
     maxiter : int, default: 1000
-        Maximum number of iterations (steps) in this call.
+        Maximum number of iterations (steps) in this call.  A float is rounded
+        down (``1e4`` is fine); ``numpy.inf`` leaves the run to the other
+        stopping rules.
     gtol : float, default: 1e-5
         Stop with ``status=0`` when ``norm(m_hat) <= gtol``, where ``m_hat`` is
         the bias-corrected first moment :math:`m_t / (1 - \beta_1^t)`: the
