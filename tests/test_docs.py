@@ -6,7 +6,7 @@ import doctest
 import pytest
 
 import adamopt
-from adamopt import _optimizers
+from adamopt import _batches, _minimize, _optimizers
 
 
 @pytest.mark.parametrize("name", adamopt.__all__)
@@ -27,7 +27,25 @@ def test_step_docstring_documents_returns_and_raises():
     assert "Raises" in doc
 
 
-def test_docstring_examples_run():
-    failures, tried = doctest.testmod(_optimizers, raise_on_error=False, report=True)
+@pytest.mark.parametrize("module", [_optimizers, _minimize, _batches])
+def test_docstring_examples_run(module):
+    failures, tried = doctest.testmod(module, raise_on_error=False, report=True)
     assert tried > 0
     assert failures == 0
+
+
+@pytest.mark.parametrize("method", [adamopt.adam, adamopt.adamw])
+@pytest.mark.parametrize("section", ["Parameters", "Options", "Returns", "Raises",
+                                     "Notes", "References", ".. math::", "arXiv"])
+def test_method_docstring_has_section(method, section):
+    assert section in method.__doc__
+
+
+@pytest.mark.parametrize("method", [adamopt.adam, adamopt.adamw])
+def test_method_docstring_documents_every_option(method):
+    cls = adamopt.AdamW if method is adamopt.adamw else adamopt.Adam
+    options = [*_minimize._hyperparameter_defaults(cls), *_minimize._RUN_DEFAULTS, "tol"]
+    options_section = method.__doc__.split("Options\n")[1].split("Returns\n")[0]
+    missing = [name for name in options if f"    {name}" not in options_section
+               and f", {name}" not in options_section]
+    assert missing == []

@@ -7,7 +7,13 @@ Adam
 AdamW
     Adam with decoupled weight decay (Loshchilov & Hutter 2019).
 
-Both update a NumPy array in place with one compiled, fused pass per step::
+adam, adamw
+    The same algorithms as `scipy.optimize.minimize` methods for (stochastic)
+    objectives: ``minimize(fun, x0, jac=True, method=adamopt.adam, options=...)``.
+minibatches
+    An endless, reproducible stream of aligned minibatches for ``batches=``.
+
+The classes update a NumPy array in place with one compiled, fused pass per step::
 
     import numpy as np
     import adamopt
@@ -18,8 +24,10 @@ Both update a NumPy array in place with one compiled, fused pass per step::
         opt.step(gradient(x))   # x is updated in place
 """
 
+from ._batches import minibatches
+from ._minimize import adam, adamw
 from ._optimizers import Adam, AdamW
 
-__all__ = ["Adam", "AdamW", "__version__"]
+__all__ = ["Adam", "AdamW", "__version__", "adam", "adamw", "minibatches"]
 
 __version__ = "0.1.0.dev0"

@@ -285,7 +285,7 @@ class Adam(AdamCore):
                     f"would overflow the second moment: rescale the objective or use float64)")
         else:
             rule = "finite (check_finite=False skips this check)"
-        raise ValueError(
+        raise check.GradientValueError(
             f"The 'grad' parameter of {type(self).__name__}.step must be {rule}. "
             f"Got {what} = {float(effective)!r} at index {where} instead; "
             f"the parameters and the optimizer state are unchanged."

@@ -11,6 +11,13 @@ import numbers
 
 import numpy as np
 
+
+class GradientValueError(ValueError):
+    """A gradient an optimizer refuses to step with: a NaN or an infinity, or
+    a value whose square would overflow the second moment.  The parameters
+    and the optimizer state are unchanged when it is raised."""
+
+
 #: dtypes the compiled kernels support for parameters and optimizer state.
 SUPPORTED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -198,7 +205,7 @@ def grad_array(grad, params, owner, check_range=True):
         lost = np.isinf(out) & np.isfinite(arr)
         if lost.any():
             index = tuple(int(i) for i in np.unravel_index(np.argmax(lost), arr.shape))
-            raise ValueError(
+            raise GradientValueError(
                 f"The 'grad' parameter of {owner} must be within the range of the "
                 f"parameters' dtype {params.dtype} (|g| <= {np.finfo(params.dtype).max:.4g}). "
                 f"Got {arr[index]!r} at index {index} instead; the parameters and the "

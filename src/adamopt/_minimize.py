@@ -1,0 +1,669 @@
+r"""The SciPy methods: ``minimize(fun, x0, method=adamopt.adam, options=...)``.
+
+`adam` and `adamw` follow SciPy's contract for a callable method: `minimize`
+calls them almost directly with ``(fun, x0, args=, jac=, hess=, hessp=,
+bounds=, constraints=, callback=, **options)``.  They drive the stateful
+optimizers of `adamopt._optimizers` (one compiled step per iteration) and add
+what a noisy objective needs: minibatches, smoothed stopping rules, a
+resumable state and faults that stop a run without losing it.
+"""
+
+import inspect
+import math
+import numbers
+import sys
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from scipy.optimize import Bounds, OptimizeResult, OptimizeWarning
+
+from . import _objective
+from . import _validation as check
+from ._optimizers import _CHECKS, Adam, AdamW
+from ._stopping import STATUS_MESSAGES, SUCCESS, GradientTest, Plateau
+
+#: Options of the run itself (beside the optimizer's hyperparameters).
+_RUN_DEFAULTS = {"maxiter": 1000, "gtol": 1e-5, "norm": math.inf, "ftol": 1e-4,
+                 "patience": None, "smoothing": 0.9, "batches": None, "state": None,
+                 "disp": False}
+
+#: SciPy keywords a method receives besides its options.
+_SCIPY_KEYWORDS = ("hess", "hessp", "bounds", "constraints")
+
+#: Hyperparameters that the optimizer's state dict does not hold when they are callables.
+_CALLABLE_HYPERPARAMETERS = ("lr", "schedule")
+
+
+def _hyperparameter_defaults(cls):
+    """The optimizer class's constructor defaults: one source of truth."""
+    params = inspect.signature(cls.__init__).parameters
+    return {name: p.default for name, p in params.items()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY and name != "check_finite"}
+
+
+def _check_hyperparameter(name, value, owner):
+    if name == "lr":
+        return check.number_or_callable(value, name, owner)
+    if name == "schedule":
+        return check.optional_callable(value, name, owner)
+    if name == "amsgrad":
+        return check.boolean(value, name, owner)
+    return _CHECKS[name](value, name, owner)
+
+
+def _integer(value, name, owner, low):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise check._fail(TypeError, name, owner, f"an integer >= {low}", value)
+    if value < low:
+        raise check._fail(ValueError, name, owner, f"an integer >= {low}", value)
+    return int(value)
+
+
+def _check_run_option(name, value, owner):
+    if name == "maxiter":     # as SciPy: a float is accepted (1e4); inf: no limit
+        if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
+            return _integer(value, name, owner, 0)
+        x = check.real(value, name, owner)
+        if not x >= 0.0:
+            raise check._fail(ValueError, name, owner, "a number >= 0", value)
+        return math.inf if x == math.inf else int(x)
+    if name in ("gtol", "ftol"):
+        return check.finite_at_least(value, name, owner)
+    if name == "norm":
+        x = check.real(value, name, owner)
+        if not (x >= 1.0):   # an order for which the vector norm is a norm
+            raise check._fail(ValueError, name, owner, "a number >= 1 or numpy.inf", value)
+        return x
+    if name == "patience":
+        return None if value is None else _integer(value, name, owner, 1)
+    if name == "smoothing":
+        return check.unit_interval(value, name, owner)
+    if name == "disp":
+        return check.boolean(value, name, owner)
+    if name == "batches":
+        if value is None:
+            return None
+        if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+            raise check._fail(TypeError, name, owner,
+                              "an iterable of minibatches, e.g. adamopt.minibatches(X, y, "
+                              "batch_size=32), or None", value)
+        return iter(value)
+    return value   # state: checked against the problem later
+
+
+def _parse_options(cls, owner, options):
+    """Split ``options`` into (optimizer kwargs given, run settings); warn on unknown."""
+    defaults = _hyperparameter_defaults(cls)
+    options = dict(options)
+    tol = options.pop("tol", None)
+    unknown = sorted(set(options) - set(defaults) - set(_RUN_DEFAULTS))
+    if unknown:
+        warnings.warn(f"Unknown solver options: {', '.join(unknown)}", OptimizeWarning,
+                      stacklevel=5)
+    given = {name: _check_hyperparameter(name, options[name], owner)
+             for name in defaults if name in options}
+    run = {name: _check_run_option(name, options.get(name, default), owner)
+           for name, default in _RUN_DEFAULTS.items()}
+    if tol is not None:
+        tol = check.finite_at_least(tol, "tol", owner)
+        if "gtol" not in options:
+            run["gtol"] = tol
+    return defaults, given, run
+
+
+def _initial_x(x0, owner):
+    try:
+        x = np.atleast_1d(np.asarray(x0))
+    except Exception as exc:
+        raise check._fail(TypeError, "x0", owner, "an array of real numbers", x0) from exc
+    if x.dtype.kind in "iu":
+        x = x.astype(np.float64)
+    if x.dtype not in check.SUPPORTED_DTYPES:
+        rule = ("an array of float32 or float64 (integers are converted to float64; "
+                "use x0.astype(np.float32) or np.float64 for other dtypes)")
+        raise check._fail(TypeError, "x0", owner, rule, x)
+    if x.ndim != 1:
+        raise ValueError(f"The 'x0' parameter of {owner} must only have one dimension. "
+                         f"Got shape {x.shape} instead.")
+    if x.size == 0:
+        raise check._fail(ValueError, "x0", owner, "non-empty", x)
+    if not np.isfinite(x).all():
+        index = int(np.argmax(~np.isfinite(x)))
+        raise ValueError(f"The 'x0' parameter of {owner} must be finite. "
+                         f"Got {x[index]!r} at index {index} instead.")
+    return np.array(x, dtype=x.dtype.newbyteorder("="), copy=True)
+
+
+def _inward(bound, dtype, direction):
+    """Round float64 bounds to ``dtype`` without loosening them."""
+    out = bound.astype(dtype)
+    with np.errstate(invalid="ignore"):
+        if direction > 0:
+            loose = out.astype(np.float64) < bound
+            out[loose] = np.nextafter(out[loose], dtype.type(np.inf))
+        else:
+            loose = out.astype(np.float64) > bound
+            out[loose] = np.nextafter(out[loose], dtype.type(-np.inf))
+    return out
+
+
+def _bounds(bounds, x, owner):
+    """Return (lower, upper) arrays in ``x``'s dtype, or (None, None)."""
+    if bounds is None:
+        return None, None
+    n = x.size
+    if isinstance(bounds, Bounds):
+        try:
+            lower = np.broadcast_to(np.asarray(bounds.lb, dtype=np.float64), (n,))
+            upper = np.broadcast_to(np.asarray(bounds.ub, dtype=np.float64), (n,))
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"The 'bounds' parameter of {owner} must have lb and ub broadcastable to "
+                f"x0's shape ({n},). Got {bounds!r} instead."
+            ) from exc
+    else:
+        try:
+            pairs = list(bounds)
+        except TypeError:
+            raise check._fail(TypeError, "bounds", owner,
+                              "a scipy.optimize.Bounds or a sequence of (min, max) pairs",
+                              bounds) from None
+        if len(pairs) != n or not all(isinstance(p, (tuple, list, np.ndarray))
+                                      and len(p) == 2 for p in pairs):
+            raise ValueError(
+                f"The 'bounds' parameter of {owner} must be {n} (min, max) pairs, one per "
+                f"element of x0 (None for no bound). Got {check.show(bounds)} instead."
+            )
+        try:
+            lower = np.array([-np.inf if lo is None else lo for lo, _ in pairs], np.float64)
+            upper = np.array([np.inf if hi is None else hi for _, hi in pairs], np.float64)
+        except (TypeError, ValueError) as exc:
+            raise check._fail(TypeError, "bounds", owner,
+                              "pairs of real numbers or None", bounds) from exc
+    if np.isnan(lower).any() or np.isnan(upper).any() or (lower > upper).any():
+        bad = int(np.argmax(np.isnan(lower) | np.isnan(upper) | (lower > upper)))
+        raise ValueError(
+            f"The 'bounds' parameter of {owner} must have min <= max (and no NaN) for "
+            f"every element. Got ({lower[bad]!r}, {upper[bad]!r}) at index {bad} instead."
+        )
+    lower, upper = _inward(lower, x.dtype, +1), _inward(upper, x.dtype, -1)
+    if (lower > upper).any():
+        bad = int(np.argmax(lower > upper))
+        raise ValueError(
+            f"The 'bounds' parameter of {owner} leaves no {x.dtype} value between its min "
+            f"and max at index {bad}; widen them or use float64."
+        )
+    if np.isneginf(lower).all() and np.isposinf(upper).all():
+        return None, None
+    return lower, upper
+
+
+def _callback(callback, owner):
+    """Return ``(call, new_style)`` for SciPy's two callback styles, by parameter name."""
+    if callback is None:
+        return None, False
+    if not callable(callback):
+        raise check._fail(TypeError, "callback", owner, "a callable or None", callback)
+    try:
+        names = set(inspect.signature(callback).parameters)
+    except (TypeError, ValueError):   # builtins without a signature
+        names = set()
+    return callback, names == {"intermediate_result"}
+
+
+def _evaluator(fun, jac, args, owner, lower, upper):
+    if not callable(fun):
+        raise check._fail(TypeError, "fun", owner, "a callable", fun)
+    inner = _objective.unwrap_memoized(fun, jac)
+    if inner is not None:
+        return _objective.combined(inner, args, owner)
+    if jac is True:
+        return _objective.combined(fun, args, owner)
+    if callable(jac):
+        return _objective.separate(fun, jac, args, owner)
+    if jac is None or jac is False or jac == "2-point":
+        return _objective.forward_differences(fun, args, owner, lower, upper)
+    raise check._fail(ValueError, "jac", owner,
+                      "a callable, True (fun returns value and gradient), or None/'2-point' "
+                      "(forward differences)", jac)
+
+
+def _resume(state, cls, owner, x, defaults, given):
+    """Check a ``state`` option; return (optimizer kwargs, state pieces)."""
+    where = f"The 'state' option of {owner}"
+    if not isinstance(state, Mapping):
+        raise TypeError(f"{where} must be the 'state' of a previous result. "
+                        f"Got {check.show(state)} instead.")
+    keys = {"method", "optimizer", "x", "evaluation", "batch", "plateau", "callables"}
+    if set(state) != keys:
+        raise ValueError(f"{where} must be the 'state' of a previous result (keys "
+                         f"{sorted(keys)}). Got keys {sorted(state)} instead.")
+    if state["method"] != owner:
+        raise ValueError(f"{where} comes from method {state['method']!r}, not {owner!r}.")
+    saved_x = state["x"]
+    if not (isinstance(saved_x, np.ndarray) and saved_x.shape == x.shape
+            and saved_x.dtype == x.dtype):
+        raise ValueError(f"{where} is for x of {check.show(saved_x)}; x0 is "
+                         f"{check.show(x)}.")
+    missing = [name for name in state["callables"] if name not in given]
+    if missing:
+        raise ValueError(
+            f"{where} was saved by a run whose {' and '.join(map(repr, missing))} "
+            f"{'was a callable' if len(missing) == 1 else 'were callables'}, which a state "
+            f"does not hold: pass {' and '.join(missing)} again in the options."
+        )
+    saved = dict(state["optimizer"])
+    kwargs = {**defaults,
+              **{k: saved[k] for k in defaults if k in saved}, **given}
+    return kwargs, saved
+
+
+def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, constraints,
+              options):
+    if hess is not None or hessp is not None:
+        warnings.warn(f"Method {owner} does not use Hessian information (hess, hessp); "
+                      f"it is ignored.", RuntimeWarning, stacklevel=4)
+    if constraints is not None and not (isinstance(constraints, (list, tuple, dict))
+                                        and len(constraints) == 0):
+        warnings.warn(f"Method {owner} cannot handle constraints; they are ignored "
+                      f"(use bounds, or a constrained method such as 'trust-constr').",
+                      RuntimeWarning, stacklevel=4)
+    if not isinstance(args, tuple):
+        args = (args,)
+    defaults, given, run = _parse_options(cls, owner, options)
+    x = _initial_x(x0, owner)
+    lower, upper = _bounds(bounds, x, owner)
+    evaluate, calls = _evaluator(fun, jac, args, owner, lower, upper)
+    call_back, new_style = _callback(callback, owner)
+
+    state = run["state"]
+    evaluation, pending = None, None
+    plateau_saved = None
+    if state is None:
+        kwargs = {**defaults, **given}
+    else:
+        kwargs, saved = _resume(state, cls, owner, x, defaults, given)
+    opt = cls(x, **kwargs)
+    if state is not None:
+        arrays = {k: v for k, v in saved.items() if k not in defaults or k == "amsgrad"}
+        opt.load_state_dict(arrays)
+        if np.array_equal(x, state["x"]) and state["evaluation"] is not None:
+            evaluation = (*state["evaluation"], opt.t)
+        pending = state["batch"]
+        plateau_saved = state["plateau"]
+    if lower is not None:
+        np.clip(x, lower, upper, out=x)
+
+    callables = tuple(name for name in _CALLABLE_HYPERPARAMETERS
+                      if callable(kwargs.get(name)))
+    sign = -1.0 if kwargs["maximize"] else 1.0
+    plateau = Plateau(run["ftol"], run["patience"], run["smoothing"], sign, plateau_saved)
+    batches, maxiter = run["batches"], run["maxiter"]
+    gradient_test = (GradientTest(opt, run["gtol"], run["norm"], lower, upper).test
+                     if run["gtol"] > 0.0 else None)
+    no_batch = ()
+
+    # The loop keeps every piece of run state in a variable replaced whole (one
+    # store), so that a KeyboardInterrupt between any two statements leaves a
+    # consistent picture: `evaluation` = (f, g, t) is the last completed
+    # evaluation, at the current x when t == opt.t; `good` = (x copy, f, g, nit)
+    # is the last iterate whose objective and gradient were both finite.
+    good = None
+    spare = np.empty_like(x)
+    nit = 0
+    status = None
+    try:
+        if evaluation is None:
+            if pending is None and batches is not None:
+                try:
+                    pending = next(batches)
+                except StopIteration:
+                    status = 3
+            if status is None:
+                batch = no_batch if pending is None else (
+                    pending if type(pending) is tuple else (pending,))
+                f, g = evaluate(x, batch)
+                evaluation, pending = (f, g, opt.t), None
+                if not math.isfinite(f):
+                    status = 4
+                else:
+                    plateau.update(f)
+        while status is None:
+            if nit >= maxiter:
+                status = 1
+                break
+            if pending is None and batches is not None:
+                try:        # drawn before the step, so that x always has its evaluation
+                    pending = next(batches)
+                except StopIteration:
+                    status = 3
+                    break
+            f, g, _ = evaluation
+            spare[...] = x
+            try:
+                opt.step(g)
+            except check.GradientValueError:
+                status = 5
+                break
+            except (TypeError, ValueError) as exc:
+                if hasattr(exc, "add_note"):
+                    exc.add_note(f"(the gradient that the objective given to {owner} "
+                                 f"returned at iteration {nit})")
+                raise
+            previous, good = good, (spare, f, g, nit)
+            spare = np.empty_like(x) if previous is None else previous[0]
+            if lower is not None:
+                np.clip(x, lower, upper, out=x)
+            nit += 1
+            if pending is None:
+                batch = no_batch
+            else:
+                batch = pending if type(pending) is tuple else (pending,)
+            f, g = evaluate(x, batch)
+            evaluation, pending = (f, g, opt.t), None
+            if not math.isfinite(f):
+                status = 4
+                break
+            if call_back is not None:
+                try:
+                    if new_style:
+                        call_back(intermediate_result=OptimizeResult(
+                            x=x.copy(), fun=f, jac=np.array(g, dtype=x.dtype), nit=nit))
+                    else:
+                        call_back(x.copy())
+                except StopIteration:
+                    status = 99
+                    break
+            if plateau.update(f):
+                status = 2
+            elif gradient_test is not None and gradient_test():
+                status = 0
+    except KeyboardInterrupt:
+        status = 6
+
+    return _result(opt, owner, x, status, nit, calls, evaluation, good, pending, plateau,
+                   callables, kwargs, run["disp"])
+
+
+def _result(opt, owner, x, status, nit, calls, evaluation, good, pending, plateau,
+            callables, kwargs, disp):
+    current = evaluation is not None and evaluation[2] == opt.t
+    if status in (4, 5) and good is not None:
+        # A fault: report the last iterate where the objective and gradient were finite.
+        xr, f, g, _ = good
+        xr = xr.copy()
+    else:
+        xr = x.copy()
+        f, g = (evaluation[0], evaluation[1]) if evaluation is not None else (math.nan, None)
+    message = STATUS_MESSAGES[status]
+    if status == 6 and not current and evaluation is not None:
+        message += (" The interrupt came during the evaluation at x: fun and jac are from "
+                    "the previous iterate.")
+    jac = None if g is None else np.array(g, dtype=x.dtype)
+    run_state = {
+        "method": owner,
+        "optimizer": opt.state_dict(),
+        "x": x.copy(),
+        "evaluation": ((evaluation[0], np.array(evaluation[1], dtype=x.dtype))
+                       if current and status not in (4, 5) else None),
+        "batch": pending,
+        "plateau": plateau.state,
+        "callables": callables,
+    }
+    result = OptimizeResult(
+        x=xr, fun=float(f), jac=jac, nit=nit, nfev=calls[0], njev=calls[1], status=status,
+        success=status in SUCCESS, message=message, state=run_state,
+    )
+    if disp:
+        _print_summary(result, owner)
+    return result
+
+
+def _print_summary(result, owner):
+    print(f"{owner}: {result.message}\n"
+          f"         Current function value: {result.fun:.6g}\n"
+          f"         Iterations: {result.nit}\n"
+          f"         Function evaluations: {result.nfev}\n"
+          f"         Gradient evaluations: {result.njev}", file=sys.stdout)
+
+
+_OPTIONS_DOC = r"""
+    Parameters
+    ----------
+    fun : callable
+        The objective, ``fun(x, *batch, *args) -> float``, where ``batch`` is the
+        tuple drawn from the ``batches`` option for this iteration (empty without
+        it).  With ``jac=True`` it returns ``(value, gradient)``.  It receives a
+        copy of ``x`` (in the dtype of ``x0``) and may modify it.
+    x0 : array_like, shape (n,)
+        Initial point; float32 stays float32, integers become float64.
+    args : tuple, optional
+        Extra arguments passed after the batch to ``fun`` and ``jac``.
+    jac : callable, True or None
+        The gradient: ``jac(x, *batch, *args) -> array`` evaluated on the same
+        batch as ``fun``; ``True`` when ``fun`` returns the value and the
+        gradient together (one call per iteration; SciPy's memoizing wrapper,
+        which caches by ``x`` alone and would return a stale gradient when the
+        batch changes but ``x`` does not, is bypassed); ``None`` (what
+        `~scipy.optimize.minimize` passes for ``'2-point'``) for forward
+        differences on the same batch, ``n + 1`` calls of ``fun`` per
+        iteration with steps ``sqrt(eps) * max(1, |x_i|)``.
+    bounds : sequence of (min, max) pairs or `~scipy.optimize.Bounds`, optional
+        Box constraints (``None`` or an infinity for no bound).  ``x0`` is
+        clipped into the box and every iterate is projected back onto it after
+        its step (projected Adam), so every point ``fun`` sees is feasible.
+        Bounds are rounded inward to float32 for float32 ``x0``.
+    callback : callable, optional
+        Called after each iteration, in either of SciPy's styles (chosen by the
+        parameter's name): ``callback(xk)`` with a copy of the iterate, or
+        ``callback(intermediate_result)`` with an `~scipy.optimize.OptimizeResult`
+        holding ``x``, ``fun``, ``jac`` and ``nit``.  Raising `StopIteration`
+        ends the run with ``status=99``.
+    hess, hessp, constraints
+        Accepted for SciPy's sake and ignored (with a `RuntimeWarning` when
+        given: a first-order method uses no Hessian and no constraints).
+
+    Options
+    -------
+    lr : float or callable, default: 1e-3
+        Learning rate :math:`\alpha`, or a schedule ``lr(t) -> float`` of the
+        step number ``t = 1, 2, ...``.
+    beta1, beta2 : float, default: 0.9, 0.999
+        Decay rates of the moment estimates, in ``[0, 1)``.
+    eps : float, default: 1e-8
+        Added to :math:`\sqrt{\hat v_t}` (PyTorch's and the paper's placement).
+    weight_decay : float
+        {weight_decay}
+    amsgrad : bool, default: False
+        The AMSGrad variant (maximum of the second moments, as in PyTorch).
+    maximize : bool, default: False
+        Maximize ``fun`` instead (the plateau test then looks for increases).
+    schedule : callable, optional
+        A multiplier ``schedule(t) -> eta_t`` of the learning rate.{decay_scaling}
+    maxiter : int, default: 1000
+        Maximum number of iterations (steps) in this call.  A float is rounded
+        down (``1e4`` is fine); ``numpy.inf`` leaves the run to the other
+        stopping rules.
+    gtol : float, default: 1e-5
+        Stop with ``status=0`` when ``norm(m_hat) <= gtol``, where ``m_hat`` is
+        the bias-corrected first moment :math:`m_t / (1 - \beta_1^t)`: the
+        minibatch gradient smoothed over the last ``~1/(1-beta1)`` steps, far
+        less noisy than one minibatch gradient.  With bounds the projected
+        ``x - clip(x - m_hat)`` is used.  ``0`` disables the test.  (With
+        `adamw` and ``weight_decay > 0`` the objective's gradient does not
+        vanish at the solution, so rely on ``maxiter`` or the plateau test.)
+    tol : float, optional
+        `~scipy.optimize.minimize`'s ``tol``: sets ``gtol`` unless ``gtol`` is
+        given.
+    norm : float, default: numpy.inf
+        Order of the norm in the ``gtol`` test (as in SciPy's BFGS and CG).
+    patience : int, optional
+        Enables the plateau test: stop with ``status=2`` when the running
+        average of ``fun`` has not improved on its best value by more than
+        ``ftol * |best|`` for ``patience`` consecutive iterations.
+    ftol : float, default: 1e-4
+        Relative improvement the plateau test asks for.
+    smoothing : float, default: 0.9
+        Factor of the running (exponential, bias-corrected) average of ``fun``
+        used by the plateau test: it averages over about ``1/(1-smoothing)``
+        iterations.
+    batches : iterable, optional
+        Each iteration draws the next item and calls ``fun(x, *item, *args)``
+        (an item that is not a tuple is passed as one argument), for example
+        ``adamopt.minibatches(X, y, batch_size=64, seed=0)``.  A finite
+        iterable that runs out ends the run with ``status=3``.
+    state : dict, optional
+        The ``state`` of a previous result: the run continues where that one
+        stopped (moments, step count, stopping-rule averages, the evaluation
+        at ``x`` and any minibatch drawn but not used), bitwise identically to
+        a run that never stopped when ``x0`` is that result's ``x``, the same
+        ``batches`` iterator is passed (it has advanced) and the options are the
+        same.  Options not given are taken from the state (a callable ``lr``
+        or ``schedule`` must be given again).  With another ``x0`` the
+        moments are kept and ``fun`` is evaluated afresh there.
+    disp : bool, default: False
+        Print a summary when the run ends.
+
+    Returns
+    -------
+    res : scipy.optimize.OptimizeResult
+        ``x`` (same dtype as ``x0``), ``fun`` and ``jac`` at ``x``, ``nit``
+        (iterations in this call), ``nfev`` and ``njev`` (calls of ``fun`` and
+        gradient evaluations made in this call; with ``jac=True`` each call
+        counts in both, with forward differences ``njev`` is 0), ``status``,
+        ``success`` (True only when a convergence test fired: status 0 or 2),
+        ``message``, and ``state`` (see the ``state`` option).
+
+        ======  ==============================================================
+        status  meaning
+        ======  ==============================================================
+        0       ``gtol`` test fired (success)
+        1       ``maxiter`` reached
+        2       plateau test fired (success)
+        3       the ``batches`` iterable is exhausted
+        4       ``fun`` returned a non-finite value: ``x`` is the last iterate
+                where the objective and the gradient were finite
+        5       the gradient is not finite (or would overflow when squared):
+                ``x`` as for 4
+        6       `KeyboardInterrupt` (Ctrl-C): ``x`` is the current iterate,
+                ``state`` resumes the run; if the interrupt came during an
+                evaluation, ``fun`` and ``jac`` are from the previous iterate
+        99      ``callback`` raised `StopIteration`
+        ======  ==============================================================
+
+    Raises
+    ------
+    ValueError, TypeError
+        For an invalid option or argument, naming it; before any call of ``fun``.
+
+    Warns
+    -----
+    OptimizeWarning
+        For an option this method does not know (as SciPy's methods do).
+
+    Notes
+    -----
+    Each iteration steps from the current iterate with the gradient evaluated
+    there, projects onto the bounds, draws the next batch and evaluates the
+    objective at the new iterate; so ``nfev == nit + 1`` for a fresh run
+    with a gradient, and ``fun`` and ``jac`` in the result belong to ``x``.
+    The optimizer refuses a non-finite gradient before it touches the state,
+    so no NaN ever reaches ``x``.
+"""
+
+
+def _method_doc(summary, weight_decay, decay_scaling, equations, references):
+    doc = _OPTIONS_DOC.replace("{weight_decay}", weight_decay).replace(
+        "{decay_scaling}", decay_scaling)
+    return summary + equations + doc + references
+
+
+Objective = Callable[..., Any]
+
+
+def adam(fun: Objective, x0: npt.ArrayLike, args: tuple = (), jac: Any = None,
+         callback: Callable[..., Any] | None = None, *, hess: Any = None, hessp: Any = None,
+         bounds: Any = None, constraints: Any = (), **options: Any) -> OptimizeResult:
+    return _minimize(Adam, "adam", fun, x0, args, jac, callback, hess, hessp, bounds,
+                     constraints, options)
+
+
+def adamw(fun: Objective, x0: npt.ArrayLike, args: tuple = (), jac: Any = None,
+          callback: Callable[..., Any] | None = None, *, hess: Any = None, hessp: Any = None,
+          bounds: Any = None, constraints: Any = (), **options: Any) -> OptimizeResult:
+    return _minimize(AdamW, "adamw", fun, x0, args, jac, callback, hess, hessp, bounds,
+                     constraints, options)
+
+
+adam.__doc__ = _method_doc(
+    r"""Minimize a (stochastic) objective with Adam, as a `scipy.optimize.minimize` method.
+
+    Use it as ``minimize(fun, x0, jac=True, method=adamopt.adam, options={...})``
+    or call it directly with the same arguments.  Each iteration takes one Adam
+    step (Kingma & Ba 2014, Algorithm 1, exactly as `adamopt.Adam` computes it)
+    with the gradient :math:`g_t` of ``fun`` at the current iterate:
+""",
+    "Coupled L2 penalty :math:`\\lambda`, added to the gradient; default 0.",
+    "",
+    r"""
+    .. math::
+
+        m_t = \beta_1 m_{t-1} + (1 - \beta_1) g_t, \quad
+        v_t = \beta_2 v_{t-1} + (1 - \beta_2) g_t^2, \quad
+        x_t = x_{t-1} - \alpha_t \frac{m_t / (1 - \beta_1^t)}
+                                        {\sqrt{v_t / (1 - \beta_2^t)} + \epsilon}
+""",
+    r"""
+    References
+    ----------
+    .. [1] D. P. Kingma and J. Ba, "Adam: A Method for Stochastic Optimization",
+       ICLR 2015, arXiv:1412.6980.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy.optimize import minimize
+    >>> import adamopt
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((1000, 3)); y = X @ [1.0, -2.0, 0.5]
+    >>> def loss(w, Xb, yb):
+    ...     r = Xb @ w - yb
+    ...     return r @ r / len(yb), 2 * Xb.T @ r / len(yb)
+    >>> res = minimize(loss, np.zeros(3), jac=True, method=adamopt.adam,
+    ...                options={"lr": 0.05, "maxiter": 2000,
+    ...                         "batches": adamopt.minibatches(X, y, batch_size=50, seed=0)})
+    >>> np.round(res.x, 2)
+    array([ 1. , -2. ,  0.5])
+    """)
+
+adamw.__doc__ = _method_doc(
+    r"""Minimize a (stochastic) objective with AdamW, as a `scipy.optimize.minimize` method.
+
+    As `adam`, with weight decay decoupled from the gradient (Loshchilov &
+    Hutter 2019), exactly as `adamopt.AdamW` computes it:
+""",
+    "Decoupled weight decay :math:`\\lambda`; default 1e-2.",
+    r"""
+    decay_scaling : {"lr", "schedule"}, default: "lr"
+        Scale of the decay each step: the learning rate used (PyTorch, optax)
+        or the ``schedule`` multiplier alone (the paper).""",
+    r"""
+    .. math::
+
+        x_t = x_{t-1} - \alpha_t \frac{m_t / (1 - \beta_1^t)}
+                                        {\sqrt{v_t / (1 - \beta_2^t)} + \epsilon}
+              - s_t \lambda x_{t-1},
+        \qquad s_t = \alpha_t \eta_t \ (\text{decay\_scaling="lr"})
+                    \text{ or } \eta_t \ (\text{"schedule"})
+""",
+    r"""
+    References
+    ----------
+    .. [1] I. Loshchilov and F. Hutter, "Decoupled Weight Decay Regularization",
+       ICLR 2019, arXiv:1711.05101.
+    .. [2] D. P. Kingma and J. Ba, "Adam: A Method for Stochastic Optimization",
+       ICLR 2015, arXiv:1412.6980.
+    """)

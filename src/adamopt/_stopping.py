@@ -1,0 +1,115 @@
+"""Stopping rules for noisy objectives, and the status codes they set."""
+
+import math
+
+import numpy as np
+
+#: Status code -> message of every way a run of the SciPy methods can end.
+STATUS_MESSAGES = {
+    0: "Optimization terminated successfully: the norm of the smoothed gradient "
+       "(the bias-corrected first moment) is at most gtol.",
+    1: "Maximum number of iterations has been exceeded.",
+    2: "Optimization terminated successfully: the running average of the objective "
+       "improved by less than ftol (relative) for patience iterations.",
+    3: "The batches iterable is exhausted.",
+    4: "Stopped: the objective returned a non-finite value; x is the last iterate where "
+       "the objective and the gradient were finite.",
+    5: "Stopped: the gradient is not finite, or too large to square in the parameters' "
+       "dtype; x is the last iterate where the objective and the gradient were finite.",
+    6: "Interrupted by KeyboardInterrupt; x is the current iterate and the state "
+       "continues the run.",
+    99: "`callback` raised `StopIteration`.",
+}
+
+#: Status codes of a converged run (``success=True``).
+SUCCESS = frozenset({0, 2})
+
+
+class GradientTest:
+    """The ``gtol`` test on the smoothed gradient of an optimizer.
+
+    ``test()`` is True when the norm of the bias-corrected first moment
+    :math:`\\hat m_t = m_t / (1 - \\beta_1^t)` is at most ``gtol``.  With
+    bounds it is the projected :math:`x - P(x - \\hat m_t)`, which vanishes at
+    a minimum on the boundary.  False before the first step.
+
+    It runs every iteration, so the common case is made cheap: for the
+    infinity norm, one dot product ``m . m`` (``>= max|m|^2``, and ``<= n
+    max|m|^2``) settles most iterations before an exact maximum is needed.
+    """
+
+    def __init__(self, opt, gtol, order, lower, upper):
+        self.opt, self.gtol, self.order = opt, gtol, order
+        self.lower, self.upper = lower, upper
+        self.m, self.beta1, self.size = opt._m, opt.beta1, opt._m.size
+
+    def norm(self):
+        """The norm being tested (``inf`` before the first step)."""
+        t = self.opt.t
+        if t == 0:
+            return math.inf
+        m_hat = self.m / (1.0 - self.beta1 ** t)
+        if self.lower is not None:
+            x = self.opt.params
+            m_hat = x - np.clip(x - m_hat, self.lower, self.upper)
+        return float(np.linalg.norm(m_hat, ord=self.order))
+
+    def test(self):
+        """True when the test fires."""
+        t = self.opt._t
+        if t == 0:
+            return False
+        if self.lower is not None or self.order not in (2.0, math.inf):
+            return self.norm() <= self.gtol
+        m = self.m
+        threshold = self.gtol * (1.0 - self.beta1 ** t)
+        squares = float(m.dot(m))
+        if self.order == 2.0:
+            return squares <= threshold * threshold
+        if squares > self.size * threshold * threshold:
+            return False
+        return float(np.abs(m).max()) <= threshold
+
+
+class Plateau:
+    """The plateau test: stop when the running average of the objective has
+    not improved by more than ``ftol`` (relative) for ``patience`` iterations.
+
+    The running average is an exponential moving average with factor
+    ``smoothing``, bias-corrected like Adam's moments (so the first values are
+    not pulled toward zero).  The state is one tuple, replaced whole at each
+    update, so an interrupt never leaves it half-updated.
+    """
+
+    def __init__(self, ftol, patience, smoothing, sign, saved=None):
+        self.ftol, self.patience, self.smoothing, self.sign = ftol, patience, smoothing, sign
+        # (average, number of values averaged, best corrected average, iterations since)
+        self.state = saved if saved is not None else (0.0, 0, math.inf, 0)
+
+    def update(self, f):
+        """Feed one objective value; return True when the plateau test fires.
+
+        Without ``patience`` the test is off and nothing is computed.
+        """
+        if self.patience is None:
+            return False
+        average, count, best, since = self.state
+        rho = self.smoothing
+        average = rho * average + (1.0 - rho) * (self.sign * f)
+        count += 1
+        corrected = average / (1.0 - rho ** count) if rho else average
+        if corrected < best - self.ftol * abs(best) or best == math.inf:
+            best, since = corrected, 0
+        else:
+            since += 1
+        self.state = (average, count, best, since)
+        return since >= self.patience
+
+    @property
+    def average(self):
+        """The bias-corrected running average of the objective (nan before any value)."""
+        average, count, _, _ = self.state
+        if count == 0:
+            return math.nan
+        rho = self.smoothing
+        return self.sign * (average / (1.0 - rho ** count) if rho else average)

@@ -1,0 +1,69 @@
+"""Stopping rules of the SciPy methods: the gtol test and the plateau test."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+import adamopt
+from adamopt._stopping import GradientTest, Plateau
+
+finite = st.floats(-1e3, 1e3, allow_subnormal=False)
+
+
+@given(m=arrays(np.float64, st.integers(1, 40), elements=finite),
+       gtol=st.floats(1e-6, 1e3), t=st.integers(1, 50),
+       order=st.sampled_from([1.0, 2.0, math.inf]))
+def test_gradient_test_agrees_with_the_exact_norm(m, gtol, t, order):
+    opt = adamopt.Adam(np.zeros_like(m))
+    opt._m[...] = m            # test-only: set the first moment directly
+    opt._t = t
+    test = GradientTest(opt, gtol, order, None, None)
+    exact = np.linalg.norm(m / (1 - 0.9**t), ord=order)
+    if not math.isclose(exact, gtol, rel_tol=1e-12):
+        assert test.test() == (exact <= gtol)
+    assert test.norm() == pytest.approx(exact, rel=1e-12)
+
+
+def test_gradient_test_is_false_before_the_first_step():
+    opt = adamopt.Adam(np.zeros(3))
+    assert not GradientTest(opt, 1.0, math.inf, None, None).test()
+
+
+def test_gradient_test_projects_onto_the_bounds():
+    x = np.array([0.0, 0.5])
+    opt = adamopt.Adam(x)
+    opt._m[...] = [1.0, 1.0]    # pushes x down; the first element sits on its bound
+    opt._t = 10**6
+    lower, upper = np.array([0.0, 0.0]), np.array([1.0, 1.0])
+    test = GradientTest(opt, 0.6, math.inf, lower, upper)
+    assert test.norm() == pytest.approx(0.5)
+    assert test.test()
+
+
+def test_plateau_fires_after_patience_values_without_improvement():
+    plateau = Plateau(ftol=0.0, patience=3, smoothing=0.0, sign=1.0)
+    fired = [plateau.update(f) for f in [5.0, 4.0, 4.0, 4.0, 4.0]]
+    assert fired == [False, False, False, False, True]
+
+
+def test_plateau_asks_for_a_relative_improvement():
+    plateau = Plateau(ftol=0.1, patience=1, smoothing=0.0, sign=1.0)
+    assert not plateau.update(10.0)
+    assert plateau.update(9.5)        # 5% better: not enough
+
+
+def test_plateau_average_is_bias_corrected():
+    plateau = Plateau(ftol=0.0, patience=10, smoothing=0.9, sign=1.0)
+    plateau.update(2.0)
+    assert plateau.average == pytest.approx(2.0)
+
+
+def test_plateau_with_sign_minus_one_tracks_increases():
+    plateau = Plateau(ftol=0.0, patience=1, smoothing=0.0, sign=-1.0)
+    assert not plateau.update(1.0)
+    assert not plateau.update(2.0)
+    assert plateau.update(1.5)
