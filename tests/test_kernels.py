@@ -1,5 +1,9 @@
 """The compiled Adam/AdamW step against the NumPy reference (``adamopt._reference``).
 
+Every test here runs once for each compiled variant of the loops that this
+build has and this CPU runs (``baseline``, ``avx2``): see the ``kernel``
+fixture.
+
 Tolerances: one step is compared with the bound of `helpers.step_error_bounds`,
 twice a first-order running error bound of the kernel (in the parameters'
 dtype) plus that of the reference (in float64).  It comes to a few units in
@@ -15,9 +19,18 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import adamopt
+from adamopt import _kernels
 from adamopt._kernels import GRAD_LIMIT_FLOAT32, GRAD_LIMIT_FLOAT64
 
 DTYPES = [np.float32, np.float64]
+
+
+@pytest.fixture(autouse=True, scope="module", params=_kernels.available_kernels())
+def kernel(request):
+    """Run the module's tests with each available variant of the loops."""
+    previous = _kernels._use_kernel(request.param)
+    yield request.param
+    _kernels._use_kernel(previous)
 LIMIT = {np.float32: GRAD_LIMIT_FLOAT32, np.float64: GRAD_LIMIT_FLOAT64}
 
 betas = st.one_of(

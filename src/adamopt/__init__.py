@@ -27,7 +27,8 @@ The classes update a NumPy array in place with one compiled, fused pass per step
 from ._batches import minibatches
 from ._minimize import adam, adamw
 from ._optimizers import Adam, AdamW
+from ._parallel import set_num_threads
 
-__all__ = ["Adam", "AdamW", "__version__", "adam", "adamw", "minibatches"]
+__all__ = ["Adam", "AdamW", "__version__", "adam", "adamw", "minibatches", "set_num_threads"]
 
 __version__ = "0.1.0.dev0"

@@ -1,0 +1,6 @@
+"""Type stub of the compiled module adamopt._loops_avx2."""
+
+from typing import Any
+
+NAME: str
+TABLE: Any   # a PyCapsule holding the KernelTable of this variant
