@@ -36,19 +36,29 @@ def test_bench_prints_a_row_per_size_and_reports_absent_peers():
         assert any("absent peers" in line for line in lines)
 
 
-@pytest.mark.parametrize("name", ["numpy", "adamopt-nocheck", "torch-fused", "torch-foreach",
-                                  "torch-single"])
-def test_every_peer_computes_the_same_adam(name):
+@pytest.mark.parametrize("name", ["numpy", "adamopt-nocheck", "adamopt-1thread", "torch-fused",
+                                  "torch-foreach", "torch-single", "optax-jit"])
+@pytest.mark.parametrize("n", [50, 40_000])
+def test_every_peer_computes_the_same_adam(name, n):
     # A comparison means something only if every peer does the same work.
     factory = dict(_bench.peers())[name]
     if factory is None:
         pytest.skip(f"{name} is not installed")
-    step, x = factory(50, "float64")
-    ours, y = _bench.make_adamopt(50, "float64")
+    step, x = factory(n, "float64")
+    ours, y = _bench.make_adamopt(n, "float64")
     for _ in range(5):
         step()
         ours()
+    if hasattr(step, "params"):   # optax: functional, parameters not in place
+        x = step.params()
     np.testing.assert_allclose(x, y, rtol=1e-12)
+
+
+def test_probe_moves_the_arrays_of_a_step():
+    step, x = _bench.make_probe(1000, "float64")
+    before = x.copy()
+    step()
+    assert not np.array_equal(x, before)
 
 
 @pytest.mark.parametrize("argv", [[], ["frobnicate"], ["demo", "--extra"]])

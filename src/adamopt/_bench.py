@@ -4,9 +4,21 @@ Used by ``python -m adamopt bench`` and ``benchmarks/peer_step.py``.  Peers:
 
 * ``numpy``: a careful in-place NumPy Adam (preallocated buffers, ``out=``
   everywhere, bias corrections folded into scalars): what a user writes by hand;
+* ``adamopt-1thread``: adamopt on one thread (`adamopt.set_num_threads`);
+  ``adamopt`` itself uses the default number of threads;
 * ``torch-fused``, ``torch-foreach``, ``torch-single``: ``torch.optim.Adam``
   with ``fused=True``, ``foreach=True`` and neither, on one thread (when
-  PyTorch is installed; absent peers are reported, never fatal).
+  PyTorch is installed);
+* ``optax-jit``: ``optax.adam`` applied under ``jax.jit`` (when JAX and optax
+  are installed; float64 needs ``jax_enable_x64``, which this sets);
+* ``probe``: a memory-bandwidth probe, the traffic of one step (read x, g, m,
+  v; write x, m, v) with one subtraction per array, compiled like our loops
+  and run on as many threads as our step uses.
+
+Absent peers are reported as absent, never fatal.  GB/s counts the 7 arrays
+a step must touch per element (the gradient check's second read of g is not
+counted), so ``adamopt GB/s / probe GB/s`` is the fraction of the attainable
+bandwidth that a step reaches.
 
 The implementations are timed round-robin (one repeat of each in turn) so that
 a change of machine load hits them all alike; the figure is the median over
@@ -20,6 +32,7 @@ import time
 
 import numpy as np
 
+from . import _kernels
 from ._optimizers import Adam
 
 LR, BETA1, BETA2, EPS = 1e-3, 0.9, 0.999, 1e-8
@@ -38,6 +51,30 @@ def make_adamopt(n, dtype, check_finite=True):
     opt = Adam(x, lr=LR, beta1=BETA1, beta2=BETA2, eps=EPS, check_finite=check_finite)
     step = opt.step
     return (lambda: step(g)), x
+
+
+def make_adamopt_1thread(n, dtype):
+    """adamopt.Adam on one thread: (zero-argument step, parameter array)."""
+    step, x = make_adamopt(n, dtype)
+    if n < _kernels._thread_min_sizes()[dtype == "float32"]:
+        return step, x   # one thread anyway: no switching cost in the timing
+
+    def one_thread():
+        previous = _kernels._set_num_threads(1)
+        try:
+            return step()
+        finally:
+            _kernels._set_num_threads(previous)
+
+    return one_thread, x
+
+
+def make_probe(n, dtype):
+    """The memory-bandwidth probe: (zero-argument pass, first array)."""
+    x, g = _problem(n, dtype)
+    m, v = np.zeros_like(x), np.zeros_like(x)
+    probe = _kernels._stream_probe
+    return (lambda: probe(x, g, m, v)), x
 
 
 def make_numpy(n, dtype):
@@ -81,18 +118,58 @@ def make_torch(n, dtype, variant):
     return opt.step, x      # p shares memory with x
 
 
+def make_optax(n, dtype):
+    """optax.adam under jax.jit: (zero-argument step, parameter view).
+
+    The step returns when the update is computed (``block_until_ready``);
+    ``step.params()`` returns the current parameters as a NumPy array.
+    """
+    import jax
+    import optax
+
+    if dtype == "float64":
+        jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+
+    x, g = _problem(n, dtype)
+    tx = optax.adam(LR, b1=BETA1, b2=BETA2, eps=EPS)
+    grads = jnp.asarray(g)
+    box = [jnp.asarray(x)]
+    box.append(tx.init(box[0]))
+
+    @jax.jit
+    def update(params, state, grads):
+        updates, state = tx.update(grads, state, params)
+        return optax.apply_updates(params, updates), state
+
+    def step():
+        box[0], box[1] = update(box[0], box[1], grads)
+        box[0].block_until_ready()
+
+    step.params = lambda: np.asarray(box[0])
+    return step, x
+
+
+def _importable(*modules):
+    try:
+        for module in modules:
+            __import__(module)
+    except ImportError:
+        return False
+    return True
+
+
 def peers():
     """(name, factory) of every implementation, with None for absent ones."""
     out = [("adamopt", make_adamopt),
            ("adamopt-nocheck", lambda n, d: make_adamopt(n, d, check_finite=False)),
+           ("adamopt-1thread", make_adamopt_1thread),
            ("numpy", make_numpy)]
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        out += [(f"torch-{v}", None) for v in ("fused", "foreach", "single")]
-    else:
-        out += [(f"torch-{v}", lambda n, d, v=v: make_torch(n, d, v))
-                for v in ("fused", "foreach", "single")]
+    torch = _importable("torch")
+    out += [(f"torch-{v}", (lambda n, d, v=v: make_torch(n, d, v)) if torch else None)
+            for v in ("fused", "foreach", "single")]
+    out.append(("optax-jit", make_optax if _importable("jax", "optax") else None))
+    out.append(("probe", make_probe))
     return out
 
 
@@ -130,12 +207,17 @@ def run(sizes=(10, 10_000, 1_000_000, 10_000_000), dtypes=("float64", "float32")
     missing = [name for name, f in available if f is None]
     if missing:
         out(f"absent peers (not installed): {', '.join(missing)}")
+    out(f"adamopt kernel: {_kernels._kernel_name()}, threads: {_kernels._get_num_threads()} "
+        f"(steps of >= {_kernels._thread_min_sizes()[0]} float64 / "
+        f"{_kernels._thread_min_sizes()[1]} float32 elements)")
     rows = []
     for dtype in dtypes:
         itemsize = np.dtype(dtype).itemsize
         names = [name for name, f in available if f is not None]
-        out(f"\n{dtype}: median time per step (speed-up of adamopt = peer time / adamopt time)")
-        out(f"{'n':>10} " + " ".join(f"{name:>16}" for name in names) + f" {'adamopt GB/s':>13}")
+        out(f"\n{dtype}: median time per step and peer time / adamopt time; "
+            "GB/s of 7 arrays per element")
+        out(f"{'n':>10} " + " ".join(f"{name:>17}" for name in names)
+            + f" {'GB/s':>6} {'% probe':>7}")
         for n in sizes:
             steps = {name: f(n, dtype)[0] for name, f in available if f is not None}
             times = time_round_robin(steps, repeats=repeats, target=target)
@@ -145,9 +227,10 @@ def run(sizes=(10, 10_000, 1_000_000, 10_000_000), dtypes=("float64", "float32")
                 cell = _fmt_time(times[name])
                 if name != "adamopt":
                     cell += f" {times[name] / ours:5.1f}x"
-                cells.append(f"{cell:>16}")
+                cells.append(f"{cell:>17}")
             gbs = 7 * itemsize * n / ours / 1e9   # read x, g, m, v; write x, m, v
-            out(f"{n:>10} " + " ".join(cells) + f" {gbs:13.1f}")
+            out(f"{n:>10} " + " ".join(cells)
+                + f" {gbs:6.1f} {100 * times['probe'] / ours:6.0f}%")
             rows.append({"dtype": dtype, "n": n, **times})
     return rows
 
@@ -161,7 +244,8 @@ def _fmt_time(seconds):
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m adamopt bench",
-        description="Time one Adam step of adamopt against NumPy and PyTorch (one thread).")
+        description="Time one Adam step of adamopt against NumPy, PyTorch (one thread), "
+                    "optax and a memory-bandwidth probe, round-robin in one process.")
     parser.add_argument("--sizes", type=int, nargs="+",
                         default=[10, 10_000, 1_000_000, 10_000_000])
     parser.add_argument("--dtypes", nargs="+", default=["float64", "float32"],

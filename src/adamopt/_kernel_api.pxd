@@ -40,9 +40,17 @@ ctypedef bint (*any_bad32_fn)(
     double sign, double weight_decay, double limit, bint coupled,
 ) noexcept nogil
 
+ctypedef void (*stream64_fn)(double* x, const double* g, double* m, double* v,
+                             Py_ssize_t n) noexcept nogil
+
+ctypedef void (*stream32_fn)(float* x, const float* g, float* m, float* v,
+                             Py_ssize_t n) noexcept nogil
+
 
 cdef struct KernelTable:
     update64_fn update64
     update32_fn update32
     any_bad64_fn any_bad64
     any_bad32_fn any_bad32
+    stream64_fn stream64    # the memory-bandwidth probe of the benchmarks
+    stream32_fn stream32

@@ -222,6 +222,11 @@ def _get_num_threads():
     return _num_threads
 
 
+def _thread_min_sizes():
+    """Sizes (float64, float32 elements) from which a step uses threads."""
+    return THREAD_MIN_SIZE64, THREAD_MIN_SIZE32
+
+
 def _pool_stats():
     """(jobs run on several threads, jobs run on one thread to back off from
     busy cores) since the process started; a step with the check is two jobs."""
@@ -250,22 +255,47 @@ cdef struct StepJob:
     char* v
     char* vmax
     Py_ssize_t itemsize
+    Py_ssize_t n, chunk   # size and chunk size of the job (see _check_chunk)
     bint is64, coupled, amsgrad, first
     const AdamScalars* s
     double sign, weight_decay, limit
     int bad
 
 
-cdef void _check_chunk(void* ctx, Py_ssize_t begin, Py_ssize_t end) noexcept nogil:
-    cdef StepJob* j = <StepJob*>ctx
+cdef inline bint _check_range(StepJob* j, Py_ssize_t begin, Py_ssize_t end) noexcept nogil:
     cdef Py_ssize_t off = begin * j.itemsize
-    cdef bint bad
     if j.is64:
-        bad = j.table.any_bad64(<const double*>(j.g + off), <const double*>(j.x + off),
-                                end - begin, j.sign, j.weight_decay, j.limit, j.coupled)
+        return j.table.any_bad64(<const double*>(j.g + off), <const double*>(j.x + off),
+                                 end - begin, j.sign, j.weight_decay, j.limit, j.coupled)
+    return j.table.any_bad32(<const float*>(j.g + off), <const float*>(j.x + off),
+                             end - begin, j.sign, j.weight_decay, j.limit, j.coupled)
+
+
+cdef void _check_chunk(void* ctx, Py_ssize_t begin, Py_ssize_t end) noexcept nogil:
+    """Check a chunk of the gradient, in the order that leaves in cache the
+    part the update reads first.
+
+    The update runs through the chunks from both ends inwards (the caller
+    from the front, workers from the back); the check runs the other way,
+    from the middle outwards (chunk k of the job checks the chunk at the
+    mirror position of its half), so that the chunks updated first are the
+    ones checked last, still in the shared cache for large arrays.  On one
+    thread (one call over the whole range) it runs backwards chunk by chunk.
+    """
+    cdef StepJob* j = <StepJob*>ctx
+    cdef Py_ssize_t n = j.n, c = j.chunk, nchunks, h, k, b
+    cdef bint bad = False
+    if end - begin > c:   # the whole array, on this thread
+        b = (end - begin - 1) // c * c + begin
+        while b >= begin and not bad:
+            bad = _check_range(j, b, min(b + c, end))
+            b -= c
     else:
-        bad = j.table.any_bad32(<const float*>(j.g + off), <const float*>(j.x + off),
-                                end - begin, j.sign, j.weight_decay, j.limit, j.coupled)
+        nchunks = (n + c - 1) // c
+        h = nchunks // 2
+        k = begin // c
+        k = h - 1 - k if k < h else nchunks - 1 - (k - h)
+        bad = _check_range(j, k * c, min(k * c + c, n))
     if bad:
         adamopt_flag_set(&j.bad)
 
@@ -282,6 +312,41 @@ cdef void _update_chunk(void* ctx, Py_ssize_t begin, Py_ssize_t end) noexcept no
         j.table.update32(<float*>(j.x + off), <const float*>(j.g + off),
                          <float*>(j.m + off), <float*>(j.v + off), <float*>w,
                          end - begin, j.s, j.coupled, j.amsgrad, j.first)
+
+
+cdef void _stream_chunk(void* ctx, Py_ssize_t begin, Py_ssize_t end) noexcept nogil:
+    cdef StepJob* j = <StepJob*>ctx
+    cdef Py_ssize_t off = begin * j.itemsize
+    if j.is64:
+        j.table.stream64(<double*>(j.x + off), <const double*>(j.g + off),
+                         <double*>(j.m + off), <double*>(j.v + off), end - begin)
+    else:
+        j.table.stream32(<float*>(j.x + off), <const float*>(j.g + off),
+                         <float*>(j.m + off), <float*>(j.v + off), end - begin)
+
+
+def _stream_probe(x, g, m, v):
+    """The memory-bandwidth probe of the benchmarks: the traffic of one step
+    (read x, g, m, v; write x, m, v) with almost no arithmetic, on as many
+    threads as a step of this size would use.  All four arrays must be
+    contiguous, of one dtype (float32 or float64) and size; the check is the
+    caller's."""
+    cdef cnp.ndarray ax = x, ag = g, am = m, av = v
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(ax)
+    cdef StepJob job
+    job.table = _table
+    job.is64 = cnp.PyArray_TYPE(ax) == cnp.NPY_FLOAT64
+    job.itemsize = 8 if job.is64 else 4
+    job.x = <char*>cnp.PyArray_DATA(ax)
+    job.g = <const char*>cnp.PyArray_DATA(ag)
+    job.m = <char*>cnp.PyArray_DATA(am)
+    job.v = <char*>cnp.PyArray_DATA(av)
+    cdef int nthreads = _num_threads
+    if n < (THREAD_MIN_SIZE64 if job.is64 else THREAD_MIN_SIZE32):
+        nthreads = 1
+    cdef Py_ssize_t chunk = _chunk_size(n, nthreads)
+    with nogil:
+        adamopt_parallel_for(_stream_chunk, &job, n, chunk, nthreads)
 
 
 cdef Py_ssize_t _chunk_size(Py_ssize_t n, int nthreads) noexcept nogil:
@@ -480,6 +545,8 @@ cdef class AdamCore:
         if n < (THREAD_MIN_SIZE64 if is64 else THREAD_MIN_SIZE32):
             nthreads = 1
         cdef Py_ssize_t chunk = _chunk_size(n, nthreads)
+        job.n = n
+        job.chunk = chunk
         cdef Py_ssize_t bad
         if self._check_finite and n > 0:
             # The whole gradient is checked before any element is updated.

@@ -172,11 +172,37 @@ cdef bint _any_bad32(
     return _any_bad(g, x, n, sg, wd, lim, False)
 
 
+cdef inline void _stream(floating* x, const floating* g, floating* m, floating* v,
+                         Py_ssize_t n) noexcept nogil:
+    """The memory traffic of a step without its arithmetic: read x, g, m, v
+    and write x, m, v (7 arrays), with one add or subtract per array."""
+    cdef Py_ssize_t i
+    cdef floating gi, mi
+    for i in range(n):
+        gi = g[i]
+        mi = gi - m[i]
+        m[i] = mi
+        v[i] = gi - v[i]
+        x[i] = mi - x[i]
+
+
+cdef void _stream64(double* x, const double* g, double* m, double* v,
+                    Py_ssize_t n) noexcept nogil:
+    _stream(x, g, m, v, n)
+
+
+cdef void _stream32(float* x, const float* g, float* m, float* v,
+                    Py_ssize_t n) noexcept nogil:
+    _stream(x, g, m, v, n)
+
+
 cdef KernelTable _table
 _table.update64 = _update64
 _table.update32 = _update32
 _table.any_bad64 = _any_bad64
 _table.any_bad32 = _any_bad32
+_table.stream64 = _stream64
+_table.stream32 = _stream32
 
 #: The loops of this variant, for ``adamopt._kernels``.
 TABLE = PyCapsule_New(<void*>&_table, b"adamopt._kernel_api.KernelTable", NULL)
