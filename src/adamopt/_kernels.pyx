@@ -82,9 +82,9 @@ cnp.import_array()
 cdef extern from "_pool.h" nogil:
     ctypedef void (*adamopt_chunk_fn)(void* ctx, Py_ssize_t begin, Py_ssize_t end) noexcept nogil
     void adamopt_parallel_for(adamopt_chunk_fn fn, void* ctx, Py_ssize_t n,
-                              Py_ssize_t chunk, int nthreads)
+                              Py_ssize_t chunk, int nthreads, bint forward)
     void adamopt_flag_set(int* flag)
-    void adamopt_pool_stats(long long* parallel, long long* backed_off)
+    void adamopt_pool_stats(long long* parallel, long long* backed_off, long long* sleeps)
     int adamopt_cpu_has_avx2_fma()
     int ADAMOPT_HAVE_POOL
     int ADAMOPT_MAX_THREADS
@@ -229,10 +229,11 @@ def _thread_min_sizes():
 
 def _pool_stats():
     """(jobs run on several threads, jobs run on one thread to back off from
-    busy cores) since the process started; a step with the check is two jobs."""
-    cdef long long parallel, backed_off
-    adamopt_pool_stats(&parallel, &backed_off)
-    return parallel, backed_off
+    busy cores, times a worker went to sleep) since the process started; a
+    step with the check is two jobs."""
+    cdef long long parallel, backed_off, sleeps
+    adamopt_pool_stats(&parallel, &backed_off, &sleeps)
+    return parallel, backed_off, sleeps
 
 
 def _set_thread_min_size(Py_ssize_t size64, Py_ssize_t size32, Py_ssize_t chunk_min):
@@ -255,7 +256,7 @@ cdef struct StepJob:
     char* v
     char* vmax
     Py_ssize_t itemsize
-    Py_ssize_t n, chunk   # size and chunk size of the job (see _check_chunk)
+    Py_ssize_t chunk      # chunk size of the job (see _check_chunk)
     bint is64, coupled, amsgrad, first
     const AdamScalars* s
     double sign, weight_decay, limit
@@ -272,30 +273,22 @@ cdef inline bint _check_range(StepJob* j, Py_ssize_t begin, Py_ssize_t end) noex
 
 
 cdef void _check_chunk(void* ctx, Py_ssize_t begin, Py_ssize_t end) noexcept nogil:
-    """Check a chunk of the gradient, in the order that leaves in cache the
-    part the update reads first.
+    """Check the gradient over [begin, end), from the end backwards.
 
-    The update runs through the chunks from both ends inwards (the caller
-    from the front, workers from the back); the check runs the other way,
-    from the middle outwards (chunk k of the job checks the chunk at the
-    mirror position of its half), so that the chunks updated first are the
-    ones checked last, still in the shared cache for large arrays.  On one
-    thread (one call over the whole range) it runs backwards chunk by chunk.
+    The update then runs forwards: the part it reads first is the part
+    checked last, still in the shared cache for large arrays.  (The pool runs
+    the check's chunks backwards too: ``forward=False``.)
     """
     cdef StepJob* j = <StepJob*>ctx
-    cdef Py_ssize_t n = j.n, c = j.chunk, nchunks, h, k, b
+    cdef Py_ssize_t c = j.chunk, b
     cdef bint bad = False
-    if end - begin > c:   # the whole array, on this thread
+    if end - begin <= c:
+        bad = _check_range(j, begin, end)
+    else:   # the whole array, on this thread
         b = (end - begin - 1) // c * c + begin
         while b >= begin and not bad:
             bad = _check_range(j, b, min(b + c, end))
             b -= c
-    else:
-        nchunks = (n + c - 1) // c
-        h = nchunks // 2
-        k = begin // c
-        k = h - 1 - k if k < h else nchunks - 1 - (k - h)
-        bad = _check_range(j, k * c, min(k * c + c, n))
     if bad:
         adamopt_flag_set(&j.bad)
 
@@ -346,7 +339,7 @@ def _stream_probe(x, g, m, v):
         nthreads = 1
     cdef Py_ssize_t chunk = _chunk_size(n, nthreads)
     with nogil:
-        adamopt_parallel_for(_stream_chunk, &job, n, chunk, nthreads)
+        adamopt_parallel_for(_stream_chunk, &job, n, chunk, nthreads, True)
 
 
 cdef Py_ssize_t _chunk_size(Py_ssize_t n, int nthreads) noexcept nogil:
@@ -545,14 +538,13 @@ cdef class AdamCore:
         if n < (THREAD_MIN_SIZE64 if is64 else THREAD_MIN_SIZE32):
             nthreads = 1
         cdef Py_ssize_t chunk = _chunk_size(n, nthreads)
-        job.n = n
         job.chunk = chunk
         cdef Py_ssize_t bad
         if self._check_finite and n > 0:
             # The whole gradient is checked before any element is updated.
             if n >= NOGIL_MIN_SIZE:
                 with nogil:
-                    adamopt_parallel_for(_check_chunk, &job, n, chunk, nthreads)
+                    adamopt_parallel_for(_check_chunk, &job, n, chunk, nthreads, False)
             else:
                 _check_chunk(&job, 0, n)
             if job.bad:
@@ -593,7 +585,7 @@ cdef class AdamCore:
 
         if n >= NOGIL_MIN_SIZE:
             with nogil:
-                adamopt_parallel_for(_update_chunk, &job, n, chunk, nthreads)
+                adamopt_parallel_for(_update_chunk, &job, n, chunk, nthreads, True)
         else:
             _update_chunk(&job, 0, n)
         self._t = t

@@ -1,17 +1,27 @@
 /* A small persistent thread pool for adamopt's kernels, and CPU feature
  * detection for choosing a compiled variant at import time.
  *
- * Work is split into chunks that the calling thread and the workers claim
- * from one shared counter, so the caller never waits for a worker that has
- * not started: when the other cores are busy, the caller simply processes
- * every chunk itself, and waits only for chunks a worker has claimed and is
- * finishing.  Every chunk is an elementwise update of its own range, so the
- * result does not depend on who computes which chunk (bitwise identical to
- * one thread).
+ * A job is split into chunks.  Each of its T threads (the calling thread,
+ * index 0, and T - 1 workers) owns a contiguous home range of chunks, claims
+ * them one at a time from one end, and when its home is empty steals chunks
+ * from the other end of the others' homes.  So:
+ *
+ * - with every thread awake, each updates the same part of the arrays step
+ *   after step, which stays in its core's cache (with one shared counter,
+ *   the split point moved from step to step, and moving the data between
+ *   the cores' caches cost about 1 us per job at 10,000 float64 elements);
+ * - the caller never waits for a worker that has not started: when the other
+ *   cores are busy it steals every chunk, and waits only for chunks that a
+ *   worker has claimed and is finishing.
+ *
+ * Every chunk is an elementwise update of its own range, so the result does
+ * not depend on who computes which chunk: bitwise identical to one thread.
  *
  * Idle workers spin (with the `pause` hint) for at most ADAMOPT_SPIN_NS after
  * a job, so that back-to-back steps find them awake, then sleep on a condition
- * variable: an idle pool burns no core.
+ * variable: an idle pool burns no core.  When threads stop paying (the other
+ * cores are busy), the caller backs off to running jobs alone for a growing
+ * number of jobs (see adamopt_parallel_for).
  *
  * POSIX threads and GCC/Clang atomics only; elsewhere (MSVC) every job runs
  * on the calling thread.
@@ -38,41 +48,45 @@ typedef void (*adamopt_chunk_fn)(void *ctx, Py_ssize_t begin, Py_ssize_t end);
 #define ADAMOPT_WAIT_SPIN_NS 5000   /* 5 us */
 #endif
 
-/* state = generation << 40 | lo << 20 | hi: the chunks [lo, hi) of the
- * current job are unclaimed.  The caller claims from the front (lo), the
- * workers from the back (hi), so that with two threads each one keeps
- * updating the same half of the arrays step after step (it stays in that
- * core's cache).  A claim is a compare-and-swap of the whole state: it
- * succeeds only while the job it read is current, and a job stays current
- * until every chunk claimed from it is done. */
-#define ADAMOPT_GEN_SHIFT 40
-#define ADAMOPT_LO_SHIFT 20
-#define ADAMOPT_MAX_CHUNKS ((1 << 20) - 1)
+/* A home: generation << 44 | lo << 22 | hi, the unclaimed chunks [lo, hi)
+ * of one thread's range in the current job.  A claim is a compare-and-swap
+ * of the whole word: it succeeds only while the job it read is current, and
+ * a job stays current until every chunk claimed from it is done. */
+#define ADAMOPT_GEN_SHIFT 44
+#define ADAMOPT_LO_SHIFT 22
+#define ADAMOPT_MAX_CHUNKS ((1LL << 22) - 1)
 #define ADAMOPT_FIELD(s, shift) ((Py_ssize_t)(((s) >> (shift)) & ADAMOPT_MAX_CHUNKS))
+
+typedef struct {
+    unsigned long long word __attribute__((aligned(64)));   /* a cache line each */
+} adamopt_home;
 
 static struct {
     pthread_mutex_t submit;     /* one job at a time; others run serially */
-    pthread_mutex_t lock;       /* with `wake`: sleeping workers */
-    pthread_cond_t wake;
-    pthread_cond_t finished;    /* with `lock`: a caller waiting for workers */
+    pthread_mutex_t lock;       /* with `wake` and `finished` */
+    pthread_cond_t wake;        /* sleeping workers */
+    pthread_cond_t finished;    /* a caller waiting for workers */
     int caller_sleeps;
     int skip, backoff;          /* contention back-off, see adamopt_parallel_for */
     int caller_cpu;             /* where the caller posted the current job */
     int awake_jobs;             /* consecutive jobs that woke no worker */
-    long long jobs_parallel, jobs_backed_off;   /* statistics */
+    long long jobs_parallel, jobs_backed_off, worker_sleeps;   /* statistics */
     int nworkers;               /* started so far */
-    unsigned long long posted __attribute__((aligned(64)));  /* watched by idle workers */
-    int sleepers;
+    unsigned long long generation;
+    unsigned long long worker_seen[ADAMOPT_MAX_THREADS];   /* `posted` at creation */
     /* each on a cache line of its own: written by every thread */
-    unsigned long long state __attribute__((aligned(64)));   /* see above */
-    Py_ssize_t done __attribute__((aligned(64)));  /* chunks finished in the current job */
-    /* the current job, written before `state` publishes it */
+    unsigned long long posted __attribute__((aligned(64)));   /* watched by idle workers */
+    int sleepers;
+    Py_ssize_t done __attribute__((aligned(64)));   /* chunks finished in the current job */
+    /* the current job, written before the homes publish it */
     adamopt_chunk_fn fn __attribute__((aligned(64)));
     void *ctx;
     Py_ssize_t n, chunk;
+    int nthreads;               /* threads of the job, the caller included */
+    int forward;                /* owners claim from the front (else the back) */
+    adamopt_home homes[ADAMOPT_MAX_THREADS];
 } adamopt_pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
-                  PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 1, -1, 0, 0, 0,
-                  0, 0, 0, 0, 0, NULL, NULL, 0, 0};
+                  PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER};
 
 static inline void adamopt_cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -88,34 +102,52 @@ static inline long long adamopt_now_ns(void) {
     return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* Claim and run chunks of the current job, from the front or the back,
- * until none is left; return how many this thread ran. */
-static Py_ssize_t adamopt_pool_work(int front) {
-    Py_ssize_t count = 0;
+/* Claim one chunk of home h, from the front or the back; -1 if it is empty. */
+static inline Py_ssize_t adamopt_claim(int h, int front) {
+    unsigned long long *word = &adamopt_pool.homes[h].word;
+    unsigned long long s = __atomic_load_n(word, __ATOMIC_ACQUIRE);
     for (;;) {
-        unsigned long long s = __atomic_load_n(&adamopt_pool.state, __ATOMIC_ACQUIRE);
         Py_ssize_t lo = ADAMOPT_FIELD(s, ADAMOPT_LO_SHIFT), hi = ADAMOPT_FIELD(s, 0);
         if (lo >= hi)
-            return count;
-        Py_ssize_t idx = front ? lo : hi - 1;
+            return -1;
         unsigned long long next = front ? s + (1ULL << ADAMOPT_LO_SHIFT) : s - 1;
-        if (!__atomic_compare_exchange_n(&adamopt_pool.state, &s, next, 0,
-                                          __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-            continue;
-        /* The job cannot change while one of its chunks is unfinished. */
-        Py_ssize_t begin = idx * adamopt_pool.chunk;
-        Py_ssize_t end = begin + adamopt_pool.chunk;
-        if (end > adamopt_pool.n)
-            end = adamopt_pool.n;
-        adamopt_pool.fn(adamopt_pool.ctx, begin, end);
-        count++;
-        __atomic_add_fetch(&adamopt_pool.done, 1, __ATOMIC_SEQ_CST);
-        if (!front && __atomic_load_n(&adamopt_pool.caller_sleeps, __ATOMIC_SEQ_CST)) {
-            pthread_mutex_lock(&adamopt_pool.lock);
-            pthread_cond_signal(&adamopt_pool.finished);
-            pthread_mutex_unlock(&adamopt_pool.lock);
+        if (__atomic_compare_exchange_n(word, &s, next, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            return front ? lo : hi - 1;
+    }
+}
+
+static inline void adamopt_run_chunk(Py_ssize_t idx) {
+    /* The job cannot change while one of its chunks is unfinished. */
+    Py_ssize_t begin = idx * adamopt_pool.chunk;
+    Py_ssize_t end = begin + adamopt_pool.chunk;
+    if (end > adamopt_pool.n)
+        end = adamopt_pool.n;
+    adamopt_pool.fn(adamopt_pool.ctx, begin, end);
+}
+
+/* Run the chunks of thread `self`'s home, then steal from the others' homes
+ * until no chunk is left; return how many chunks this thread ran. */
+static Py_ssize_t adamopt_pool_work(int self) {
+    int nthreads = __atomic_load_n(&adamopt_pool.nthreads, __ATOMIC_ACQUIRE);
+    int forward = adamopt_pool.forward;
+    Py_ssize_t count = 0, idx;
+    if (self >= nthreads)
+        return 0;   /* not one of this job's threads */
+    for (int k = 0; k < nthreads; k++) {
+        int h = (self + k) % nthreads;
+        /* the owner from its own end, thieves from the other */
+        while ((idx = adamopt_claim(h, k == 0 ? forward : !forward)) >= 0) {
+            adamopt_run_chunk(idx);
+            count++;
+            __atomic_add_fetch(&adamopt_pool.done, 1, __ATOMIC_SEQ_CST);
+            if (self != 0 && __atomic_load_n(&adamopt_pool.caller_sleeps, __ATOMIC_SEQ_CST)) {
+                pthread_mutex_lock(&adamopt_pool.lock);
+                pthread_cond_signal(&adamopt_pool.finished);
+                pthread_mutex_unlock(&adamopt_pool.lock);
+            }
         }
     }
+    return count;
 }
 
 /* A worker woken on the caller's CPU (the kernel's wake-up placement likes
@@ -141,7 +173,8 @@ static void adamopt_leave_caller_cpu(void) {
 }
 
 static void *adamopt_worker(void *arg) {
-    unsigned long long seen = (unsigned long long)(size_t)arg;
+    int self = (int)(size_t)arg;
+    unsigned long long seen = adamopt_pool.worker_seen[self];
     for (;;) {
         unsigned long long posted = __atomic_load_n(&adamopt_pool.posted, __ATOMIC_SEQ_CST);
         if (posted == seen) {
@@ -156,6 +189,7 @@ static void *adamopt_worker(void *arg) {
         if (posted == seen) {
             pthread_mutex_lock(&adamopt_pool.lock);
             __atomic_add_fetch(&adamopt_pool.sleepers, 1, __ATOMIC_SEQ_CST);
+            adamopt_pool.worker_sleeps++;
             while ((posted = __atomic_load_n(&adamopt_pool.posted, __ATOMIC_SEQ_CST)) == seen)
                 pthread_cond_wait(&adamopt_pool.wake, &adamopt_pool.lock);
             __atomic_sub_fetch(&adamopt_pool.sleepers, 1, __ATOMIC_SEQ_CST);
@@ -163,7 +197,7 @@ static void *adamopt_worker(void *arg) {
             adamopt_leave_caller_cpu();
         }
         seen = posted;
-        (void)adamopt_pool_work(0);
+        (void)adamopt_pool_work(self);
     }
     return NULL;
 }
@@ -173,22 +207,24 @@ static void adamopt_pool_grow(int want) {
     while (adamopt_pool.nworkers < want) {
         pthread_t tid;
         pthread_attr_t attr;
+        int self = adamopt_pool.nworkers + 1;
+        adamopt_pool.worker_seen[self] = adamopt_pool.posted;
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
         pthread_attr_setstacksize(&attr, 1 << 16);
-        int err = pthread_create(&tid, &attr, adamopt_worker,
-                                 (void *)(size_t)adamopt_pool.posted);
+        int err = pthread_create(&tid, &attr, adamopt_worker, (void *)(size_t)self);
         pthread_attr_destroy(&attr);
         if (err)
-            return;   /* fewer workers: the caller does their share */
+            return;   /* fewer workers: the caller steals their share */
         adamopt_pool.nworkers++;
     }
 }
 
 /* Run fn over [0, n) in chunks of `chunk`, on the calling thread and up to
- * nthreads - 1 workers.  Returns when every chunk has been processed. */
+ * nthreads - 1 workers; each thread runs its own home range of chunks from the
+ * front (`forward`) or from the back.  Returns when every chunk is done. */
 static void adamopt_parallel_for(adamopt_chunk_fn fn, void *ctx, Py_ssize_t n,
-                                 Py_ssize_t chunk, int nthreads) {
+                                 Py_ssize_t chunk, int nthreads, int forward) {
     if (nthreads > ADAMOPT_MAX_THREADS)
         nthreads = ADAMOPT_MAX_THREADS;
     if (nthreads <= 1 || chunk <= 0 || n <= chunk
@@ -196,6 +232,9 @@ static void adamopt_parallel_for(adamopt_chunk_fn fn, void *ctx, Py_ssize_t n,
         fn(ctx, 0, n);
         return;
     }
+#ifdef ADAMOPT_NO_BACKOFF
+    adamopt_pool.skip = 0;
+#endif
     if (adamopt_pool.skip > 0) {   /* backing off: see below */
         adamopt_pool.skip--;
         adamopt_pool.jobs_backed_off++;
@@ -204,22 +243,32 @@ static void adamopt_parallel_for(adamopt_chunk_fn fn, void *ctx, Py_ssize_t n,
         return;
     }
     adamopt_pool_grow(nthreads - 1);
+    if (nthreads > adamopt_pool.nworkers + 1)
+        nthreads = adamopt_pool.nworkers + 1;
     Py_ssize_t nchunks = (n + chunk - 1) / chunk;
     if (nchunks > ADAMOPT_MAX_CHUNKS) {
         chunk = (n + ADAMOPT_MAX_CHUNKS - 1) / ADAMOPT_MAX_CHUNKS;
         nchunks = (n + chunk - 1) / chunk;
     }
-    unsigned long long gen = (adamopt_pool.state >> ADAMOPT_GEN_SHIFT) + 1;
+    adamopt_pool.jobs_parallel++;
+    unsigned long long gen = ++adamopt_pool.generation;
     adamopt_pool.fn = fn;
     adamopt_pool.ctx = ctx;
     adamopt_pool.n = n;
     adamopt_pool.chunk = chunk;
+    adamopt_pool.forward = forward;
     adamopt_pool.done = 0;
 #if defined(__linux__) && defined(CPU_SET)
     __atomic_store_n(&adamopt_pool.caller_cpu, sched_getcpu(), __ATOMIC_RELAXED);
 #endif
-    __atomic_store_n(&adamopt_pool.state,
-                     (gen << ADAMOPT_GEN_SHIFT) | (unsigned long long)nchunks, __ATOMIC_RELEASE);
+    __atomic_store_n(&adamopt_pool.nthreads, nthreads, __ATOMIC_RELEASE);
+    for (int t = 0; t < nthreads; t++) {
+        unsigned long long lo = (unsigned long long)(nchunks * t / nthreads);
+        unsigned long long hi = (unsigned long long)(nchunks * (t + 1) / nthreads);
+        __atomic_store_n(&adamopt_pool.homes[t].word,
+                         (gen << ADAMOPT_GEN_SHIFT) | (lo << ADAMOPT_LO_SHIFT) | hi,
+                         __ATOMIC_RELEASE);
+    }
     __atomic_add_fetch(&adamopt_pool.posted, 1, __ATOMIC_SEQ_CST);
     int woke = __atomic_load_n(&adamopt_pool.sleepers, __ATOMIC_SEQ_CST) > 0;
     if (woke) {
@@ -227,15 +276,14 @@ static void adamopt_parallel_for(adamopt_chunk_fn fn, void *ctx, Py_ssize_t n,
         pthread_cond_broadcast(&adamopt_pool.wake);
         pthread_mutex_unlock(&adamopt_pool.lock);
     }
-    adamopt_pool.jobs_parallel++;
     long long t0 = adamopt_now_ns();
-    Py_ssize_t mine = adamopt_pool_work(1);
+    Py_ssize_t mine = adamopt_pool_work(0);
     long long t1 = adamopt_now_ns();
     /* Wait for the chunks that workers claimed: spin briefly, then sleep,
      * which frees this core for a worker that was descheduled mid-chunk
      * (the kernel moves it here) when the other cores are busy. */
     if (__atomic_load_n(&adamopt_pool.done, __ATOMIC_ACQUIRE) < nchunks) {
-        long long deadline = adamopt_now_ns() + ADAMOPT_WAIT_SPIN_NS;
+        long long deadline = t1 + ADAMOPT_WAIT_SPIN_NS;
         int k = 0;
         while (__atomic_load_n(&adamopt_pool.done, __ATOMIC_ACQUIRE) < nchunks) {
             adamopt_cpu_relax();
@@ -262,7 +310,10 @@ static void adamopt_parallel_for(adamopt_chunk_fn fn, void *ctx, Py_ssize_t n,
     adamopt_pool.awake_jobs = woke ? 0 : adamopt_pool.awake_jobs + 1;
     if (adamopt_pool.awake_jobs < 4) {
         /* keep the back-off as it is */
-    } else if (mine > 0 && (double)(t2 - t0) * (double)mine > 0.9 * (double)(t1 - t0) * (double)nchunks) {
+    } else if (mine > 0 && (double)(t2 - t0) * (double)mine
+                           > 0.9 * (double)(t1 - t0) * (double)nchunks) {
+        if (adamopt_pool.backoff < 1)
+            adamopt_pool.backoff = 1;
         adamopt_pool.skip = adamopt_pool.backoff;
         if (adamopt_pool.backoff < 4096)
             adamopt_pool.backoff *= 2;
@@ -272,11 +323,13 @@ static void adamopt_parallel_for(adamopt_chunk_fn fn, void *ctx, Py_ssize_t n,
     pthread_mutex_unlock(&adamopt_pool.submit);
 }
 
-/* Jobs run on several threads, and jobs run on the caller's alone to back
- * off from busy cores, since the process started. */
-static void adamopt_pool_stats(long long *parallel, long long *backed_off) {
+/* Jobs run on several threads, jobs run on the caller's alone to back off
+ * from busy cores, and times a worker went to sleep, since the process
+ * started. */
+static void adamopt_pool_stats(long long *parallel, long long *backed_off, long long *sleeps) {
     *parallel = adamopt_pool.jobs_parallel;
     *backed_off = adamopt_pool.jobs_backed_off;
+    *sleeps = adamopt_pool.worker_sleeps;
 }
 
 static inline void adamopt_flag_set(int *flag) {
@@ -286,18 +339,20 @@ static inline void adamopt_flag_set(int *flag) {
 #else   /* no pool: run every job on the calling thread */
 #define ADAMOPT_HAVE_POOL 0
 static void adamopt_parallel_for(adamopt_chunk_fn fn, void *ctx, Py_ssize_t n,
-                                 Py_ssize_t chunk, int nthreads) {
+                                 Py_ssize_t chunk, int nthreads, int forward) {
     (void)chunk;
     (void)nthreads;
+    (void)forward;
     fn(ctx, 0, n);
 }
 
-static void adamopt_flag_set(int *flag) { *flag = 1; }
-
-static void adamopt_pool_stats(long long *parallel, long long *backed_off) {
+static void adamopt_pool_stats(long long *parallel, long long *backed_off, long long *sleeps) {
     *parallel = 0;
     *backed_off = 0;
+    *sleeps = 0;
 }
+
+static void adamopt_flag_set(int *flag) { *flag = 1; }
 #endif
 
 /* CPU features of the compiled variants (x86 with GCC or Clang; the
