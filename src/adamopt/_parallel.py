@@ -1,10 +1,10 @@
 """The number of threads of a large optimizer step: `set_num_threads`.
 
-A step over an array of at least about ten thousand float64 (thirty thousand
-float32) elements is split between the calling thread and up to
-``threads - 1`` workers of a small persistent pool (see ``_pool.h``).  The
-result is bitwise identical to one thread: every element is updated by the
-same operations wherever it is computed.
+A step over an array of at least 8192 float64 (16384 float32) elements is
+split between the calling thread and up to ``threads - 1`` workers of a
+small persistent pool (see ``_pool.h``).  The result is bitwise identical to
+one thread: every element is updated by the same operations wherever it is
+computed.
 """
 
 import numbers
@@ -33,7 +33,7 @@ def set_num_threads(threads: int | None) -> int:
     Notes
     -----
     Steps over fewer elements than a threshold measured on a two-core
-    machine (8192 float64, 32768 float32) always run on the calling thread:
+    machine (8192 float64, 16384 float32) always run on the calling thread:
     below it, handing work to a second thread costs more than it saves.
     When the other cores are busy and a second thread gains nothing, the pool
     backs off to the calling thread for a growing number of steps, so a busy

@@ -56,6 +56,7 @@ typedef void (*adamopt_chunk_fn)(void *ctx, Py_ssize_t begin, Py_ssize_t end);
 #define ADAMOPT_LO_SHIFT 22
 #define ADAMOPT_MAX_CHUNKS ((1LL << 22) - 1)
 #define ADAMOPT_FIELD(s, shift) ((Py_ssize_t)(((s) >> (shift)) & ADAMOPT_MAX_CHUNKS))
+#define ADAMOPT_GEN(g) ((unsigned long long)(g) & ((1ULL << (64 - ADAMOPT_GEN_SHIFT)) - 1))
 
 typedef struct {
     unsigned long long word __attribute__((aligned(64)));   /* a cache line each */
@@ -72,19 +73,18 @@ static struct {
     int awake_jobs;             /* consecutive jobs that woke no worker */
     long long jobs_parallel, jobs_backed_off, worker_sleeps;   /* statistics */
     int nworkers;               /* started so far */
-    unsigned long long generation;
     unsigned long long worker_seen[ADAMOPT_MAX_THREADS];   /* `posted` at creation */
     /* each on a cache line of its own: written by every thread */
     unsigned long long posted __attribute__((aligned(64)));   /* watched by idle workers */
     int sleepers;
-    Py_ssize_t done __attribute__((aligned(64)));   /* chunks finished in the current job */
+    Py_ssize_t done[2] __attribute__((aligned(64)));   /* chunks finished per phase */
     /* the current job, written before the homes publish it */
-    adamopt_chunk_fn fn __attribute__((aligned(64)));
+    adamopt_chunk_fn fn[2] __attribute__((aligned(64)));   /* phases; fn[1] may be NULL */
     void *ctx;
-    Py_ssize_t n, chunk;
+    const int *stop;            /* nonzero after phase 0: skip phase 1 */
+    Py_ssize_t n, chunk, nchunks;
     int nthreads;               /* threads of the job, the caller included */
-    int forward;                /* owners claim from the front (else the back) */
-    adamopt_home homes[ADAMOPT_MAX_THREADS];
+    adamopt_home homes[2][ADAMOPT_MAX_THREADS];
 } adamopt_pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
                   PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER};
 
@@ -102,13 +102,15 @@ static inline long long adamopt_now_ns(void) {
     return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* Claim one chunk of home h, from the front or the back; -1 if it is empty. */
-static inline Py_ssize_t adamopt_claim(int h, int front) {
-    unsigned long long *word = &adamopt_pool.homes[h].word;
+/* Claim one chunk of home h of a phase of job `job`, from the front or the
+ * back; -1 if it is empty or the job is over (a thread late for a job can
+ * never take part in the next one). */
+static inline Py_ssize_t adamopt_claim(unsigned long long job, int phase, int h, int front) {
+    unsigned long long *word = &adamopt_pool.homes[phase][h].word;
     unsigned long long s = __atomic_load_n(word, __ATOMIC_ACQUIRE);
     for (;;) {
         Py_ssize_t lo = ADAMOPT_FIELD(s, ADAMOPT_LO_SHIFT), hi = ADAMOPT_FIELD(s, 0);
-        if (lo >= hi)
+        if (lo >= hi || (s >> ADAMOPT_GEN_SHIFT) != ADAMOPT_GEN(job))
             return -1;
         unsigned long long next = front ? s + (1ULL << ADAMOPT_LO_SHIFT) : s - 1;
         if (__atomic_compare_exchange_n(word, &s, next, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
@@ -116,30 +118,30 @@ static inline Py_ssize_t adamopt_claim(int h, int front) {
     }
 }
 
-static inline void adamopt_run_chunk(Py_ssize_t idx) {
+static inline void adamopt_run_chunk(int phase, Py_ssize_t idx) {
     /* The job cannot change while one of its chunks is unfinished. */
     Py_ssize_t begin = idx * adamopt_pool.chunk;
     Py_ssize_t end = begin + adamopt_pool.chunk;
     if (end > adamopt_pool.n)
         end = adamopt_pool.n;
-    adamopt_pool.fn(adamopt_pool.ctx, begin, end);
+    adamopt_pool.fn[phase](adamopt_pool.ctx, begin, end);
 }
 
-/* Run the chunks of thread `self`'s home, then steal from the others' homes
- * until no chunk is left; return how many chunks this thread ran. */
-static Py_ssize_t adamopt_pool_work(int self) {
-    int nthreads = __atomic_load_n(&adamopt_pool.nthreads, __ATOMIC_ACQUIRE);
-    int forward = adamopt_pool.forward;
+/* Run the chunks of thread `self`'s home in one phase, then steal from the
+ * others' homes until no chunk is left; return how many this thread ran.
+ * Phase 0 runs each home from the back, phase 1 from the front: a chunk
+ * checked last is updated first, while it is still in cache. */
+static Py_ssize_t adamopt_run_phase(unsigned long long job, int self, int nthreads,
+                                    int phase) {
     Py_ssize_t count = 0, idx;
-    if (self >= nthreads)
-        return 0;   /* not one of this job's threads */
+    int forward = phase == 1;
     for (int k = 0; k < nthreads; k++) {
         int h = (self + k) % nthreads;
         /* the owner from its own end, thieves from the other */
-        while ((idx = adamopt_claim(h, k == 0 ? forward : !forward)) >= 0) {
-            adamopt_run_chunk(idx);
+        while ((idx = adamopt_claim(job, phase, h, k == 0 ? forward : !forward)) >= 0) {
+            adamopt_run_chunk(phase, idx);
             count++;
-            __atomic_add_fetch(&adamopt_pool.done, 1, __ATOMIC_SEQ_CST);
+            __atomic_add_fetch(&adamopt_pool.done[phase], 1, __ATOMIC_SEQ_CST);
             if (self != 0 && __atomic_load_n(&adamopt_pool.caller_sleeps, __ATOMIC_SEQ_CST)) {
                 pthread_mutex_lock(&adamopt_pool.lock);
                 pthread_cond_signal(&adamopt_pool.finished);
@@ -148,6 +150,52 @@ static Py_ssize_t adamopt_pool_work(int self) {
         }
     }
     return count;
+}
+
+/* Wait until every chunk of a phase is done: spin, then (the caller) sleep
+ * or (a worker) yield, which frees the core for a thread that was
+ * descheduled mid-chunk when the other cores are busy. */
+static void adamopt_wait_phase(int self, int phase, long long since) {
+    Py_ssize_t nchunks = adamopt_pool.nchunks;
+    if (__atomic_load_n(&adamopt_pool.done[phase], __ATOMIC_ACQUIRE) >= nchunks)
+        return;
+    long long deadline = since + ADAMOPT_WAIT_SPIN_NS;
+    int k = 0;
+    while (__atomic_load_n(&adamopt_pool.done[phase], __ATOMIC_ACQUIRE) < nchunks) {
+        adamopt_cpu_relax();
+        if (++k % 16 != 0 || adamopt_now_ns() <= deadline)
+            continue;
+        if (self != 0) {
+            sched_yield();
+            continue;
+        }
+        pthread_mutex_lock(&adamopt_pool.lock);
+        __atomic_store_n(&adamopt_pool.caller_sleeps, 1, __ATOMIC_SEQ_CST);
+        while (__atomic_load_n(&adamopt_pool.done[phase], __ATOMIC_SEQ_CST) < nchunks)
+            pthread_cond_wait(&adamopt_pool.finished, &adamopt_pool.lock);
+        __atomic_store_n(&adamopt_pool.caller_sleeps, 0, __ATOMIC_SEQ_CST);
+        pthread_mutex_unlock(&adamopt_pool.lock);
+    }
+}
+
+/* Take part in job `job` (the value of `posted` that announced it) as
+ * thread `self`: phase 0, then, once every chunk of phase 0 is done and
+ * unless `stop` says otherwise, phase 1.  Return how many chunks this thread
+ * ran.  Every claim checks the job, so a thread that reads the settings of
+ * a later job (it was descheduled) claims nothing. */
+static Py_ssize_t adamopt_pool_work(unsigned long long job, int self) {
+    int nthreads = __atomic_load_n(&adamopt_pool.nthreads, __ATOMIC_ACQUIRE);
+    if (self >= nthreads)
+        return 0;   /* not one of this job's threads */
+    Py_ssize_t count = adamopt_run_phase(job, self, nthreads, 0);
+    if (adamopt_pool.fn[1] == NULL)
+        return count;
+    /* A worker may wait here only for chunks of phase 0 that another thread
+     * claimed: the job cannot end (and change) before phase 1 is done. */
+    adamopt_wait_phase(self, 0, adamopt_now_ns());
+    if (adamopt_pool.stop != NULL && __atomic_load_n(adamopt_pool.stop, __ATOMIC_ACQUIRE))
+        return count;
+    return count + adamopt_run_phase(job, self, nthreads, 1);
 }
 
 /* A worker woken on the caller's CPU (the kernel's wake-up placement likes
@@ -197,7 +245,7 @@ static void *adamopt_worker(void *arg) {
             adamopt_leave_caller_cpu();
         }
         seen = posted;
-        (void)adamopt_pool_work(self);
+        (void)adamopt_pool_work(seen, self);
     }
     return NULL;
 }
@@ -220,26 +268,30 @@ static void adamopt_pool_grow(int want) {
     }
 }
 
-/* Run fn over [0, n) in chunks of `chunk`, on the calling thread and up to
- * nthreads - 1 workers; each thread runs its own home range of chunks from the
- * front (`forward`) or from the back.  Returns when every chunk is done. */
-static void adamopt_parallel_for(adamopt_chunk_fn fn, void *ctx, Py_ssize_t n,
-                                 Py_ssize_t chunk, int nthreads, int forward) {
+/* Run fn0 over [0, n), then (unless *stop became nonzero) fn1 over [0, n),
+ * in chunks of `chunk`, on the calling thread and up to nthreads - 1 workers:
+ * every chunk of fn0 is done before any chunk of fn1 starts.  fn1 may be
+ * NULL, and stop too.  Returns when every chunk is done. */
+static void adamopt_parallel_for2(adamopt_chunk_fn fn0, adamopt_chunk_fn fn1, void *ctx,
+                                  const int *stop, Py_ssize_t n, Py_ssize_t chunk,
+                                  int nthreads) {
     if (nthreads > ADAMOPT_MAX_THREADS)
         nthreads = ADAMOPT_MAX_THREADS;
-    if (nthreads <= 1 || chunk <= 0 || n <= chunk
-            || pthread_mutex_trylock(&adamopt_pool.submit) != 0) {
-        fn(ctx, 0, n);
-        return;
-    }
+    int serial = nthreads <= 1 || chunk <= 0 || n <= chunk
+                 || pthread_mutex_trylock(&adamopt_pool.submit) != 0;
 #ifdef ADAMOPT_NO_BACKOFF
     adamopt_pool.skip = 0;
 #endif
-    if (adamopt_pool.skip > 0) {   /* backing off: see below */
+    if (!serial && adamopt_pool.skip > 0) {   /* backing off: see below */
         adamopt_pool.skip--;
         adamopt_pool.jobs_backed_off++;
         pthread_mutex_unlock(&adamopt_pool.submit);
-        fn(ctx, 0, n);
+        serial = 1;
+    }
+    if (serial) {
+        fn0(ctx, 0, n);
+        if (fn1 != NULL && !(stop != NULL && *stop))
+            fn1(ctx, 0, n);
         return;
     }
     adamopt_pool_grow(nthreads - 1);
@@ -251,25 +303,33 @@ static void adamopt_parallel_for(adamopt_chunk_fn fn, void *ctx, Py_ssize_t n,
         nchunks = (n + chunk - 1) / chunk;
     }
     adamopt_pool.jobs_parallel++;
-    unsigned long long gen = ++adamopt_pool.generation;
-    adamopt_pool.fn = fn;
+    unsigned long long job = adamopt_pool.posted + 1;   /* only the caller writes it */
+    adamopt_pool.fn[0] = fn0;
+    adamopt_pool.fn[1] = fn1;
     adamopt_pool.ctx = ctx;
+    adamopt_pool.stop = stop;
     adamopt_pool.n = n;
     adamopt_pool.chunk = chunk;
-    adamopt_pool.forward = forward;
-    adamopt_pool.done = 0;
+    adamopt_pool.nchunks = nchunks;
+    adamopt_pool.done[0] = 0;
+    adamopt_pool.done[1] = 0;
 #if defined(__linux__) && defined(CPU_SET)
     __atomic_store_n(&adamopt_pool.caller_cpu, sched_getcpu(), __ATOMIC_RELAXED);
 #endif
     __atomic_store_n(&adamopt_pool.nthreads, nthreads, __ATOMIC_RELEASE);
-    for (int t = 0; t < nthreads; t++) {
-        unsigned long long lo = (unsigned long long)(nchunks * t / nthreads);
-        unsigned long long hi = (unsigned long long)(nchunks * (t + 1) / nthreads);
-        __atomic_store_n(&adamopt_pool.homes[t].word,
-                         (gen << ADAMOPT_GEN_SHIFT) | (lo << ADAMOPT_LO_SHIFT) | hi,
-                         __ATOMIC_RELEASE);
+    for (int phase = 0; phase < 2; phase++) {
+        for (int t = 0; t < nthreads; t++) {
+            unsigned long long lo = (unsigned long long)(nchunks * t / nthreads);
+            unsigned long long hi = (unsigned long long)(nchunks * (t + 1) / nthreads);
+            if (phase == 1 && fn1 == NULL)
+                lo = hi;
+            __atomic_store_n(&adamopt_pool.homes[phase][t].word,
+                             (ADAMOPT_GEN(job) << ADAMOPT_GEN_SHIFT)
+                             | (lo << ADAMOPT_LO_SHIFT) | hi,
+                             __ATOMIC_RELEASE);
+        }
     }
-    __atomic_add_fetch(&adamopt_pool.posted, 1, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&adamopt_pool.posted, job, __ATOMIC_SEQ_CST);
     int woke = __atomic_load_n(&adamopt_pool.sleepers, __ATOMIC_SEQ_CST) > 0;
     if (woke) {
         pthread_mutex_lock(&adamopt_pool.lock);
@@ -277,41 +337,28 @@ static void adamopt_parallel_for(adamopt_chunk_fn fn, void *ctx, Py_ssize_t n,
         pthread_mutex_unlock(&adamopt_pool.lock);
     }
     long long t0 = adamopt_now_ns();
-    Py_ssize_t mine = adamopt_pool_work(0);
+    Py_ssize_t mine = adamopt_pool_work(job, 0);
     long long t1 = adamopt_now_ns();
-    /* Wait for the chunks that workers claimed: spin briefly, then sleep,
-     * which frees this core for a worker that was descheduled mid-chunk
-     * (the kernel moves it here) when the other cores are busy. */
-    if (__atomic_load_n(&adamopt_pool.done, __ATOMIC_ACQUIRE) < nchunks) {
-        long long deadline = t1 + ADAMOPT_WAIT_SPIN_NS;
-        int k = 0;
-        while (__atomic_load_n(&adamopt_pool.done, __ATOMIC_ACQUIRE) < nchunks) {
-            adamopt_cpu_relax();
-            if (++k % 16 == 0 && adamopt_now_ns() > deadline) {
-                pthread_mutex_lock(&adamopt_pool.lock);
-                __atomic_store_n(&adamopt_pool.caller_sleeps, 1, __ATOMIC_SEQ_CST);
-                while (__atomic_load_n(&adamopt_pool.done, __ATOMIC_SEQ_CST) < nchunks)
-                    pthread_cond_wait(&adamopt_pool.finished, &adamopt_pool.lock);
-                __atomic_store_n(&adamopt_pool.caller_sleeps, 0, __ATOMIC_SEQ_CST);
-                pthread_mutex_unlock(&adamopt_pool.lock);
-            }
-        }
-    }
+    /* Wait for the chunks that workers claimed; every chunk of the last
+     * phase run is claimed by now. */
+    int last = (fn1 == NULL || (stop != NULL && *stop)) ? 0 : 1;
+    adamopt_wait_phase(0, last, t1);
     /* When the other cores are busy, the workers get little time, and one
      * descheduled in the middle of a chunk makes the caller wait.  The job
      * took t2 - t0; on this thread alone it would have taken about
-     * (t1 - t0) * nchunks / mine.  If threads saved less than 10 %, run the
+     * (t1 - t0) * chunks / mine.  If threads saved less than 10 %, run the
      * next `backoff` jobs on this thread only, doubling `backoff` (up to 4096
      * jobs) while that goes on; a job that gains resets it.  A job that had
      * to wake a sleeping worker, and the three after it, are not judged:
      * the wake-up, and the move of the worker's share of the arrays into its
      * core's cache, take a while even on an idle machine. */
     long long t2 = adamopt_now_ns();
+    Py_ssize_t chunks = nchunks * (last + 1);
     adamopt_pool.awake_jobs = woke ? 0 : adamopt_pool.awake_jobs + 1;
     if (adamopt_pool.awake_jobs < 4) {
         /* keep the back-off as it is */
     } else if (mine > 0 && (double)(t2 - t0) * (double)mine
-                           > 0.9 * (double)(t1 - t0) * (double)nchunks) {
+                           > 0.9 * (double)(t1 - t0) * (double)chunks) {
         if (adamopt_pool.backoff < 1)
             adamopt_pool.backoff = 1;
         adamopt_pool.skip = adamopt_pool.backoff;
@@ -338,12 +385,14 @@ static inline void adamopt_flag_set(int *flag) {
 
 #else   /* no pool: run every job on the calling thread */
 #define ADAMOPT_HAVE_POOL 0
-static void adamopt_parallel_for(adamopt_chunk_fn fn, void *ctx, Py_ssize_t n,
-                                 Py_ssize_t chunk, int nthreads, int forward) {
+static void adamopt_parallel_for2(adamopt_chunk_fn fn0, adamopt_chunk_fn fn1, void *ctx,
+                                  const int *stop, Py_ssize_t n, Py_ssize_t chunk,
+                                  int nthreads) {
     (void)chunk;
     (void)nthreads;
-    (void)forward;
-    fn(ctx, 0, n);
+    fn0(ctx, 0, n);
+    if (fn1 != NULL && !(stop != NULL && *stop))
+        fn1(ctx, 0, n);
 }
 
 static void adamopt_pool_stats(long long *parallel, long long *backed_off, long long *sleeps) {
