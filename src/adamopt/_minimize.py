@@ -422,6 +422,32 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
                    callables, kwargs, run["disp"])
 
 
+class RunState(Mapping):
+    """The ``state`` of a result: a read-only mapping of plain values and
+    arrays (picklable; ``dict(state)`` gives a plain dict) with a short repr,
+    so that printing a result does not print the moments."""
+
+    def __init__(self, data):
+        self._data = dict(data)
+
+    def __getitem__(self, key):
+        return self._data[key]
+
+    def __iter__(self):
+        return iter(self._data)
+
+    def __len__(self):
+        return len(self._data)
+
+    def __repr__(self):
+        x = self.get("x")
+        shape = getattr(x, "shape", "?")
+        dtype = getattr(x, "dtype", "?")
+        t = self.get("optimizer", {}).get("t", "?")
+        return (f"<{self.get('method')} run state: t={t}, x of shape {shape} and dtype "
+                f"{dtype}; pass it back as options['state'] to continue>")
+
+
 def _result(opt, owner, x, status, nit, calls, evaluation, good, pending, plateau,
             callables, kwargs, disp):
     current = evaluation is not None and evaluation[2] == opt.t
@@ -437,7 +463,7 @@ def _result(opt, owner, x, status, nit, calls, evaluation, good, pending, platea
         message += (" The interrupt came during the evaluation at x: fun and jac are from "
                     "the previous iterate.")
     jac = None if g is None else np.array(g, dtype=x.dtype)
-    run_state = {
+    run_state = RunState({
         "method": owner,
         "optimizer": opt.state_dict(),
         "x": x.copy(),
@@ -446,7 +472,7 @@ def _result(opt, owner, x, status, nit, calls, evaluation, good, pending, platea
         "batch": pending,
         "plateau": plateau.state,
         "callables": callables,
-    }
+    })
     result = OptimizeResult(
         x=xr, fun=float(f), jac=jac, nit=nit, nfev=calls[0], njev=calls[1], status=status,
         success=status in SUCCESS, message=message, state=run_state,
@@ -549,7 +575,7 @@ _OPTIONS_DOC = r"""
         (an item that is not a tuple is passed as one argument), for example
         ``adamopt.minibatches(X, y, batch_size=64, seed=0)``.  A finite
         iterable that runs out ends the run with ``status=3``.
-    state : dict, optional
+    state : mapping, optional
         The ``state`` of a previous result: the run continues where that one
         stopped (moments, step count, stopping-rule averages, the evaluation
         at ``x`` and any minibatch drawn but not used), bitwise identically to
