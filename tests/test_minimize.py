@@ -5,6 +5,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy.optimize import Bounds, OptimizeResult, minimize, rosen, rosen_der
 
 import adamopt
@@ -648,3 +650,95 @@ def test_disp_prints_a_summary(capsys):
     out = capsys.readouterr().out
     assert "Iterations: 3" in out
     assert "Function evaluations: 4" in out
+
+
+def test_finite_differences_stay_inside_the_bounds():
+    fun = Counting(lambda x: quadratic(x - 2.0)[0])
+    minimize(fun, np.array([0.5, 0.0]), method=adamopt.adam,
+             bounds=[(0.0, 1.0), (-1.0, 1.0)], options={"lr": 0.2, "maxiter": 30})
+    points = np.array(fun.points)
+    assert (points >= [0.0, -1.0]).all()
+    assert (points <= [1.0, 1.0]).all()
+
+
+# -- properties: any split of a run, any interrupt, resumes to the same bits --------------
+
+split_options = st.fixed_dictionaries({
+    "method": st.sampled_from(["adam", "adamw"]),
+    "dtype": st.sampled_from([np.float32, np.float64]),
+    "amsgrad": st.booleans(),
+    "maximize": st.booleans(),
+    "weight_decay": st.sampled_from([0.0, 0.1]),
+    "bounded": st.booleans(),
+    "patience": st.sampled_from([None, 5]),
+    "lr": st.sampled_from([0.01, 0.2]),
+})
+
+
+def _split_problem(o):
+    method = getattr(adamopt, o["method"])
+    sign = -1.0 if o["maximize"] else 1.0
+
+    def fun(x, noise):
+        f, g = noisy_quadratic(x.astype(np.float64), noise)
+        return sign * f, (sign * g).astype(x.dtype)
+
+    options = {k: o[k] for k in ("amsgrad", "maximize", "weight_decay", "patience", "lr")}
+    bounds = [(-0.5, 0.4)] * 5 if o["bounded"] else None
+    x0 = np.linspace(-1.0, 1.0, 5).astype(o["dtype"])
+    return method, fun, options, bounds, x0
+
+
+def _go(method, fun, x0, bounds, options, **more):
+    return minimize(fun, x0, jac=True, method=method, bounds=bounds,
+                    options={**options, "gtol": 0, **more})
+
+
+@given(o=split_options, total=st.integers(0, 30), data=st.data())
+def test_any_split_of_a_run_resumes_bitwise(o, total, data):
+    method, fun, options, bounds, x0 = _split_problem(o)
+    first_part = data.draw(st.integers(0, total))
+    whole = _go(method, fun, x0, bounds, options, maxiter=total,
+                batches=noisy_quadratic_batches())
+    stream = noisy_quadratic_batches()
+    first = _go(method, fun, x0, bounds, options, maxiter=first_part, batches=stream)
+    if first.status != 1:           # the plateau test ended it: so must it end the whole run
+        assert whole.nit == first.nit
+        return
+    second = _go(method, fun, first.x, bounds, options, maxiter=total - first_part,
+                 batches=stream, state=first.state)
+    np.testing.assert_array_equal(second.x, whole.x)
+    assert (second.fun, second.status) == (whole.fun, whole.status)
+    assert first.nfev + second.nfev == whole.nfev
+
+
+@given(o=split_options, cut=st.integers(1, 25), where=st.sampled_from(["fun", "callback"]))
+def test_an_interrupt_anywhere_resumes_bitwise(o, cut, where):
+    method, fun, options, bounds, x0 = _split_problem(o)
+    total = 25
+    whole = _go(method, fun, x0, bounds, options, maxiter=total,
+                batches=noisy_quadratic_batches())
+    count = [0]
+
+    def interrupting(x, noise):
+        count[0] += 1
+        if where == "fun" and count[0] == cut:
+            raise KeyboardInterrupt
+        return fun(x, noise)
+
+    def callback(xk):
+        if where == "callback" and count[0] == cut:
+            raise KeyboardInterrupt
+
+    stream = noisy_quadratic_batches()
+    cut_res = minimize(interrupting, x0, jac=True, method=method, bounds=bounds,
+                       callback=callback,
+                       options={**options, "gtol": 0, "maxiter": total, "batches": stream})
+    if cut_res.status != 6:          # ended (plateau, maxiter) before the interrupt
+        assert cut_res.nit == whole.nit
+        return
+    assert np.isfinite(cut_res.x).all()
+    rest = _go(method, fun, cut_res.x, bounds, options, maxiter=total - cut_res.nit,
+               batches=stream, state=cut_res.state)
+    np.testing.assert_array_equal(rest.x, whole.x)
+    assert rest.fun == whole.fun

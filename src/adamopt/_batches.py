@@ -143,6 +143,16 @@ def _as_indexable(array, position):
             and len(getattr(array, "shape", ())) >= 1):
         if len(array.shape) == 0:
             raise _zero_dim(array, position)
+        if not isinstance(array, np.ndarray) and array.shape[0] > 0:
+            try:        # probe row indexing once (a COO matrix has none)
+                array[np.zeros(1, dtype=np.intp)]
+                array[0:1]
+            except Exception as exc:
+                raise TypeError(
+                    f"Array {position} given to {_OWNER} must support row indexing "
+                    f"(a[rows], a[start:stop]); {type(array).__name__} does not "
+                    f"(for a sparse matrix use .tocsr())."
+                ) from exc
         return array
     try:
         out = np.asarray(array)

@@ -37,6 +37,16 @@ _SCIPY_KEYWORDS = ("hess", "hessp", "bounds", "constraints")
 _CALLABLE_HYPERPARAMETERS = ("lr", "schedule")
 
 
+def _warn(message, category):
+    """Warn, attributed to the first caller outside adamopt and scipy.optimize
+    (the user's ``minimize(...)`` or ``adamopt.adam(...)`` line)."""
+    level, frame = 1, sys._getframe(0)
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(
+            ("adamopt.", "scipy.optimize")):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
+
+
 def _hyperparameter_defaults(cls):
     """The optimizer class's constructor defaults: one source of truth."""
     params = inspect.signature(cls.__init__).parameters
@@ -101,8 +111,7 @@ def _parse_options(cls, owner, options):
     tol = options.pop("tol", None)
     unknown = sorted(set(options) - set(defaults) - set(_RUN_DEFAULTS))
     if unknown:
-        warnings.warn(f"Unknown solver options: {', '.join(unknown)}", OptimizeWarning,
-                      stacklevel=5)
+        _warn(f"Unknown solver options: {', '.join(unknown)}", OptimizeWarning)
     given = {name: _check_hyperparameter(name, options[name], owner)
              for name in defaults if name in options}
     run = {name: _check_run_option(name, options.get(name, default), owner)
@@ -121,6 +130,8 @@ def _initial_x(x0, owner):
         raise check._fail(TypeError, "x0", owner, "an array of real numbers", x0) from exc
     if x.dtype.kind in "iu":
         x = x.astype(np.float64)
+    if x.dtype.kind == "f" and not x.dtype.isnative:
+        x = x.astype(x.dtype.newbyteorder("="))
     if x.dtype not in check.SUPPORTED_DTYPES:
         rule = ("an array of float32 or float64 (integers are converted to float64; "
                 "use x0.astype(np.float32) or np.float64 for other dtypes)")
@@ -133,14 +144,14 @@ def _initial_x(x0, owner):
     if not np.isfinite(x).all():
         index = int(np.argmax(~np.isfinite(x)))
         raise ValueError(f"The 'x0' parameter of {owner} must be finite. "
-                         f"Got {x[index]!r} at index {index} instead.")
-    return np.array(x, dtype=x.dtype.newbyteorder("="), copy=True)
+                         f"Got {float(x[index])!r} at index {index} instead.")
+    return np.array(x, copy=True)
 
 
 def _inward(bound, dtype, direction):
     """Round float64 bounds to ``dtype`` without loosening them."""
-    out = bound.astype(dtype)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = bound.astype(dtype)
         if direction > 0:
             loose = out.astype(np.float64) < bound
             out[loose] = np.nextafter(out[loose], dtype.type(np.inf))
@@ -157,9 +168,14 @@ def _bounds(bounds, x, owner):
     n = x.size
     if isinstance(bounds, Bounds):
         try:
-            lower = np.broadcast_to(np.asarray(bounds.lb, dtype=np.float64), (n,))
-            upper = np.broadcast_to(np.asarray(bounds.ub, dtype=np.float64), (n,))
+            lower = np.asarray(bounds.lb, dtype=np.float64)
+            upper = np.asarray(bounds.ub, dtype=np.float64)
         except (TypeError, ValueError) as exc:
+            raise check._fail(TypeError, "bounds", owner,
+                              "a Bounds of real numbers", bounds) from exc
+        try:
+            lower, upper = np.broadcast_to(lower, (n,)), np.broadcast_to(upper, (n,))
+        except ValueError as exc:
             raise ValueError(
                 f"The 'bounds' parameter of {owner} must have lb and ub broadcastable to "
                 f"x0's shape ({n},). Got {bounds!r} instead."
@@ -183,18 +199,21 @@ def _bounds(bounds, x, owner):
         except (TypeError, ValueError) as exc:
             raise check._fail(TypeError, "bounds", owner,
                               "pairs of real numbers or None", bounds) from exc
-    if np.isnan(lower).any() or np.isnan(upper).any() or (lower > upper).any():
-        bad = int(np.argmax(np.isnan(lower) | np.isnan(upper) | (lower > upper)))
+    invalid = (np.isnan(lower) | np.isnan(upper) | (lower > upper)
+               | np.isposinf(lower) | np.isneginf(upper))
+    if invalid.any():
+        bad = int(np.argmax(invalid))
         raise ValueError(
-            f"The 'bounds' parameter of {owner} must have min <= max (and no NaN) for "
-            f"every element. Got ({lower[bad]!r}, {upper[bad]!r}) at index {bad} instead."
+            f"The 'bounds' parameter of {owner} must have min <= max, min < inf and "
+            f"max > -inf (and no NaN) for every element. Got ({float(lower[bad])!r}, "
+            f"{float(upper[bad])!r}) at index {bad} instead."
         )
     lower, upper = _inward(lower, x.dtype, +1), _inward(upper, x.dtype, -1)
-    if (lower > upper).any():
-        bad = int(np.argmax(lower > upper))
+    if (lower > upper).any() or np.isposinf(lower).any() or np.isneginf(upper).any():
+        bad = int(np.argmax((lower > upper) | np.isposinf(lower) | np.isneginf(upper)))
         raise ValueError(
-            f"The 'bounds' parameter of {owner} leaves no {x.dtype} value between its min "
-            f"and max at index {bad}; widen them or use float64."
+            f"The 'bounds' parameter of {owner} leaves no finite {x.dtype} value between "
+            f"its min and max at index {bad}; widen them or use float64."
         )
     if np.isneginf(lower).all() and np.isposinf(upper).all():
         return None, None
@@ -215,11 +234,11 @@ def _callback(callback, owner):
 
 
 def _evaluator(fun, jac, args, owner, lower, upper):
-    if not callable(fun):
-        raise check._fail(TypeError, "fun", owner, "a callable", fun)
     inner = _objective.unwrap_memoized(fun, jac)
     if inner is not None:
-        return _objective.combined(inner, args, owner)
+        fun, jac = inner, True
+    if not callable(fun):
+        raise check._fail(TypeError, "fun", owner, "a callable", fun)
     if jac is True:
         return _objective.combined(fun, args, owner)
     if callable(jac):
@@ -261,16 +280,30 @@ def _resume(state, cls, owner, x, defaults, given):
     return kwargs, saved
 
 
+def _dry_step(cls, kwargs, dtype, t):
+    """Take step ``t`` on a one-element scratch optimizer with a zero gradient,
+    so that numeric hyperparameters the step would refuse in ``dtype`` (an
+    ``eps`` that vanishes in float32, an ``lr`` whose step overflows) raise
+    before the objective is ever called.  Callable ``lr``/``schedule`` values
+    are checked as the run calls them instead (calling them here could have
+    side effects)."""
+    if callable(kwargs["lr"]) or kwargs.get("schedule") is not None:
+        return
+    scratch = cls(np.zeros(1, dtype), **kwargs)
+    scratch._t = t - 1
+    scratch.step(np.zeros(1, dtype))
+
+
 def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, constraints,
               options):
     if hess is not None or hessp is not None:
-        warnings.warn(f"Method {owner} does not use Hessian information (hess, hessp); "
-                      f"it is ignored.", RuntimeWarning, stacklevel=4)
+        _warn(f"Method {owner} does not use Hessian information (hess, hessp); "
+              f"it is ignored.", RuntimeWarning)
     if constraints is not None and not (isinstance(constraints, (list, tuple, dict))
                                         and len(constraints) == 0):
-        warnings.warn(f"Method {owner} cannot handle constraints; they are ignored "
-                      f"(use bounds, or a constrained method such as 'trust-constr').",
-                      RuntimeWarning, stacklevel=4)
+        _warn(f"Method {owner} cannot handle constraints; they are ignored "
+              f"(use bounds, or a constrained method such as 'trust-constr').",
+              RuntimeWarning)
     if not isinstance(args, tuple):
         args = (args,)
     defaults, given, run = _parse_options(cls, owner, options)
@@ -296,6 +329,7 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
         plateau_saved = state["plateau"]
     if lower is not None:
         np.clip(x, lower, upper, out=x)
+    _dry_step(cls, kwargs, x.dtype, opt.t + 1)
 
     callables = tuple(name for name in _CALLABLE_HYPERPARAMETERS
                       if callable(kwargs.get(name)))
@@ -349,7 +383,7 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
                 status = 5
                 break
             except (TypeError, ValueError) as exc:
-                if hasattr(exc, "add_note"):
+                if hasattr(exc, "add_note") and str(exc).startswith("The 'grad' parameter"):
                     exc.add_note(f"(the gradient that the objective given to {owner} "
                                  f"returned at iteration {nit})")
                 raise
@@ -388,6 +422,32 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
                    callables, kwargs, run["disp"])
 
 
+class RunState(Mapping):
+    """The ``state`` of a result: a read-only mapping of plain values and
+    arrays (picklable; ``dict(state)`` gives a plain dict) with a short repr,
+    so that printing a result does not print the moments."""
+
+    def __init__(self, data):
+        self._data = dict(data)
+
+    def __getitem__(self, key):
+        return self._data[key]
+
+    def __iter__(self):
+        return iter(self._data)
+
+    def __len__(self):
+        return len(self._data)
+
+    def __repr__(self):
+        x = self.get("x")
+        shape = getattr(x, "shape", "?")
+        dtype = getattr(x, "dtype", "?")
+        t = self.get("optimizer", {}).get("t", "?")
+        return (f"<{self.get('method')} run state: t={t}, x of shape {shape} and dtype "
+                f"{dtype}; pass it back as options['state'] to continue>")
+
+
 def _result(opt, owner, x, status, nit, calls, evaluation, good, pending, plateau,
             callables, kwargs, disp):
     current = evaluation is not None and evaluation[2] == opt.t
@@ -403,7 +463,7 @@ def _result(opt, owner, x, status, nit, calls, evaluation, good, pending, platea
         message += (" The interrupt came during the evaluation at x: fun and jac are from "
                     "the previous iterate.")
     jac = None if g is None else np.array(g, dtype=x.dtype)
-    run_state = {
+    run_state = RunState({
         "method": owner,
         "optimizer": opt.state_dict(),
         "x": x.copy(),
@@ -412,7 +472,7 @@ def _result(opt, owner, x, status, nit, calls, evaluation, good, pending, platea
         "batch": pending,
         "plateau": plateau.state,
         "callables": callables,
-    }
+    })
     result = OptimizeResult(
         x=xr, fun=float(f), jac=jac, nit=nit, nfev=calls[0], njev=calls[1], status=status,
         success=status in SUCCESS, message=message, state=run_state,
@@ -515,7 +575,7 @@ _OPTIONS_DOC = r"""
         (an item that is not a tuple is passed as one argument), for example
         ``adamopt.minibatches(X, y, batch_size=64, seed=0)``.  A finite
         iterable that runs out ends the run with ``status=3``.
-    state : dict, optional
+    state : mapping, optional
         The ``state`` of a previous result: the run continues where that one
         stopped (moments, step count, stopping-rule averages, the evaluation
         at ``x`` and any minibatch drawn but not used), bitwise identically to
