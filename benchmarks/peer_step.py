@@ -1,4 +1,6 @@
-"""Time one Adam step of adamopt against a careful NumPy Adam and PyTorch (one thread).
+"""Time one Adam step of adamopt against its peers: a careful NumPy Adam, PyTorch
+(fused, foreach, single-tensor; one thread), optax under jax.jit, and a
+memory-bandwidth probe (peers that are not installed are reported as absent).
 
 Usage::
 
