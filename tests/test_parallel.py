@@ -200,3 +200,25 @@ class TestSetNumThreads:
                               "print(k._get_num_threads())"], env=env, capture_output=True,
                              text=True, check=True).stdout.strip()
         assert out == "3"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+@pytest.mark.filterwarnings("ignore:.*multi-threaded.*:DeprecationWarning")
+@pytest.mark.usefixtures("forced_threads")
+def test_threaded_steps_in_a_forked_child_give_the_bits_of_one_thread():
+    _run(np.float64, 30_000, OPTIONS[0])   # the pool has started its workers
+    expected = _run(np.float64, 30_000, OPTIONS[0], seed=5)[0]
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:   # the child: only this thread exists
+        ok = 0
+        try:
+            ok = int(_same_bits([_run(np.float64, 30_000, OPTIONS[0], seed=5)[0]], [expected]))
+        finally:
+            os.write(write, bytes([ok]))
+            os._exit(0)
+    os.close(write)
+    answer = os.read(read, 1)
+    os.close(read)
+    os.waitpid(pid, 0)
+    assert answer == b"\x01"

@@ -250,8 +250,27 @@ static void *adamopt_worker(void *arg) {
     return NULL;
 }
 
+/* In the child of a fork only the forking thread exists: forget the
+ * workers (new ones start on demand) and reset the locks, which a thread of
+ * the parent may have held at the fork. */
+static void adamopt_pool_after_fork_in_child(void) {
+    pthread_mutex_init(&adamopt_pool.submit, NULL);
+    pthread_mutex_init(&adamopt_pool.lock, NULL);
+    pthread_cond_init(&adamopt_pool.wake, NULL);
+    pthread_cond_init(&adamopt_pool.finished, NULL);
+    adamopt_pool.nworkers = 0;
+    adamopt_pool.sleepers = 0;
+    adamopt_pool.caller_sleeps = 0;
+    adamopt_pool.skip = 0;
+    adamopt_pool.backoff = 1;
+    adamopt_pool.awake_jobs = 0;
+}
+
 /* Start workers until there are `want` (called with `submit` held). */
 static void adamopt_pool_grow(int want) {
+    static int fork_handler;
+    if (!fork_handler && want > 0)
+        fork_handler = pthread_atfork(NULL, NULL, adamopt_pool_after_fork_in_child) == 0;
     while (adamopt_pool.nworkers < want) {
         pthread_t tid;
         pthread_attr_t attr;
