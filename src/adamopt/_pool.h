@@ -85,8 +85,9 @@ static struct {
     Py_ssize_t n, chunk, nchunks;
     int nthreads;               /* threads of the job, the caller included */
     adamopt_home homes[2][ADAMOPT_MAX_THREADS];
-} adamopt_pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER,
-                  PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER};
+} adamopt_pool = {.submit = PTHREAD_MUTEX_INITIALIZER, .lock = PTHREAD_MUTEX_INITIALIZER,
+                  .wake = PTHREAD_COND_INITIALIZER, .finished = PTHREAD_COND_INITIALIZER,
+                  .backoff = 1, .caller_cpu = -1};
 
 static inline void adamopt_cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
