@@ -57,6 +57,19 @@ At t = 1 the state is zero (``load_state_dict`` enforces it), so
 which is evaluated as such, in float64 and rounded once: the first step is
 as exact as that formula.
 
+Where the loops run
+-------------------
+The loops themselves live in ``_loops.pxi``, compiled once per instruction
+set (``adamopt._loops_baseline``; ``adamopt._loops_avx2`` on x86 with GCC or
+Clang): this module picks the best variant the CPU runs at import
+(``ADAMOPT_KERNEL`` forces one) and calls it through a table of function
+pointers.  Steps over at least THREAD_MIN_SIZE64 / THREAD_MIN_SIZE32
+elements are split between threads by the pool of ``_pool.h``: one job per
+step, whose first phase checks the whole gradient and whose second phase,
+run only if the check passed, updates the arrays.  No build contracts
+multiplies and adds into FMAs, so every variant and every split gives the
+same bits.
+
 This module does no validation beyond what keeps memory safe: the public
 classes in ``adamopt._optimizers`` check every argument and supply the error
 messages through the ``_slow_grad``, ``_schedule_value``, ``_raise_bad_grad``,
@@ -66,8 +79,8 @@ messages through the ``_slow_grad``, ``_schedule_value``, ``_raise_bad_grad``,
 cimport cython
 cimport numpy as cnp
 from cpython.pycapsule cimport PyCapsule_GetPointer
-from libc.float cimport DBL_MAX, FLT_MAX
 from cython cimport floating
+from libc.float cimport DBL_MAX, FLT_MAX
 from libc.math cimport fabs, fabsf, isfinite, nextafter, nextafterf, pow, sqrt, sqrtf
 from libc.string cimport memcmp
 
