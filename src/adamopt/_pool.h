@@ -71,6 +71,7 @@ static struct {
     int skip, backoff;          /* contention back-off, see adamopt_parallel_for */
     int caller_cpu;             /* where the caller posted the current job */
     int awake_jobs;             /* consecutive jobs that woke no worker */
+    int woken_jobs;             /* consecutive jobs that woke a worker */
     long long jobs_parallel, jobs_backed_off, worker_sleeps;   /* statistics */
     int nworkers;               /* started so far */
     unsigned long long worker_seen[ADAMOPT_MAX_THREADS];   /* `posted` at creation */
@@ -265,6 +266,7 @@ static void adamopt_pool_after_fork_in_child(void) {
     adamopt_pool.skip = 0;
     adamopt_pool.backoff = 1;
     adamopt_pool.awake_jobs = 0;
+    adamopt_pool.woken_jobs = 0;
 }
 
 /* Start workers until there are `want` (called with `submit` held). */
@@ -368,14 +370,20 @@ static void adamopt_parallel_for2(adamopt_chunk_fn fn0, adamopt_chunk_fn fn1, vo
      * took t2 - t0; on this thread alone it would have taken about
      * (t1 - t0) * chunks / mine.  If threads saved less than 10 %, run the
      * next `backoff` jobs on this thread only, doubling `backoff` (up to 4096
-     * jobs) while that goes on; a job that gains resets it.  A job that had
-     * to wake a sleeping worker, and the three after it, are not judged:
-     * the wake-up, and the move of the worker's share of the arrays into its
-     * core's cache, take a while even on an idle machine. */
+     * jobs) while that goes on; a job that gains resets it.
+     *
+     * A job that had to wake a sleeping worker, and the three after it, are
+     * not judged: the wake-up, and the move of the worker's share of the
+     * arrays into its core's cache, take a while even on an idle machine,
+     * and later steps find the worker awake.  Unless every job wakes it:
+     * when the caller does other work between steps for longer than the
+     * workers spin (0.1 ms), each step pays for a wake-up, and from the
+     * fourth such job in a row, jobs are judged again. */
     long long t2 = adamopt_now_ns();
     Py_ssize_t chunks = nchunks * (last + 1);
     adamopt_pool.awake_jobs = woke ? 0 : adamopt_pool.awake_jobs + 1;
-    if (adamopt_pool.awake_jobs < 4) {
+    adamopt_pool.woken_jobs = woke ? adamopt_pool.woken_jobs + 1 : 0;
+    if (adamopt_pool.awake_jobs < 4 && adamopt_pool.woken_jobs < 4) {
         /* keep the back-off as it is */
     } else if (mine > 0 && (double)(t2 - t0) * (double)mine
                            > 0.9 * (double)(t1 - t0) * (double)chunks) {
