@@ -195,9 +195,11 @@ _select_at_import()
 
 # Arrays smaller than this (in elements) are updated on one thread.  Measured
 # on the 2-core development machine (two threads / one, time per step with
-# the check): float64 4096: 1.37x faster idle, 0.85x with the other core
-# busy; 8192: 1.48x and 0.96x; 16384: 1.70x and 1.14x.  float32 8192: 0.98x
-# idle; 16384: 1.24x and 1.17x.  Chunks are CHUNK_MIN to CHUNK_MAX elements.
+# the check), before the pool's back-off judged every job: float64 4096:
+# 1.37x faster idle, 0.85x with the other core busy; 8192: 1.48x and 0.96x;
+# 16384: 1.70x and 1.14x.  float32 8192: 0.98x idle; 16384: 1.24x and 1.17x.
+# (With today's back-off, a busy core costs about 1 %: see the README.)
+# Chunks are CHUNK_MIN to CHUNK_MAX elements.
 cdef Py_ssize_t THREAD_MIN_SIZE64 = 8192
 cdef Py_ssize_t THREAD_MIN_SIZE32 = 16384
 cdef Py_ssize_t CHUNK_MIN = 1024
