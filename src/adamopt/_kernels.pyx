@@ -95,7 +95,8 @@ cnp.import_array()
 cdef extern from "_pool.h" nogil:
     ctypedef void (*adamopt_chunk_fn)(void* ctx, Py_ssize_t begin, Py_ssize_t end) noexcept nogil
     void adamopt_parallel_for2(adamopt_chunk_fn fn0, adamopt_chunk_fn fn1, void* ctx,
-                               const int* stop, Py_ssize_t n, Py_ssize_t chunk, int nthreads)
+                               const int* stop, Py_ssize_t n, Py_ssize_t chunk, int nthreads,
+                               bint judge)
     void adamopt_flag_set(int* flag)
     void adamopt_pool_stats(long long* parallel, long long* backed_off, long long* sleeps)
     int adamopt_cpu_has_avx2_fma()
@@ -356,7 +357,7 @@ def _stream_probe(x, g, m, v):
         nthreads = 1
     cdef Py_ssize_t chunk = _chunk_size(n, nthreads)
     with nogil:
-        adamopt_parallel_for2(_stream_chunk, NULL, &job, NULL, n, chunk, nthreads)
+        adamopt_parallel_for2(_stream_chunk, NULL, &job, NULL, n, chunk, nthreads, False)
 
 
 cdef Py_ssize_t _chunk_size(Py_ssize_t n, int nthreads) noexcept nogil:
@@ -599,9 +600,10 @@ cdef class AdamCore:
             with nogil:
                 if check:
                     adamopt_parallel_for2(_check_chunk, _update_chunk, &job, &job.bad,
-                                          n, chunk, nthreads)
+                                          n, chunk, nthreads, True)
                 else:
-                    adamopt_parallel_for2(_update_chunk, NULL, &job, NULL, n, chunk, nthreads)
+                    adamopt_parallel_for2(_update_chunk, NULL, &job, NULL, n, chunk, nthreads,
+                                          True)
         else:
             if check:
                 _check_chunk(&job, 0, n)

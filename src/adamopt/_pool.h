@@ -293,10 +293,11 @@ static void adamopt_pool_grow(int want) {
 /* Run fn0 over [0, n), then (unless *stop became nonzero) fn1 over [0, n),
  * in chunks of `chunk`, on the calling thread and up to nthreads - 1 workers:
  * every chunk of fn0 is done before any chunk of fn1 starts.  fn1 may be
- * NULL, and stop too.  Returns when every chunk is done. */
+ * NULL, and stop too.  Returns when every chunk is done.  Only jobs with
+ * `judge` set count for the back-off (the benchmarks' probe does not). */
 static void adamopt_parallel_for2(adamopt_chunk_fn fn0, adamopt_chunk_fn fn1, void *ctx,
                                   const int *stop, Py_ssize_t n, Py_ssize_t chunk,
-                                  int nthreads) {
+                                  int nthreads, int judge) {
     if (nthreads > ADAMOPT_MAX_THREADS)
         nthreads = ADAMOPT_MAX_THREADS;
     int serial = nthreads <= 1 || chunk <= 0 || n <= chunk
@@ -304,7 +305,7 @@ static void adamopt_parallel_for2(adamopt_chunk_fn fn0, adamopt_chunk_fn fn1, vo
 #ifdef ADAMOPT_NO_BACKOFF
     adamopt_pool.skip = 0;
 #endif
-    if (!serial && adamopt_pool.skip > 0) {   /* backing off: see below */
+    if (!serial && judge && adamopt_pool.skip > 0) {   /* backing off: see below */
         adamopt_pool.skip--;
         adamopt_pool.jobs_backed_off++;
         pthread_mutex_unlock(&adamopt_pool.submit);
@@ -383,7 +384,7 @@ static void adamopt_parallel_for2(adamopt_chunk_fn fn0, adamopt_chunk_fn fn1, vo
     Py_ssize_t chunks = nchunks * (last + 1);
     adamopt_pool.awake_jobs = woke ? 0 : adamopt_pool.awake_jobs + 1;
     adamopt_pool.woken_jobs = woke ? adamopt_pool.woken_jobs + 1 : 0;
-    if (adamopt_pool.awake_jobs < 4 && adamopt_pool.woken_jobs < 4) {
+    if (!judge || (adamopt_pool.awake_jobs < 4 && adamopt_pool.woken_jobs < 4)) {
         /* keep the back-off as it is */
     } else if (mine > 0 && (double)(t2 - t0) * (double)mine
                            > 0.9 * (double)(t1 - t0) * (double)chunks) {
@@ -415,9 +416,10 @@ static inline void adamopt_flag_set(int *flag) {
 #define ADAMOPT_HAVE_POOL 0
 static void adamopt_parallel_for2(adamopt_chunk_fn fn0, adamopt_chunk_fn fn1, void *ctx,
                                   const int *stop, Py_ssize_t n, Py_ssize_t chunk,
-                                  int nthreads) {
+                                  int nthreads, int judge) {
     (void)chunk;
     (void)nthreads;
+    (void)judge;
     fn0(ctx, 0, n);
     if (fn1 != NULL && !(stop != NULL && *stop))
         fn1(ctx, 0, n);
