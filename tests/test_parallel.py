@@ -222,3 +222,26 @@ def test_threaded_steps_in_a_forked_child_give_the_bits_of_one_thread():
     os.close(read)
     os.waitpid(pid, 0)
     assert answer == b"\x01"
+
+
+@pytest.mark.parametrize("name", VARIANTS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("coupled", [False, True])
+def test_every_variant_checks_the_gradient_at_the_limit_alike(variant, name, dtype, coupled):
+    # The AVX2 variant checks an uncoupled gradient on the elements' bits.
+    _kernels._use_kernel(name)
+    limit = dtype(_kernels.GRAD_LIMIT_FLOAT64 if dtype is np.float64
+                  else _kernels.GRAD_LIMIT_FLOAT32)
+    tiny = np.finfo(dtype).smallest_subnormal
+    fine = [limit, -limit, 0.0, -0.0, tiny, -tiny, 1.0]
+    above = np.nextafter(limit, dtype(np.inf))
+    wd = 1e-30 if coupled else 0.0   # coupled: g + wd * x, x = 0 below
+    for value in fine:
+        g = np.zeros(37, dtype)
+        g[29] = value
+        adamopt.Adam(np.zeros(37, dtype), weight_decay=wd).step(g)
+    for value in [above, -above, np.inf, -np.inf, np.nan, -np.nan]:
+        g = np.zeros(37, dtype)
+        g[29] = value
+        with pytest.raises(ValueError, match=r"index \(?29"):
+            adamopt.Adam(np.zeros(37, dtype), weight_decay=wd).step(g)
