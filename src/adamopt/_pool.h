@@ -302,7 +302,7 @@ static void adamopt_parallel_for2(adamopt_chunk_fn fn0, adamopt_chunk_fn fn1, vo
         nthreads = ADAMOPT_MAX_THREADS;
     int serial = nthreads <= 1 || chunk <= 0 || n <= chunk
                  || pthread_mutex_trylock(&adamopt_pool.submit) != 0;
-#ifdef ADAMOPT_NO_BACKOFF
+#ifdef ADAMOPT_NO_BACKOFF   /* for measuring the hand-off: CFLAGS=-DADAMOPT_NO_BACKOFF */
     adamopt_pool.skip = 0;
 #endif
     if (!serial && judge && adamopt_pool.skip > 0) {   /* backing off: see below */
