@@ -366,6 +366,15 @@ static void adamopt_parallel_for2(adamopt_chunk_fn fn0, adamopt_chunk_fn fn1, vo
      * phase run is claimed by now. */
     int last = (fn1 == NULL || (stop != NULL && *stop)) ? 0 : 1;
     adamopt_wait_phase(0, last, t1);
+    if (fn1 != NULL && last == 0) {
+        /* Stopped after phase 0: empty phase 1's homes before returning.  A
+         * worker descheduled before its check of `stop` could otherwise wake
+         * once this job is over, read the next job's `stop` (still zero) and
+         * claim one of these chunks: phase 1 with another job's context. */
+        for (int t = 0; t < nthreads; t++)
+            __atomic_store_n(&adamopt_pool.homes[1][t].word,
+                             ADAMOPT_GEN(job) << ADAMOPT_GEN_SHIFT, __ATOMIC_RELEASE);
+    }
     /* When the other cores are busy, the workers get little time, and one
      * descheduled in the middle of a chunk makes the caller wait.  The job
      * took t2 - t0; on this thread alone it would have taken about
