@@ -1,5 +1,8 @@
-"""Shared test helpers: build an optimizer in a given state, and the error bound
-that decides whether a compiled step agrees with the NumPy reference."""
+"""Shared test helpers: build an optimizer in a given state, the error bound
+that decides whether a compiled step agrees with the NumPy reference, and the
+patterns the error-message tests match."""
+
+import re
 
 import numpy as np
 
@@ -110,3 +113,16 @@ def random_state(rng, shape, dtype, scale=1.0, amsgrad=False):
     if amsgrad:
         vmax = np.asarray(np.asarray(v, np.float64) * rng.uniform(1.0, 3.0, shape), dtype)
     return m, v, vmax
+
+
+# -- message patterns for the error-message tests -----------------------------------
+
+
+def expect(*pieces):
+    """A regex that finds every regex in ``pieces`` in the message, in any order."""
+    return "(?s)" + "".join(f"(?=.*?(?:{piece}))" for piece in pieces)
+
+
+def name(parameter):
+    """The parameter's name as messages quote it: ``'beta1'``."""
+    return re.escape(repr(parameter))

@@ -17,6 +17,7 @@ import warnings
 
 import numpy as np
 import pytest
+from helpers import expect, name
 from scipy.optimize import Bounds, OptimizeWarning, minimize
 
 import adamopt
@@ -28,16 +29,6 @@ NOTES = pytest.mark.skipif(sys.version_info < (3, 11), reason="exception notes n
 
 
 # -- message patterns ---------------------------------------------------------------------------
-
-
-def expect(*pieces):
-    """A regex that finds every regex in ``pieces`` in the message, in any order."""
-    return "(?s)" + "".join(f"(?=.*?(?:{piece}))" for piece in pieces)
-
-
-def name(parameter):
-    """The parameter's name as messages quote it: ``'beta1'``."""
-    return re.escape(repr(parameter))
 
 
 def owner(method):

@@ -19,6 +19,7 @@ from functools import partial
 
 import numpy as np
 import pytest
+from helpers import expect, name
 
 import adamopt
 
@@ -28,16 +29,6 @@ NAN, INF = math.nan, math.inf
 
 
 # -- message patterns -------------------------------------------------------------------
-
-
-def expect(*pieces):
-    """A regex that finds every regex in ``pieces`` in the message, in any order."""
-    return "(?s)" + "".join(f"(?=.*?(?:{piece}))" for piece in pieces)
-
-
-def name(parameter):
-    """The parameter's name as messages quote it: ``'beta1'``."""
-    return re.escape(repr(parameter))
 
 
 def owner(text):

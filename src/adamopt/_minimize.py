@@ -22,7 +22,7 @@ from scipy.optimize import Bounds, OptimizeResult, OptimizeWarning
 
 from . import _objective
 from . import _validation as check
-from ._optimizers import _CHECKS, Adam, AdamW
+from ._optimizers import _ADAMW_REFERENCES, _CHECKS, Adam, AdamW
 from ._stopping import STATUS_MESSAGES, SUCCESS, GradientTest, Plateau
 
 #: Options of the run itself (beside the optimizer's hyperparameters).
@@ -719,11 +719,4 @@ adamw.__doc__ = _method_doc(
         \qquad s_t = \alpha_t \eta_t \ (\text{decay\_scaling="lr"})
                     \text{ or } \eta_t \ (\text{"schedule"})
 """,
-    r"""
-    References
-    ----------
-    .. [1] I. Loshchilov and F. Hutter, "Decoupled Weight Decay Regularization",
-       ICLR 2019, arXiv:1711.05101.
-    .. [2] D. P. Kingma and J. Ba, "Adam: A Method for Stochastic Optimization",
-       ICLR 2015, arXiv:1412.6980.
-    """)
+    _ADAMW_REFERENCES)

@@ -454,6 +454,16 @@ def _scalar(value):
     return value
 
 
+_ADAMW_REFERENCES = r"""
+    References
+    ----------
+    .. [1] I. Loshchilov and F. Hutter, "Decoupled Weight Decay Regularization",
+       ICLR 2019, arXiv:1711.05101.
+    .. [2] D. P. Kingma and J. Ba, "Adam: A Method for Stochastic Optimization",
+       ICLR 2015, arXiv:1412.6980.
+    """
+
+
 class AdamW(Adam):
     __doc__ = (r"""AdamW: Adam with decoupled weight decay (Loshchilov & Hutter 2019), in place.
 
@@ -489,14 +499,7 @@ class AdamW(Adam):
         Decoupled weight decay :math:`\lambda \ge 0`.
     decay_scaling : {"lr", "schedule"}, default: "lr"
         What scales the decay each step, see above.""" + _COMMON_FLAGS
-        + _ATTRIBUTES_AND_NOTES + r"""
-    References
-    ----------
-    .. [1] I. Loshchilov and F. Hutter, "Decoupled Weight Decay Regularization",
-       ICLR 2019, arXiv:1711.05101.
-    .. [2] D. P. Kingma and J. Ba, "Adam: A Method for Stochastic Optimization",
-       ICLR 2015, arXiv:1412.6980.
-    """)
+        + _ATTRIBUTES_AND_NOTES + _ADAMW_REFERENCES)
 
     _algorithm = "adamw"
     _DECOUPLED = True
