@@ -742,3 +742,26 @@ def test_an_interrupt_anywhere_resumes_bitwise(o, cut, where):
                batches=stream, state=cut_res.state)
     np.testing.assert_array_equal(rest.x, whole.x)
     assert rest.fun == whole.fun
+
+
+def test_fault_with_a_reused_gradient_array_reports_no_stale_jac():
+    buffer = np.empty(3)
+    count = [0]
+
+    def reusing(x):
+        count[0] += 1
+        f, g = quadratic(x)
+        buffer[...] = g
+        if count[0] == 4:
+            buffer[0] = np.nan
+        return f, buffer
+
+    res = run(fun=reusing, x0=np.ones(3), maxiter=10)
+    assert res.status == 5
+    assert res.jac is None
+    assert np.isfinite(res.x).all()
+
+
+def test_fault_at_x0_says_so():
+    res = run(fun=failing_at(1, np.nan, "grad"), maxiter=10)
+    assert res.message.endswith("(This happened at x0.)")

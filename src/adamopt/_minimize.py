@@ -419,7 +419,7 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
         status = 6
 
     return _result(opt, owner, x, status, nit, calls, evaluation, good, pending, plateau,
-                   callables, kwargs, run["disp"])
+                   callables, run["disp"])
 
 
 class RunState(Mapping):
@@ -449,16 +449,21 @@ class RunState(Mapping):
 
 
 def _result(opt, owner, x, status, nit, calls, evaluation, good, pending, plateau,
-            callables, kwargs, disp):
+            callables, disp):
     current = evaluation is not None and evaluation[2] == opt.t
+    message = STATUS_MESSAGES[status]
     if status in (4, 5) and good is not None:
         # A fault: report the last iterate where the objective and gradient were finite.
         xr, f, g, _ = good
         xr = xr.copy()
+        if evaluation is not None and g is evaluation[1]:
+            g = None    # the objective reuses its gradient array: the good one is gone
+    elif status in (4, 5):
+        xr, f, g = x.copy(), evaluation[0], evaluation[1]
+        message += " (This happened at x0.)"
     else:
         xr = x.copy()
         f, g = (evaluation[0], evaluation[1]) if evaluation is not None else (math.nan, None)
-    message = STATUS_MESSAGES[status]
     if status == 6 and not current and evaluation is not None:
         message += (" The interrupt came during the evaluation at x: fun and jac are from "
                     "the previous iterate.")
@@ -590,7 +595,9 @@ _OPTIONS_DOC = r"""
     Returns
     -------
     res : scipy.optimize.OptimizeResult
-        ``x`` (same dtype as ``x0``), ``fun`` and ``jac`` at ``x``, ``nit``
+        ``x`` (same dtype as ``x0``), ``fun`` and ``jac`` at ``x`` (``jac`` is
+        None when no gradient is known there, e.g. after a fault when the
+        objective returns the same gradient array every call), ``nit``
         (iterations in this call), ``nfev`` and ``njev`` (calls of ``fun`` and
         gradient evaluations made in this call; with ``jac=True`` each call
         counts in both, with forward differences ``njev`` is 0), ``status``,
