@@ -95,11 +95,8 @@ class MinibatchStream:
         self.batch_size = operator.index(batch_size)
         self.shuffle = check.boolean(shuffle, "shuffle", _OWNER)
         self.drop_last = check.boolean(drop_last, "drop_last", _OWNER)
-        if seed is not None and not isinstance(
-                seed, (numbers.Integral, np.random.SeedSequence, np.random.Generator)):
-            raise check._fail(TypeError, "seed", _OWNER,
-                              "None, an integer, a SeedSequence or a Generator", seed)
-        if isinstance(seed, (bool, np.bool_)):
+        if isinstance(seed, (bool, np.bool_)) or (seed is not None and not isinstance(
+                seed, (numbers.Integral, np.random.SeedSequence, np.random.Generator))):
             raise check._fail(TypeError, "seed", _OWNER,
                               "None, an integer, a SeedSequence or a Generator", seed)
         try:

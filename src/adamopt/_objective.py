@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 
+from ._validation import show
+
 try:    # SciPy wraps fun for jac=True; its cache is keyed on x alone
     from scipy.optimize._optimize import MemoizeJac as _MemoizeJac
 except ImportError:  # pragma: no cover - a future SciPy may move it
@@ -32,16 +34,9 @@ def value(f, owner, what):
         raise TypeError(
             f"The objective {what} given to {owner} must return a real scalar"
             f"{' and a gradient' if what == 'fun (jac=True)' else ''}. "
-            f"Got {_describe(f)} instead."
+            f"Got {show(f)} instead."
         )
     return float(arr.reshape(()))
-
-
-def _describe(value):
-    if isinstance(value, np.ndarray):
-        return f"an array of shape {value.shape} and dtype {value.dtype}"
-    text = repr(value)
-    return f"{text[:57] + '...' if len(text) > 60 else text} ({type(value).__name__})"
 
 
 def unwrap_memoized(fun, jac):
@@ -71,7 +66,7 @@ def combined(fun, args, owner):
         except (TypeError, ValueError):
             raise TypeError(
                 f"With jac=True, the objective fun given to {owner} must return a pair "
-                f"(value, gradient). Got {_describe(out)} instead."
+                f"(value, gradient). Got {show(out)} instead."
             ) from None
         return value(f, owner, "fun (jac=True)"), g
 
