@@ -105,7 +105,8 @@ def _check_run_option(name, value, owner):
 
 
 def _parse_options(cls, owner, options):
-    """Split ``options`` into (optimizer kwargs given, run settings); warn on unknown."""
+    """Check ``options``; warn on unknown ones.  Return (the optimizer's
+    defaults, the hyperparameters given, the run settings with defaults)."""
     defaults = _hyperparameter_defaults(cls)
     options = dict(options)
     tol = options.pop("tol", None)
