@@ -12,6 +12,10 @@ adam, adamw
     objectives: ``minimize(fun, x0, jac=True, method=adamopt.adam, options=...)``.
 minibatches
     An endless, reproducible stream of aligned minibatches for ``batches=``.
+plot_history
+    Convergence curves of runs made with the ``history`` option (matplotlib).
+show_options
+    The options of the methods, like `scipy.optimize.show_options`.
 
 The classes update a NumPy array in place with one compiled, fused pass per step::
 
@@ -27,8 +31,11 @@ The classes update a NumPy array in place with one compiled, fused pass per step
 from ._batches import minibatches
 from ._minimize import adam, adamw
 from ._optimizers import Adam, AdamW
+from ._options import show_options
 from ._parallel import set_num_threads
+from ._plot import plot_history
 
-__all__ = ["Adam", "AdamW", "__version__", "adam", "adamw", "minibatches", "set_num_threads"]
+__all__ = ["Adam", "AdamW", "__version__", "adam", "adamw", "minibatches", "plot_history",
+           "set_num_threads", "show_options"]
 
 __version__ = "0.1.0.dev0"
