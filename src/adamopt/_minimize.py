@@ -764,4 +764,27 @@ adamw.__doc__ = _method_doc(
         \qquad s_t = \alpha_t \eta_t \ (\text{decay\_scaling="lr"})
                     \text{ or } \eta_t \ (\text{"schedule"})
 """,
-    _ADAMW_REFERENCES)
+    _ADAMW_REFERENCES + r"""
+    Examples
+    --------
+    A logistic regression on minibatches, with the run recorded for a plot:
+
+    >>> import numpy as np
+    >>> from scipy.optimize import minimize
+    >>> from scipy.special import expit, log_expit
+    >>> import adamopt
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((2000, 4)); y = rng.random(2000) < expit(X @ [2, -1, 0, 1])
+    >>> def loss(w, Xb, yb):
+    ...     z = Xb @ w
+    ...     f = -np.mean(np.where(yb, log_expit(z), log_expit(-z)))
+    ...     return f, Xb.T @ (expit(z) - yb) / len(yb)
+    >>> res = minimize(loss, np.zeros(4), jac=True, method=adamopt.adamw,
+    ...                options={"lr": 0.05, "weight_decay": 0.0, "maxiter": 1000,
+    ...                         "history": 10,
+    ...                         "batches": adamopt.minibatches(X, y, batch_size=50, seed=0)})
+    >>> bool(np.abs(res.x - [2, -1, 0, 1]).max() < 0.3)   # the true weights, to the noise
+    True
+    >>> res.history   # doctest: +ELLIPSIS
+    <history: 101 rows (every 10 iterations, iterations 0 to 1000) of nit, fun, ...>
+    """)

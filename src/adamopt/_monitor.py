@@ -44,10 +44,8 @@ def check_option(name, value, owner):
     if name == "progress":
         return check.boolean(value, name, owner)
     if name == "history":
-        if value is False or value is None:
-            return 0
-        if value is True:
-            return 1
+        if value is None or isinstance(value, (bool, np.bool_)):
+            return 1 if value else 0
         rule = "True, False or an integer >= 1 (record every k-th iteration)"
     else:   # disp_every
         if value is None:
@@ -214,11 +212,10 @@ class Monitor:
     def _next_print(self, nit):
         if self.disp_every is not None:
             return nit + self.disp_every
-        step = _next_125(nit)
         if math.isfinite(self.maxiter) and self.maxiter >= 10:
-            tenth = self.maxiter // 10
-            step = min(step, (nit // tenth + 1) * tenth)
-        return step
+            tenth = self.maxiter // 10    # the 1, 2, 5 scale up to it, then its multiples
+            return (nit // tenth + 1) * tenth if nit >= tenth else min(_next_125(nit), tenth)
+        return _next_125(nit)
 
     def _redraw(self, nit):
         """Redraw the bar; return the iterations until the next redraw (about
