@@ -84,6 +84,12 @@ def _next_125(nit):
         scale *= 10
 
 
+def _norm(a):
+    """The 2-norm, as `numpy.linalg.norm` computes it, without its overhead."""
+    a = np.asarray(a).ravel()
+    return math.sqrt(float(a.dot(a)))
+
+
 class History(dict):
     """The ``history`` of a result: a dict of equal-length NumPy arrays, one
     per column of `COLUMNS` (also readable as attributes: ``res.history.fun``),
@@ -167,8 +173,8 @@ class Monitor:
 
     def _row(self, x, previous):
         nit, f, g, _, _ = self.last
-        step = math.nan if previous is None else float(np.linalg.norm(x - previous))
-        return (nit, float(f), self.smoothed(), float(np.linalg.norm(g)), step,
+        return (nit, float(f), self.smoothed(), _norm(g),
+                math.nan if previous is None else _norm(x - previous),
                 time.perf_counter() - self.start_time)
 
     def _event(self, nit, x, previous):
