@@ -2,6 +2,7 @@
 option of the SciPy methods (`adamopt._monitor`)."""
 
 import math
+import pickle
 import re
 
 import numpy as np
@@ -120,10 +121,22 @@ def test_history_repr_is_short():
     assert "2001 rows" in text
 
 
-def test_history_is_a_dict_of_arrays():
+def test_history_is_a_mapping_of_arrays():
     history = run(maxiter=3, history=True).history
-    assert isinstance(history, dict)
-    assert all(isinstance(column, np.ndarray) for column in history.values())
+    assert all(isinstance(column, np.ndarray) for column in dict(history).values())
+
+
+def test_printing_a_result_does_not_print_the_history():
+    res = run(maxiter=3000, history=True)
+    assert repr(res.history) in repr(res)
+    assert len(repr(res)) < 1500
+
+
+def test_history_pickles():
+    history = run(maxiter=10, history=3).history
+    again = pickle.loads(pickle.dumps(history))
+    assert again.every == 3
+    np.testing.assert_array_equal(again.fun, history.fun)
 
 
 @given(cut=st.integers(1, 30), every=st.sampled_from([1, 3, True]),

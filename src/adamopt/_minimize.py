@@ -622,7 +622,7 @@ _OPTIONS_DOC = r"""
     history : bool or int, default: False
         Record the run in ``res.history``: ``True`` every iteration, an
         integer ``k`` every ``k``-th (iteration 0 and the last iteration
-        always), as a dict of NumPy arrays ``nit``, ``fun`` (on the
+        always), as a mapping of NumPy arrays ``nit``, ``fun`` (on the
         iteration's minibatch), ``fun_smoothed`` (its running average with
         factor ``smoothing``, restarted in each call), ``grad_norm`` and
         ``step_norm`` (2-norms of the gradient at the iterate and of the step

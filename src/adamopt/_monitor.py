@@ -19,6 +19,7 @@ import math
 import numbers
 import sys
 import time
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -90,10 +91,12 @@ def _norm(a):
     return math.sqrt(float(a.dot(a)))
 
 
-class History(dict):
-    """The ``history`` of a result: a dict of equal-length NumPy arrays, one
-    per column of `COLUMNS` (also readable as attributes: ``res.history.fun``),
-    with a short repr.  ``pandas.DataFrame(res.history)`` makes a table of it.
+class History(Mapping):
+    """The ``history`` of a result: a read-only mapping of equal-length NumPy
+    arrays, one per column of `COLUMNS` (also readable as attributes:
+    ``res.history.fun``), with a short repr (so that printing a result does
+    not print the arrays).  ``dict(res.history)`` is a plain dict of the
+    arrays and ``pandas.DataFrame(dict(res.history))`` a table.
 
     Columns: ``nit`` (the iteration), ``fun`` (the objective at that iterate,
     on its minibatch), ``fun_smoothed`` (the running average of ``fun``),
@@ -106,14 +109,25 @@ class History(dict):
 
     def __init__(self, rows, every):
         columns = list(zip(*rows, strict=True)) if rows else [()] * len(COLUMNS)
-        super().__init__(
-            (name, np.array(column, dtype=np.int64 if name == "nit" else np.float64))
-            for name, column in zip(COLUMNS, columns, strict=True))
+        self._data = {
+            name: np.array(column, dtype=np.int64 if name == "nit" else np.float64)
+            for name, column in zip(COLUMNS, columns, strict=True)}
         self.every = every
 
+    def __getitem__(self, key):
+        return self._data[key]
+
+    def __iter__(self):
+        return iter(self._data)
+
+    def __len__(self):
+        return len(self._data)
+
     def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
         try:
-            return self[name]
+            return self._data[name]
         except KeyError:
             raise AttributeError(name) from None
 
