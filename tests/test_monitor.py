@@ -283,6 +283,7 @@ def test_progress_with_disp_writes_rows_through_the_bar(capsys):
     pytest.importorskip("tqdm")
     run(maxiter=5, progress=True, disp=True)
     out = capsys.readouterr().out
+    assert "smoothed" in out
     assert table_iterations(out) == [0, 1, 2, 5]
 
 

@@ -164,9 +164,9 @@ class Monitor:
         # (nit, f, g, average, count) of the latest iteration; count 0: none yet
         self.last = (-1, math.nan, None, 0.0, 0)
         self.shown = -1     # the last iteration printed
-        if disp and self.bar is None:
-            print(f"{owner}: fun is on the iteration's minibatch, smoothed is its running "
-                  f"average\n{_HEADER}", file=sys.stdout)
+        if disp:
+            self._write(f"{owner}: fun is on the iteration's minibatch, smoothed is its "
+                        f"running average\n{_HEADER}")
 
     # -- per iteration ---------------------------------------------------------------
     def update(self, nit, f, g, x, previous):
@@ -223,11 +223,15 @@ class Monitor:
         step = "-" if math.isnan(snorm) else f"{snorm:.3e}"
         line = (f"{nit:8d} {f:12.6g} {smoothed:12.6g} {gnorm:10.3e} {step:>10s} "
                 f"{elapsed:8.2f}")
-        if self.bar is not None:
-            self.bar.write(line)
-        else:
-            print(line, file=sys.stdout)
+        self._write(line)
         self.shown = nit
+
+    def _write(self, text):
+        """Print to stdout (through the bar when there is one, so it is not torn)."""
+        if self.bar is not None:
+            self.bar.write(text, file=sys.stdout)
+        else:
+            print(text, file=sys.stdout, flush=True)
 
     def _next_print(self, nit):
         if self.disp_every is not None:
