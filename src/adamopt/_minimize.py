@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.optimize import Bounds, OptimizeResult, OptimizeWarning
 
-from . import _objective
+from . import _checkpoint, _objective
 from . import _validation as check
 from ._optimizers import _ADAMW_REFERENCES, _CHECKS, Adam, AdamW
 from ._stopping import STATUS_MESSAGES, SUCCESS, GradientTest, Plateau
@@ -28,7 +28,7 @@ from ._stopping import STATUS_MESSAGES, SUCCESS, GradientTest, Plateau
 #: Options of the run itself (beside the optimizer's hyperparameters).
 _RUN_DEFAULTS = {"maxiter": 1000, "gtol": 1e-5, "norm": math.inf, "ftol": 1e-4,
                  "patience": None, "smoothing": 0.9, "batches": None, "state": None,
-                 "disp": False}
+                 "disp": False, "checkpoint": None, "checkpoint_every": 100, "resume": False}
 
 #: SciPy keywords a method receives besides its options.
 _SCIPY_KEYWORDS = ("hess", "hessp", "bounds", "constraints")
@@ -101,6 +101,12 @@ def _check_run_option(name, value, owner):
                               "an iterable of minibatches, e.g. adamopt.minibatches(X, y, "
                               "batch_size=32), or None", value)
         return iter(value)
+    if name == "checkpoint":
+        return _checkpoint.check_path(value, name, owner)
+    if name == "checkpoint_every":
+        return _checkpoint.check_every(value, name, owner)
+    if name == "resume":
+        return _checkpoint.check_resume(value, name, owner)
     return value   # state: checked against the problem later
 
 
@@ -314,6 +320,10 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
     call_back, new_style = _callback(callback, owner)
 
     state = run["state"]
+    resumed = _checkpoint.start(run, owner, x, given)
+    if resumed is not None:
+        state, given = resumed.state, {**resumed.given, **given}
+        x[...] = resumed.x
     evaluation, pending = None, None
     plateau_saved = None
     if state is None:
@@ -328,6 +338,8 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
             evaluation = (*state["evaluation"], opt.t)
         pending = state["batch"]
         plateau_saved = state["plateau"]
+    if resumed is not None and resumed.stream is not None:
+        run["batches"].load_state_dict(resumed.stream)
     if lower is not None:
         np.clip(x, lower, upper, out=x)
     _dry_step(cls, kwargs, x.dtype, opt.t + 1)
@@ -340,6 +352,14 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
     gradient_test = (GradientTest(opt, run["gtol"], run["norm"], lower, upper).test
                      if run["gtol"] > 0.0 else None)
     no_batch = ()
+    saver = None
+    if run["checkpoint"] is not None:
+        saver = _checkpoint.Saver(run["checkpoint"], run["checkpoint_every"], owner, opt, x,
+                                  plateau, batches, calls, kwargs)
+    if resumed is not None:     # maxiter, nit, nfev and njev count from the fresh start
+        calls[0], calls[1] = resumed.nfev, resumed.njev
+        if saver is not None:
+            saver.last = resumed.nit
 
     # The loop keeps every piece of run state in a variable replaced whole (one
     # store), so that a KeyboardInterrupt between any two statements leaves a
@@ -348,7 +368,7 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
     # is the last iterate whose objective and gradient were both finite.
     good = None
     spare = np.empty_like(x)
-    nit = 0
+    nit = 0 if resumed is None else resumed.nit
     status = None
     try:
         if evaluation is None:
@@ -416,8 +436,12 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
                 status = 2
             elif gradient_test is not None and gradient_test():
                 status = 0
+            if saver is not None and status is None and saver.due(nit):
+                saver.save(nit, evaluation)
     except KeyboardInterrupt:
         status = 6
+    if saver is not None:
+        saver.finish(nit, status, evaluation, pending)
 
     return _result(opt, owner, x, status, nit, calls, evaluation, good, pending, plateau,
                    callables, run["disp"])
@@ -590,6 +614,37 @@ _OPTIONS_DOC = r"""
         same.  Options not given are taken from the state (a callable ``lr``
         or ``schedule`` must be given again).  With another ``x0`` the
         moments are kept and ``fun`` is evaluated afresh there.
+    checkpoint : str or os.PathLike, optional
+        Write the whole run state to this file every ``checkpoint_every``
+        iterations and when the run ends (except after a fault, status 4 or
+        5, where the last checkpoint before it stays): ``x``, the optimizer
+        state, ``fun`` and ``jac`` at ``x``, the plateau test's state, the
+        counts and the position of the ``batches`` stream, which must then be
+        able to save it (`adamopt.minibatches`, or an iterator with
+        ``state_dict()`` and ``load_state_dict(state)``).  The file is a NumPy
+        ``.npz`` archive with a versioned JSON header, read without pickle.
+        Each write is atomic (a temporary file in the same directory, flushed,
+        fsynced and renamed over the old one): a process killed at any instant
+        leaves the previous checkpoint or the new one, never a torn file.  A
+        callable ``lr`` or ``schedule`` is stored only if it is one of
+        adamopt's storable schedule objects; otherwise the checkpoint records
+        that it must be passed again.
+    checkpoint_every : int, default: 100
+        Iterations between checkpoints (counted from the run's fresh start).
+    resume : bool or str or os.PathLike, default: False
+        Continue from a checkpoint: ``True`` from the ``checkpoint`` file if it
+        exists (a fresh run otherwise, so the same script can be started again
+        after it was killed), or from the file given.  The checkpoint must be
+        from this method, with ``x0`` of the same size and dtype (its value is
+        replaced by the checkpoint's ``x``) and the same kind of ``batches``
+        (pass a new stream over the same data with the same settings: its
+        position is restored); otherwise `ValueError`.  Options not given are
+        taken from the checkpoint, as for ``state``.  Across resumes,
+        ``maxiter``, ``nit``, ``nfev`` and ``njev`` count from the fresh start
+        of the run (not from the resume), so a run killed and resumed any
+        number of times with the same options stops at the same iteration,
+        with the same ``x`` bit for bit, as one never interrupted.  Not with
+        ``state``.
     disp : bool, default: False
         Print a summary when the run ends.
 
