@@ -20,9 +20,10 @@ carries a CRC-32 that is checked when it is read) with
     configuration, or null when they cannot be stored and must be passed
     again), ``fun`` (the objective at ``x``, or null), ``plateau`` and
     ``stream`` (the stream's position without its permutation, or null).
-``x``, ``m``, ``v``, ``vmax`` (with amsgrad), ``jac`` (when ``fun`` is known), ``order`` (the stream's
-    permutation, when it has one)
-    Plain numeric arrays.
+``x``, ``m``, ``v``, ``vmax``, ``jac``, ``order``
+    Plain numeric arrays: the iterate, the moments (``vmax`` with amsgrad),
+    the gradient at ``x`` (when ``fun`` is known) and the stream's
+    permutation (when it has one).
 
 It is read with ``numpy.load(..., allow_pickle=False)``: loading never runs
 code, and every value is checked before the run uses it.
@@ -166,10 +167,13 @@ def read(path, where):
     """Return ``(header, arrays)`` of a checkpoint file, checked for format and
     version; `ValueError` for anything that is not a readable checkpoint."""
     try:
-        with np.load(path, allow_pickle=False) as archive:
+        # Opened here, not by numpy.load, which leaks the handle of a bad zip file.
+        with open(path, "rb") as f:
+            archive = np.load(f, allow_pickle=False)
             if not isinstance(archive, np.lib.npyio.NpzFile):
-                raise ValueError("not an .npz archive")
-            arrays = {key: np.array(archive[key]) for key in archive.files}
+                raise ValueError("a single .npy array, not an .npz archive")
+            with archive:
+                arrays = {key: np.array(archive[key]) for key in archive.files}
     except FileNotFoundError:
         raise FileNotFoundError(f"{where}: no checkpoint file {path!r}.") from None
     except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile,
