@@ -166,7 +166,7 @@ class MinibatchStream:
         `~numpy.random.Generator` passed as ``seed`` is changed with it.)
         """
         owner = "MinibatchStream.load_state_dict"
-        if not isinstance(state, dict) or state.get("stream") != "minibatches":
+        if not isinstance(state, dict) or not _same(state.get("stream"), "minibatches"):
             raise TypeError(f"The 'state' parameter of {owner} must be a dict returned by "
                             f"MinibatchStream.state_dict(). Got {check.show(state)} instead.")
         keys = {"stream", "signature", "epoch", "next", "order", "rng"}
@@ -175,9 +175,12 @@ class MinibatchStream:
                              f"{sorted(keys)}. Got {sorted(state)} instead.")
         mine = self._signature()
         saved = _plain(state["signature"])
-        if saved != mine:
-            diff = sorted(k for k in set(mine) | set(saved or {})
-                          if not isinstance(saved, dict) or saved.get(k) != mine.get(k))
+        if not isinstance(saved, dict):
+            raise ValueError(f"The 'signature' entry of the state given to {owner} must be "
+                             f"a dict. Got {check.show(saved)} instead.")
+        if not _same(saved, mine):
+            diff = sorted(str(k) for k in set(mine) | set(saved)
+                          if k not in mine or k not in saved or not _same(saved[k], mine[k]))
             raise ValueError(
                 f"The state given to {owner} is for another stream (it differs in "
                 f"{', '.join(diff)}): saved {saved}, this stream {mine}."
@@ -206,7 +209,7 @@ class MinibatchStream:
                              f"but has no 'order'.")
         rng = state["rng"]
         kind = type(self._rng.bit_generator).__name__
-        if not isinstance(rng, dict) or rng.get("bit_generator") != kind:
+        if not isinstance(rng, dict) or not _same(rng.get("bit_generator"), kind):
             raise ValueError(f"The 'rng' entry of the state given to {owner} must be the "
                              f"state of a {kind} bit generator (the kind of this stream's "
                              f"seed). Got {check.show(rng)} instead.")
@@ -270,6 +273,18 @@ def _copy_state(state):
     if isinstance(state, np.ndarray):
         return state.copy()
     return state
+
+
+def _same(a, b):
+    """Equality of plain JSON-like values (dicts, lists, str, int, bool, None);
+    False for anything else, such as arrays, whose ``==`` is not a bool."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if type(a) is type(b) and isinstance(a, (str, int, float, bool, type(None))):
+        return a == b
+    return False
 
 
 def _plain(value):

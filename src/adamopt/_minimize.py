@@ -100,7 +100,12 @@ def _check_run_option(name, value, owner):
             raise check._fail(TypeError, name, owner,
                               "an iterable of minibatches, e.g. adamopt.minibatches(X, y, "
                               "batch_size=32), or None", value)
-        return iter(value)
+        try:
+            return iter(value)
+        except TypeError:   # e.g. a 0-d array, iterable by type but not by value
+            raise check._fail(TypeError, name, owner, "an iterable of minibatches, e.g. "
+                              "adamopt.minibatches(X, y, batch_size=32), or None",
+                              value) from None
     if name == "checkpoint":
         return _checkpoint.check_path(value, name, owner)
     if name == "checkpoint_every":
@@ -250,7 +255,7 @@ def _evaluator(fun, jac, args, owner, lower, upper):
         return _objective.combined(fun, args, owner)
     if callable(jac):
         return _objective.separate(fun, jac, args, owner)
-    if jac is None or jac is False or jac == "2-point":
+    if jac is None or jac is False or (isinstance(jac, str) and jac == "2-point"):
         return _objective.forward_differences(fun, args, owner, lower, upper)
     raise check._fail(ValueError, "jac", owner,
                       "a callable, True (fun returns value and gradient), or None/'2-point' "
@@ -426,7 +431,7 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
                 try:
                     if new_style:
                         call_back(intermediate_result=OptimizeResult(
-                            x=x.copy(), fun=f, jac=np.array(g, dtype=x.dtype), nit=nit))
+                            x=x.copy(), fun=f, jac=_jac_array(g, x, owner), nit=nit))
                     else:
                         call_back(x.copy())
                 except StopIteration:
@@ -492,12 +497,17 @@ def _result(opt, owner, x, status, nit, calls, evaluation, good, pending, platea
     if status == 6 and not current and evaluation is not None:
         message += (" The interrupt came during the evaluation at x: fun and jac are from "
                     "the previous iterate.")
-    jac = None if g is None else np.array(g, dtype=x.dtype)
+    if g is not None and status == 4:   # a gradient never checked: kept if it is one
+        try:
+            g = _jac_array(g, x, owner)
+        except (TypeError, ValueError):
+            g = None
+    jac = None if g is None else _jac_array(g, x, owner)
     run_state = RunState({
         "method": owner,
         "optimizer": opt.state_dict(),
         "x": x.copy(),
-        "evaluation": ((evaluation[0], np.array(evaluation[1], dtype=x.dtype))
+        "evaluation": ((evaluation[0], _jac_array(evaluation[1], x, owner))
                        if current and status not in (4, 5) else None),
         "batch": pending,
         "plateau": plateau.state,
@@ -510,6 +520,14 @@ def _result(opt, owner, x, status, nit, calls, evaluation, good, pending, platea
     if disp:
         _print_summary(result, owner)
     return result
+
+
+def _jac_array(g, x, owner):
+    """A copy of the gradient ``g`` at ``x`` as an array of ``x``'s dtype and
+    shape; `TypeError`/`ValueError` naming it when it is none (a gradient the
+    run returns or hands to the callback before any step has checked it)."""
+    return np.array(check.grad_array(g, x, f"{owner} (the gradient of the objective)",
+                                     check_range=False), copy=True)
 
 
 def _print_summary(result, owner):
