@@ -391,6 +391,8 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
                     status = 4
                 else:
                     plateau.update(f)
+        # A finite iterate to fall back on if a step overflows x (see below).
+        start = None if evaluation is None else (x.copy(), evaluation[0], None, nit)
         while status is None:
             if nit >= maxiter:
                 status = 1
@@ -445,11 +447,20 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
                 saver.save(nit, evaluation)
     except KeyboardInterrupt:
         status = 6
+    note = ""
+    if status not in (4, 5) and not np.isfinite(x).all():
+        # A step overflowed the parameters to infinity (an lr or a weight decay
+        # too large for their dtype) and the objective stayed finite there: a
+        # fault, reported with the last iterate that was finite.  Checked once
+        # per run, not per iteration, to keep the loop cheap.
+        status, note = 5, _OVERFLOW_NOTE
+        if good is None or not np.isfinite(good[0]).all():
+            good = start
     if saver is not None:
         saver.finish(nit, status, evaluation, pending)
 
     return _result(opt, owner, x, status, nit, calls, evaluation, good, pending, plateau,
-                   callables, run["disp"])
+                   callables, run["disp"], note)
 
 
 class RunState(Mapping):
@@ -478,10 +489,14 @@ class RunState(Mapping):
                 f"{dtype}; pass it back as options['state'] to continue>")
 
 
+_OVERFLOW_NOTE = (" (Here a step overflowed the parameters to infinity: lr or "
+                  "weight_decay is too large for their dtype.)")
+
+
 def _result(opt, owner, x, status, nit, calls, evaluation, good, pending, plateau,
-            callables, disp):
+            callables, disp, note=""):
     current = evaluation is not None and evaluation[2] == opt.t
-    message = STATUS_MESSAGES[status]
+    message = STATUS_MESSAGES[status] + note
     if status in (4, 5) and good is not None:
         # A fault: report the last iterate where the objective and gradient were finite.
         xr, f, g, _ = good
