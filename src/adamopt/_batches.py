@@ -2,6 +2,7 @@
 
 import numbers
 import operator
+from typing import Any
 
 import numpy as np
 
@@ -44,7 +45,9 @@ def minibatches(*arrays, batch_size, shuffle=True, seed=None, drop_last=False):
     MinibatchStream
         An iterator over the batches.  Its attributes ``n_samples`` (rows),
         ``batches_per_epoch`` and ``epoch`` (the epoch the next batch comes
-        from, counting from 0) describe where it stands.
+        from, counting from 0) describe where it stands; ``state_dict()`` and
+        ``load_state_dict(state)`` save and restore its position (the
+        ``checkpoint`` option of the SciPy methods uses them).
 
     Notes
     -----
@@ -136,7 +139,7 @@ class MinibatchStream:
                 "arrays": [[list(map(int, a.shape[1:])), str(getattr(a, "dtype", "?"))]
                            for a in self._arrays]}
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         """Return the stream's position: plain values and at most one array.
 
         Keys: ``stream`` (``"minibatches"``), ``signature`` (rows, batch size,
@@ -154,7 +157,7 @@ class MinibatchStream:
                 "order": None if self._order is None else np.array(self._order, np.int64),
                 "rng": _copy_state(rng)}
 
-    def load_state_dict(self, state):
+    def load_state_dict(self, state: dict[str, Any]) -> None:
         """Move the stream to a position saved by `state_dict`.
 
         The stream must be over arrays of the same number of rows, row shapes

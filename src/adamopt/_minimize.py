@@ -702,8 +702,9 @@ _OPTIONS_DOC = r"""
         3       the ``batches`` iterable is exhausted
         4       ``fun`` returned a non-finite value: ``x`` is the last iterate
                 where the objective and the gradient were finite
-        5       the gradient is not finite (or would overflow when squared):
-                ``x`` as for 4
+        5       the gradient is not finite (or would overflow when squared),
+                or a step overflowed ``x`` to infinity while ``fun`` stayed
+                finite (found at the end of the run): ``x`` as for 4
         6       `KeyboardInterrupt` (Ctrl-C): ``x`` is the current iterate,
                 ``state`` resumes the run; if the interrupt came during an
                 evaluation, ``fun`` and ``jac`` are from the previous iterate
@@ -727,7 +728,11 @@ _OPTIONS_DOC = r"""
     objective at the new iterate; so ``nfev == nit + 1`` for a fresh run
     with a gradient, and ``fun`` and ``jac`` in the result belong to ``x``.
     The optimizer refuses a non-finite gradient before it touches the state,
-    so no NaN ever reaches ``x``.
+    so no NaN ever reaches ``x``; the ``x`` of a result is always finite.
+
+    Runs are deterministic (same inputs and seed, same bits, whatever the
+    number of threads) and distinct runs may go on in different threads at
+    once; one ``batches`` stream must not be shared between concurrent runs.
 """
 
 
