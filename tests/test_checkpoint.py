@@ -523,3 +523,41 @@ def test_stream_state_with_missing_keys_is_refused():
         a.load_state_dict(state)
     with pytest.raises(TypeError, match=expect("'state'", "state_dict")):
         a.load_state_dict([1, 2])
+
+
+class CountingStream:
+    """A user's stream with the state protocol and no permutation."""
+
+    def __init__(self):
+        self.i = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        self.i += 1
+        return (X[self.i % 100: self.i % 100 + 8], Y[self.i % 100: self.i % 100 + 8])
+
+    def state_dict(self):
+        return {"i": self.i}
+
+    def load_state_dict(self, state):
+        assert set(state) == {"i"}
+        self.i = state["i"]
+
+
+def test_any_stream_with_the_state_protocol_resumes(path):
+    whole = adamopt.adam(loss, np.zeros(6), jac=True, maxiter=30, batches=CountingStream())
+    adamopt.adam(loss, np.zeros(6), jac=True, maxiter=12, batches=CountingStream(),
+                 checkpoint=path)
+    resumed = adamopt.adam(loss, np.zeros(6), jac=True, maxiter=30, batches=CountingStream(),
+                           checkpoint=path, resume=True)
+    assert resumed.x.tobytes() == whole.x.tobytes()
+
+
+def test_stream_position_that_json_cannot_hold_is_refused_before_the_run(path):
+    stream = CountingStream()
+    stream.state_dict = lambda: {"i": object()}
+    with pytest.raises(ValueError, match=expect("'batches'", "cannot store")):
+        adamopt.adam(loss, np.zeros(6), jac=True, batches=stream, checkpoint=path)
+    assert stream.i == 0

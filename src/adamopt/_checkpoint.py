@@ -19,7 +19,8 @@ carries a CRC-32 that is checked when it is read) with
     ``lr`` and ``schedule`` when they were callables: their stored
     configuration, or null when they cannot be stored and must be passed
     again), ``fun`` (the objective at ``x``, or null), ``plateau`` and
-    ``stream`` (the stream's position without its permutation, or null).
+    ``stream`` (the stream's position without its permutation, with
+    ``order_saved`` when it has one, or null).
 ``x``, ``m``, ``v``, ``vmax``, ``jac``, ``order``
     Plain numeric arrays: the iterate, the moments (``vmax`` with amsgrad),
     the gradient at ``x`` (when ``fun`` is known) and the stream's
@@ -219,6 +220,23 @@ class Saver:
             if callable(value):
                 self.callables[name] = _callable_config(value)
         self.last = None
+        try:    # what a write needs must be storable: found now, not mid-run
+            json.dumps([self.callables, self._stream_state()[0]])
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"The 'batches' option of {owner} has a position that a "
+                             f"checkpoint cannot store ({exc}).") from None
+
+    def _stream_state(self):
+        """The stream's position for the header (JSON-able) and its permutation."""
+        if self.batches is None:
+            return None, None
+        stream = dict(self.batches.state_dict())
+        order = None
+        if "order" in stream:   # stored as an array; "order_saved" says if it was None
+            order = stream.pop("order")
+            stream["order_saved"] = order is not None
+            order = None if order is None else np.asarray(order)
+        return _to_json(stream), order
 
     def due(self, nit):
         return nit % self.every == 0 and nit != self.last
@@ -233,13 +251,9 @@ class Saver:
         if evaluation is not None and evaluation[2] == opt.t:
             fun = float(evaluation[0])
             arrays["jac"] = np.array(evaluation[1], dtype=x.dtype)
-        stream = None
-        if self.batches is not None:
-            stream = dict(self.batches.state_dict())
-            order = stream.pop("order", None)
-            if order is not None:
-                arrays["order"] = np.asarray(order)
-            stream = _to_json(stream)
+        stream, order = self._stream_state()
+        if order is not None:
+            arrays["order"] = order
         header = {
             "format": FORMAT, "version": VERSION, "method": self.owner,
             "algorithm": state.get("algorithm"), "dtype": x.dtype.str, "shape": list(x.shape),
@@ -366,7 +380,9 @@ def load(path, owner, x, batches, given):
                              f"position (adamopt.minibatches(...)) to resume from a "
                              f"checkpoint. Got {check.show(batches)} instead.")
         try:
-            stream = {**_from_json(stream), "order": arrays.get("order")}
+            stream = _from_json(stream)
+            if "order_saved" in stream:
+                stream["order"] = arrays.get("order") if stream.pop("order_saved") else None
         except (TypeError, ValueError, AttributeError) as exc:
             raise ValueError(f"{where}: the checkpoint {path!r} has a bad stream position "
                              f"({exc}).") from None
