@@ -529,3 +529,28 @@ def test_corrupted_checkpoint_is_refused(checkpoint_file, tmp_path_factory, data
         _mentions(exc, ["'resume'", "'batches'", "state", "checkpoint", "The "])
     else:
         _check_result(res, np.ones(3))
+
+
+@fuzz
+@given(data=st.data(), method=st.sampled_from([adamopt.adam, adamopt.adamw]))
+def test_corrupted_run_state_is_refused_or_works(data, method):
+    first = method(quadratic, np.ones(3), jac=True, maxiter=3, lr=0.1)
+    state = dict(first.state)
+    key = data.draw(st.sampled_from(sorted(state)))
+    if data.draw(st.booleans()) and isinstance(state[key], dict):
+        inner = dict(state[key])
+        inner[data.draw(st.sampled_from(sorted(inner)))] = data.draw(
+            st.one_of(ANYTHING, arrays(shape=(3,))))
+        state[key] = inner
+    else:
+        state[key] = data.draw(st.one_of(ANYTHING, arrays(shape=(3,)),
+                                         st.tuples(FLOATS, arrays(shape=(3,))),
+                                         st.tuples(FLOATS, st.integers(), FLOATS,
+                                                   st.integers())))
+    try:
+        res = method(quadratic, first.x, jac=True, maxiter=3, lr=0.1, state=state)
+    except Exception as exc:
+        _mentions(exc, ["'state'", "state given", "'grad'", "'lr'", "'beta", "'eps'",
+                        "'weight_decay'", "'amsgrad'", "'maximize'", "'decay_scaling'"])
+    else:
+        _check_result(res, first.x)

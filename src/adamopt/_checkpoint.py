@@ -43,6 +43,7 @@ import numbers
 import os
 import tempfile
 import zipfile
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -270,6 +271,46 @@ class Saver:
         if (status not in (4, 5) and pending is None and evaluation is not None
                 and evaluation[2] == self.opt.t and nit != self.last):
             self.save(nit, evaluation)
+
+
+def _real(value):
+    return isinstance(value, (numbers.Real, np.floating, np.integer)) and not isinstance(
+        value, (bool, np.bool_))
+
+
+def _count(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) \
+        and value >= 0
+
+
+def check_run_state(state, x, where, callable_names):
+    """Check the pieces of a run state (a result's ``state``, or one read from a
+    checkpoint) that the run loop uses as they are; raise a `ValueError`
+    (`TypeError` for a wrong type) naming the piece."""
+    optimizer = state["optimizer"]
+    if not isinstance(optimizer, Mapping):
+        raise TypeError(f"{where} must have an 'optimizer' entry as saved by the method "
+                        f"(a mapping). Got {check.show(optimizer)} instead.")
+    evaluation = state["evaluation"]
+    if evaluation is not None and not (
+            isinstance(evaluation, (tuple, list)) and len(evaluation) == 2
+            and _real(evaluation[0]) and isinstance(evaluation[1], np.ndarray)
+            and evaluation[1].shape == x.shape and evaluation[1].dtype == x.dtype):
+        raise ValueError(f"{where} must have an 'evaluation' entry None or (fun, jac) with "
+                         f"jac an array like x ({check.show(x)}). Got "
+                         f"{check.show(evaluation)} instead.")
+    plateau = state["plateau"]
+    if not (isinstance(plateau, (tuple, list)) and len(plateau) == 4
+            and _real(plateau[0]) and _count(plateau[1]) and _real(plateau[2])
+            and _count(plateau[3]) and not math.isnan(plateau[0])
+            and not math.isnan(plateau[2])):
+        raise ValueError(f"{where} must have a 'plateau' entry (average, count, best, "
+                         f"since) as saved by the method. Got {check.show(plateau)} instead.")
+    callables = state["callables"]
+    if not (isinstance(callables, (tuple, list))
+            and all(isinstance(c, str) and c in callable_names for c in callables)):
+        raise ValueError(f"{where} must have a 'callables' entry naming some of "
+                         f"{list(callable_names)}. Got {check.show(callables)} instead.")
 
 
 def _callable_config(value):

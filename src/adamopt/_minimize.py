@@ -272,13 +272,15 @@ def _resume(state, cls, owner, x, defaults, given):
     if set(state) != keys:
         raise ValueError(f"{where} must be the 'state' of a previous result (keys "
                          f"{sorted(keys)}). Got keys {sorted(state)} instead.")
-    if state["method"] != owner:
-        raise ValueError(f"{where} comes from method {state['method']!r}, not {owner!r}.")
+    if not isinstance(state["method"], str) or state["method"] != owner:
+        raise ValueError(f"{where} comes from method {check.show(state['method'])}, "
+                         f"not {owner!r}.")
     saved_x = state["x"]
     if not (isinstance(saved_x, np.ndarray) and saved_x.shape == x.shape
             and saved_x.dtype == x.dtype):
         raise ValueError(f"{where} is for x of {check.show(saved_x)}; x0 is "
                          f"{check.show(x)}.")
+    _checkpoint.check_run_state(state, x, where, _CALLABLE_HYPERPARAMETERS)
     missing = [name for name in state["callables"] if name not in given]
     if missing:
         raise ValueError(
