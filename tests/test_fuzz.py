@@ -12,6 +12,7 @@ profile: a few dozen by default (a quick local run), 400 in CI
 ``HYPOTHESIS_PROFILE=thorough``.
 """
 
+import faulthandler
 import math
 import os
 import re
@@ -34,6 +35,14 @@ fuzz = settings(max_examples=EXAMPLES, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                        HealthCheck.filter_too_much,
                                        HealthCheck.function_scoped_fixture])
+
+@pytest.fixture(autouse=True)
+def watchdog():
+    """A hang fails the run (with every thread's traceback) instead of stalling it."""
+    faulthandler.dump_traceback_later(max(300, EXAMPLES // 4), exit=True)
+    yield
+    faulthandler.cancel_dump_traceback_later()
+
 
 SPECIAL = [0.0, -0.0, 5e-324, 1e-310, 1.17e-38, 1.4e-45, 3.4e38, 3.5e38, 1.8e19, 1.9e19,
            1.3e154, 1.4e154, 1.7976931348623157e308, 1e20, -1e20, -1.0, 1.0, math.nan,
