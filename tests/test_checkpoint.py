@@ -561,3 +561,18 @@ def test_stream_position_that_json_cannot_hold_is_refused_before_the_run(path):
     with pytest.raises(ValueError, match=expect("'batches'", "cannot store")):
         adamopt.adam(loss, np.zeros(6), jac=True, batches=stream, checkpoint=path)
     assert stream.i == 0
+
+
+def test_checkpoint_path_that_cannot_be_written_is_refused_before_the_run(tmp_path):
+    calls = []
+
+    def fun(w):
+        calls.append(1)
+        return float(w @ w), 2 * w
+
+    for bad, pattern in [(tmp_path, "is a directory"),
+                         (tmp_path / "missing" / "run.ckpt", "not a directory")]:
+        with pytest.raises(ValueError, match=expect("'checkpoint'", pattern)):
+            adamopt.adam(fun, np.ones(2), jac=True, checkpoint=str(bad))
+    assert calls == []
+    assert os.listdir(tmp_path) == []

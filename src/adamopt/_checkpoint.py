@@ -212,6 +212,23 @@ class Saver:
                 f"load_state_dict()) when the 'checkpoint' option is given. Got "
                 f"{check.show(batches)} instead."
             )
+        directory = os.path.dirname(os.path.abspath(path))
+        problem = None
+        if os.path.isdir(path):
+            problem = "is a directory"
+        elif not os.path.isdir(directory):
+            problem = f"is in {directory!r}, which is not a directory"
+        else:
+            try:    # found before the run, not at its first checkpoint
+                fd, probe = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.",
+                                             suffix=".tmp", dir=directory)
+                os.close(fd)
+                os.unlink(probe)
+            except OSError as exc:
+                problem = f"cannot be written ({exc.strerror or exc})"
+        if problem is not None:
+            raise ValueError(f"The 'checkpoint' option of {owner} must be a file path that "
+                             f"can be written. Got {path!r}, which {problem}.")
         self.path, self.every, self.owner = path, every, owner
         self.opt, self.x, self.plateau, self.batches, self.calls = (
             opt, x, plateau, batches, calls)

@@ -666,6 +666,9 @@ _OPTIONS_DOC = r"""
         that it must be passed again.
     checkpoint_every : int, default: 100
         Iterations between checkpoints (counted from the run's fresh start).
+        The path is checked before the run (an unwritable one raises
+        `ValueError`); an error while writing (a full disk) raises and leaves
+        the previous checkpoint.
     resume : bool or str or os.PathLike, default: False
         Continue from a checkpoint: ``True`` from the ``checkpoint`` file if it
         exists (a fresh run otherwise, so the same script can be started again
