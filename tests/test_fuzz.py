@@ -498,11 +498,10 @@ def checkpoint_file(tmp_path_factory):
     return path
 
 
-JSON = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), FLOATS,
-                              st.text(max_size=4)),
-                    lambda inner: st.one_of(st.lists(inner, max_size=3),
-                                            st.dictionaries(st.text(max_size=4), inner,
-                                                            max_size=3)), max_leaves=6)
+JSON_LEAF = st.one_of(st.none(), st.booleans(), st.integers(), FLOATS, st.text(max_size=4))
+JSON = st.one_of(JSON_LEAF, st.lists(JSON_LEAF, max_size=3),
+                 st.dictionaries(st.text(max_size=4), JSON_LEAF, max_size=3),
+                 st.lists(st.lists(JSON_LEAF, max_size=2), max_size=2))
 
 
 @fuzz
