@@ -576,3 +576,12 @@ def test_checkpoint_path_that_cannot_be_written_is_refused_before_the_run(tmp_pa
             adamopt.adam(fun, np.ones(2), jac=True, checkpoint=str(bad))
     assert calls == []
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("stop", [{"patience": 5, "ftol": 0.5}, {"gtol": 0.5}])
+def test_a_converged_run_resumes_as_converged(path, stop):
+    whole = run(path, maxiter=500, **{"patience": None, "gtol": 0, **stop})
+    assert whole.status in (0, 2)
+    again = run(path, maxiter=500, resume=True, **{"patience": None, "gtol": 0, **stop})
+    assert (again.status, again.nit, again.nfev) == (whole.status, whole.nit, whole.nfev)
+    assert again.x.tobytes() == whole.x.tobytes()

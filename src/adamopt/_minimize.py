@@ -395,6 +395,13 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
                     plateau.update(f)
         # A finite iterate to fall back on if a step overflows x (see below).
         start = None if evaluation is None else (x.copy(), evaluation[0], None, nit)
+        if resumed is not None and status is None:
+            # A run that had converged when its checkpoint was written stays so
+            # (a restarted script gives its result again instead of stepping on).
+            if run["patience"] is not None and plateau.state[3] >= run["patience"]:
+                status = 2
+            elif gradient_test is not None and gradient_test():
+                status = 0
         while status is None:
             if nit >= maxiter:
                 status = 1
@@ -684,8 +691,10 @@ _OPTIONS_DOC = r"""
         ``maxiter``, ``nit``, ``nfev`` and ``njev`` count from the fresh start
         of the run (not from the resume), so a run killed and resumed any
         number of times with the same options stops at the same iteration,
-        with the same ``x`` bit for bit, as one never interrupted.  Not with
-        ``state``.
+        with the same ``x`` bit for bit, as one never interrupted; a run that
+        had converged (status 0 or 2) ends at once with the same result, and
+        one that reached ``maxiter`` continues only with a larger
+        ``maxiter``.  Not with ``state``.
     disp : bool, default: False
         Print a summary when the run ends.
 
