@@ -12,6 +12,10 @@ adam, adamw
     objectives: ``minimize(fun, x0, jac=True, method=adamopt.adam, options=...)``.
 minibatches
     An endless, reproducible stream of aligned minibatches for ``batches=``.
+Constant, CosineAnnealing, CosineWarmRestarts, LinearWarmup, StepDecay, Join, Schedule
+    Learning-rate schedules for ``lr=`` or ``schedule=`` (composable: ``a * b``, `Join`).
+NormalizedWeightDecay
+    The normalized weight decay of Loshchilov & Hutter, for ``weight_decay=`` of AdamW.
 
 The classes update a NumPy array in place with one compiled, fused pass per step::
 
@@ -28,7 +32,19 @@ from ._batches import minibatches
 from ._minimize import adam, adamw
 from ._optimizers import Adam, AdamW
 from ._parallel import set_num_threads
+from ._schedules import (
+    Constant,
+    CosineAnnealing,
+    CosineWarmRestarts,
+    Join,
+    LinearWarmup,
+    NormalizedWeightDecay,
+    Schedule,
+    StepDecay,
+)
 
 __all__ = ["Adam", "AdamW", "__version__", "adam", "adamw", "minibatches", "set_num_threads"]
+__all__ += ["Constant", "CosineAnnealing", "CosineWarmRestarts", "Join", "LinearWarmup",
+            "NormalizedWeightDecay", "Schedule", "StepDecay"]
 
 __version__ = "0.1.0.dev0"

@@ -35,6 +35,7 @@ class AdamCore:
     _weight_decay: float
     _lr_fn: Callable[[int], float] | None
     _schedule: Callable[[int], float] | None
+    _weight_decay_fn: Callable[[int], float] | None
     _maximize: bool
     _check_finite: bool
     _decay_by_schedule: bool

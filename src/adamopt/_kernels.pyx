@@ -425,7 +425,7 @@ cdef class AdamCore:
     cdef int _layout_flag
     cdef public long long _t
     cdef public double _lr, _beta1, _beta2, _eps, _weight_decay
-    cdef public object _lr_fn, _schedule
+    cdef public object _lr_fn, _schedule, _weight_decay_fn
     cdef public bint _maximize, _check_finite, _decay_by_schedule
     cdef readonly bint _decoupled, _amsgrad
 
@@ -531,6 +531,8 @@ cdef class AdamCore:
         if self._schedule is not None:
             eta = self._schedule_value("schedule", self._schedule, t)
             lr_t = lr_t * eta
+        if self._weight_decay_fn is not None:   # read below, from the job's fields on
+            self._weight_decay = self._schedule_value("weight_decay", self._weight_decay_fn, t)
         if not self._grad_ready(grad):
             grad = self._slow_grad(grad)
             if not self._grad_ready(grad):

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.optimize import Bounds, OptimizeResult, OptimizeWarning
 
-from . import _objective
+from . import _objective, _schedules
 from . import _validation as check
 from ._optimizers import _ADAMW_REFERENCES, _CHECKS, Adam, AdamW
 from ._stopping import STATUS_MESSAGES, SUCCESS, GradientTest, Plateau
@@ -33,8 +33,9 @@ _RUN_DEFAULTS = {"maxiter": 1000, "gtol": 1e-5, "norm": math.inf, "ftol": 1e-4,
 #: SciPy keywords a method receives besides its options.
 _SCIPY_KEYWORDS = ("hess", "hessp", "bounds", "constraints")
 
-#: Hyperparameters that the optimizer's state dict does not hold when they are callables.
-_CALLABLE_HYPERPARAMETERS = ("lr", "schedule")
+#: Hyperparameters that the optimizer's state dict does not hold when they are callables
+#: (the run's state keeps them when they are adamopt's own schedule objects).
+_CALLABLE_HYPERPARAMETERS = ("lr", "schedule", "weight_decay")
 
 
 def _warn(message, category):
@@ -55,7 +56,7 @@ def _hyperparameter_defaults(cls):
 
 
 def _check_hyperparameter(name, value, owner):
-    if name == "lr":
+    if name in ("lr", "weight_decay"):
         return check.number_or_callable(value, name, owner)
     if name == "schedule":
         return check.optional_callable(value, name, owner)
@@ -288,7 +289,7 @@ def _dry_step(cls, kwargs, dtype, t):
     before the objective is ever called.  Callable ``lr``/``schedule`` values
     are checked as the run calls them instead (calling them here could have
     side effects)."""
-    if callable(kwargs["lr"]) or kwargs.get("schedule") is not None:
+    if any(callable(kwargs.get(name)) for name in _CALLABLE_HYPERPARAMETERS):
         return
     scratch = cls(np.zeros(1, dtype), **kwargs)
     scratch._t = t - 1
@@ -333,7 +334,9 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
     _dry_step(cls, kwargs, x.dtype, opt.t + 1)
 
     callables = tuple(name for name in _CALLABLE_HYPERPARAMETERS
-                      if callable(kwargs.get(name)))
+                      if callable(kwargs.get(name)) and not _schedules.storable(kwargs[name]))
+    kept = {name: kwargs[name] for name in _CALLABLE_HYPERPARAMETERS
+            if _schedules.storable(kwargs.get(name))}
     sign = -1.0 if kwargs["maximize"] else 1.0
     plateau = Plateau(run["ftol"], run["patience"], run["smoothing"], sign, plateau_saved)
     batches, maxiter = run["batches"], run["maxiter"]
@@ -420,7 +423,7 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
         status = 6
 
     return _result(opt, owner, x, status, nit, calls, evaluation, good, pending, plateau,
-                   callables, run["disp"])
+                   callables, run["disp"], kept)
 
 
 class RunState(Mapping):
@@ -450,7 +453,7 @@ class RunState(Mapping):
 
 
 def _result(opt, owner, x, status, nit, calls, evaluation, good, pending, plateau,
-            callables, disp):
+            callables, disp, kept):
     current = evaluation is not None and evaluation[2] == opt.t
     message = STATUS_MESSAGES[status]
     if status in (4, 5) and good is not None:
@@ -471,7 +474,7 @@ def _result(opt, owner, x, status, nit, calls, evaluation, good, pending, platea
     jac = None if g is None else np.array(g, dtype=x.dtype)
     run_state = RunState({
         "method": owner,
-        "optimizer": opt.state_dict(),
+        "optimizer": {**opt.state_dict(), **kept},
         "x": x.copy(),
         "evaluation": ((evaluation[0], np.array(evaluation[1], dtype=x.dtype))
                        if current and status not in (4, 5) else None),
@@ -536,13 +539,15 @@ _OPTIONS_DOC = r"""
     -------
     lr : float or callable, default: 1e-3
         Learning rate :math:`\alpha`, or a schedule ``lr(t) -> float`` of the
-        step number ``t = 1, 2, ...``.
+        step number ``t = 1, 2, ...`` (such as ``1e-3 *
+        adamopt.CosineAnnealing(T_max=5000)``).
     beta1, beta2 : float, default: 0.9, 0.999
         Decay rates of the moment estimates, in ``[0, 1)``.
     eps : float, default: 1e-8
         Added to :math:`\sqrt{\hat v_t}` (PyTorch's and the paper's placement).
-    weight_decay : float
-        {weight_decay}
+    weight_decay : float or callable
+        {weight_decay}  A callable ``weight_decay(t) -> lambda_t`` gives the
+        value of each step.
     amsgrad : bool, default: False
         The AMSGrad variant (maximum of the second moments, as in PyTorch).
     maximize : bool, default: False
@@ -587,9 +592,11 @@ _OPTIONS_DOC = r"""
         at ``x`` and any minibatch drawn but not used), bitwise identically to
         a run that never stopped when ``x0`` is that result's ``x``, the same
         ``batches`` iterator is passed (it has advanced) and the options are the
-        same.  Options not given are taken from the state (a callable ``lr``
-        or ``schedule`` must be given again).  With another ``x0`` the
-        moments are kept and ``fun`` is evaluated afresh there.
+        same.  Options not given are taken from the state: adamopt's own
+        schedules (`adamopt.CosineWarmRestarts`, ...) are kept in it, any other
+        callable ``lr``, ``schedule`` or ``weight_decay`` must be given again.
+        With another ``x0`` the moments are kept and ``fun`` is evaluated
+        afresh there.
     disp : bool, default: False
         Print a summary when the run ends.
 

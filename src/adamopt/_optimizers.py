@@ -151,9 +151,10 @@ class Adam(AdamCore):
     them, so that configurations port between the two unchanged.
 
     Parameters
-    ----------""" + _COMMON_PARAMETERS + r"""    weight_decay : float, default: 0.0
+    ----------""" + _COMMON_PARAMETERS + r"""    weight_decay : float or callable, default: 0.0
         L2 penalty :math:`\lambda \ge 0`, added to the gradient before the moments
-        (coupled).  For decoupled weight decay use `AdamW`.""" + _COMMON_FLAGS
+        (coupled), or a callable ``weight_decay(t)`` returning :math:`\lambda_t`.
+        For decoupled weight decay use `AdamW`.""" + _COMMON_FLAGS
         + _ATTRIBUTES_AND_NOTES + r"""
     References
     ----------
@@ -181,7 +182,8 @@ class Adam(AdamCore):
 
     def __init__(self, params: npt.NDArray[np.floating], *, lr: float | Schedule = 1e-3,
                  beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
-                 weight_decay: float = 0.0, amsgrad: bool = False, maximize: bool = False,
+                 weight_decay: float | Schedule = 0.0, amsgrad: bool = False,
+                 maximize: bool = False,
                  schedule: Schedule | None = None, check_finite: bool = True) -> None:
         owner = type(self).__name__
         params = check.params_array(params, owner)
@@ -223,7 +225,21 @@ class Adam(AdamCore):
     beta1 = _Checked("Decay rate of the first moment, in ``[0, 1)``.")
     beta2 = _Checked("Decay rate of the second moment, in ``[0, 1)``.")
     eps = _Checked("Term added to the denominator, > 0.")
-    weight_decay = _Checked("Weight decay coefficient, >= 0.")
+
+    @property
+    def weight_decay(self) -> float | Schedule:
+        """Weight decay coefficient: a float >= 0, or a callable ``t -> lambda_t``."""
+        return self._weight_decay if self._weight_decay_fn is None else self._weight_decay_fn
+
+    @weight_decay.setter
+    def weight_decay(self, value: float | Schedule) -> None:
+        value = check.number_or_callable(value, "weight_decay", type(self).__name__)
+        if callable(value):
+            # The compiled step sets _weight_decay from the callable before each update.
+            self._weight_decay_fn, self._weight_decay = value, 0.0
+        else:
+            self._weight_decay_fn, self._weight_decay = None, value
+
     maximize = _Checked("Whether the objective is maximized.")
     check_finite = _Checked("Whether each gradient is checked before it touches the state.")
 
@@ -307,14 +323,15 @@ class Adam(AdamCore):
         out = {}
         if self._lr_fn is None:
             out["lr"] = self._lr
-        out.update(beta1=self._beta1, beta2=self._beta2, eps=self._eps,
-                   weight_decay=self._weight_decay, amsgrad=bool(self._amsgrad),
-                   maximize=bool(self._maximize))
+        out.update(beta1=self._beta1, beta2=self._beta2, eps=self._eps)
+        if self._weight_decay_fn is None:
+            out["weight_decay"] = self._weight_decay
+        out.update(amsgrad=bool(self._amsgrad), maximize=bool(self._maximize))
         return out
 
     def _constructor_kwargs(self):
         return dict(lr=self.lr, beta1=self._beta1, beta2=self._beta2, eps=self._eps,
-                    weight_decay=self._weight_decay, amsgrad=bool(self._amsgrad),
+                    weight_decay=self.weight_decay, amsgrad=bool(self._amsgrad),
                     maximize=bool(self._maximize), schedule=self._schedule,
                     check_finite=bool(self._check_finite))
 
@@ -324,7 +341,8 @@ class Adam(AdamCore):
         Keys: ``algorithm`` (str), ``t`` (int), ``m`` and ``v`` (arrays shaped
         like ``params``), ``vmax`` (with amsgrad), and the hyperparameters
         ``lr`` (only when it is a number, not a schedule callable), ``beta1``,
-        ``beta2``, ``eps``, ``weight_decay``, ``amsgrad``, ``maximize``.  Every
+        ``beta2``, ``eps``, ``weight_decay`` (only when it is a number),
+        ``amsgrad``, ``maximize``.  Every
         value survives `pickle` and ``numpy.savez(f, **state)``.
         """
         out = {"algorithm": self._algorithm, "t": int(self._t),
@@ -339,8 +357,8 @@ class Adam(AdamCore):
 
         The moments and the step count are copied into this optimizer, and the
         hyperparameters found in ``state`` replace the current ones (as in
-        PyTorch); a learning rate that was a callable was not saved, so the
-        current one stays.  Everything is checked before anything changes: a
+        PyTorch); a learning rate or weight decay that was a callable was not
+        saved, so the current one stays.  Everything is checked before anything changes: a
         state from another algorithm, of another shape or dtype, with
         non-finite or negative moments, bad values or unknown keys raises
         `ValueError` (`TypeError` for wrong types) and leaves the optimizer
@@ -433,6 +451,8 @@ class Adam(AdamCore):
     def __repr__(self) -> str:
         x = self._x
         lr = self.lr if self._lr_fn is not None else f"{self._lr:g}"
+        wd = (self._weight_decay_fn if self._weight_decay_fn is not None
+              else f"{self._weight_decay:g}")
         extra = "".join(
             f", {k}={v!r}" for k, v in self._constructor_kwargs().items()
             if k not in ("lr", "beta1", "beta2", "eps", "weight_decay")
@@ -440,7 +460,7 @@ class Adam(AdamCore):
         )
         return (f"{type(self).__name__}(params=<{x.dtype} array of shape {x.shape}>, lr={lr}, "
                 f"beta1={self._beta1:g}, beta2={self._beta2:g}, eps={self._eps:g}, "
-                f"weight_decay={self._weight_decay:g}{extra}, t={self._t})")
+                f"weight_decay={wd}{extra}, t={self._t})")
 
 
 _DEFAULT_FLAGS = {"amsgrad": False, "maximize": False, "schedule": None, "check_finite": True,
@@ -495,8 +515,12 @@ class AdamW(Adam):
       values of :math:`\lambda` are much smaller than with ``"lr"``).
 
     Parameters
-    ----------""" + _COMMON_PARAMETERS + r"""    weight_decay : float, default: 1e-2
-        Decoupled weight decay :math:`\lambda \ge 0`.
+    ----------""" + _COMMON_PARAMETERS + r"""    weight_decay : float or callable, default: 1e-2
+        Decoupled weight decay :math:`\lambda \ge 0`, or a callable
+        ``weight_decay(t)`` returning :math:`\lambda_t` for step ``t``, such as
+        `adamopt.NormalizedWeightDecay` (the paper's normalized weight decay
+        :math:`\lambda_t = \lambda_{norm} \sqrt{b / (B T_i)}`, which changes at
+        each warm restart).
     decay_scaling : {"lr", "schedule"}, default: "lr"
         What scales the decay each step, see above.""" + _COMMON_FLAGS
         + _ATTRIBUTES_AND_NOTES + _ADAMW_REFERENCES)
@@ -507,7 +531,8 @@ class AdamW(Adam):
 
     def __init__(self, params: npt.NDArray[np.floating], *, lr: float | Schedule = 1e-3,
                  beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
-                 weight_decay: float = 1e-2, amsgrad: bool = False, maximize: bool = False,
+                 weight_decay: float | Schedule = 1e-2, amsgrad: bool = False,
+                 maximize: bool = False,
                  schedule: Schedule | None = None,
                  decay_scaling: Literal["lr", "schedule"] = "lr",
                  check_finite: bool = True) -> None:
