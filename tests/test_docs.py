@@ -6,7 +6,7 @@ import doctest
 import pytest
 
 import adamopt
-from adamopt import _batches, _minimize, _optimizers
+from adamopt import _batches, _minimize, _optimizers, _schedules
 
 
 @pytest.mark.parametrize("name", adamopt.__all__)
@@ -27,7 +27,7 @@ def test_step_docstring_documents_returns_and_raises():
     assert "Raises" in doc
 
 
-@pytest.mark.parametrize("module", [_optimizers, _minimize, _batches])
+@pytest.mark.parametrize("module", [_optimizers, _minimize, _batches, _schedules])
 def test_docstring_examples_run(module):
     failures, tried = doctest.testmod(module, raise_on_error=False, report=True)
     assert tried > 0
