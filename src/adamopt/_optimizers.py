@@ -4,8 +4,9 @@ The classes validate their arguments once, allocate the moments and hand the
 per-step work to the compiled core in `adamopt._kernels`.
 """
 
+import inspect
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -129,7 +130,327 @@ def _restore(cls, params, kwargs, state):
     return opt
 
 
-class Adam(AdamCore):
+def _signature_defaults(cls):
+    """The keyword-only defaults of ``cls.__init__``: one source of truth."""
+    params = inspect.signature(cls.__init__).parameters
+    return {name: p.default for name, p in params.items()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY}
+
+
+class _Optimizer:
+    """The machinery every optimizer class shares, over its compiled core
+    (`AdamCore` or `FamilyCore`): hyperparameters checked on assignment, a
+    learning rate that is a number or a schedule, the hooks the core calls
+    for its error messages, ``state_dict``/``load_state_dict``, pickling and
+    the repr.  A subclass describes itself with the class attributes below.
+    """
+
+    #: The name saved in a state dict (``"adam"``, ``"sgd"``, ...).
+    _algorithm = ""
+    #: Hyperparameters saved in a state dict (``lr`` only when it is a number).
+    _SAVED_HYPERPARAMETERS = ()
+    #: Options fixed at construction: saved, and a state must agree with them.
+    _FIXED = ()
+    #: The state arrays: name -> (core attribute, rule, the fixed option that
+    #: makes it exist or None).  Rule "finite" or "nonnegative".
+    _STATE_ARRAYS: ClassVar[dict] = {}
+    #: Scalars of the state besides ``t``: name -> check(value, t, where).
+    _STATE_SCALARS: ClassVar[dict] = {}
+    #: State arrays that must be zero at t = 0 (the first step relies on it).
+    _ZERO_AT_START = ()
+    #: Hyperparameters the repr always shows after ``lr``.
+    _REPR_NUMBERS = ()
+    #: What a usable ``eps`` must do each step (the rule of its error message).
+    _EPS_RULE = "stay positive when rounded to"
+
+    # -- hyperparameters: validated on every assignment -------------------------
+
+    @property
+    def lr(self) -> "float | Schedule":
+        """Learning rate: a float, or the schedule callable ``t -> lr_t``."""
+        return self._lr if self._lr_fn is None else self._lr_fn
+
+    @lr.setter
+    def lr(self, value: "float | Schedule") -> None:
+        value = check.number_or_callable(value, "lr", type(self).__name__)
+        if callable(value):
+            self._lr_fn, self._lr = value, float("nan")
+        else:
+            self._lr_fn, self._lr = None, value
+
+    @property
+    def weight_decay(self) -> "float | Schedule":
+        """Weight decay coefficient: a float >= 0, or a callable ``t -> lambda_t``."""
+        return self._weight_decay if self._weight_decay_fn is None else self._weight_decay_fn
+
+    @weight_decay.setter
+    def weight_decay(self, value: "float | Schedule") -> None:
+        value = check.number_or_callable(value, "weight_decay", type(self).__name__)
+        if callable(value):
+            # The compiled step sets _weight_decay from the callable before each update.
+            self._weight_decay_fn, self._weight_decay = value, 0.0
+        else:
+            self._weight_decay_fn, self._weight_decay = None, value
+
+    maximize = _Checked("Whether the objective is maximized.")
+    check_finite = _Checked("Whether each gradient is checked before it touches the state.")
+
+    @property
+    def schedule(self) -> "Schedule | None":
+        """Schedule multiplier callable ``t -> eta_t``, or None."""
+        return self._schedule
+
+    @schedule.setter
+    def schedule(self, value: "Schedule | None") -> None:
+        self._schedule = check.optional_callable(value, "schedule", type(self).__name__)
+
+    @property
+    def t(self) -> int:
+        """Number of steps taken so far."""
+        return self._t
+
+    def _smoothed_gradient(self, grad):
+        """What the ``gtol`` test of the SciPy methods measures: ``(vector,
+        scale)`` whose ``scale * norm(vector)`` is a smoothed gradient at
+        the current iterate.  ``grad`` is the objective's gradient there.
+        This default: the effective gradient itself (for algorithms that keep
+        no average of it)."""
+        if self._coupled_decay():
+            return grad + self._weight_decay * self._x, 1.0
+        return grad, 1.0
+
+    def _coupled_decay(self):
+        """Whether the weight decay is added to the gradient (coupled L2)."""
+        return self._weight_decay != 0.0
+
+    # -- hooks called by the compiled core -------------------------------------
+
+    def _slow_grad(self, grad):
+        return check.grad_array(grad, self._x, f"{type(self).__name__}.step",
+                                check_range=self._check_finite)
+
+    def _schedule_value(self, name, function, t):
+        return check.schedule_value(function, name, type(self).__name__, t)
+
+    def _raise_bad_scalars(self, name, value, t):
+        owner, dtype = type(self).__name__, self._x.dtype
+        if name == "lr":
+            raise ValueError(
+                f"The 'lr' parameter of {owner} (times the 'schedule' multiplier) must keep "
+                f"the step size finite in {dtype}. Got lr_t = {value!r} at t={t} instead; "
+                f"the parameters and the optimizer state are unchanged."
+            )
+        raise ValueError(
+            f"The 'eps' parameter of {owner} must {self._EPS_RULE} {dtype}. "
+            f"Got {value!r} at t={t} instead; "
+            f"the parameters and the optimizer state are unchanged."
+        )
+
+    def _grad_limit(self):
+        x = self._x
+        return GRAD_LIMIT_FLOAT64 if x.dtype == np.float64 else GRAD_LIMIT_FLOAT32
+
+    def _raise_bad_grad(self, grad, index):
+        x = self._x
+        flat_g = grad.ravel(order="K")
+        effective = -flat_g[index] if self._maximize else flat_g[index]
+        what = "grad"
+        if self._coupled_decay():
+            effective = effective + self._weight_decay * np.float64(x.ravel(order="K")[index])
+            what = "grad + weight_decay * params"
+        limit = self._grad_limit()
+        order = check.memory_order(x)
+        where = tuple(int(i) for i in np.unravel_index(index, x.shape, order=order))
+        if np.isfinite(effective):
+            rule = (f"at most {limit:.3g} in magnitude for {x.dtype} parameters (its square "
+                    f"would overflow the optimizer's state: rescale the objective or use "
+                    f"float64)")
+        else:
+            rule = "finite (check_finite=False skips this check)"
+        raise check.GradientValueError(
+            f"The 'grad' parameter of {type(self).__name__}.step must be {rule}. "
+            f"Got {what} = {float(effective)!r} at index {where} instead; "
+            f"the parameters and the optimizer state are unchanged."
+        )
+
+    def _raise_params_changed(self):
+        owner = type(self).__name__
+        check.params_array(self._x, owner)
+        raise ValueError(
+            f"The 'params' array of {owner} changed size, dtype or memory layout since the "
+            f"optimizer was created (now shape {self._x.shape}, dtype {self._x.dtype}); "
+            f"create a new optimizer for it."
+        )
+
+    # -- state ----------------------------------------------------------------
+
+    def _hyperparameters(self):
+        """The hyperparameters saved in a state dict (plain numbers and strings)."""
+        out = {}
+        for key in self._SAVED_HYPERPARAMETERS:
+            if key == "lr":
+                if self._lr_fn is None:
+                    out["lr"] = self._lr
+            elif key == "weight_decay":
+                if self._weight_decay_fn is None:
+                    out["weight_decay"] = self._weight_decay
+            else:
+                out[key] = getattr(self, key)
+        return out
+
+    def _constructor_kwargs(self):
+        out = {key: getattr(self, key) for key in self._SAVED_HYPERPARAMETERS}
+        out.update(schedule=self._schedule, check_finite=bool(self._check_finite))
+        return out
+
+    def _state_arrays(self):
+        """The state arrays this optimizer has, by name."""
+        arrays = {}
+        for key, (attribute, _, _) in self._STATE_ARRAYS.items():
+            value = getattr(self, attribute)
+            if value is not None:
+                arrays[key] = value
+        return arrays
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return the optimizer state as a dict of plain values and array copies.
+
+        Keys: ``algorithm`` (str), ``t`` (int), the state arrays (shaped like
+        ``params``) and scalars listed in the class's Notes, and the
+        hyperparameters (``lr`` and ``weight_decay`` only when they are
+        numbers, not schedule callables).  Every value survives `pickle` and
+        ``numpy.savez(f, **state)``.
+        """
+        out = {"algorithm": self._algorithm, "t": int(self._t)}
+        out.update((key, a.copy(order="K")) for key, a in self._state_arrays().items())
+        out.update((key, float(getattr(self, "_" + key))) for key in self._STATE_SCALARS)
+        out.update(self._hyperparameters())
+        return out
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore a state saved by `state_dict` (also as read back by `numpy.load`).
+
+        The state and the step count are copied into this optimizer, and the
+        hyperparameters found in ``state`` replace the current ones (as in
+        PyTorch); a learning rate or weight decay that was a callable was not
+        saved, so the current one stays.  Everything is checked before anything changes: a
+        state from another algorithm, of another shape or dtype, with
+        non-finite (or, where the algorithm needs it, negative) entries, bad
+        values or unknown keys raises `ValueError` (`TypeError` for wrong
+        types) and leaves the optimizer untouched.
+        """
+        t, arrays, scalars, hyper = self._checked_state(
+            state, f"{type(self).__name__}.load_state_dict")
+        for key, value in hyper.items():
+            setattr(self, key, value)
+        mine = self._state_arrays()
+        for key, value in arrays.items():
+            np.copyto(mine[key], value)
+        for key, value in scalars.items():
+            setattr(self, "_" + key, value)
+        self._t = t
+
+    def _checked_state(self, state, owner):
+        """Validate a state dict; return (t, arrays, scalars, hyperparameters)."""
+        if not isinstance(state, Mapping):
+            raise TypeError(
+                f"The 'state' parameter of {owner} must be a mapping as returned by "
+                f"state_dict(). Got {check.show(state)} instead."
+            )
+        state = {key: value if key in self._STATE_ARRAYS else _scalar(value)
+                 for key, value in state.items()}
+        for flag in self._FIXED:
+            stored = check.boolean(state[flag], flag, owner) if flag in state else None
+            if stored is None and any(key in state for key, (_, _, needs)
+                                      in self._STATE_ARRAYS.items() if needs == flag):
+                stored = True
+            mine = bool(getattr(self, flag))
+            if stored is not None and stored != mine:
+                raise ValueError(
+                    f"The state given to {owner} was saved with {flag}={stored}; "
+                    f"this optimizer has {flag}={mine}."
+                )
+        required = {"algorithm", "t"} | set(self._state_arrays()) | set(self._STATE_SCALARS)
+        missing = required - set(state)
+        unknown = set(state) - required - set(self._SAVED_HYPERPARAMETERS)
+        if missing or unknown:
+            raise ValueError(
+                f"The state given to {owner} does not fit {type(self).__name__}: "
+                f"missing keys {sorted(missing)}, unknown keys {sorted(unknown)}."
+            )
+        if state["algorithm"] != self._algorithm:
+            raise ValueError(
+                f"The state given to {owner} is from algorithm {state['algorithm']!r}, "
+                f"not {self._algorithm!r}."
+            )
+        t = state["t"]
+        if isinstance(t, (bool, np.bool_)) or not isinstance(t, (int, np.integer)):
+            raise TypeError(
+                f"The 't' entry of the state given to {owner} must be an integer. "
+                f"Got {check.show(t)} instead."
+            )
+        if not 0 <= t <= _MAX_STEPS:
+            raise ValueError(
+                f"The 't' entry of the state given to {owner} must be in [0, {_MAX_STEPS}]. "
+                f"Got {t!r} instead."
+            )
+        arrays = {key: self._checked_state_array(state[key], key, owner)
+                  for key in self._state_arrays()}
+        if t == 0 and any(np.any(arrays[key]) for key in self._ZERO_AT_START if key in arrays):
+            raise ValueError(
+                f"The state given to {owner} has t = 0 but non-zero moments; "
+                f"the state before the first step is zero."
+            )
+        scalars = {key: rule(state[key], int(t), f"The {key!r} entry of the state given to "
+                                                 f"{owner}")
+                   for key, rule in self._STATE_SCALARS.items()}
+        hyper = {key: _CHECKS[key](state[key], key, owner)
+                 for key in self._SAVED_HYPERPARAMETERS if key in state and key not in self._FIXED}
+        return int(t), arrays, scalars, hyper
+
+    def _checked_state_array(self, value, key, owner):
+        x = self._x
+        where = f"The {key!r} entry of the state given to {owner}"
+        if not isinstance(value, np.ndarray):
+            raise TypeError(f"{where} must be a NumPy array. Got {check.show(value)} instead.")
+        if value.dtype != x.dtype or value.shape != x.shape:
+            raise ValueError(
+                f"{where} must be an array of shape {x.shape} and dtype {x.dtype}. "
+                f"Got {check.show(value)} instead."
+            )
+        finite_only = self._STATE_ARRAYS[key][1] == "finite"
+        bad = ~np.isfinite(value) if finite_only else ~(np.isfinite(value) & (value >= 0))
+        if bad.any():
+            index = np.unravel_index(np.argmax(bad), value.shape)
+            rule = "finite" if finite_only else "finite and >= 0"
+            raise ValueError(
+                f"{where} must be {rule} (a corrupted checkpoint?). Got "
+                f"{value[index]!r} at index {tuple(int(i) for i in index)} instead."
+            )
+        return value
+
+    def __reduce__(self):
+        return (_restore, (type(self), self._x, self._constructor_kwargs(), self.state_dict()))
+
+    def __repr__(self) -> str:
+        x = self._x
+        lr = self.lr if self._lr_fn is not None else f"{self._lr:g}"
+        numbers = "".join(f", {k}={_number(getattr(self, k))}" for k in self._REPR_NUMBERS)
+        defaults = _signature_defaults(type(self))
+        extra = "".join(
+            f", {k}={v!r}" for k, v in self._constructor_kwargs().items()
+            if k != "lr" and k not in self._REPR_NUMBERS and v != defaults.get(k)
+        )
+        return (f"{type(self).__name__}(params=<{x.dtype} array of shape {x.shape}>, lr={lr}"
+                f"{numbers}{extra}, t={self._t})")
+
+
+def _number(value):
+    """A hyperparameter in a repr: ``:g`` for a number, the repr of a callable."""
+    return repr(value) if callable(value) else f"{value:g}"
+
+
+class Adam(_Optimizer, AdamCore):
     __doc__ = (r"""Adam: adaptive moment estimation (Kingma & Ba 2014), in place on a NumPy array.
 
     Each call ``opt.step(grad)`` performs, with the gradient :math:`g_t` of the
@@ -179,6 +500,12 @@ class Adam(AdamCore):
     _DECOUPLED = False
     _SAVED_HYPERPARAMETERS = ("lr", "beta1", "beta2", "eps", "weight_decay", "amsgrad",
                               "maximize")
+    _FIXED = ("amsgrad",)
+    _STATE_ARRAYS: ClassVar[dict] = {"m": ("_m", "finite", None), "v": ("_v", "nonnegative", None),
+                                     "vmax": ("_vmax", "nonnegative", "amsgrad")}
+    _ZERO_AT_START = ("m", "v", "vmax")
+    _REPR_NUMBERS = ("beta1", "beta2", "eps", "weight_decay")
+    _EPS_RULE = "stay positive when scaled by sqrt(1 - beta2**t) and rounded to"
 
     def __init__(self, params: npt.NDArray[np.floating], *, lr: float | Schedule = 1e-3,
                  beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
@@ -207,264 +534,21 @@ class Adam(AdamCore):
             amsgrad,
         )
 
-    # -- hyperparameters: validated on every assignment -------------------------
-
-    @property
-    def lr(self) -> float | Schedule:
-        """Learning rate: a float, or the schedule callable ``t -> lr_t``."""
-        return self._lr if self._lr_fn is None else self._lr_fn
-
-    @lr.setter
-    def lr(self, value: float | Schedule) -> None:
-        value = check.number_or_callable(value, "lr", type(self).__name__)
-        if callable(value):
-            self._lr_fn, self._lr = value, float("nan")
-        else:
-            self._lr_fn, self._lr = None, value
-
     beta1 = _Checked("Decay rate of the first moment, in ``[0, 1)``.")
     beta2 = _Checked("Decay rate of the second moment, in ``[0, 1)``.")
     eps = _Checked("Term added to the denominator, > 0.")
-
-    @property
-    def weight_decay(self) -> float | Schedule:
-        """Weight decay coefficient: a float >= 0, or a callable ``t -> lambda_t``."""
-        return self._weight_decay if self._weight_decay_fn is None else self._weight_decay_fn
-
-    @weight_decay.setter
-    def weight_decay(self, value: float | Schedule) -> None:
-        value = check.number_or_callable(value, "weight_decay", type(self).__name__)
-        if callable(value):
-            # The compiled step sets _weight_decay from the callable before each update.
-            self._weight_decay_fn, self._weight_decay = value, 0.0
-        else:
-            self._weight_decay_fn, self._weight_decay = None, value
-
-    maximize = _Checked("Whether the objective is maximized.")
-    check_finite = _Checked("Whether each gradient is checked before it touches the state.")
-
-    @property
-    def schedule(self) -> Schedule | None:
-        """Schedule multiplier callable ``t -> eta_t``, or None."""
-        return self._schedule
-
-    @schedule.setter
-    def schedule(self, value: Schedule | None) -> None:
-        self._schedule = check.optional_callable(value, "schedule", type(self).__name__)
 
     @property
     def amsgrad(self) -> bool:
         """Whether the AMSGrad variant is used (fixed at construction)."""
         return self._amsgrad
 
-    @property
-    def t(self) -> int:
-        """Number of steps taken so far."""
-        return self._t
+    def _coupled_decay(self):
+        return not self._DECOUPLED and self._weight_decay != 0.0
 
-    # -- hooks called by the compiled core -------------------------------------
-
-    def _slow_grad(self, grad):
-        return check.grad_array(grad, self._x, f"{type(self).__name__}.step",
-                                check_range=self._check_finite)
-
-    def _schedule_value(self, name, function, t):
-        return check.schedule_value(function, name, type(self).__name__, t)
-
-    def _raise_bad_scalars(self, name, value, t):
-        owner, dtype = type(self).__name__, self._x.dtype
-        if name == "lr":
-            raise ValueError(
-                f"The 'lr' parameter of {owner} (times the 'schedule' multiplier) must keep "
-                f"the step size finite in {dtype}. Got lr_t = {value!r} at t={t} instead; "
-                f"the parameters and the optimizer state are unchanged."
-            )
-        raise ValueError(
-            f"The 'eps' parameter of {owner} must stay positive when scaled by "
-            f"sqrt(1 - beta2**t) and rounded to {dtype}. Got {value!r} at t={t} instead; "
-            f"the parameters and the optimizer state are unchanged."
-        )
-
-    def _raise_bad_grad(self, grad, index):
-        x = self._x
-        flat_g = grad.ravel(order="K")
-        effective = -flat_g[index] if self._maximize else flat_g[index]
-        what = "grad"
-        if not self._DECOUPLED and self._weight_decay != 0.0:
-            effective = effective + self._weight_decay * np.float64(x.ravel(order="K")[index])
-            what = "grad + weight_decay * params"
-        limit = GRAD_LIMIT_FLOAT64 if x.dtype == np.float64 else GRAD_LIMIT_FLOAT32
-        order = check.memory_order(x)
-        where = tuple(int(i) for i in np.unravel_index(index, x.shape, order=order))
-        if np.isfinite(effective):
-            rule = (f"at most {limit:.3g} in magnitude for {x.dtype} parameters (its square "
-                    f"would overflow the second moment: rescale the objective or use float64)")
-        else:
-            rule = "finite (check_finite=False skips this check)"
-        raise check.GradientValueError(
-            f"The 'grad' parameter of {type(self).__name__}.step must be {rule}. "
-            f"Got {what} = {float(effective)!r} at index {where} instead; "
-            f"the parameters and the optimizer state are unchanged."
-        )
-
-    def _raise_params_changed(self):
-        owner = type(self).__name__
-        check.params_array(self._x, owner)
-        raise ValueError(
-            f"The 'params' array of {owner} changed size, dtype or memory layout since the "
-            f"optimizer was created (now shape {self._x.shape}, dtype {self._x.dtype}); "
-            f"create a new optimizer for it."
-        )
-
-    # -- state ----------------------------------------------------------------
-
-    def _hyperparameters(self):
-        """The hyperparameters saved in a state dict (plain numbers and strings)."""
-        out = {}
-        if self._lr_fn is None:
-            out["lr"] = self._lr
-        out.update(beta1=self._beta1, beta2=self._beta2, eps=self._eps)
-        if self._weight_decay_fn is None:
-            out["weight_decay"] = self._weight_decay
-        out.update(amsgrad=bool(self._amsgrad), maximize=bool(self._maximize))
-        return out
-
-    def _constructor_kwargs(self):
-        return dict(lr=self.lr, beta1=self._beta1, beta2=self._beta2, eps=self._eps,
-                    weight_decay=self.weight_decay, amsgrad=bool(self._amsgrad),
-                    maximize=bool(self._maximize), schedule=self._schedule,
-                    check_finite=bool(self._check_finite))
-
-    def state_dict(self) -> dict[str, Any]:
-        """Return the optimizer state as a dict of plain values and array copies.
-
-        Keys: ``algorithm`` (str), ``t`` (int), ``m`` and ``v`` (arrays shaped
-        like ``params``), ``vmax`` (with amsgrad), and the hyperparameters
-        ``lr`` (only when it is a number, not a schedule callable), ``beta1``,
-        ``beta2``, ``eps``, ``weight_decay`` (only when it is a number),
-        ``amsgrad``, ``maximize``.  Every
-        value survives `pickle` and ``numpy.savez(f, **state)``.
-        """
-        out = {"algorithm": self._algorithm, "t": int(self._t),
-               "m": self._m.copy(order="K"), "v": self._v.copy(order="K")}
-        if self._vmax is not None:
-            out["vmax"] = self._vmax.copy(order="K")
-        out.update(self._hyperparameters())
-        return out
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore a state saved by `state_dict` (also as read back by `numpy.load`).
-
-        The moments and the step count are copied into this optimizer, and the
-        hyperparameters found in ``state`` replace the current ones (as in
-        PyTorch); a learning rate or weight decay that was a callable was not
-        saved, so the current one stays.  Everything is checked before anything changes: a
-        state from another algorithm, of another shape or dtype, with
-        non-finite or negative moments, bad values or unknown keys raises
-        `ValueError` (`TypeError` for wrong types) and leaves the optimizer
-        untouched.
-        """
-        t, arrays, hyper = self._checked_state(state, f"{type(self).__name__}.load_state_dict")
-        for key, value in hyper.items():
-            setattr(self, key, value)
-        for key, value in arrays.items():
-            np.copyto(getattr(self, "_" + key), value)
-        self._t = t
-
-    def _checked_state(self, state, owner):
-        """Validate a state dict; return (t, moment arrays, hyperparameters)."""
-        if not isinstance(state, Mapping):
-            raise TypeError(
-                f"The 'state' parameter of {owner} must be a mapping as returned by "
-                f"state_dict(). Got {check.show(state)} instead."
-            )
-        state = {key: value if key in ("m", "v", "vmax") else _scalar(value)
-                 for key, value in state.items()}
-        saved = {"amsgrad": None}
-        if "amsgrad" in state:
-            saved["amsgrad"] = check.boolean(state["amsgrad"], "amsgrad", owner)
-        if "vmax" in state or saved["amsgrad"] is not None:
-            stored = saved["amsgrad"] if saved["amsgrad"] is not None else True
-            if stored != bool(self._amsgrad):
-                raise ValueError(
-                    f"The state given to {owner} was saved with amsgrad={stored}; "
-                    f"this optimizer has amsgrad={bool(self._amsgrad)}."
-                )
-        required = {"algorithm", "t", "m", "v"} | ({"vmax"} if self._amsgrad else set())
-        missing = required - set(state)
-        unknown = set(state) - required - set(self._SAVED_HYPERPARAMETERS)
-        if missing or unknown:
-            raise ValueError(
-                f"The state given to {owner} does not fit {type(self).__name__}: "
-                f"missing keys {sorted(missing)}, unknown keys {sorted(unknown)}."
-            )
-        if state["algorithm"] != self._algorithm:
-            raise ValueError(
-                f"The state given to {owner} is from algorithm {state['algorithm']!r}, "
-                f"not {self._algorithm!r}."
-            )
-        t = state["t"]
-        if isinstance(t, (bool, np.bool_)) or not isinstance(t, (int, np.integer)):
-            raise TypeError(
-                f"The 't' entry of the state given to {owner} must be an integer. "
-                f"Got {check.show(t)} instead."
-            )
-        if not 0 <= t <= _MAX_STEPS:
-            raise ValueError(
-                f"The 't' entry of the state given to {owner} must be in [0, {_MAX_STEPS}]. "
-                f"Got {t!r} instead."
-            )
-        arrays = {key: self._checked_state_array(state[key], key, owner)
-                  for key in ("m", "v", "vmax") if key in state}
-        if t == 0 and any(np.any(a) for a in arrays.values()):
-            raise ValueError(
-                f"The state given to {owner} has t = 0 but non-zero moments; "
-                f"the state before the first step is zero."
-            )
-        hyper = {key: _CHECKS[key](state[key], key, owner)
-                 for key in self._SAVED_HYPERPARAMETERS if key in state and key != "amsgrad"}
-        return int(t), arrays, hyper
-
-    def _checked_state_array(self, value, key, owner):
-        x = self._x
-        where = f"The {key!r} entry of the state given to {owner}"
-        if not isinstance(value, np.ndarray):
-            raise TypeError(f"{where} must be a NumPy array. Got {check.show(value)} instead.")
-        if value.dtype != x.dtype or value.shape != x.shape:
-            raise ValueError(
-                f"{where} must be an array of shape {x.shape} and dtype {x.dtype}. "
-                f"Got {check.show(value)} instead."
-            )
-        bad = ~np.isfinite(value) if key == "m" else ~(np.isfinite(value) & (value >= 0))
-        if bad.any():
-            index = np.unravel_index(np.argmax(bad), value.shape)
-            rule = "finite" if key == "m" else "finite and >= 0"
-            raise ValueError(
-                f"{where} must be {rule} (a corrupted checkpoint?). Got "
-                f"{value[index]!r} at index {tuple(int(i) for i in index)} instead."
-            )
-        return value
-
-    def __reduce__(self):
-        return (_restore, (type(self), self._x, self._constructor_kwargs(), self.state_dict()))
-
-    def __repr__(self) -> str:
-        x = self._x
-        lr = self.lr if self._lr_fn is not None else f"{self._lr:g}"
-        wd = (self._weight_decay_fn if self._weight_decay_fn is not None
-              else f"{self._weight_decay:g}")
-        extra = "".join(
-            f", {k}={v!r}" for k, v in self._constructor_kwargs().items()
-            if k not in ("lr", "beta1", "beta2", "eps", "weight_decay")
-            and v != _DEFAULT_FLAGS.get(k)
-        )
-        return (f"{type(self).__name__}(params=<{x.dtype} array of shape {x.shape}>, lr={lr}, "
-                f"beta1={self._beta1:g}, beta2={self._beta2:g}, eps={self._eps:g}, "
-                f"weight_decay={wd}{extra}, t={self._t})")
-
-
-_DEFAULT_FLAGS = {"amsgrad": False, "maximize": False, "schedule": None, "check_finite": True,
-                  "decay_scaling": "lr"}
+    def _smoothed_gradient(self, grad):
+        """The bias-corrected first moment (see `_Optimizer._smoothed_gradient`)."""
+        return self._m, 1.0 / (1.0 - self._beta1 ** self._t)
 
 
 def _scalar(value):
@@ -550,9 +634,3 @@ class AdamW(Adam):
     def decay_scaling(self, value: str) -> None:
         value = _CHECKS["decay_scaling"](value, "decay_scaling", type(self).__name__)
         self._decay_by_schedule = value == "schedule"
-
-    def _hyperparameters(self):
-        return {**super()._hyperparameters(), "decay_scaling": self.decay_scaling}
-
-    def _constructor_kwargs(self):
-        return {**super()._constructor_kwargs(), "decay_scaling": self.decay_scaling}
