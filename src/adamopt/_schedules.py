@@ -36,6 +36,8 @@ __all__ = ["Constant", "CosineAnnealing", "CosineWarmRestarts", "Join", "LinearW
 
 def _step_number(t, owner):
     """The step number a schedule is called with: an integer >= 1."""
+    if type(t) is int and t >= 1:      # the common case, from an optimizer
+        return t
     if isinstance(t, bool) or not isinstance(t, numbers.Integral):
         raise check._fail(TypeError, "t", owner, "an integer >= 1 (the step number)", t)
     if t < 1:
@@ -292,7 +294,7 @@ class CosineWarmRestarts(Schedule):
     """
 
     _fields = ("T_0", "T_mult", "eta_min", "eta_max")
-    __slots__ = _fields
+    __slots__ = (*_fields, "_last")     # _last: the period found last, (start, length)
     _defaults: ClassVar[dict] = {"T_mult": 1, "eta_min": 0.0, "eta_max": 1.0}
 
     def __init__(self, T_0: int, T_mult: int = 1, eta_min: float = 0.0,
@@ -301,12 +303,15 @@ class CosineWarmRestarts(Schedule):
         T_0 = _positive_int(T_0, "T_0", owner)
         T_mult = _positive_int(T_mult, "T_mult", owner)
         eta_min, eta_max = _eta_range(eta_min, eta_max, owner)
-        self._init(T_0=T_0, T_mult=T_mult, eta_min=eta_min, eta_max=eta_max)
+        self._init(T_0=T_0, T_mult=T_mult, eta_min=eta_min, eta_max=eta_max, _last=(0, T_0))
 
     def _period(self, t):
         done, T_0, T_mult = t - 1, self.T_0, self.T_mult
         if T_mult == 1:
             return (done - done % T_0, T_0)
+        start, length = self._last
+        if start <= done < start + length:     # consecutive steps: mostly the same period
+            return self._last
         # First guess in floating point, then exact integer corrections.
         i = int(math.log(done * (T_mult - 1) / T_0 + 1, T_mult))
         start = T_0 * (T_mult**i - 1) // (T_mult - 1)
@@ -316,7 +321,9 @@ class CosineWarmRestarts(Schedule):
         while start + T_0 * T_mult**i <= done:
             start += T_0 * T_mult**i
             i += 1
-        return (start, T_0 * T_mult**i)
+        found = (start, T_0 * T_mult**i)
+        object.__setattr__(self, "_last", found)    # a cache, not part of the value
+        return found
 
     def _value(self, t):
         start, length = self._period(t)
