@@ -6,8 +6,10 @@ Adam
     Adam (Kingma & Ba 2014) with optional coupled L2 weight decay and AMSGrad.
 AdamW
     Adam with decoupled weight decay (Loshchilov & Hutter 2019).
+SGD
+    Stochastic gradient descent with momentum and Nesterov's form.
 
-adam, adamw
+adam, adamw, sgd
     The same algorithms as `scipy.optimize.minimize` methods for (stochastic)
     objectives: ``minimize(fun, x0, jac=True, method=adamopt.adam, options=...)``.
 minibatches
@@ -25,10 +27,13 @@ The classes update a NumPy array in place with one compiled, fused pass per step
 """
 
 from ._batches import minibatches
+from ._family import SGD
+from ._family_methods import sgd
 from ._minimize import adam, adamw
 from ._optimizers import Adam, AdamW
 from ._parallel import set_num_threads
 
-__all__ = ["Adam", "AdamW", "__version__", "adam", "adamw", "minibatches", "set_num_threads"]
+__all__ = ["SGD", "Adam", "AdamW", "__version__", "adam", "adamw", "minibatches",
+           "set_num_threads", "sgd"]
 
 __version__ = "0.1.0.dev0"
