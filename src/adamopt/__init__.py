@@ -6,8 +6,10 @@ Adam
     Adam (Kingma & Ba 2014) with optional coupled L2 weight decay and AMSGrad.
 AdamW
     Adam with decoupled weight decay (Loshchilov & Hutter 2019).
+SGD
+    Stochastic gradient descent with momentum and Nesterov's form.
 
-adam, adamw
+adam, adamw, sgd
     The same algorithms as `scipy.optimize.minimize` methods for (stochastic)
     objectives: ``minimize(fun, x0, jac=True, method=adamopt.adam, options=...)``.
 minibatches
@@ -29,6 +31,8 @@ The classes update a NumPy array in place with one compiled, fused pass per step
 """
 
 from ._batches import minibatches
+from ._family import SGD
+from ._family_methods import sgd
 from ._minimize import adam, adamw
 from ._optimizers import Adam, AdamW
 from ._parallel import set_num_threads
@@ -43,7 +47,8 @@ from ._schedules import (
     StepDecay,
 )
 
-__all__ = ["Adam", "AdamW", "__version__", "adam", "adamw", "minibatches", "set_num_threads"]
+__all__ = ["SGD", "Adam", "AdamW", "__version__", "adam", "adamw", "minibatches",
+           "set_num_threads", "sgd"]
 __all__ += ["Constant", "CosineAnnealing", "CosineWarmRestarts", "Join", "LinearWarmup",
             "NormalizedWeightDecay", "Schedule", "StepDecay"]
 

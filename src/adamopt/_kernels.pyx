@@ -674,6 +674,11 @@ cdef class AdamCore(_Core):
         self._decoupled = decoupled
         self._amsgrad = amsgrad
 
+    def _grad_limit(self):
+        """The largest gradient magnitude a step accepts (just under the
+        square root of the dtype's largest number)."""
+        return LIMIT64 if self._typenum == cnp.NPY_FLOAT64 else <double>LIMIT32
+
     def step(self, grad):
         cdef long long t = self._t + 1
         cdef double eta
@@ -784,14 +789,17 @@ cdef class FamilyCore(_Core):
         return self._weight_decay != 0.0 and not (
             self._algo == ALGO_NADAM and self._decoupled_weight_decay)
 
-    def _grad_limit(self):
-        """The largest gradient magnitude a step accepts: under the square
-        root of the dtype's largest number for the algorithms that square the
-        gradient, else the largest finite number."""
+    cdef double _limit(self):
         cdef bint is64 = self._typenum == cnp.NPY_FLOAT64
         if self._algo in (ALGO_SGD, ALGO_ADAMAX):
             return DBL_MAX if is64 else <double>FLT_MAX
         return LIMIT64 if is64 else <double>LIMIT32
+
+    def _grad_limit(self):
+        """The largest gradient magnitude a step accepts: under the square
+        root of the dtype's largest number for the algorithms that square the
+        gradient, else the largest finite number."""
+        return self._limit()
 
     def step(self, grad):
         cdef long long t = self._t + 1
@@ -801,7 +809,7 @@ cdef class FamilyCore(_Core):
         cdef bint is64 = self._typenum == cnp.NPY_FLOAT64
         cdef StepJob job
         cdef int algo = self._algo
-        self._start_job(&job, g, algo, self._coupled(), self._grad_limit())
+        self._start_job(&job, g, algo, self._coupled(), self._limit())
         job.m = <char*>cnp.PyArray_DATA(self._a)
         job.v = <char*>cnp.PyArray_DATA(self._b) if self._b is not None else NULL
         job.vmax = <char*>cnp.PyArray_DATA(self._c) if self._c is not None else NULL

@@ -323,7 +323,7 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
         kwargs, saved = _resume(state, cls, owner, x, defaults, given)
     opt = cls(x, **kwargs)
     if state is not None:
-        arrays = {k: v for k, v in saved.items() if k not in defaults or k == "amsgrad"}
+        arrays = {k: v for k, v in saved.items() if k not in defaults or k in cls._FIXED}
         opt.load_state_dict(arrays)
         if np.array_equal(x, state["x"]) and state["evaluation"] is not None:
             evaluation = (*state["evaluation"], opt.t)
@@ -417,7 +417,7 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
                     break
             if plateau.update(f):
                 status = 2
-            elif gradient_test is not None and gradient_test():
+            elif gradient_test is not None and gradient_test(g):
                 status = 0
     except KeyboardInterrupt:
         status = 6
@@ -537,35 +537,20 @@ _OPTIONS_DOC = r"""
 
     Options
     -------
-    lr : float or callable, default: 1e-3
-        Learning rate :math:`\alpha`, or a schedule ``lr(t) -> float`` of the
-        step number ``t = 1, 2, ...`` (such as ``1e-3 *
-        adamopt.CosineAnnealing(T_max=5000)``).
-    beta1, beta2 : float, default: 0.9, 0.999
-        Decay rates of the moment estimates, in ``[0, 1)``.
-    eps : float, default: 1e-8
-        Added to :math:`\sqrt{\hat v_t}` (PyTorch's and the paper's placement).
-    weight_decay : float or callable
-        {weight_decay}  A callable ``weight_decay(t) -> lambda_t`` gives the
-        value of each step.
-    amsgrad : bool, default: False
-        The AMSGrad variant (maximum of the second moments, as in PyTorch).
+{options}
     maximize : bool, default: False
         Maximize ``fun`` instead (the plateau test then looks for increases).
     schedule : callable, optional
-        A multiplier ``schedule(t) -> eta_t`` of the learning rate.{decay_scaling}
+        A multiplier ``schedule(t) -> eta_t`` of the learning rate.{schedule_extra}
     maxiter : int, default: 1000
         Maximum number of iterations (steps) in this call.  A float is rounded
         down (``1e4`` is fine); ``numpy.inf`` leaves the run to the other
         stopping rules.
     gtol : float, default: 1e-5
-        Stop with ``status=0`` when ``norm(m_hat) <= gtol``, where ``m_hat`` is
-        the bias-corrected first moment :math:`m_t / (1 - \beta_1^t)`: the
-        minibatch gradient smoothed over the last ``~1/(1-beta1)`` steps, far
-        less noisy than one minibatch gradient.  With bounds the projected
-        ``x - clip(x - m_hat)`` is used.  ``0`` disables the test.  (With
-        `adamw` and ``weight_decay > 0`` the objective's gradient does not
-        vanish at the solution, so rely on ``maxiter`` or the plateau test.)
+        Stop with ``status=0`` when ``norm(s_t) <= gtol``, where ``s_t`` is a
+        smoothed gradient: {gtol}
+        With bounds the projected ``x - clip(x - s_t)`` is used.  ``0``
+        disables the test.
     tol : float, optional
         `~scipy.optimize.minimize`'s ``tol``: sets ``gtol`` unless ``gtol`` is
         given.
@@ -650,10 +635,21 @@ _OPTIONS_DOC = r"""
 """
 
 
-def _method_doc(summary, weight_decay, decay_scaling, equations, references):
-    doc = _OPTIONS_DOC.replace("{weight_decay}", weight_decay).replace(
-        "{decay_scaling}", decay_scaling)
+def _method_doc(summary, equations, options, gtol, references, schedule_extra=""):
+    """The docstring of a SciPy method: its summary, its update equations, the
+    shared parameters, its own options (numpydoc entries) then the shared
+    ones, what its ``gtol`` test measures, and its references."""
+    doc = (_OPTIONS_DOC.replace("{options}", options.strip("\n"))
+           .replace("{schedule_extra}", schedule_extra).replace("{gtol}", gtol))
     return summary + equations + doc + references
+
+
+#: The ``gtol`` description of the methods that test their bias-corrected first moment.
+GTOL_FIRST_MOMENT = (
+    r"""the bias-corrected first moment
+        :math:`\hat m_t = m_t / (1 - \beta_1^t)`, the minibatch gradient smoothed
+        over the last ``~1/(1-beta1)`` steps, far less noisy than one minibatch
+        gradient (free: the optimizer keeps it).""")
 
 
 Objective = Callable[..., Any]
@@ -673,6 +669,21 @@ def adamw(fun: Objective, x0: npt.ArrayLike, args: tuple = (), jac: Any = None,
                      constraints, options)
 
 
+_ADAM_OPTIONS = r"""
+    lr : float or callable, default: 1e-3
+        Learning rate :math:`\alpha`, or a schedule ``lr(t) -> float`` of the
+        step number ``t = 1, 2, ...`` (such as ``1e-3 *
+        adamopt.CosineAnnealing(T_max=5000)``).
+    beta1, beta2 : float, default: 0.9, 0.999
+        Decay rates of the moment estimates, in ``[0, 1)``.
+    eps : float, default: 1e-8
+        Added to :math:`\sqrt{\hat v_t}` (PyTorch's and the paper's placement).
+    weight_decay : float or callable
+        {weight_decay}  A callable ``weight_decay(t) -> lambda_t`` gives the
+        value of each step.
+    amsgrad : bool, default: False
+        The AMSGrad variant (maximum of the second moments, as in PyTorch)."""
+
 adam.__doc__ = _method_doc(
     r"""Minimize a (stochastic) objective with Adam, as a `scipy.optimize.minimize` method.
 
@@ -681,8 +692,6 @@ adam.__doc__ = _method_doc(
     step (Kingma & Ba 2014, Algorithm 1, exactly as `adamopt.Adam` computes it)
     with the gradient :math:`g_t` of ``fun`` at the current iterate:
 """,
-    "Coupled L2 penalty :math:`\\lambda`, added to the gradient; default 0.",
-    "",
     r"""
     .. math::
 
@@ -691,6 +700,9 @@ adam.__doc__ = _method_doc(
         x_t = x_{t-1} - \alpha_t \frac{m_t / (1 - \beta_1^t)}
                                         {\sqrt{v_t / (1 - \beta_2^t)} + \epsilon}
 """,
+    _ADAM_OPTIONS.replace("{weight_decay}", "Coupled L2 penalty :math:`\\lambda`, added to "
+                          "the gradient; default 0."),
+    GTOL_FIRST_MOMENT,
     r"""
     References
     ----------
@@ -720,11 +732,6 @@ adamw.__doc__ = _method_doc(
     As `adam`, with weight decay decoupled from the gradient (Loshchilov &
     Hutter 2019), exactly as `adamopt.AdamW` computes it:
 """,
-    "Decoupled weight decay :math:`\\lambda`; default 1e-2.",
-    r"""
-    decay_scaling : {"lr", "schedule"}, default: "lr"
-        Scale of the decay each step: the learning rate used (PyTorch, optax)
-        or the ``schedule`` multiplier alone (the paper).""",
     r"""
     .. math::
 
@@ -734,4 +741,13 @@ adamw.__doc__ = _method_doc(
         \qquad s_t = \alpha_t \eta_t \ (\text{decay\_scaling="lr"})
                     \text{ or } \eta_t \ (\text{"schedule"})
 """,
-    _ADAMW_REFERENCES)
+    _ADAM_OPTIONS.replace("{weight_decay}",
+                          "Decoupled weight decay :math:`\\lambda`; default 1e-2."),
+    GTOL_FIRST_MOMENT + r"""  (With ``weight_decay > 0`` the objective's
+        gradient does not vanish at the solution, so rely on ``maxiter`` or the
+        plateau test.)""",
+    _ADAMW_REFERENCES,
+    schedule_extra=r"""
+    decay_scaling : {"lr", "schedule"}, default: "lr"
+        Scale of the decay each step: the learning rate used (PyTorch, optax)
+        or the ``schedule`` multiplier alone (the paper).""")

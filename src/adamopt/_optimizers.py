@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _validation as check
-from ._kernels import GRAD_LIMIT_FLOAT32, GRAD_LIMIT_FLOAT64, AdamCore
+from ._kernels import AdamCore
 
 _COMMON_PARAMETERS = r"""
     params : numpy.ndarray
@@ -103,6 +103,17 @@ _CHECKS = {
     "check_finite": check.boolean,
     "decay_scaling": lambda value, name, owner: check.choice(
         value, name, owner, ("lr", "schedule")),
+    "amsgrad": check.boolean,
+    # The family (adamopt._family)
+    "momentum": check.unit_interval,
+    "dampening": check.unit_interval,
+    "nesterov": check.boolean,
+    "lr_decay": check.finite_at_least,
+    "initial_accumulator_value": check.finite_at_least,
+    "alpha": check.unit_interval,
+    "centered": check.boolean,
+    "momentum_decay": check.finite_at_least,
+    "decoupled_weight_decay": check.boolean,
 }
 
 
@@ -245,10 +256,6 @@ class _Optimizer:
             f"Got {value!r} at t={t} instead; "
             f"the parameters and the optimizer state are unchanged."
         )
-
-    def _grad_limit(self):
-        x = self._x
-        return GRAD_LIMIT_FLOAT64 if x.dtype == np.float64 else GRAD_LIMIT_FLOAT32
 
     def _raise_bad_grad(self, grad, index):
         x = self._x
