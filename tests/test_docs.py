@@ -6,7 +6,15 @@ import doctest
 import pytest
 
 import adamopt
-from adamopt import _batches, _family, _family_methods, _minimize, _optimizers, _schedules
+from adamopt import (
+    _batches,
+    _family,
+    _family_methods,
+    _minimize,
+    _optimizers,
+    _schedules,
+    _swats,
+)
 
 #: The family's classes and their SciPy methods.
 FAMILY = {adamopt.SGD: adamopt.sgd}
@@ -38,7 +46,7 @@ def test_family_class_docstring_has_section(cls, section):
 
 
 @pytest.mark.parametrize("module", [_optimizers, _minimize, _batches, _family,
-                                    _family_methods, _schedules])
+                                    _family_methods, _schedules, _swats])
 def test_docstring_examples_run(module):
     failures, tried = doctest.testmod(module, raise_on_error=False, report=True)
     assert tried > 0

@@ -18,6 +18,8 @@ Constant, CosineAnnealing, CosineWarmRestarts, LinearWarmup, StepDecay, Join, Sc
     Learning-rate schedules for ``lr=`` or ``schedule=`` (composable: ``a * b``, `Join`).
 NormalizedWeightDecay
     The normalized weight decay of Loshchilov & Hutter, for ``weight_decay=`` of AdamW.
+SWATS, swats
+    Adam, then SGD with momentum once Adam's step size has settled (Keskar & Socher 2017).
 
 The classes update a NumPy array in place with one compiled, fused pass per step::
 
@@ -46,10 +48,11 @@ from ._schedules import (
     Schedule,
     StepDecay,
 )
+from ._swats import SWATS, swats
 
 __all__ = ["SGD", "Adam", "AdamW", "__version__", "adam", "adamw", "minibatches",
            "set_num_threads", "sgd"]
-__all__ += ["Constant", "CosineAnnealing", "CosineWarmRestarts", "Join", "LinearWarmup",
-            "NormalizedWeightDecay", "Schedule", "StepDecay"]
+__all__ += ["SWATS", "Constant", "CosineAnnealing", "CosineWarmRestarts", "Join", "LinearWarmup",
+            "NormalizedWeightDecay", "Schedule", "StepDecay", "swats"]
 
 __version__ = "0.1.0.dev0"

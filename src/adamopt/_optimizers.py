@@ -99,6 +99,7 @@ _CHECKS = {
     "beta2": check.unit_interval,
     "eps": check.positive_finite,
     "weight_decay": check.finite_at_least,
+    "switch_tol": check.positive_finite,     # SWATS
     "maximize": check.boolean,
     "check_finite": check.boolean,
     "decay_scaling": lambda value, name, owner: check.choice(

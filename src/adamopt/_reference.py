@@ -246,3 +246,56 @@ def nadam_step(x, g, m, v, mu_product, t, *, lr, beta1=0.9, beta2=0.999, eps=1e-
     x = (x - lr * (1.0 - mu) / (1.0 - mu_product) * g / denominator
          - lr * mu_next / (1.0 - mu_product * mu_next) * m / denominator)
     return x.astype(dtype), m.astype(dtype), v.astype(dtype), mu_product
+def swats_run(x, grad, steps, *, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
+              switch_tol=1e-9):
+    r"""Run SWATS (Keskar & Socher 2017, Algorithm 1) for ``steps`` steps, in float64.
+
+    Adam steps :math:`p_k = -\alpha \hat m_k / (\sqrt{\hat v_k} + \epsilon)` (PyTorch's
+    placement of :math:`\epsilon`) until the bias-corrected average
+    :math:`\Lambda = \lambda_k / (1 - \beta_2^k)` of
+    :math:`\gamma_k = p_k^\top p_k / (-p_k^\top g_k)` is within ``switch_tol`` of
+    :math:`\gamma_k` (for :math:`k > 1` and :math:`\Lambda > 0`); then SGD with
+    momentum: :math:`b_t = \beta_1 b_{t-1} + g_t` (:math:`b = g` at the first SGD
+    step), :math:`x_t = x_{t-1} - (1 - \beta_1) \Lambda b_t`.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Starting point (not modified).
+    grad : callable
+        ``grad(x, k)``: the objective's gradient at ``x`` for step ``k``.
+    steps : int
+        Number of steps.
+    lr, beta1, beta2, eps, weight_decay, switch_tol : float
+        As in `adamopt.SWATS` (a constant ``lr``).
+
+    Returns
+    -------
+    x : numpy.ndarray
+        The point after ``steps`` steps (float64).
+    switched_at : int
+        The step after which the steps were SGD's (0 if none).
+    sgd_lr : float
+        :math:`\Lambda` (0 if no switch).
+    """
+    x = np.array(x, dtype=np.float64)
+    m, v, b = np.zeros_like(x), np.zeros_like(x), None
+    average, switched_at, sgd_lr = 0.0, 0, 0.0
+    for k in range(1, steps + 1):
+        g = np.asarray(grad(x.copy(), k), dtype=np.float64) + weight_decay * x
+        if switched_at:
+            b = g if b is None else beta1 * b + g
+            x = x - (1.0 - beta1) * sgd_lr * b
+            continue
+        m = beta1 * m + (1.0 - beta1) * g
+        v = beta2 * v + (1.0 - beta2) * g**2
+        p = -lr * (m / (1.0 - beta1**k)) / (np.sqrt(v / (1.0 - beta2**k)) + eps)
+        x = x + p
+        pg = float(np.vdot(p, g))
+        if pg != 0.0:
+            gamma = float(np.vdot(p, p)) / -pg
+            average = beta2 * average + (1.0 - beta2) * gamma
+            estimate = average / (1.0 - beta2**k)
+            if k > 1 and estimate > 0.0 and abs(estimate - gamma) < switch_tol:
+                switched_at, sgd_lr = k, estimate
+    return x, switched_at, sgd_lr
