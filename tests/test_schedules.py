@@ -440,6 +440,17 @@ def test_class_and_scipy_method_follow_the_same_trajectory_bitwise(options):
                                   method_trajectory(method, 60, **options))
 
 
+@pytest.mark.parametrize("options", [
+    pytest.param({"lr": 0.05 * CosineWarmRestarts(7, 2), "momentum": 0.9}, id="lr"),
+    pytest.param({"lr": 0.05, "momentum": 0.9, "nesterov": True,
+                  "schedule": Join([LinearWarmup(5), StepDecay(10, 0.5)], [5])},
+                 id="schedule"),
+])
+def test_sgd_class_and_method_follow_the_same_trajectory_bitwise(options):
+    np.testing.assert_array_equal(class_trajectory(adamopt.SGD, 60, **options),
+                                  method_trajectory(adamopt.sgd, 60, **options))
+
+
 def test_schedule_object_gives_the_same_steps_as_the_equivalent_function():
     sched = CosineWarmRestarts(7, 2)
     function = lambda t: restarts_reference(t, 7, 2)       # noqa: E731
