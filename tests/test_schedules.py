@@ -334,6 +334,18 @@ class TestNormalizedWeightDecay:
             assert wd(first) == pytest.approx(expected, rel=1e-15)        # restart step
             assert wd(starts[i + 1] - 1) == pytest.approx(expected, rel=1e-15)   # last step
 
+    @given(T_0=st.integers(1, 40), T_mult=st.integers(1, 3), t=st.integers(1, 10**4),
+           b=st.integers(1, 64), extra=st.integers(0, 1000))
+    def test_equals_the_closed_form_with_the_period_walk(self, T_0, T_mult, t, b, extra):
+        B = b + extra
+        wd = NormalizedWeightDecay(0.05, batch_size=b, n_samples=B,
+                                   schedule=CosineWarmRestarts(T_0, T_mult))
+        start, length = 0, T_0
+        while start + length < t:
+            start, length = start + length, length * T_mult
+        T = length / math.ceil(B / b)                      # epochs of the current period
+        assert wd(t) == pytest.approx(0.05 * math.sqrt(b / (B * T)), rel=1e-14)
+
     def test_changes_at_each_restart_with_t_mult_2(self):
         wd = NormalizedWeightDecay(1.0, batch_size=1, n_samples=1,
                                    schedule=CosineWarmRestarts(1, 2))
