@@ -9,7 +9,9 @@ import adamopt
 from adamopt import _batches, _family, _family_methods, _minimize, _optimizers
 
 #: The family's classes and their SciPy methods.
-FAMILY = {adamopt.SGD: adamopt.sgd}
+FAMILY = {adamopt.SGD: adamopt.sgd, adamopt.Adagrad: adamopt.adagrad,
+          adamopt.RMSprop: adamopt.rmsprop, adamopt.Adamax: adamopt.adamax,
+          adamopt.NAdam: adamopt.nadam}
 
 
 @pytest.mark.parametrize("name", adamopt.__all__)

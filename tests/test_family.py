@@ -278,7 +278,7 @@ class TestClass:
     @pytest.mark.parametrize("dtype", DTYPES)
     def test_converges_on_a_quadratic(self, spec, dtype):
         x = np.array([3.0, -4.0, 0.5], dtype)
-        opt = spec.cls(x, lr=0.05)
+        opt = spec.cls(x, lr=spec.quadratic_lr)
         for _ in range(3000):
             opt.step(2 * x)
         np.testing.assert_allclose(x, 0, atol=0.05)
@@ -318,7 +318,8 @@ class TestState:
         np.savez(buf, **opt.state_dict())
         buf.seek(0)
         resumed = first.copy()
-        other = spec.cls(resumed, lr=0.5)
+        fixed = {k: v for k, v in combo.items() if k in spec.cls._FIXED}   # e.g. centered
+        other = spec.cls(resumed, lr=0.5, **fixed)
         with np.load(buf) as stored:
             other.load_state_dict(stored)
         for g in grads[10:]:
