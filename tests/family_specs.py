@@ -54,6 +54,8 @@ class Spec:
     #: A random state reachable before a step: (rng, shape, dtype, opts, scale) -> dict,
     #: or None for independent normal arrays (squared where non-negative).
     make_state: Callable | None = None
+    #: Bad constructor values of its own options: (name, value, exception).
+    bad_options: list = field(default_factory=list)
     #: Extra error bounds (on x and on each state array) beyond the generic ones:
     #: (x, g, state, new state, t, dtype, opts) -> (bx, {key: bound}).
     extra_bound: Callable | None = None
@@ -86,6 +88,9 @@ SGD = Spec(
     name="sgd", cls=adamopt.SGD, method=adamopt.sgd,
     arrays=lambda o: ("momentum_buffer",), options=_sgd_options, reference=_sgd_reference,
     squares=False,
+    bad_options=[("momentum", 1.0, ValueError), ("momentum", -0.1, ValueError),
+                 ("dampening", 1.5, ValueError), ("nesterov", "yes", TypeError),
+                 ("momentum", "0.9", TypeError)],
     combinations=[dict(momentum=0.9), dict(momentum=0.9, nesterov=True, weight_decay=0.1),
                   dict(momentum=0.5, dampening=0.3, maximize=True), dict(weight_decay=0.2)],
 )
@@ -114,6 +119,9 @@ ADAGRAD = Spec(
     name="adagrad", cls=adamopt.Adagrad, method=adamopt.adagrad,
     arrays=lambda o: ("sum",), options=_adagrad_options, reference=_adagrad_reference,
     squares=True, nonnegative=("sum",), quadratic_lr=0.5,
+    bad_options=[("lr_decay", -1.0, ValueError), ("initial_accumulator_value", -0.1, ValueError),
+                 ("initial_accumulator_value", float("inf"), ValueError),
+                 ("eps", 0.0, ValueError), ("eps", None, TypeError)],
     combinations=[dict(lr_decay=0.01, weight_decay=0.1), dict(initial_accumulator_value=0.5),
                   dict(maximize=True, eps=1e-6)],
 )
@@ -184,6 +192,9 @@ RMSPROP = Spec(
     arrays=_rmsprop_arrays, options=_rmsprop_options, reference=_rmsprop_reference,
     squares=True, nonnegative=("square_avg",), make_state=_rmsprop_state,
     extra_bound=_rmsprop_extra,
+    bad_options=[("alpha", 1.0, ValueError), ("alpha", -0.5, ValueError),
+                 ("centered", 1, TypeError), ("momentum", float("nan"), ValueError),
+                 ("eps", -1e-8, ValueError)],
     combinations=[dict(centered=True), dict(momentum=0.9), dict(centered=True, momentum=0.5,
                                                                  weight_decay=0.1),
                   dict(alpha=0.3, maximize=True)],
@@ -209,6 +220,8 @@ ADAMAX = Spec(
     name="adamax", cls=adamopt.Adamax, method=adamopt.adamax,
     arrays=lambda o: ("m", "u"), options=_adam_like_options, reference=_adamax_reference,
     squares=False, nonnegative=("u",),
+    bad_options=[("beta1", 1.0, ValueError), ("beta2", -0.1, ValueError),
+                 ("eps", 0.0, ValueError), ("beta1", "0.9", TypeError)],
     combinations=[dict(weight_decay=0.1), dict(beta1=0.3, beta2=0.5, maximize=True)],
 )
 
@@ -241,6 +254,8 @@ NADAM = Spec(
     name="nadam", cls=adamopt.NAdam, method=adamopt.nadam,
     arrays=lambda o: ("m", "v"), options=_nadam_options, reference=_nadam_reference,
     squares=True, nonnegative=("v",), scalars=_mu_product,
+    bad_options=[("momentum_decay", -1.0, ValueError), ("decoupled_weight_decay", "no", TypeError),
+                 ("beta2", 1.0, ValueError), ("eps", float("inf"), ValueError)],
     combinations=[dict(weight_decay=0.1), dict(weight_decay=0.1, decoupled_weight_decay=True),
                   dict(beta1=0.3, beta2=0.5, momentum_decay=0.0, maximize=True)],
 )
