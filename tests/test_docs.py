@@ -17,7 +17,9 @@ from adamopt import (
 )
 
 #: The family's classes and their SciPy methods.
-FAMILY = {adamopt.SGD: adamopt.sgd}
+FAMILY = {adamopt.SGD: adamopt.sgd, adamopt.Adagrad: adamopt.adagrad,
+          adamopt.RMSprop: adamopt.rmsprop, adamopt.Adamax: adamopt.adamax,
+          adamopt.NAdam: adamopt.nadam}
 
 
 @pytest.mark.parametrize("name", adamopt.__all__)

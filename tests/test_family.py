@@ -11,14 +11,17 @@ dtype, of the magnitudes involved).
 import copy
 import io
 import pickle
+import re
 
 import numpy as np
 import pytest
 from family_specs import SPECS, make, random_state, step_bounds
+from helpers import expect, name
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+import adamopt
 from adamopt import _kernels
 
 DTYPES = [np.float32, np.float64]
@@ -278,7 +281,7 @@ class TestClass:
     @pytest.mark.parametrize("dtype", DTYPES)
     def test_converges_on_a_quadratic(self, spec, dtype):
         x = np.array([3.0, -4.0, 0.5], dtype)
-        opt = spec.cls(x, lr=0.05)
+        opt = spec.cls(x, lr=spec.quadratic_lr)
         for _ in range(3000):
             opt.step(2 * x)
         np.testing.assert_allclose(x, 0, atol=0.05)
@@ -318,7 +321,8 @@ class TestState:
         np.savez(buf, **opt.state_dict())
         buf.seek(0)
         resumed = first.copy()
-        other = spec.cls(resumed, lr=0.5)
+        fixed = {k: v for k, v in combo.items() if k in spec.cls._FIXED}   # e.g. centered
+        other = spec.cls(resumed, lr=0.5, **fixed)
         with np.load(buf) as stored:
             other.load_state_dict(stored)
         for g in grads[10:]:
@@ -398,3 +402,104 @@ class TestState:
         state[key][0] = -1.0
         with pytest.raises(ValueError, match=f"'{key}' entry.*>= 0"):
             opt.load_state_dict(state)
+
+
+# -- validation ----------------------------------------------------------------------------
+
+
+def shown(value):
+    """How a message shows a bad scalar value (its repr)."""
+    return re.escape(repr(value))
+
+
+COMMON_BAD = [("lr", -1.0, ValueError), ("lr", "fast", TypeError),
+              ("weight_decay", float("nan"), ValueError), ("maximize", 1, TypeError),
+              ("check_finite", "yes", TypeError), ("schedule", 0.5, TypeError)]
+BAD_OPTIONS = [pytest.param(spec, *case, id=f"{spec.name}-{case[0]}={case[1]!r}")
+               for spec in SPECS for case in COMMON_BAD + spec.bad_options]
+
+
+class TestValidation:
+    @pytest.mark.parametrize(("spec", "option", "value", "exc"), BAD_OPTIONS)
+    def test_bad_option_is_refused_naming_it(self, spec, option, value, exc):
+        with pytest.raises(exc, match=expect(name(option), spec.cls.__name__, shown(value))):
+            spec.cls(np.zeros(3), **{option: value})
+
+    @pytest.mark.parametrize(("spec", "option", "value", "exc"), BAD_OPTIONS)
+    def test_bad_assignment_is_refused_and_keeps_the_value(self, spec, option, value, exc):
+        if option in spec.cls._FIXED or option in ("schedule", "check_finite"):
+            pytest.skip("fixed at construction or not a saved hyperparameter")
+        opt = spec.cls(np.zeros(3))
+        before = getattr(opt, option)
+        with pytest.raises(exc, match=name(option)):
+            setattr(opt, option, value)
+        assert getattr(opt, option) == before
+
+    @pytest.mark.parametrize(("spec", "option", "value", "exc"), BAD_OPTIONS)
+    def test_bad_option_of_the_scipy_method_is_refused_before_any_call(self, spec, option,
+                                                                         value, exc):
+        if option == "check_finite":
+            pytest.skip("not an option of the SciPy methods (they always check)")
+        calls = []
+
+        def fun(x):
+            calls.append(x)
+            return float(x @ x), 2 * x
+
+        with pytest.raises(exc, match=expect(name(option), spec.name)):
+            spec.method(fun, np.ones(2), jac=True, **{option: value})
+        assert calls == []
+
+    @pytest.mark.parametrize(("momentum", "dampening"), [(0.0, 0.0), (0.9, 0.1)])
+    def test_nesterov_needs_momentum_and_no_dampening(self, momentum, dampening):
+        with pytest.raises(ValueError, match=expect(name("nesterov"), "momentum > 0",
+                                                    "dampening == 0")):
+            adamopt.SGD(np.zeros(2), nesterov=True, momentum=momentum, dampening=dampening)
+
+    @pytest.mark.parametrize("spec", [s for s in SPECS if s.name != "sgd"],
+                             ids=lambda s: s.name)
+    def test_eps_that_vanishes_in_float32_is_refused_at_the_step(self, spec):
+        x = np.ones(3, np.float32)
+        opt = spec.cls(x, eps=1e-50)
+        with pytest.raises(ValueError, match=expect(name("eps"), "float32", "unchanged")):
+            opt.step(np.ones(3, np.float32))
+        assert opt.t == 0
+        assert np.all(x == 1.0)
+
+    @pytest.mark.parametrize("spec", ALGORITHMS)
+    def test_lr_whose_step_overflows_float32_is_refused_at_the_step(self, spec):
+        x = np.ones(3, np.float32)
+        opt = spec.cls(x, lr=1e300)
+        with pytest.raises(ValueError, match=expect(name("lr"), "float32", "unchanged")):
+            opt.step(np.ones(3, np.float32))
+        assert np.all(x == 1.0)
+
+    @pytest.mark.parametrize("value", [1.5, -0.1, float("nan")])
+    def test_nadam_state_with_a_bad_mu_product_is_refused(self, value):
+        opt = adamopt.NAdam(np.zeros(2))
+        opt.step(np.ones(2))
+        state = opt.state_dict()
+        state["mu_product"] = value
+        with pytest.raises(ValueError, match=expect(name("mu_product"), shown(value))):
+            opt.load_state_dict(state)
+
+    def test_nadam_state_at_t0_must_have_mu_product_1(self):
+        state = adamopt.NAdam(np.zeros(2)).state_dict()
+        state["mu_product"] = 0.5
+        with pytest.raises(ValueError, match=r"1 at t = 0"):
+            adamopt.NAdam(np.zeros(2)).load_state_dict(state)
+
+    def test_rmsprop_centered_state_does_not_fit_an_uncentered_optimizer(self):
+        opt = adamopt.RMSprop(np.zeros(2), centered=True)
+        opt.step(np.ones(2))
+        with pytest.raises(ValueError, match="centered=True"):
+            adamopt.RMSprop(np.zeros(2)).load_state_dict(opt.state_dict())
+
+    def test_rmsprop_centered_variance_rounded_below_zero_gives_no_nan(self):
+        # v == avg**2 exactly: v - avg**2 rounds to at most 0, PyTorch would take
+        # the square root of a negative number where it rounds below.
+        x = np.zeros(4, np.float32)
+        opt = adamopt.RMSprop(x, centered=True, alpha=0.0)
+        g = np.array([0.1, 3.3, 1e-3, 7.7], np.float32)
+        opt.step(g)
+        np.testing.assert_allclose(x, -0.01 * g / 1e-8, rtol=1e-6)

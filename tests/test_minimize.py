@@ -18,12 +18,16 @@ import adamopt
 METHODS = [adamopt.adam, adamopt.adamw]
 #: Every SciPy method, and its optimizer class.
 CLASS_OF = {adamopt.adam: adamopt.Adam, adamopt.adamw: adamopt.AdamW,
-            adamopt.sgd: adamopt.SGD}
+            adamopt.sgd: adamopt.SGD, adamopt.adagrad: adamopt.Adagrad,
+            adamopt.rmsprop: adamopt.RMSprop, adamopt.adamax: adamopt.Adamax,
+            adamopt.nadam: adamopt.NAdam}
 ALL_METHODS = list(CLASS_OF)
 #: Options of each method that make the runs below behave (learning rates
 #: that converge on `quadratic` and Rosenbrock's function, a momentum).
 SUITED = {adamopt.adam: {}, adamopt.adamw: {},
-          adamopt.sgd: {"momentum": 0.9}}
+          adamopt.sgd: {"momentum": 0.9}, adamopt.adagrad: {},
+          adamopt.rmsprop: {"centered": True}, adamopt.adamax: {},
+          adamopt.nadam: {"decoupled_weight_decay": True}}
 
 
 def method_id(method):
@@ -212,7 +216,11 @@ def test_finite_differences_use_the_same_batch_for_every_call():
 
 
 TRAJECTORY_OPTIONS = [(adamopt.adamw, dict(weight_decay=0.1, amsgrad=True)),
-                      (adamopt.sgd, dict(momentum=0.9, nesterov=True, weight_decay=0.1))]
+                      (adamopt.sgd, dict(momentum=0.9, nesterov=True, weight_decay=0.1)),
+                      (adamopt.adagrad, dict(lr_decay=0.01, weight_decay=0.1)),
+                      (adamopt.rmsprop, dict(centered=True, momentum=0.5)),
+                      (adamopt.adamax, dict(weight_decay=0.1)),
+                      (adamopt.nadam, dict(weight_decay=0.1, decoupled_weight_decay=True))]
 
 
 @pytest.mark.parametrize(("method", "options"), TRAJECTORY_OPTIONS,
@@ -446,7 +454,7 @@ def test_finite_batches_end_the_run():
 # -- convergence -------------------------------------------------------------------------
 
 
-ROSENBROCK_LR = {adamopt.sgd: 1e-3}
+ROSENBROCK_LR = {adamopt.sgd: 1e-3, adamopt.adagrad: 0.5, adamopt.rmsprop: 1e-3}
 
 
 @pytest.mark.parametrize("method", ALL_METHODS, ids=method_id)

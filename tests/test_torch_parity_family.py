@@ -62,10 +62,26 @@ CASES = [
     ("SGD", dict(lr=0.01, momentum=0.8, dampening=0.3)),
     ("SGD", dict(lr=0.01, momentum=0.9, weight_decay=0.1, maximize=True)),
     ("SGD", dict(lr=0.01, weight_decay=0.3)),
+    ("Adagrad", dict(lr=0.01)),
+    ("Adagrad", dict(lr=0.05, lr_decay=0.01, weight_decay=0.1)),
+    ("Adagrad", dict(lr=0.05, initial_accumulator_value=0.3, eps=1e-6, maximize=True)),
+    ("RMSprop", dict(lr=0.01)),
+    ("RMSprop", dict(lr=0.01, centered=True)),
+    ("RMSprop", dict(lr=0.01, momentum=0.9)),
+    ("RMSprop", dict(lr=0.01, alpha=0.9, centered=True, momentum=0.5, weight_decay=0.1)),
+    ("RMSprop", dict(lr=0.01, alpha=0.3, eps=1e-4, maximize=True)),
+    ("Adamax", dict(lr=0.002)),
+    ("Adamax", dict(lr=0.01, beta1=0.8, beta2=0.99, weight_decay=0.1)),
+    ("Adamax", dict(lr=0.01, beta1=0.3, beta2=0.4, eps=1e-3, maximize=True)),
+    ("NAdam", dict(lr=0.002)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True)),
+    ("NAdam", dict(lr=0.01, beta1=0.3, beta2=0.5, momentum_decay=0.1, maximize=True)),
 ]
 
 #: Implementations of each class besides the single-tensor loop.
-FAST_PATHS = {"SGD": ["foreach", "fused"]}
+FAST_PATHS = {"SGD": ["foreach", "fused"], "Adagrad": ["foreach", "fused"],
+              "RMSprop": ["foreach"], "Adamax": ["foreach"], "NAdam": ["foreach"]}
 
 
 def _id(case):

@@ -6,10 +6,13 @@ Adam
     Adam (Kingma & Ba 2014) with optional coupled L2 weight decay and AMSGrad.
 AdamW
     Adam with decoupled weight decay (Loshchilov & Hutter 2019).
-SGD
-    Stochastic gradient descent with momentum and Nesterov's form.
+SGD, Adagrad, RMSprop, Adamax, NAdam
+    Adam's family, with PyTorch's names, defaults and arithmetic: SGD with
+    momentum and Nesterov's form, Adagrad (Duchi et al. 2011), RMSprop
+    (Tieleman & Hinton 2012), Adamax (Kingma & Ba 2014, section 7.1) and NAdam
+    (Dozat 2016).
 
-adam, adamw, sgd
+adam, adamw, sgd, adagrad, rmsprop, adamax, nadam
     The same algorithms as `scipy.optimize.minimize` methods for (stochastic)
     objectives: ``minimize(fun, x0, jac=True, method=adamopt.adam, options=...)``.
 minibatches
@@ -33,8 +36,8 @@ The classes update a NumPy array in place with one compiled, fused pass per step
 """
 
 from ._batches import minibatches
-from ._family import SGD
-from ._family_methods import sgd
+from ._family import SGD, Adagrad, Adamax, NAdam, RMSprop
+from ._family_methods import adagrad, adamax, nadam, rmsprop, sgd
 from ._minimize import adam, adamw
 from ._optimizers import Adam, AdamW
 from ._parallel import set_num_threads
@@ -50,7 +53,8 @@ from ._schedules import (
 )
 from ._swats import SWATS, swats
 
-__all__ = ["SGD", "Adam", "AdamW", "__version__", "adam", "adamw", "minibatches",
+__all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Adamax", "NAdam", "RMSprop", "__version__",
+           "adagrad", "adam", "adamax", "adamw", "minibatches", "nadam", "rmsprop",
            "set_num_threads", "sgd"]
 __all__ += ["SWATS", "Constant", "CosineAnnealing", "CosineWarmRestarts", "Join", "LinearWarmup",
             "NormalizedWeightDecay", "Schedule", "StepDecay", "swats"]

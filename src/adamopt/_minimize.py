@@ -367,8 +367,14 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
                 evaluation, pending = (f, g, opt.t), None
                 if not math.isfinite(f):
                     status = 4
-                else:
-                    plateau.update(f)
+                elif plateau.update(f):    # a resumed run may stop at once
+                    status = 2
+                elif gradient_test is not None and gradient_test(g):
+                    status = 0
+        elif plateau.fired:      # a state whose last evaluation is current:
+            status = 2           # the tests that run after it, as a run that
+        elif gradient_test is not None and gradient_test(evaluation[1]):   # never stopped
+            status = 0
         while status is None:
             if nit >= maxiter:
                 status = 1
@@ -405,6 +411,10 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
             if not math.isfinite(f):
                 status = 4
                 break
+            # The plateau average takes f before the callback runs: a run that a
+            # KeyboardInterrupt in the callback stops, resumed from its state
+            # (which holds this evaluation), must not miss f.
+            plateau_fired = plateau.update(f)
             if call_back is not None:
                 try:
                     if new_style:
@@ -415,7 +425,7 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
                 except StopIteration:
                     status = 99
                     break
-            if plateau.update(f):
+            if plateau_fired:
                 status = 2
             elif gradient_test is not None and gradient_test(g):
                 status = 0

@@ -223,13 +223,15 @@ class _Optimizer:
 
     def _smoothed_gradient(self, grad):
         """What the ``gtol`` test of the SciPy methods measures: ``(vector,
-        scale)`` whose ``scale * norm(vector)`` is a smoothed gradient at
-        the current iterate.  ``grad`` is the objective's gradient there.
-        This default: the effective gradient itself (for algorithms that keep
-        no average of it)."""
+        scale, owned)`` where ``scale * norm(vector)`` is a smoothed gradient
+        at the current iterate and ``owned`` says whether ``vector`` is the
+        optimizer's own (checked) state.  ``grad`` is the objective's
+        gradient there.  This default: the effective gradient itself (for
+        algorithms that keep no average of it)."""
         if self._coupled_decay():
-            return grad + self._weight_decay * self._x, 1.0
-        return grad, 1.0
+            with np.errstate(over="ignore", invalid="ignore"):
+                return np.asarray(grad) + self._weight_decay * self._x, 1.0, False
+        return grad, 1.0, False
 
     def _coupled_decay(self):
         """Whether the weight decay is added to the gradient (coupled L2)."""
@@ -556,7 +558,7 @@ class Adam(_Optimizer, AdamCore):
 
     def _smoothed_gradient(self, grad):
         """The bias-corrected first moment (see `_Optimizer._smoothed_gradient`)."""
-        return self._m, 1.0 / (1.0 - self._beta1 ** self._t)
+        return self._m, 1.0 / (1.0 - self._beta1 ** self._t), True
 
 
 def _scalar(value):

@@ -51,12 +51,13 @@ class GradientTest:
         """The norm being tested (``inf`` before the first step)."""
         if self.opt.t == 0:
             return math.inf
-        vector, scale = self.opt._smoothed_gradient(grad)
-        smoothed = scale * np.asarray(vector)
-        if self.lower is not None:
-            x = self.opt.params
-            smoothed = x - np.clip(x - smoothed, self.lower, self.upper)
-        return float(np.linalg.norm(smoothed, ord=self.order))
+        vector, scale, _ = self.opt._smoothed_gradient(grad)
+        with np.errstate(over="ignore", invalid="ignore"):   # a raw gradient may be huge
+            smoothed = scale * np.asarray(vector)
+            if self.lower is not None:
+                x = self.opt.params
+                smoothed = x - np.clip(x - smoothed, self.lower, self.upper)
+            return float(np.linalg.norm(smoothed, ord=self.order))
 
     def test(self, grad=None):
         """True when the test fires."""
@@ -64,10 +65,14 @@ class GradientTest:
             return False
         if self.lower is not None or self.order not in (2.0, math.inf):
             return self.norm(grad) <= self.gtol
-        m, scale = self.opt._smoothed_gradient(grad)
+        m, scale, owned = self.opt._smoothed_gradient(grad)
         m = np.asarray(m).ravel()
         threshold = self.gtol / scale
-        squares = float(m.dot(m))
+        if owned:     # the optimizer's own average: checked, its square sums stay finite
+            squares = float(m.dot(m))
+        else:         # the objective's gradient, not yet checked: may overflow
+            with np.errstate(over="ignore", invalid="ignore"):
+                squares = float(m.dot(m))
         if self.order == 2.0:
             return squares <= threshold * threshold
         if squares > self.size * threshold * threshold:
@@ -108,6 +113,11 @@ class Plateau:
             since += 1
         self.state = (average, count, best, since)
         return since >= self.patience
+
+    @property
+    def fired(self):
+        """Whether the test fired at the last value fed."""
+        return self.patience is not None and self.state[3] >= self.patience
 
     @property
     def average(self):
