@@ -463,6 +463,16 @@ def test_sgd_class_and_method_follow_the_same_trajectory_bitwise(options):
                                   method_trajectory(adamopt.sgd, 60, **options))
 
 
+@pytest.mark.parametrize(("cls", "method"), [
+    (adamopt.Adagrad, adamopt.adagrad), (adamopt.RMSprop, adamopt.rmsprop),
+    (adamopt.Adamax, adamopt.adamax), (adamopt.NAdam, adamopt.nadam),
+    (adamopt.SWATS, adamopt.swats)], ids=lambda c: getattr(c, "__name__", ""))
+def test_every_class_and_its_method_follow_the_same_trajectory_bitwise(cls, method):
+    options = {"lr": 0.05 * CosineWarmRestarts(7, 2), "schedule": LinearWarmup(5)}
+    np.testing.assert_array_equal(class_trajectory(cls, 40, **options),
+                                  method_trajectory(method, 40, **options))
+
+
 def test_schedule_object_gives_the_same_steps_as_the_equivalent_function():
     sched = CosineWarmRestarts(7, 2)
     function = lambda t: restarts_reference(t, 7, 2)       # noqa: E731
