@@ -36,8 +36,6 @@ __all__ = ["Constant", "CosineAnnealing", "CosineWarmRestarts", "Join", "LinearW
 
 def _step_number(t, owner):
     """The step number a schedule is called with: an integer >= 1."""
-    if type(t) is int and t >= 1:      # the common case, from an optimizer
-        return t
     if isinstance(t, bool) or not isinstance(t, numbers.Integral):
         raise check._fail(TypeError, "t", owner, "an integer >= 1 (the step number)", t)
     if t < 1:
@@ -74,7 +72,9 @@ class Schedule:
 
     def __call__(self, t: int) -> float:
         """The value at step ``t`` (an integer >= 1)."""
-        return self._value(_step_number(t, type(self).__name__))
+        if type(t) is not int or t < 1:
+            t = _step_number(t, type(self).__name__)
+        return self._value(t)
 
     def _value(self, t):
         raise NotImplementedError
