@@ -44,7 +44,8 @@ _COMMON_FLAGS = r"""
         loop; ``grad`` is not copied).
     schedule : callable, optional
         A schedule multiplier :math:`\eta_t` = ``schedule(t)``: the learning rate
-        used at step ``t`` is :math:`\alpha_t \eta_t`.
+        used at step ``t`` is :math:`\alpha_t \eta_t` (for example
+        `adamopt.CosineWarmRestarts`, the SGDR/AdamWR schedule).
     check_finite : bool, default: True
         Before each step, check that the gradient (plus the L2 term, for coupled
         weight decay) is finite and small enough that its square cannot overflow
