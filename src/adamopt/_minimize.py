@@ -286,9 +286,9 @@ def _dry_step(cls, kwargs, dtype, t):
     """Take step ``t`` on a one-element scratch optimizer with a zero gradient,
     so that numeric hyperparameters the step would refuse in ``dtype`` (an
     ``eps`` that vanishes in float32, an ``lr`` whose step overflows) raise
-    before the objective is ever called.  Callable ``lr``/``schedule`` values
-    are checked as the run calls them instead (calling them here could have
-    side effects)."""
+    before the objective is ever called.  Callable ``lr``/``schedule``/
+    ``weight_decay`` values are checked as the run calls them instead (calling
+    them here could have side effects)."""
     if any(callable(kwargs.get(name)) for name in _CALLABLE_HYPERPARAMETERS):
         return
     scratch = cls(np.zeros(1, dtype), **kwargs)
