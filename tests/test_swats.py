@@ -256,3 +256,25 @@ def test_method_docstring_documents_every_option():
                "tol"]
     section = adamopt.swats.__doc__.split("Options\n")[1].split("Returns\n")[0]
     assert [o for o in options if f"    {o}" not in section and f", {o}" not in section] == []
+
+
+def test_maximizing_the_negated_objective_is_the_same_run_bitwise():
+    a, b = np.zeros(5), np.zeros(5)
+    lo = adamopt.SWATS(a, **OPTIONS)
+    hi = adamopt.SWATS(b, maximize=True, **OPTIONS)
+    for _ in range(SWITCH + 20):
+        lo.step(gradient(a))
+        hi.step(-gradient(b))
+    np.testing.assert_array_equal(a, b)
+    assert hi.switched_at == lo.switched_at == SWITCH
+
+
+def test_float32_parameters_follow_the_float64_run_closely():
+    x = np.zeros(5, np.float32)
+    opt = adamopt.SWATS(x, **{**OPTIONS, "switch_tol": 1e-4})
+    for _ in range(200):
+        opt.step(gradient(x.astype(np.float64)))
+    reference, switched_at, _ = _reference.swats_run(np.zeros(5), gradient, 200,
+                                                     **{**OPTIONS, "switch_tol": 1e-4})
+    assert opt.switched_at == switched_at > 0
+    np.testing.assert_allclose(x, reference, rtol=1e-4, atol=1e-4)
