@@ -130,8 +130,10 @@ class SWATS(Adam):
         Coupled L2 penalty :math:`\lambda \ge 0` in both phases (added to the
         gradient, as in `adamopt.Adam` and `adamopt.SGD`).
     switch_tol : float, default: 1e-9
-        The tolerance :math:`\epsilon` of the switch test (> 0).  The paper uses
-        Adam's :math:`\epsilon` there, 1e-9 in its experiments.
+        The tolerance of the switch test (> 0).  The paper uses Adam's
+        :math:`\epsilon` there (it adds no hyperparameter); here it is its own
+        option, since the test is absolute and its scale is that of the
+        learning rate.
     maximize : bool, default: False
         Ascend the objective instead.
     schedule : callable, optional
