@@ -567,9 +567,9 @@ class NormalizedWeightDecay(Schedule):
     with :math:`b` the batch size, :math:`B` the number of training points and
     :math:`T` the number of epochs of the run, or, with warm restarts, of the
     current period :math:`T_i` (so :math:`\lambda` changes at each restart).
-    Normalizing makes one :math:`\lambda_{norm}` good across batch sizes and
-    run lengths (the paper's section 3 and Appendix B.1; their values are
-    around 0.025 - 0.05 for image classification).
+    Normalizing aims to make one :math:`\lambda_{norm}` good across batch
+    sizes and run lengths (the paper's motivation: the best raw
+    :math:`\lambda` shrinks as runs get longer).
 
     Use it as the ``weight_decay`` of `adamopt.AdamW` (or the `adamopt.adamw`
     method).  The paper's AdamWR also scales the decay by the schedule
