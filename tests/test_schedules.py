@@ -4,6 +4,7 @@ their use as ``lr=``, ``schedule=`` and ``weight_decay=`` in the classes and the
 SciPy methods."""
 
 import copy
+import json
 import math
 import pickle
 
@@ -226,6 +227,42 @@ def test_repr_evaluates_to_an_equal_schedule(schedule):
 @pytest.mark.parametrize("schedule", EXAMPLES, ids=repr)
 def test_deepcopy_is_equal(schedule):
     assert copy.deepcopy(schedule) == schedule
+
+
+@pytest.mark.parametrize("schedule", EXAMPLES, ids=repr)
+def test_config_survives_json_and_rebuilds_an_equal_schedule(schedule):
+    config = json.loads(json.dumps(schedule.to_config()))
+    assert type(schedule).from_config(config) == schedule
+
+
+def test_only_adamopt_schedules_have_a_config():
+    class Mine(adamopt.Schedule):
+        def _value(self, t):
+            return 1.0
+
+    with pytest.raises(TypeError, match="no stored form"):
+        (Mine() * CosineAnnealing(5)).to_config()
+
+
+@pytest.mark.parametrize("config", [
+    {"T_max": 10}, {"T_max": 10, "eta_min": 0.0, "eta_max": 1.0, "extra": 1}, [10],
+])
+def test_a_bad_config_is_refused(config):
+    with pytest.raises(ValueError, match="configuration"):
+        CosineAnnealing.from_config(config)
+
+
+def test_a_config_with_an_unknown_nested_type_is_refused():
+    config = (2.0 * CosineAnnealing(5)).to_config()
+    config["factors"][1]["type"] = "os.system"
+    with pytest.raises(ValueError, match="stored form"):
+        Product.from_config(config)
+
+
+def test_a_config_with_bad_values_is_refused_by_the_constructor():
+    with pytest.raises(ValueError, match=name("T_0")):
+        CosineWarmRestarts.from_config({"T_0": 0, "T_mult": 1, "eta_min": 0.0,
+                                        "eta_max": 1.0})
 
 
 def test_equal_parameters_make_equal_schedules():

@@ -121,6 +121,27 @@ class Schedule:
                  if name not in self._defaults or getattr(self, name) != self._defaults[name]]
         return f"{type(self).__name__}({', '.join(shown)})"
 
+    # -- a JSON-able description (for checkpoint files) --------------------------
+
+    def to_config(self) -> dict:
+        """The parameters as a JSON-able dict, rebuilt by ``from_config``.
+
+        Nested schedules appear as ``{"type": class name, "config": {...}}``
+        and tuples as lists.  Only adamopt's own schedules have one.
+        """
+        if not storable(self):
+            raise TypeError(f"{self!r} is not built from adamopt's own schedules only; "
+                            f"it has no stored form.")
+        return {name: _encode(getattr(self, name)) for name in self._fields}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Schedule":
+        """Rebuild a schedule from its ``to_config()`` (validated by the constructor)."""
+        if not isinstance(config, dict) or set(config) != set(cls._fields):
+            raise ValueError(f"A {cls.__name__} configuration must be a dict with the keys "
+                             f"{list(cls._fields)}. Got {check.show(config)} instead.")
+        return _rebuild(cls, {name: _decode(value) for name, value in config.items()})
+
     def __mul__(self, other):
         if isinstance(other, Schedule):
             return Product(self, other)
@@ -139,6 +160,26 @@ def _rebuild(cls, kwargs):
     if cls is Product:
         return Product(*kwargs["factors"])
     return cls(**kwargs)
+
+
+def _encode(value):
+    if isinstance(value, Schedule):
+        return {"type": type(value).__name__, "config": value.to_config()}
+    if isinstance(value, tuple):
+        return [_encode(item) for item in value]
+    return value
+
+
+def _decode(value):
+    if isinstance(value, dict):
+        cls = _BY_NAME.get(value.get("type")) if set(value) == {"type", "config"} else None
+        if cls is None:
+            raise ValueError(f"Not the stored form of an adamopt schedule: "
+                             f"{check.show(value)}.")
+        return cls.from_config(value["config"])
+    if isinstance(value, list):
+        return tuple(_decode(item) for item in value)
+    return value
 
 
 def storable(value):
@@ -675,3 +716,9 @@ class NormalizedWeightDecay(Schedule):
 
     def _storable(self):
         return _builtin(self) and (self.schedule is None or storable(self.schedule))
+
+
+#: adamopt's schedules by class name (for `Schedule.from_config`).
+_BY_NAME = {cls.__name__: cls for cls in (Constant, CosineAnnealing, CosineWarmRestarts,
+                                          LinearWarmup, StepDecay, Product, Join,
+                                          NormalizedWeightDecay)}
