@@ -845,3 +845,22 @@ def test_gtol_of_sgd_with_momentum_tests_the_rescaled_buffer():
                  maxiter=res.nit - 1)
     buf = before.state["optimizer"]["momentum_buffer"]
     assert np.max(np.abs(buf * (1 - 0.8) / (1 - 0.5))) > 1e-5
+
+
+@pytest.mark.parametrize("method", ALL_METHODS, ids=method_id)
+def test_gtol_fires_at_the_first_iterate_whose_smoothed_gradient_is_small(method):
+    # RMSprop's steps do not shrink with the gradient: it needs a decaying rate.
+    lr = (lambda t: 0.05 / t) if method is adamopt.rmsprop else 0.05
+    options = {"lr": lr, "gtol": 1e-4, "maxiter": 20_000, **SUITED[method]}
+    res = run(method, **options)
+    assert res.status == 0
+
+    def smoothed(result):
+        opt = CLASS_OF[method](result.x.copy(), lr=lr, **SUITED[method])
+        opt.load_state_dict(result.state["optimizer"])
+        vector, scale, _ = opt._smoothed_gradient(result.jac)
+        return scale * np.max(np.abs(vector))
+
+    assert smoothed(res) <= 1e-4
+    before = run(method, **{**options, "gtol": 0, "maxiter": res.nit - 1})
+    assert smoothed(before) > 1e-4

@@ -49,10 +49,10 @@ cdef struct FamilyScalars:
     double lr2              # NAdam: the step size of the first moment
     double momentum         # SGD, RMSprop: the momentum factor
     double damp             # SGD: 1 - dampening
-    double one_minus_beta1  # c1 of the first moment (RMSprop: 1 - alpha)
+    double one_minus_beta1  # c1 of the first moment (Adamax, NAdam)
     double p1, q1           # its form (as AdamScalars)
-    double one_minus_beta2  # c2 of the second moment (RMSprop: 1 - alpha)
-    double p2, q2
+    double one_minus_beta2  # c2 of the second moment (NAdam; RMSprop: 1 - alpha,
+    double p2, q2           # for both of its averages)
     double beta2            # Adamax: decay of the infinity norm
     double eps              # eps (NAdam: eps * sqrt(1 - beta2**t))
 

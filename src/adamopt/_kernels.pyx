@@ -1,6 +1,7 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 # cython: initializedcheck=False
-"""Compiled update loops of Adam and AdamW.
+"""Compiled update loops of Adam and AdamW, and of their family (SGD, Adagrad,
+RMSprop, Adamax, NAdam: see `FamilyCore`).
 
 One fused pass per step reads the gradient ``g`` and updates the parameters
 ``x``, the first moment ``m``, the second moment ``v`` (and ``vmax`` for
@@ -69,6 +70,29 @@ step, whose first phase checks the whole gradient and whose second phase,
 run only if the check passed, updates the arrays.  No build contracts
 multiplies and adds into FMAs, so every variant and every split gives the
 same bits.
+
+The family
+----------
+`FamilyCore` runs the other algorithms through the same job (check, then
+update, on the same pool): one loop per algorithm in ``_loops.pxi``, each
+option that changes the arithmetic a flag the loop is specialised on.  With
+``g = s * grad (+ weight_decay * x)`` as above, each element is updated as
+(PyTorch's formulas, in their order of operations where it matters)::
+
+    SGD      b = g (t = 1) or momentum * b + (1 - dampening) * g;
+             x = x - lr_t * (g + momentum * b  (nesterov) | b | g (no momentum))
+    Adagrad  s = s + g * g;  x = x - clr * (g / (sqrt(s) + eps))
+    RMSprop  v = avg_alpha(v, g * g);  a = avg_alpha(a, g) (centered);
+             w = max(v - a * a, 0) (centered) or v;  u = g / (sqrt(w) + eps);
+             b = momentum * b + u (momentum);  x = x - lr_t * (b or u)
+    Adamax   m = avg_beta1(m, g);  u = max(beta2 * u, |g| + eps);  x = x - clr * (m / u)
+    NAdam    m = avg_beta1(m, g);  v = avg_beta2(v, g * g);
+             x = x * decay - (c_g * g + c_m * m) / (sqrt(v) + eps * sqrt(1 - beta2**t))
+
+where ``avg_beta`` is the exponential average in the form chosen above and the
+per-step scalars (``clr``, ``c_g``, ``c_m``) are in `FamilyCore`'s docstring.
+The check refuses non-finite gradients, and for the algorithms that square the
+gradient (all but SGD and Adamax) those above the limit below.
 
 This module does no validation beyond what keeps memory safe: the public
 classes in ``adamopt._optimizers`` check every argument and supply the error

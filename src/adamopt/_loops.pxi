@@ -1,4 +1,5 @@
-# The update loops of Adam and AdamW and the gradient check, compiled once per
+# The update loops of Adam, AdamW and their family (SGD, Adagrad, RMSprop,
+# Adamax, NAdam) and the gradient check, compiled once per
 # instruction set: ``_loops_baseline.pyx`` and ``_loops_avx2.pyx`` include this
 # file and are built with different flags (see setup.py).  The arithmetic is
 # described in ``_kernels.pyx``; every variant is built with
@@ -176,7 +177,7 @@ cdef inline floating _abs(floating a) noexcept nogil:
 # each option that changes the arithmetic is a ``bint`` argument that is a
 # constant at every call site (the dispatchers below fix one flag per level),
 # so the compiler emits one specialised, vectorised loop per combination.
-# The arithmetic of each is documented in _kernels.pyx.
+# The arithmetic of each is documented in _kernels.pyx ("The family").
 
 cdef inline void _sgd_loop(
     floating* x, const floating* grad, floating* buf, Py_ssize_t n,
