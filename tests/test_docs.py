@@ -9,7 +9,23 @@ import pytest
 from helpers import expect, name
 
 import adamopt
-from adamopt import _batches, _minimize, _monitor, _optimizers, _options, _plot
+from adamopt import (
+    _batches,
+    _family,
+    _family_methods,
+    _minimize,
+    _monitor,
+    _optimizers,
+    _options,
+    _plot,
+    _schedules,
+    _swats,
+)
+
+#: The family's classes and their SciPy methods.
+FAMILY = {adamopt.SGD: adamopt.sgd, adamopt.Adagrad: adamopt.adagrad,
+          adamopt.RMSprop: adamopt.rmsprop, adamopt.Adamax: adamopt.adamax,
+          adamopt.NAdam: adamopt.nadam}
 
 
 @pytest.mark.parametrize("name", adamopt.__all__)
@@ -30,23 +46,40 @@ def test_step_docstring_documents_returns_and_raises():
     assert "Raises" in doc
 
 
-@pytest.mark.parametrize("module", [_optimizers, _minimize, _batches])
+@pytest.mark.parametrize("cls", list(FAMILY))
+@pytest.mark.parametrize("section", ["Parameters", "Notes", "References", ".. math::",
+                                     "check_finite", "Examples", "PyTorch", "paper"])
+def test_family_class_docstring_has_section(cls, section):
+    assert section in cls.__doc__
+
+
+@pytest.mark.parametrize("module", [_optimizers, _minimize, _batches, _family,
+                                    _family_methods, _schedules, _swats])
 def test_docstring_examples_run(module):
     failures, tried = doctest.testmod(module, raise_on_error=False, report=True)
     assert tried > 0
     assert failures == 0
 
 
-@pytest.mark.parametrize("method", [adamopt.adam, adamopt.adamw])
+@pytest.mark.parametrize("method", [adamopt.adam, adamopt.adamw, *FAMILY.values()])
 @pytest.mark.parametrize("section", ["Parameters", "Options", "Returns", "Raises",
-                                     "Notes", "References", ".. math::", "arXiv"])
+                                     "Notes", "References", ".. math::"])
 def test_method_docstring_has_section(method, section):
     assert section in method.__doc__
 
 
 @pytest.mark.parametrize("method", [adamopt.adam, adamopt.adamw])
+def test_adam_method_docstrings_cite_arxiv(method):
+    assert "arXiv" in method.__doc__
+
+
+CLASS_OF = {adamopt.adam: adamopt.Adam, adamopt.adamw: adamopt.AdamW,
+            **{method: cls for cls, method in FAMILY.items()}}
+
+
+@pytest.mark.parametrize("method", list(CLASS_OF))
 def test_method_docstring_documents_every_option(method):
-    cls = adamopt.AdamW if method is adamopt.adamw else adamopt.Adam
+    cls = CLASS_OF[method]
     options = [*_minimize._hyperparameter_defaults(cls), *_minimize._RUN_DEFAULTS, "tol"]
     options_section = method.__doc__.split("Options\n")[1].split("Returns\n")[0]
     missing = [name for name in options if f"    {name}" not in options_section
@@ -59,7 +92,8 @@ def test_method_docstring_documents_every_option(method):
 CALLABLES = [name for name in adamopt.__all__ if callable(getattr(adamopt, name))]
 #: The public names that implement an algorithm: their docstrings show its
 #: update equations and cite the papers.
-ALGORITHMS = ["Adam", "AdamW", "adam", "adamw"]
+ALGORITHMS = ["Adam", "AdamW", "adam", "adamw", "SWATS", "swats",
+              *(c.__name__ for c in FAMILY), *(m.__name__ for m in FAMILY.values())]
 
 
 def _section(doc, title):
@@ -89,6 +123,8 @@ def test_public_callable_has_a_summary_line(name):
 def test_public_callable_documents_every_parameter(name):
     obj = getattr(adamopt, name)
     section = _section(inspect.getdoc(obj), "Parameters")
+    if not _parameters(obj):      # e.g. the Schedule base class
+        return
     assert section is not None, f"{name} has no Parameters section"
     documented = set()
     for line in section.splitlines():
@@ -107,9 +143,14 @@ def test_public_function_has_section(name, section):
 
 
 @pytest.mark.parametrize("name", ALGORITHMS)
-@pytest.mark.parametrize("section", [".. math::", "References", "arXiv", "Examples"])
+@pytest.mark.parametrize("section", [".. math::", "References", "Examples"])
 def test_algorithm_docstring_has_equations_and_references(name, section):
     assert section in inspect.getdoc(getattr(adamopt, name))
+
+
+@pytest.mark.parametrize("name", ["Adam", "AdamW", "adam", "adamw", "SWATS", "swats"])
+def test_arxiv_paper_is_cited_by_its_number(name):
+    assert "arXiv:" in inspect.getdoc(getattr(adamopt, name))
 
 
 @pytest.mark.parametrize("module", [_monitor, _options, _plot])

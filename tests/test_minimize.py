@@ -1,6 +1,10 @@
-"""The SciPy methods adamopt.adam and adamopt.adamw: SciPy's contract, stopping
-rules, resumption, bounds and faults."""
+"""The SciPy methods (adamopt.adam, adamopt.adamw and the family: adamopt.sgd,
+...): SciPy's contract, stopping rules, resumption, bounds and faults.
 
+Tests that hold for every method run over `ALL_METHODS`, with options that
+suit each (`SUITED`); the rest exercise Adam's options on `METHODS`."""
+
+import inspect
 import math
 
 import numpy as np
@@ -12,6 +16,28 @@ from scipy.optimize import Bounds, OptimizeResult, minimize, rosen, rosen_der
 import adamopt
 
 METHODS = [adamopt.adam, adamopt.adamw]
+#: Every SciPy method, and its optimizer class.
+CLASS_OF = {adamopt.adam: adamopt.Adam, adamopt.adamw: adamopt.AdamW,
+            adamopt.sgd: adamopt.SGD, adamopt.adagrad: adamopt.Adagrad,
+            adamopt.rmsprop: adamopt.RMSprop, adamopt.adamax: adamopt.Adamax,
+            adamopt.nadam: adamopt.NAdam}
+ALL_METHODS = list(CLASS_OF)
+#: Options of each method that make the runs below behave (learning rates
+#: that converge on `quadratic` and Rosenbrock's function, a momentum).
+SUITED = {adamopt.adam: {}, adamopt.adamw: {},
+          adamopt.sgd: {"momentum": 0.9}, adamopt.adagrad: {},
+          adamopt.rmsprop: {"centered": True}, adamopt.adamax: {},
+          adamopt.nadam: {"decoupled_weight_decay": True}}
+
+
+def method_id(method):
+    return method.__name__
+
+
+def supported(method, options):
+    """``options`` without those ``method`` does not have (Adam's amsgrad for SGD)."""
+    known = set(inspect.signature(CLASS_OF[method].__init__).parameters)
+    return {k: v for k, v in options.items() if k in known}
 STOP_MESSAGE = "`callback` raised `StopIteration`."
 
 
@@ -61,7 +87,7 @@ def noisy_quadratic(x, noise):
 # -- SciPy's contract ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", ALL_METHODS, ids=method_id)
 def test_result_has_scipy_attributes(method):
     res = run(method, maxiter=5)
     assert isinstance(res, OptimizeResult)
@@ -97,10 +123,11 @@ def test_integer_x0_becomes_float64():
     assert res.x.dtype == np.float64
 
 
+@pytest.mark.parametrize("method", ALL_METHODS, ids=method_id)
 @pytest.mark.parametrize("maxiter", [0, 1, 7])
-def test_maxiter_and_exact_counts_with_jac_true(maxiter):
+def test_maxiter_and_exact_counts_with_jac_true(method, maxiter):
     fun = Counting(quadratic)
-    res = run(fun=fun, maxiter=maxiter, gtol=0)
+    res = run(method, fun=fun, maxiter=maxiter, gtol=0)
     assert res.nit == maxiter
     assert res.status == 1
     assert not res.success
@@ -188,12 +215,21 @@ def test_finite_differences_use_the_same_batch_for_every_call():
     assert seen == [1.0] * 4 + [2.0] * 4 + [3.0] * 4
 
 
-def test_trajectory_is_the_optimizer_class_step_by_step():
+TRAJECTORY_OPTIONS = [(adamopt.adamw, dict(weight_decay=0.1, amsgrad=True)),
+                      (adamopt.sgd, dict(momentum=0.9, nesterov=True, weight_decay=0.1)),
+                      (adamopt.adagrad, dict(lr_decay=0.01, weight_decay=0.1)),
+                      (adamopt.rmsprop, dict(centered=True, momentum=0.5)),
+                      (adamopt.adamax, dict(weight_decay=0.1)),
+                      (adamopt.nadam, dict(weight_decay=0.1, decoupled_weight_decay=True))]
+
+
+@pytest.mark.parametrize(("method", "options"), TRAJECTORY_OPTIONS,
+                         ids=[m.__name__ for m, _ in TRAJECTORY_OPTIONS])
+def test_trajectory_is_the_optimizer_class_step_by_step(method, options):
     x0 = np.linspace(-1.0, 1.0, 5)
-    res = run(method=adamopt.adamw, x0=x0, maxiter=40, lr=0.03, weight_decay=0.1,
-              amsgrad=True, gtol=0)
+    res = run(method=method, x0=x0, maxiter=40, lr=0.03, gtol=0, **options)
     x = x0.copy()
-    opt = adamopt.AdamW(x, lr=0.03, weight_decay=0.1, amsgrad=True)
+    opt = CLASS_OF[method](x, lr=0.03, **options)
     for _ in range(40):
         opt.step(quadratic(x)[1])
     np.testing.assert_array_equal(res.x, x)
@@ -418,10 +454,15 @@ def test_finite_batches_end_the_run():
 # -- convergence -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("method", METHODS)
+ROSENBROCK_LR = {adamopt.sgd: 1e-3, adamopt.adagrad: 0.5, adamopt.rmsprop: 1e-3}
+
+
+@pytest.mark.parametrize("method", ALL_METHODS, ids=method_id)
 def test_rosenbrock_converges(method):
     res = minimize(lambda x: (rosen(x), rosen_der(x)), np.array([-1.2, 1.0]), jac=True,
-                   method=method, options={"lr": 1e-2, "maxiter": 20000, "weight_decay": 0.0})
+                   method=method, options={"lr": ROSENBROCK_LR.get(method, 1e-2),
+                                           "maxiter": 20000, "weight_decay": 0.0,
+                                           **SUITED[method]})
     np.testing.assert_allclose(res.x, [1.0, 1.0], atol=1e-2)
 
 
@@ -455,10 +496,14 @@ def test_minibatch_logistic_regression_reaches_the_full_batch_optimum():
 # -- resuming ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("method", METHODS)
-@pytest.mark.parametrize("amsgrad", [False, True])
-def test_resume_from_state_is_bitwise_identical(method, amsgrad):
-    options = {"lr": 0.05, "amsgrad": amsgrad, "patience": 1000, "gtol": 0}
+RESUME_OPTIONS = ([(m, {"amsgrad": a}) for m in METHODS for a in (False, True)]
+                  + [(m, SUITED[m]) for m in ALL_METHODS if m not in METHODS])
+
+
+@pytest.mark.parametrize(("method", "extra"), RESUME_OPTIONS,
+                         ids=[f"{m.__name__}-{e}" for m, e in RESUME_OPTIONS])
+def test_resume_from_state_is_bitwise_identical(method, extra):
+    options = {"lr": 0.05, "patience": 1000, "gtol": 0, **extra}
     whole = run(method, fun=noisy_quadratic, maxiter=60,
                 batches=noisy_quadratic_batches(), **options)
     stream = noisy_quadratic_batches()
@@ -510,13 +555,14 @@ def test_state_survives_pickle():
 # -- bounds ----------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("method", ALL_METHODS, ids=method_id)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("as_object", [False, True])
-def test_bounds_hold_at_every_iterate(dtype, as_object):
+def test_bounds_hold_at_every_iterate(method, dtype, as_object):
     low, high = np.array([0.3, -0.2, -np.inf]), np.array([np.inf, 0.1, 0.7])
     bounds = Bounds(low, high) if as_object else [(0.3, None), (-0.2, 0.1), (None, 0.7)]
     fun = Counting(lambda x: quadratic(x - 1.5))     # pulls every element to 1.5
-    res = minimize(fun, np.array([-1.0, 1.0, 0.0], dtype), jac=True, method=adamopt.adam,
+    res = minimize(fun, np.array([-1.0, 1.0, 0.0], dtype), jac=True, method=method,
                    bounds=bounds, options={"lr": 0.1, "maxiter": 300})
     points = np.array(fun.points, dtype=np.float64)
     assert (points >= low).all()
@@ -570,10 +616,16 @@ def test_non_finite_objective_stops_with_the_last_finite_iterate(value):
     assert res.fun == reference.fun
 
 
-@pytest.mark.parametrize("value", [np.nan, np.inf, 1e200])
-def test_bad_gradient_stops_with_the_last_finite_iterate(value):
-    reference = run(maxiter=3, lr=0.1)
-    res = run(fun=failing_at(5, value, "grad"), maxiter=10, lr=0.1)
+BAD_GRADIENTS = ([(m, v) for m in ALL_METHODS for v in (np.nan, np.inf)]
+                 + [(m, 1e200) for m in ALL_METHODS if CLASS_OF[m](np.zeros(1))._grad_limit()
+                    < 1e200])     # the algorithms that square the gradient
+
+
+@pytest.mark.parametrize(("method", "value"), BAD_GRADIENTS,
+                         ids=[f"{m.__name__}-{v}" for m, v in BAD_GRADIENTS])
+def test_bad_gradient_stops_with_the_last_finite_iterate(method, value):
+    reference = run(method, maxiter=3, lr=0.1)
+    res = run(method, fun=failing_at(5, value, "grad"), maxiter=10, lr=0.1)
     assert res.status == 5
     assert not res.success
     np.testing.assert_array_equal(res.x, reference.x)
@@ -619,17 +671,19 @@ def interrupting_at(k):
     return fun
 
 
+@pytest.mark.parametrize("method", ALL_METHODS, ids=method_id)
 @pytest.mark.parametrize("k", [1, 2, 7])
-def test_keyboard_interrupt_returns_a_resumable_result(k):
-    whole = run(fun=noisy_quadratic, maxiter=20, lr=0.05, batches=noisy_quadratic_batches())
+def test_keyboard_interrupt_returns_a_resumable_result(method, k):
+    run_ = lambda **o: run(method, **SUITED[method], **o)   # noqa: E731
+    whole = run_(fun=noisy_quadratic, maxiter=20, lr=0.05, batches=noisy_quadratic_batches())
     stream = noisy_quadratic_batches()
-    cut = run(fun=interrupting_at(k), maxiter=20, lr=0.05, batches=stream)
+    cut = run_(fun=interrupting_at(k), maxiter=20, lr=0.05, batches=stream)
     assert cut.status == 6
     assert not cut.success
     assert cut.nit == k - 1
     assert np.isfinite(cut.x).all()
-    rest = run(fun=noisy_quadratic, x0=cut.x, maxiter=20 - cut.nit, lr=0.05, batches=stream,
-               state=cut.state)
+    rest = run_(fun=noisy_quadratic, x0=cut.x, maxiter=20 - cut.nit, lr=0.05, batches=stream,
+                state=cut.state)
     np.testing.assert_array_equal(rest.x, whole.x)
     assert rest.fun == whole.fun
 
@@ -664,7 +718,7 @@ def test_finite_differences_stay_inside_the_bounds():
 # -- properties: any split of a run, any interrupt, resumes to the same bits --------------
 
 split_options = st.fixed_dictionaries({
-    "method": st.sampled_from(["adam", "adamw"]),
+    "method": st.sampled_from([m.__name__ for m in ALL_METHODS]),
     "dtype": st.sampled_from([np.float32, np.float64]),
     "amsgrad": st.booleans(),
     "maximize": st.booleans(),
@@ -683,7 +737,9 @@ def _split_problem(o):
         f, g = noisy_quadratic(x.astype(np.float64), noise)
         return sign * f, (sign * g).astype(x.dtype)
 
-    options = {k: o[k] for k in ("amsgrad", "maximize", "weight_decay", "patience", "lr")}
+    options = supported(method, {k: o[k] for k in ("amsgrad", "maximize", "weight_decay",
+                                                   "lr")})
+    options.update(SUITED[method], patience=o["patience"])
     bounds = [(-0.5, 0.4)] * 5 if o["bounded"] else None
     x0 = np.linspace(-1.0, 1.0, 5).astype(o["dtype"])
     return method, fun, options, bounds, x0
@@ -765,3 +821,46 @@ def test_fault_with_a_reused_gradient_array_reports_no_stale_jac():
 def test_fault_at_x0_says_so():
     res = run(fun=failing_at(1, np.nan, "grad"), maxiter=10)
     assert res.message.endswith("(This happened at x0.)")
+
+
+# -- the gtol test of the methods without Adam's first moment ---------------------------
+
+
+def test_gtol_of_sgd_without_momentum_tests_the_gradient_at_x():
+    res = run(adamopt.sgd, lr=0.1, gtol=1e-6, maxiter=10_000)
+    assert res.status == 0
+    assert np.max(np.abs(res.jac)) <= 1e-6
+    before = run(adamopt.sgd, lr=0.1, gtol=0, maxiter=res.nit - 1)
+    assert np.max(np.abs(before.jac)) > 1e-6      # it fired at the first iterate it could
+
+
+def test_gtol_of_sgd_with_momentum_tests_the_rescaled_buffer():
+    res = minimize(quadratic, np.linspace(-1.0, 1.0, 5), jac=True, method=adamopt.sgd,
+                   options={"lr": 0.05, "momentum": 0.8, "dampening": 0.5, "gtol": 1e-5,
+                            "maxiter": 10_000})
+    assert res.status == 0
+    buf = res.state["optimizer"]["momentum_buffer"]
+    assert np.max(np.abs(buf * (1 - 0.8) / (1 - 0.5))) <= 1e-5
+    before = run(adamopt.sgd, lr=0.05, momentum=0.8, dampening=0.5, gtol=0,
+                 maxiter=res.nit - 1)
+    buf = before.state["optimizer"]["momentum_buffer"]
+    assert np.max(np.abs(buf * (1 - 0.8) / (1 - 0.5))) > 1e-5
+
+
+@pytest.mark.parametrize("method", ALL_METHODS, ids=method_id)
+def test_gtol_fires_at_the_first_iterate_whose_smoothed_gradient_is_small(method):
+    # RMSprop's steps do not shrink with the gradient: it needs a decaying rate.
+    lr = (lambda t: 0.05 / t) if method is adamopt.rmsprop else 0.05
+    options = {"lr": lr, "gtol": 1e-4, "maxiter": 20_000, **SUITED[method]}
+    res = run(method, **options)
+    assert res.status == 0
+
+    def smoothed(result):
+        opt = CLASS_OF[method](result.x.copy(), lr=lr, **SUITED[method])
+        opt.load_state_dict(result.state["optimizer"])
+        vector, scale, _ = opt._smoothed_gradient(result.jac)
+        return scale * np.max(np.abs(vector))
+
+    assert smoothed(res) <= 1e-4
+    before = run(method, **{**options, "gtol": 0, "maxiter": res.nit - 1})
+    assert smoothed(before) > 1e-4

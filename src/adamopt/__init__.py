@@ -6,8 +6,13 @@ Adam
     Adam (Kingma & Ba 2014) with optional coupled L2 weight decay and AMSGrad.
 AdamW
     Adam with decoupled weight decay (Loshchilov & Hutter 2019).
+SGD, Adagrad, RMSprop, Adamax, NAdam
+    Adam's family, with PyTorch's names, defaults and arithmetic: SGD with
+    momentum and Nesterov's form, Adagrad (Duchi et al. 2011), RMSprop
+    (Tieleman & Hinton 2012), Adamax (Kingma & Ba 2014, section 7.1) and NAdam
+    (Dozat 2016).
 
-adam, adamw
+adam, adamw, sgd, adagrad, rmsprop, adamax, nadam
     The same algorithms as `scipy.optimize.minimize` methods for (stochastic)
     objectives: ``minimize(fun, x0, jac=True, method=adamopt.adam, options=...)``.
 minibatches
@@ -16,6 +21,12 @@ plot_history
     Convergence curves of runs made with the ``history`` option (matplotlib).
 show_options
     The options of the methods, like `scipy.optimize.show_options`.
+Constant, CosineAnnealing, CosineWarmRestarts, LinearWarmup, StepDecay, Join, Schedule
+    Learning-rate schedules for ``lr=`` or ``schedule=`` (composable: ``a * b``, `Join`).
+NormalizedWeightDecay
+    The normalized weight decay of Loshchilov & Hutter, for ``weight_decay=`` of AdamW.
+SWATS, swats
+    Adam, then SGD with momentum once Adam's step size has settled (Keskar & Socher 2017).
 
 The classes update a NumPy array in place with one compiled, fused pass per step::
 
@@ -29,13 +40,55 @@ The classes update a NumPy array in place with one compiled, fused pass per step
 """
 
 from ._batches import minibatches
+from ._family import SGD, Adagrad, Adamax, NAdam, RMSprop
+from ._family_methods import adagrad, adamax, nadam, rmsprop, sgd
 from ._minimize import adam, adamw
 from ._optimizers import Adam, AdamW
 from ._options import show_options
 from ._parallel import set_num_threads
 from ._plot import plot_history
+from ._schedules import (
+    Constant,
+    CosineAnnealing,
+    CosineWarmRestarts,
+    Join,
+    LinearWarmup,
+    NormalizedWeightDecay,
+    Schedule,
+    StepDecay,
+)
+from ._swats import SWATS, swats
 
-__all__ = ["Adam", "AdamW", "__version__", "adam", "adamw", "minibatches", "plot_history",
-           "set_num_threads", "show_options"]
+__all__ = [
+    "SGD",
+    "SWATS",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "Adamax",
+    "Constant",
+    "CosineAnnealing",
+    "CosineWarmRestarts",
+    "Join",
+    "LinearWarmup",
+    "NAdam",
+    "NormalizedWeightDecay",
+    "RMSprop",
+    "Schedule",
+    "StepDecay",
+    "__version__",
+    "adagrad",
+    "adam",
+    "adamax",
+    "adamw",
+    "minibatches",
+    "nadam",
+    "plot_history",
+    "rmsprop",
+    "set_num_threads",
+    "sgd",
+    "show_options",
+    "swats",
+]
 
 __version__ = "0.1.0.dev0"

@@ -15,10 +15,16 @@ Used by ``python -m adamopt bench`` and ``benchmarks/peer_step.py``.  Peers:
   v; write x, m, v) with one subtraction per array, compiled like our loops
   and run on as many threads as our step uses.
 
-Absent peers are reported as absent, never fatal.  GB/s counts the 7 arrays
-a step must touch per element (the gradient check's second read of g is not
-counted), so ``adamopt GB/s / probe GB/s`` is the fraction of the attainable
-bandwidth that a step reaches.
+Absent peers are reported as absent, never fatal.  GB/s counts the arrays
+a step must touch per element (Adam: 7; the gradient check's second read of g
+is not counted), so ``adamopt GB/s / probe GB/s`` is the fraction of the
+attainable bandwidth that a step reaches.
+
+``--algorithm`` times another algorithm of the family (``sgd`` with momentum
+0.9, ``adagrad``, ``rmsprop``, ``adamax``, ``nadam``) against the same
+algorithm of ``torch.optim`` (fused where PyTorch has it: SGD and Adagrad);
+the NumPy and optax peers are Adam's only.  The probe moves 7 arrays: for an
+algorithm that touches fewer, "% probe" scales its time by arrays / 7.
 
 The implementations are timed round-robin (one repeat of each in turn) so that
 a change of machine load hits them all alike; the figure is the median over
@@ -32,10 +38,23 @@ import time
 
 import numpy as np
 
-from . import _kernels
+from . import _family, _kernels
 from ._optimizers import Adam
 
 LR, BETA1, BETA2, EPS = 1e-3, 0.9, 0.999, 1e-8
+
+#: Per algorithm: (our class, its options, torch.optim's class name, its options,
+#: torch variants, arrays read or written per element by a step).
+ALGORITHMS = {
+    "adam": (Adam, dict(beta1=BETA1, beta2=BETA2, eps=EPS), "Adam",
+             dict(betas=(BETA1, BETA2), eps=EPS), ("fused", "foreach", "single"), 7),
+    "sgd": (_family.SGD, dict(momentum=0.9), "SGD", dict(momentum=0.9),
+            ("fused", "foreach", "single"), 5),
+    "adagrad": (_family.Adagrad, {}, "Adagrad", {}, ("fused", "foreach", "single"), 5),
+    "rmsprop": (_family.RMSprop, {}, "RMSprop", {}, ("foreach", "single"), 5),
+    "adamax": (_family.Adamax, {}, "Adamax", {}, ("foreach", "single"), 7),
+    "nadam": (_family.NAdam, {}, "NAdam", {}, ("foreach", "single"), 7),
+}
 
 
 def _problem(n, dtype, seed=0):
@@ -45,17 +64,19 @@ def _problem(n, dtype, seed=0):
     return x, g
 
 
-def make_adamopt(n, dtype, check_finite=True):
-    """adamopt.Adam on ``n`` parameters: (zero-argument step, parameter array)."""
+def make_adamopt(n, dtype, check_finite=True, algorithm="adam"):
+    """adamopt's ``algorithm`` (Adam by default) on ``n`` parameters:
+    (zero-argument step, parameter array)."""
     x, g = _problem(n, dtype)
-    opt = Adam(x, lr=LR, beta1=BETA1, beta2=BETA2, eps=EPS, check_finite=check_finite)
+    cls, options = ALGORITHMS[algorithm][:2]
+    opt = cls(x, lr=LR, check_finite=check_finite, **options)
     step = opt.step
     return (lambda: step(g)), x
 
 
-def make_adamopt_1thread(n, dtype):
-    """adamopt.Adam on one thread: (zero-argument step, parameter array)."""
-    step, x = make_adamopt(n, dtype)
+def make_adamopt_1thread(n, dtype, algorithm="adam"):
+    """adamopt on one thread: (zero-argument step, parameter array)."""
+    step, x = make_adamopt(n, dtype, algorithm=algorithm)
     if n < _kernels._thread_min_sizes()[dtype == "float32"]:
         return step, x   # one thread anyway: no switching cost in the timing
 
@@ -104,8 +125,9 @@ def make_numpy(n, dtype):
     return step, x
 
 
-def make_torch(n, dtype, variant):
-    """torch.optim.Adam, ``variant`` in {"fused", "foreach", "single"}: (step, params)."""
+def make_torch(n, dtype, variant, algorithm="adam"):
+    """torch.optim's ``algorithm`` (Adam by default), ``variant`` in {"fused",
+    "foreach", "single"}: (step, params)."""
     import torch
 
     torch.set_num_threads(1)
@@ -114,7 +136,10 @@ def make_torch(n, dtype, variant):
     p.grad = torch.from_numpy(g)
     kwargs = {"fused": {"fused": True}, "foreach": {"foreach": True},
               "single": {"foreach": False, "fused": False}}[variant]
-    opt = torch.optim.Adam([p], lr=LR, betas=(BETA1, BETA2), eps=EPS, **kwargs)
+    name, options, variants = ALGORITHMS[algorithm][2:5]
+    if "fused" not in variants:     # torch.optim's class has no fused option
+        kwargs.pop("fused", None)
+    opt = getattr(torch.optim, name)([p], lr=LR, **options, **kwargs)
     return opt.step, x      # p shares memory with x
 
 
@@ -159,16 +184,21 @@ def _importable(*modules):
     return True
 
 
-def peers():
-    """(name, factory) of every implementation, with None for absent ones."""
-    out = [("adamopt", make_adamopt),
-           ("adamopt-nocheck", lambda n, d: make_adamopt(n, d, check_finite=False)),
-           ("adamopt-1thread", make_adamopt_1thread),
-           ("numpy", make_numpy)]
+def peers(algorithm="adam"):
+    """(name, factory) of every implementation of ``algorithm``, with None for
+    absent ones."""
+    a = algorithm
+    out = [("adamopt", lambda n, d: make_adamopt(n, d, algorithm=a)),
+           ("adamopt-nocheck", lambda n, d: make_adamopt(n, d, check_finite=False,
+                                                         algorithm=a)),
+           ("adamopt-1thread", lambda n, d: make_adamopt_1thread(n, d, algorithm=a))]
+    if a == "adam":
+        out.append(("numpy", make_numpy))
     torch = _importable("torch")
-    out += [(f"torch-{v}", (lambda n, d, v=v: make_torch(n, d, v)) if torch else None)
-            for v in ("fused", "foreach", "single")]
-    out.append(("optax-jit", make_optax if _importable("jax", "optax") else None))
+    out += [(f"torch-{v}", (lambda n, d, v=v: make_torch(n, d, v, a)) if torch else None)
+            for v in ALGORITHMS[a][4]]
+    if a == "adam":
+        out.append(("optax-jit", make_optax if _importable("jax", "optax") else None))
     out.append(("probe", make_probe))
     return out
 
@@ -201,9 +231,10 @@ def time_round_robin(steps, repeats=7, target=0.02):
 
 
 def run(sizes=(10, 10_000, 1_000_000, 10_000_000), dtypes=("float64", "float32"),
-        repeats=7, target=0.02, out=print):
+        repeats=7, target=0.02, out=print, algorithm="adam"):
     """Print one table per dtype: time per step and our speed-up over each peer."""
-    available = peers()
+    available = peers(algorithm)
+    arrays = ALGORITHMS[algorithm][5]
     missing = [name for name, f in available if f is None]
     if missing:
         out(f"absent peers (not installed): {', '.join(missing)}")
@@ -214,8 +245,8 @@ def run(sizes=(10, 10_000, 1_000_000, 10_000_000), dtypes=("float64", "float32")
     for dtype in dtypes:
         itemsize = np.dtype(dtype).itemsize
         names = [name for name, f in available if f is not None]
-        out(f"\n{dtype}: median time per step and peer time / adamopt time; "
-            "GB/s of 7 arrays per element")
+        out(f"\n{dtype}: median time per {algorithm} step and peer time / adamopt time; "
+            f"GB/s of {arrays} arrays per element")
         out(f"{'n':>10} " + " ".join(f"{name:>17}" for name in names)
             + f" {'GB/s':>6} {'% probe':>7}")
         for n in sizes:
@@ -228,9 +259,9 @@ def run(sizes=(10, 10_000, 1_000_000, 10_000_000), dtypes=("float64", "float32")
                 if name != "adamopt":
                     cell += f" {times[name] / ours:5.1f}x"
                 cells.append(f"{cell:>17}")
-            gbs = 7 * itemsize * n / ours / 1e9   # read x, g, m, v; write x, m, v
-            out(f"{n:>10} " + " ".join(cells)
-                + f" {gbs:6.1f} {100 * times['probe'] / ours:6.0f}%")
+            gbs = arrays * itemsize * n / ours / 1e9   # Adam: read x, g, m, v; write x, m, v
+            probe = times["probe"] * arrays / 7
+            out(f"{n:>10} " + " ".join(cells) + f" {gbs:6.1f} {100 * probe / ours:6.0f}%")
             rows.append({"dtype": dtype, "n": n, **times})
     return rows
 
@@ -244,7 +275,8 @@ def _fmt_time(seconds):
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m adamopt bench",
-        description="Time one Adam step of adamopt against NumPy, PyTorch (one thread), "
+        description="Time one step of adamopt (Adam, or --algorithm) against NumPy, "
+                    "PyTorch (one thread), "
                     "optax and a memory-bandwidth probe, round-robin in one process.")
     parser.add_argument("--sizes", type=int, nargs="+",
                         default=[10, 10_000, 1_000_000, 10_000_000])
@@ -253,5 +285,7 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--target", type=float, default=0.02,
                         help="seconds per timed repeat (default 0.02)")
+    parser.add_argument("--algorithm", default="adam", choices=list(ALGORITHMS),
+                        help="the algorithm to time (default adam)")
     args = parser.parse_args(argv)
-    run(args.sizes, args.dtypes, args.repeats, args.target)
+    run(args.sizes, args.dtypes, args.repeats, args.target, algorithm=args.algorithm)

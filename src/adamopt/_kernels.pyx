@@ -1,6 +1,7 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 # cython: initializedcheck=False
-"""Compiled update loops of Adam and AdamW.
+"""Compiled update loops of Adam and AdamW, and of their family (SGD, Adagrad,
+RMSprop, Adamax, NAdam: see `FamilyCore`).
 
 One fused pass per step reads the gradient ``g`` and updates the parameters
 ``x``, the first moment ``m``, the second moment ``v`` (and ``vmax`` for
@@ -70,6 +71,29 @@ run only if the check passed, updates the arrays.  No build contracts
 multiplies and adds into FMAs, so every variant and every split gives the
 same bits.
 
+The family
+----------
+`FamilyCore` runs the other algorithms through the same job (check, then
+update, on the same pool): one loop per algorithm in ``_loops.pxi``, each
+option that changes the arithmetic a flag the loop is specialised on.  With
+``g = s * grad (+ weight_decay * x)`` as above, each element is updated as
+(PyTorch's formulas, in their order of operations where it matters)::
+
+    SGD      b = g (t = 1) or momentum * b + (1 - dampening) * g;
+             x = x - lr_t * (g + momentum * b  (nesterov) | b | g (no momentum))
+    Adagrad  s = s + g * g;  x = x - clr * (g / (sqrt(s) + eps))
+    RMSprop  v = avg_alpha(v, g * g);  a = avg_alpha(a, g) (centered);
+             w = max(v - a * a, 0) (centered) or v;  u = g / (sqrt(w) + eps);
+             b = momentum * b + u (momentum);  x = x - lr_t * (b or u)
+    Adamax   m = avg_beta1(m, g);  u = max(beta2 * u, |g| + eps);  x = x - clr * (m / u)
+    NAdam    m = avg_beta1(m, g);  v = avg_beta2(v, g * g);
+             x = x * decay - (c_g * g + c_m * m) / (sqrt(v) + eps * sqrt(1 - beta2**t))
+
+where ``avg_beta`` is the exponential average in the form chosen above and the
+per-step scalars (``clr``, ``c_g``, ``c_m``) are in `FamilyCore`'s docstring.
+The check refuses non-finite gradients, and for the algorithms that square the
+gradient (all but SGD and Adamax) those above the limit below.
+
 This module does no validation beyond what keeps memory safe: the public
 classes in ``adamopt._optimizers`` check every argument and supply the error
 messages through the ``_slow_grad``, ``_schedule_value``, ``_raise_bad_grad``,
@@ -84,7 +108,10 @@ from libc.float cimport DBL_MAX, FLT_MAX
 from libc.math cimport fabs, fabsf, isfinite, nextafter, nextafterf, pow, sqrt, sqrtf
 from libc.string cimport memcmp
 
-from adamopt._kernel_api cimport AdamScalars, KernelTable
+from adamopt._kernel_api cimport (
+    ALGO_ADAGRAD, ALGO_ADAM, ALGO_ADAMAX, ALGO_NADAM, ALGO_RMSPROP, ALGO_SGD, F_CENTERED,
+    F_COUPLED, F_FIRST, F_MOMENTUM, F_NESTEROV, AdamScalars, FamilyScalars, KernelTable,
+)
 
 import importlib
 import os
@@ -117,6 +144,10 @@ cdef float LIMIT32 = nextafterf(sqrtf(FLT_MAX) * (1.0 - 2.0 ** -20), 0)
 cdef double LIMIT64 = nextafter(sqrt(DBL_MAX) * (1.0 - 2.0 ** -20), 0)
 GRAD_LIMIT_FLOAT32 = LIMIT32
 GRAD_LIMIT_FLOAT64 = LIMIT64
+
+#: The algorithms of `FamilyCore` (its ``algo``), by name.
+ALGORITHMS = {"sgd": ALGO_SGD, "adagrad": ALGO_ADAGRAD, "rmsprop": ALGO_RMSPROP,
+              "adamax": ALGO_ADAMAX, "nadam": ALGO_NADAM}
 
 
 # ---------------------------------------------------------------------------
@@ -268,15 +299,19 @@ _set_num_threads(_default_num_threads())
 
 cdef struct StepJob:
     const KernelTable* table
+    int algo              # ALGO_ADAM or one of the family's
     char* x
     const char* g
-    char* m
-    char* v
+    char* m               # the state arrays: Adam's m, v, vmax, or the family's
+    char* v               # a, b, c (NULL where an algorithm has none)
     char* vmax
     Py_ssize_t itemsize
     Py_ssize_t chunk      # chunk size of the job (see _check_chunk)
+    int nthreads
     bint is64, coupled, amsgrad, first
     const AdamScalars* s
+    const FamilyScalars* fs
+    int flags             # the family's F_* flags
     double sign, weight_decay, limit
     int bad
 
@@ -311,10 +346,24 @@ cdef void _check_chunk(void* ctx, Py_ssize_t begin, Py_ssize_t end) noexcept nog
         adamopt_flag_set(&j.bad)
 
 
+cdef inline char* _at(char* p, Py_ssize_t off) noexcept nogil:
+    return p + off if p != NULL else NULL
+
+
 cdef void _update_chunk(void* ctx, Py_ssize_t begin, Py_ssize_t end) noexcept nogil:
     cdef StepJob* j = <StepJob*>ctx
     cdef Py_ssize_t off = begin * j.itemsize
     cdef char* w = j.vmax + off if j.amsgrad else NULL
+    if j.algo != ALGO_ADAM:
+        if j.is64:
+            j.table.family64(j.algo, <double*>(j.x + off), <const double*>(j.g + off),
+                             <double*>_at(j.m, off), <double*>_at(j.v, off),
+                             <double*>_at(j.vmax, off), end - begin, j.fs, j.flags)
+        else:
+            j.table.family32(j.algo, <float*>(j.x + off), <const float*>(j.g + off),
+                             <float*>_at(j.m, off), <float*>_at(j.v, off),
+                             <float*>_at(j.vmax, off), end - begin, j.fs, j.flags)
+        return
     if j.is64:
         j.table.update64(<double*>(j.x + off), <const double*>(j.g + off),
                          <double*>(j.m + off), <double*>(j.v + off), <double*>w,
@@ -412,34 +461,31 @@ cdef Py_ssize_t _first_bad(
 
 
 @cython.auto_pickle(False)
-cdef class AdamCore:
-    """Parameters, moments and the compiled step of Adam and AdamW.
+cdef class _Core:
+    """What the compiled cores of every optimizer share: the parameters, the
+    step count, the learning rate and its schedule, the way in of the
+    gradient, and the step's job (the check, then the update, on the pool).
 
-    A base class: construct `adamopt.Adam` or `adamopt.AdamW`, which validate
-    their arguments, allocate the state and then call `_bind`.
+    A base class: the public classes in ``adamopt._optimizers`` and
+    ``adamopt._family`` validate their arguments, allocate the state and
+    then bind it (`AdamCore._bind`, `FamilyCore._bind`).
     """
 
-    cdef readonly cnp.ndarray _x, _m, _v, _vmax
+    cdef readonly cnp.ndarray _x
     cdef Py_ssize_t _n
     cdef int _typenum
     cdef int _layout_flag
     cdef public long long _t
-    cdef public double _lr, _beta1, _beta2, _eps, _weight_decay
-    cdef public object _lr_fn, _schedule
-    cdef public bint _maximize, _check_finite, _decay_by_schedule
-    cdef readonly bint _decoupled, _amsgrad
+    cdef public double _lr, _eps, _weight_decay
+    cdef public object _lr_fn, _schedule, _weight_decay_fn
+    cdef public bint _maximize, _check_finite
 
-    def _bind(self, cnp.ndarray params, cnp.ndarray m, cnp.ndarray v, vmax,
-              bint decoupled, bint amsgrad):
-        """Hold ``params`` and the state arrays.
-
-        The caller has validated ``params``; this re-checks what memory safety
-        depends on (equal sizes, dtypes and layouts) and raises `ValueError`
-        otherwise.
-        """
+    cdef _bind_arrays(self, cnp.ndarray params, list arrays):
+        """Hold ``params``, after checking that every array of ``arrays``
+        (the parameters and the state) has its size, dtype and layout, as
+        memory safety depends on; raise `ValueError` otherwise."""
         cdef int flag = (cnp.NPY_ARRAY_C_CONTIGUOUS if cnp.PyArray_IS_C_CONTIGUOUS(params)
                          else cnp.NPY_ARRAY_F_CONTIGUOUS)
-        arrays = [params, m, v] + ([vmax] if amsgrad else [])
         for a in arrays:
             if not isinstance(a, cnp.ndarray):
                 raise ValueError("optimizer state must be NumPy arrays")
@@ -454,14 +500,9 @@ cdef class AdamCore:
         if cnp.PyArray_TYPE(params) not in (cnp.NPY_FLOAT32, cnp.NPY_FLOAT64):
             raise ValueError("parameters must be float32 or float64")
         self._x = params
-        self._m = m
-        self._v = v
-        self._vmax = vmax if amsgrad else None
         self._n = cnp.PyArray_SIZE(params)
         self._typenum = cnp.PyArray_TYPE(params)
         self._layout_flag = flag
-        self._decoupled = decoupled
-        self._amsgrad = amsgrad
 
     cdef bint _params_intact(self):
         """Whether ``params`` still has the size, dtype and layout it was
@@ -496,8 +537,114 @@ cdef class AdamCore:
         cdef Py_ssize_t nbytes = self._n * cnp.PyArray_ITEMSIZE(x)
         return gp + nbytes <= xp or xp + nbytes <= gp
 
-    def step(self, grad):
-        """Take one optimization step with the gradient ``grad``.
+    cdef double _lr_at(self, long long t, double* eta) except? -1.0:
+        """The learning rate of step ``t`` (times the schedule multiplier,
+        stored in ``eta``), after checking that ``params`` is intact; sets
+        ``_weight_decay`` to its value at step ``t`` when it is a callable."""
+        if not self._params_intact():
+            self._raise_params_changed()
+        cdef double lr_t
+        eta[0] = 1.0
+        if self._lr_fn is None:
+            lr_t = self._lr
+        else:
+            lr_t = self._schedule_value("lr", self._lr_fn, t)
+        if self._schedule is not None:
+            eta[0] = self._schedule_value("schedule", self._schedule, t)
+            lr_t = lr_t * eta[0]
+        if self._weight_decay_fn is not None:   # a schedule of the weight decay
+            self._weight_decay = self._schedule_value("weight_decay", self._weight_decay_fn, t)
+        return lr_t
+
+    cdef cnp.ndarray _gradient(self, object grad):
+        """``grad`` as an array the loops can read (converted if need be)."""
+        if not self._grad_ready(grad):
+            grad = self._slow_grad(grad)
+            if not self._grad_ready(grad):
+                raise ValueError("internal error: gradient conversion failed")
+        return <cnp.ndarray>grad
+
+    cdef void _start_job(self, StepJob* job, cnp.ndarray g, int algo, bint coupled,
+                         double limit):
+        """Fill what every step's job holds: the arrays, the check's
+        arguments and the split between threads (the state arrays, the
+        scalars and the flags are the caller's)."""
+        cdef bint is64 = self._typenum == cnp.NPY_FLOAT64
+        job.table = _table
+        job.algo = algo
+        job.x = <char*>cnp.PyArray_DATA(self._x)
+        job.g = <const char*>cnp.PyArray_DATA(g)
+        job.m = job.v = job.vmax = NULL
+        job.itemsize = 8 if is64 else 4
+        job.is64 = is64
+        job.coupled = coupled
+        job.amsgrad = job.first = False
+        job.s = NULL
+        job.fs = NULL
+        job.flags = 0
+        job.sign = -1.0 if self._maximize else 1.0
+        job.weight_decay = self._weight_decay
+        job.limit = limit
+        job.bad = 0
+        job.nthreads = _num_threads
+        if self._n < (THREAD_MIN_SIZE64 if is64 else THREAD_MIN_SIZE32):
+            job.nthreads = 1
+        job.chunk = _chunk_size(self._n, job.nthreads)
+
+    cdef _refuse_scalars(self, StepJob* job, cnp.ndarray g, str name, double value,
+                         long long t):
+        """Raise for a per-step scalar the loop cannot use (a bad gradient is
+        reported first, then the bad scalar)."""
+        if self._check_finite and self._n > 0:
+            _check_chunk(job, 0, self._n)
+            if job.bad:
+                self._raise_first_bad(g, job)
+        self._raise_bad_scalars(name, value, t)
+
+    cdef _run(self, StepJob* job, cnp.ndarray g):
+        """Run the step's job: the check of the whole gradient, then (if it
+        passed) the update; on several threads, every chunk of the check is
+        done before any element is updated.  Raises (through the
+        ``_raise_bad_grad`` hook) when the check fails: nothing was updated."""
+        cdef Py_ssize_t n = self._n
+        cdef bint check = self._check_finite and n > 0
+        if n >= NOGIL_MIN_SIZE:
+            with nogil:
+                if check:
+                    adamopt_parallel_for2(_check_chunk, _update_chunk, job, &job.bad,
+                                          n, job.chunk, job.nthreads, True)
+                else:
+                    adamopt_parallel_for2(_update_chunk, NULL, job, NULL, n, job.chunk,
+                                          job.nthreads, True)
+        else:
+            if check:
+                _check_chunk(job, 0, n)
+            if not job.bad:
+                _update_chunk(job, 0, n)
+        if job.bad:   # nothing was updated
+            self._raise_first_bad(g, job)
+
+    cdef _raise_first_bad(self, cnp.ndarray g, const StepJob* job):
+        """Raise the error of the first bad element of ``g`` (through the
+        ``_raise_bad_grad`` hook), once the check has found one."""
+        cdef Py_ssize_t bad
+        if job.is64:
+            bad = _first_bad(<const double*>cnp.PyArray_DATA(g),
+                             <const double*>cnp.PyArray_DATA(self._x), self._n, job.sign,
+                             job.weight_decay, job.coupled, <double>job.limit)
+        else:
+            bad = _first_bad(<const float*>cnp.PyArray_DATA(g),
+                             <const float*>cnp.PyArray_DATA(self._x), self._n, job.sign,
+                             job.weight_decay, job.coupled, <float>job.limit)
+        self._raise_bad_grad(g, bad)
+
+    @property
+    def params(self):
+        """The parameter array, updated in place by `step`."""
+        return self._x
+
+
+_STEP_DOC = """Take one optimization step with the gradient ``grad``.
 
         Parameters
         ----------
@@ -515,50 +662,60 @@ cdef class AdamCore:
         ------
         ValueError
             If ``grad`` has the wrong shape, or (with ``check_finite``) holds
-            a NaN, an infinity or a value whose square would overflow the
-            moments; the parameters and the state are then unchanged.
+            a NaN, an infinity or (for the algorithms that square it) a value
+            whose square would overflow; the parameters and the state are then
+            unchanged.
         TypeError
             If ``grad`` is not an array of real numbers.
         """
-        if not self._params_intact():
-            self._raise_params_changed()
+
+
+@cython.auto_pickle(False)
+cdef class AdamCore(_Core):
+    """Parameters, moments and the compiled step of Adam and AdamW.
+
+    A base class: construct `adamopt.Adam` or `adamopt.AdamW`, which validate
+    their arguments, allocate the state and then call `_bind`.
+    """
+
+    cdef readonly cnp.ndarray _m, _v, _vmax
+    cdef public double _beta1, _beta2
+    cdef public bint _decay_by_schedule
+    cdef readonly bint _decoupled, _amsgrad
+
+    def _bind(self, cnp.ndarray params, cnp.ndarray m, cnp.ndarray v, vmax,
+              bint decoupled, bint amsgrad):
+        """Hold ``params`` and the state arrays.
+
+        The caller has validated ``params``; this re-checks what memory safety
+        depends on (equal sizes, dtypes and layouts) and raises `ValueError`
+        otherwise.
+        """
+        self._bind_arrays(params, [params, m, v] + ([vmax] if amsgrad else []))
+        self._m = m
+        self._v = v
+        self._vmax = vmax if amsgrad else None
+        self._decoupled = decoupled
+        self._amsgrad = amsgrad
+
+    def _grad_limit(self):
+        """The largest gradient magnitude a step accepts (just under the
+        square root of the dtype's largest number)."""
+        return LIMIT64 if self._typenum == cnp.NPY_FLOAT64 else <double>LIMIT32
+
+    def step(self, grad):
         cdef long long t = self._t + 1
-        cdef double lr_t, eta = 1.0
-        if self._lr_fn is None:
-            lr_t = self._lr
-        else:
-            lr_t = self._schedule_value("lr", self._lr_fn, t)
-        if self._schedule is not None:
-            eta = self._schedule_value("schedule", self._schedule, t)
-            lr_t = lr_t * eta
-        if not self._grad_ready(grad):
-            grad = self._slow_grad(grad)
-            if not self._grad_ready(grad):
-                raise ValueError("internal error: gradient conversion failed")
-        cdef cnp.ndarray g = <cnp.ndarray>grad
-        cdef Py_ssize_t n = self._n
+        cdef double eta
+        cdef double lr_t = self._lr_at(t, &eta)
+        cdef cnp.ndarray g = self._gradient(grad)
         cdef bint is64 = self._typenum == cnp.NPY_FLOAT64
         cdef StepJob job
-        job.table = _table
-        job.x = <char*>cnp.PyArray_DATA(self._x)
-        job.g = <const char*>cnp.PyArray_DATA(g)
+        self._start_job(&job, g, ALGO_ADAM, (not self._decoupled) and self._weight_decay != 0.0,
+                        LIMIT64 if is64 else LIMIT32)
         job.m = <char*>cnp.PyArray_DATA(self._m)
         job.v = <char*>cnp.PyArray_DATA(self._v)
         job.vmax = <char*>cnp.PyArray_DATA(self._vmax) if self._amsgrad else NULL
-        job.itemsize = 8 if is64 else 4
-        job.is64 = is64
-        job.coupled = (not self._decoupled) and self._weight_decay != 0.0
         job.amsgrad = self._amsgrad
-        job.sign = -1.0 if self._maximize else 1.0
-        job.weight_decay = self._weight_decay
-        job.limit = LIMIT64 if is64 else LIMIT32
-        job.bad = 0
-        cdef int nthreads = _num_threads
-        if n < (THREAD_MIN_SIZE64 if is64 else THREAD_MIN_SIZE32):
-            nthreads = 1
-        cdef Py_ssize_t chunk = _chunk_size(n, nthreads)
-        job.chunk = chunk
-        cdef bint check = self._check_finite and n > 0
 
         cdef AdamScalars s
         cdef double bc1 = 1.0 - pow(self._beta1, <double>t)
@@ -583,55 +740,158 @@ cdef class AdamCore:
         cdef bint lr_ok = isfinite(s.step) and isfinite(s.decay) and (is64 or (
             isfinite(<float>s.step) and isfinite(<float>s.decay) and isfinite(<float>s.lr)))
         cdef bint eps_ok = s.eps_hat > 0 and (is64 or <float>s.eps_hat > 0)
-        if not (lr_ok and eps_ok):
-            # Rare: a bad gradient is reported first, then the bad scalar.
-            if check:
-                _check_chunk(&job, 0, n)
-                if job.bad:
-                    self._raise_first_bad(g)
-            if not lr_ok:
-                self._raise_bad_scalars("lr", lr_t, t)
-            self._raise_bad_scalars("eps", self._eps, t)
-
-        # One job: the check of the whole gradient, then (if it passed) the
-        # update; on several threads, every chunk of the check is done before
-        # any element is updated.
-        if n >= NOGIL_MIN_SIZE:
-            with nogil:
-                if check:
-                    adamopt_parallel_for2(_check_chunk, _update_chunk, &job, &job.bad,
-                                          n, chunk, nthreads, True)
-                else:
-                    adamopt_parallel_for2(_update_chunk, NULL, &job, NULL, n, chunk, nthreads,
-                                          True)
-        else:
-            if check:
-                _check_chunk(&job, 0, n)
-            if not job.bad:
-                _update_chunk(&job, 0, n)
-        if job.bad:   # nothing was updated
-            self._raise_first_bad(g)
+        if not lr_ok:
+            self._refuse_scalars(&job, g, "lr", lr_t, t)
+        if not eps_ok:
+            self._refuse_scalars(&job, g, "eps", self._eps, t)
+        self._run(&job, g)
         self._t = t
         return self._x
 
-    cdef _raise_first_bad(self, cnp.ndarray g):
-        """Raise the error of the first bad element of ``g`` (through the
-        ``_raise_bad_grad`` hook), once the check has found one."""
-        cdef bint is64 = self._typenum == cnp.NPY_FLOAT64
-        cdef bint coupled = (not self._decoupled) and self._weight_decay != 0.0
-        cdef double sign = -1.0 if self._maximize else 1.0
-        cdef Py_ssize_t bad
-        if is64:
-            bad = _first_bad(<const double*>cnp.PyArray_DATA(g),
-                             <const double*>cnp.PyArray_DATA(self._x), self._n, sign,
-                             self._weight_decay, coupled, LIMIT64)
-        else:
-            bad = _first_bad(<const float*>cnp.PyArray_DATA(g),
-                             <const float*>cnp.PyArray_DATA(self._x), self._n, sign,
-                             self._weight_decay, coupled, LIMIT32)
-        self._raise_bad_grad(g, bad)
+    step.__doc__ = _STEP_DOC
 
-    @property
-    def params(self):
-        """The parameter array, updated in place by `step`."""
+
+cdef inline bint _usable(double value, bint is64) noexcept nogil:
+    """Whether a per-step scalar is finite in the parameters' dtype."""
+    return isfinite(value) and (is64 or isfinite(<float>value))
+
+
+@cython.auto_pickle(False)
+cdef class FamilyCore(_Core):
+    """Parameters, state and the compiled step of SGD, Adagrad, RMSprop,
+    Adamax and NAdam (one core; ``_algo`` chooses the loop).
+
+    A base class: construct `adamopt.SGD`, `adamopt.Adagrad`, ... which
+    validate their arguments, allocate the state and then call `_bind`.
+
+    Per-step scalars, computed once in float64 (``lr_t`` is the learning rate
+    times the schedule multiplier; the loops' arithmetic is in ``_loops.pxi``):
+
+    * SGD: the step ``lr_t``, ``momentum``, ``1 - dampening``.
+    * Adagrad: ``lr_t / (1 + (t - 1) lr_decay)``.
+    * RMSprop: ``lr_t``, ``momentum``, ``1 - alpha`` in the form of
+      ``_moment_form(alpha)``.
+    * Adamax: ``lr_t / (1 - beta1**t)``; ``beta2``.
+    * NAdam: with ``mu_t = beta1 (1 - 0.96**(t psi) / 2)``, the products
+      ``P_t = mu_1 ... mu_t`` (``_mu_product``, kept in float64) and
+      ``r = sqrt(1 - beta2**t)``, the coefficients of g and m
+      ``lr_t (1 - mu_t) r / (1 - P_t)`` and ``lr_t mu_{t+1} r / (1 - P_t mu_{t+1})``
+      and the denominator's ``eps r``: ``x -= (c_g g + c_m m) / (sqrt(v) + eps r)``
+      is PyTorch's ``x -= lr_t ((1 - mu_t) g / (1 - P_t) + mu_{t+1} m /
+      (1 - P_{t+1})) / (sqrt(v / (1 - beta2**t)) + eps)`` with one square root
+      and one division per element.
+    """
+
+    cdef readonly cnp.ndarray _a, _b, _c
+    cdef readonly int _algo
+    cdef readonly bint _centered
+    cdef public double _momentum, _dampening, _alpha, _lr_decay
+    cdef public double _beta1, _beta2, _momentum_decay, _mu_product
+    cdef public bint _nesterov, _decoupled_weight_decay
+
+    def _bind(self, int algo, cnp.ndarray params, a, b, c, bint centered=False):
+        """Hold ``params`` and the state arrays ``a``, ``b``, ``c`` (None
+        where the algorithm has none; see ``_family_update`` in _loops.pxi).
+
+        The caller has validated ``params``; this re-checks what memory safety
+        depends on and raises `ValueError` otherwise.
+        """
+        if algo not in (ALGO_SGD, ALGO_ADAGRAD, ALGO_RMSPROP, ALGO_ADAMAX, ALGO_NADAM):
+            raise ValueError(f"unknown algorithm {algo}")
+        needs = {ALGO_SGD: (True, False, False), ALGO_ADAGRAD: (True, False, False),
+                 ALGO_RMSPROP: (True, centered, True), ALGO_ADAMAX: (True, True, False),
+                 ALGO_NADAM: (True, True, False)}[algo]
+        given = [a, b, c]
+        self._bind_arrays(params, [params] + [s for s, need in zip(given, needs) if need])
+        self._a, self._b, self._c = [s if need else None for s, need in zip(given, needs)]
+        self._algo = algo
+        self._centered = centered
+        if self._mu_product == 0.0:
+            self._mu_product = 1.0
+
+    cdef bint _coupled(self):
+        return self._weight_decay != 0.0 and not (
+            self._algo == ALGO_NADAM and self._decoupled_weight_decay)
+
+    cdef double _limit(self):
+        cdef bint is64 = self._typenum == cnp.NPY_FLOAT64
+        if self._algo in (ALGO_SGD, ALGO_ADAMAX):
+            return DBL_MAX if is64 else <double>FLT_MAX
+        return LIMIT64 if is64 else <double>LIMIT32
+
+    def _grad_limit(self):
+        """The largest gradient magnitude a step accepts: under the square
+        root of the dtype's largest number for the algorithms that square the
+        gradient, else the largest finite number."""
+        return self._limit()
+
+    def step(self, grad):
+        cdef long long t = self._t + 1
+        cdef double eta
+        cdef double lr_t = self._lr_at(t, &eta)
+        cdef cnp.ndarray g = self._gradient(grad)
+        cdef bint is64 = self._typenum == cnp.NPY_FLOAT64
+        cdef StepJob job
+        cdef int algo = self._algo
+        self._start_job(&job, g, algo, self._coupled(), self._limit())
+        job.m = <char*>cnp.PyArray_DATA(self._a)
+        job.v = <char*>cnp.PyArray_DATA(self._b) if self._b is not None else NULL
+        job.vmax = <char*>cnp.PyArray_DATA(self._c) if self._c is not None else NULL
+
+        cdef FamilyScalars s
+        s.sign = job.sign
+        s.weight_decay = self._weight_decay
+        s.decay = 1.0
+        s.lr = lr_t
+        s.lr2 = 0.0
+        s.momentum = self._momentum
+        s.damp = 1.0 - self._dampening
+        s.one_minus_beta1 = 1.0 - self._beta1
+        _moment_form(self._beta1, &s.p1, &s.q1)
+        s.one_minus_beta2 = 1.0 - self._beta2
+        _moment_form(self._beta2, &s.p2, &s.q2)
+        s.beta2 = self._beta2
+        s.eps = self._eps
+        cdef int flags = F_COUPLED if job.coupled else 0
+        cdef double mu_product = self._mu_product, mu, mu_next, r
+        if algo == ALGO_SGD:
+            if self._momentum != 0.0:
+                flags |= F_MOMENTUM
+                if self._nesterov:
+                    flags |= F_NESTEROV
+                if t == 1:
+                    flags |= F_FIRST
+        elif algo == ALGO_ADAGRAD:
+            s.lr = lr_t / (1.0 + (t - 1) * self._lr_decay)
+        elif algo == ALGO_RMSPROP:
+            s.one_minus_beta2 = 1.0 - self._alpha
+            _moment_form(self._alpha, &s.p2, &s.q2)
+            if self._momentum > 0.0:
+                flags |= F_MOMENTUM
+            if self._centered:
+                flags |= F_CENTERED
+        elif algo == ALGO_ADAMAX:
+            s.lr = lr_t / (1.0 - pow(self._beta1, <double>t))
+        elif algo == ALGO_NADAM:
+            r = sqrt(1.0 - pow(self._beta2, <double>t))
+            mu = self._beta1 * (1.0 - 0.5 * pow(0.96, t * self._momentum_decay))
+            mu_next = self._beta1 * (1.0 - 0.5 * pow(0.96, (t + 1) * self._momentum_decay))
+            mu_product = mu_product * mu
+            s.lr = lr_t * (1.0 - mu) / (1.0 - mu_product) * r
+            s.lr2 = lr_t * mu_next / (1.0 - mu_product * mu_next) * r
+            s.eps = self._eps * r
+            if self._decoupled_weight_decay:
+                s.decay = 1.0 - lr_t * self._weight_decay
+        job.fs = &s
+        job.flags = flags
+        # The scalars as the loop will see them, in the parameters' dtype.
+        if not (_usable(s.lr, is64) and _usable(s.lr2, is64) and _usable(s.decay, is64)):
+            self._refuse_scalars(&job, g, "lr", lr_t, t)
+        if algo != ALGO_SGD and not (s.eps > 0 and (is64 or <float>s.eps > 0)):
+            self._refuse_scalars(&job, g, "eps", self._eps, t)
+        self._run(&job, g)
+        self._mu_product = mu_product
+        self._t = t
         return self._x
+
+    step.__doc__ = _STEP_DOC

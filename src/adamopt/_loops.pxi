@@ -1,4 +1,5 @@
-# The update loops of Adam and AdamW and the gradient check, compiled once per
+# The update loops of Adam, AdamW and their family (SGD, Adagrad, RMSprop,
+# Adamax, NAdam) and the gradient check, compiled once per
 # instruction set: ``_loops_baseline.pyx`` and ``_loops_avx2.pyx`` include this
 # file and are built with different flags (see setup.py).  The arithmetic is
 # described in ``_kernels.pyx``; every variant is built with
@@ -10,7 +11,10 @@ from cpython.pycapsule cimport PyCapsule_New
 from cython cimport floating
 from libc.math cimport fabs, fabsf, sqrt, sqrtf
 
-from adamopt._kernel_api cimport AdamScalars, KernelTable
+from adamopt._kernel_api cimport (
+    ALGO_ADAGRAD, ALGO_ADAMAX, ALGO_NADAM, ALGO_RMSPROP, ALGO_SGD, F_CENTERED, F_COUPLED,
+    F_FIRST, F_MOMENTUM, F_NESTEROV, AdamScalars, FamilyScalars, KernelTable,
+)
 
 cdef extern from *:
     """
@@ -78,6 +82,25 @@ cdef inline floating _sqrt(floating a) noexcept nogil:
         return sqrt(a)
 
 
+cdef inline floating _grad_at(
+    const floating* grad, floating xi, Py_ssize_t i, floating sign, floating wd, bint coupled,
+) noexcept nogil:
+    """The gradient every loop steps with: ``sign * g`` (+ ``wd * x``, coupled
+    L2), rounded as the check (`_effective`) rounds it."""
+    cdef floating gi = sign * grad[i]
+    if coupled:
+        gi = gi + wd * xi
+    return gi
+
+
+cdef inline floating _average(floating a, floating b, floating p, floating q,
+                              floating c) noexcept nogil:
+    """An exponential average ``p * a + c * (b - q * a)``: with (p, q) = (1, 1)
+    the interpolation ``a + c * (b - a)``, with (beta, 0) the weighted sum
+    ``beta * a + c * b`` (see ``_moment_form`` in _kernels.pyx)."""
+    return p * a + c * (b - q * a)
+
+
 cdef inline void _adam_loop(
     floating* x, const floating* grad, floating* m, floating* v, floating* vmax,
     Py_ssize_t n, const AdamScalars* s, bint coupled, bint amsgrad, bint first,
@@ -98,13 +121,9 @@ cdef inline void _adam_loop(
     cdef Py_ssize_t i
     for i in range(n):
         xi = x[i]
-        gi = sign * grad[i]
-        if coupled:
-            gi = gi + wd * xi
-        mi = m[i]
-        mi = p1 * mi + c1 * (gi - q1 * mi)
-        vi = v[i]
-        vi = p2 * vi + c2 * (gi * gi - q2 * vi)
+        gi = _grad_at(grad, xi, i, sign, wd, coupled)
+        mi = _average(m[i], gi, p1, q1, c1)
+        vi = _average(v[i], gi * gi, p2, q2, c2)
         m[i] = mi
         v[i] = vi
         if amsgrad:
@@ -151,6 +170,213 @@ cdef inline floating _abs(floating a) noexcept nogil:
         return fabsf(a)
     else:
         return fabs(a)
+
+
+# ---------------------------------------------------------------------------
+# The family: SGD, Adagrad, RMSprop, Adamax, NAdam.  One loop per algorithm;
+# each option that changes the arithmetic is a ``bint`` argument that is a
+# constant at every call site (the dispatchers below fix one flag per level),
+# so the compiler emits one specialised, vectorised loop per combination.
+# The arithmetic of each is documented in _kernels.pyx ("The family").
+
+cdef inline void _sgd_loop(
+    floating* x, const floating* grad, floating* buf, Py_ssize_t n,
+    const FamilyScalars* s, bint coupled, bint momentum, bint nesterov, bint first,
+) noexcept nogil:
+    cdef floating sign = <floating>s.sign, wd = <floating>s.weight_decay
+    cdef floating lr = <floating>s.lr, mu = <floating>s.momentum, damp = <floating>s.damp
+    cdef floating xi, gi, bi
+    cdef Py_ssize_t i
+    for i in range(n):
+        xi = x[i]
+        gi = _grad_at(grad, xi, i, sign, wd, coupled)
+        if momentum:
+            if first:
+                bi = gi
+            else:
+                bi = mu * buf[i] + damp * gi
+            buf[i] = bi
+            if nesterov:
+                gi = gi + mu * bi
+            else:
+                gi = bi
+        x[i] = xi - lr * gi
+
+
+cdef inline void _sgd_nesterov(
+    floating* x, const floating* grad, floating* buf, Py_ssize_t n,
+    const FamilyScalars* s, bint coupled, bint first, int flags,
+) noexcept nogil:
+    if flags & F_NESTEROV:
+        _sgd_loop(x, grad, buf, n, s, coupled, True, True, first)
+    else:
+        _sgd_loop(x, grad, buf, n, s, coupled, True, False, first)
+
+
+cdef inline void _sgd_momentum(
+    floating* x, const floating* grad, floating* buf, Py_ssize_t n,
+    const FamilyScalars* s, bint coupled, int flags,
+) noexcept nogil:
+    if not flags & F_MOMENTUM:
+        _sgd_loop(x, grad, buf, n, s, coupled, False, False, False)
+    elif flags & F_FIRST:
+        _sgd_nesterov(x, grad, buf, n, s, coupled, True, flags)
+    else:
+        _sgd_nesterov(x, grad, buf, n, s, coupled, False, flags)
+
+
+cdef inline void _adagrad_loop(
+    floating* x, const floating* grad, floating* acc, Py_ssize_t n,
+    const FamilyScalars* s, bint coupled,
+) noexcept nogil:
+    cdef floating sign = <floating>s.sign, wd = <floating>s.weight_decay
+    cdef floating clr = <floating>s.lr, eps = <floating>s.eps
+    cdef floating xi, gi, ai
+    cdef Py_ssize_t i
+    for i in range(n):
+        xi = x[i]
+        gi = _grad_at(grad, xi, i, sign, wd, coupled)
+        ai = acc[i] + gi * gi
+        acc[i] = ai
+        x[i] = xi - clr * (gi / (_sqrt(ai) + eps))
+
+
+cdef inline void _rmsprop_loop(
+    floating* x, const floating* grad, floating* sq, floating* avg, floating* buf,
+    Py_ssize_t n, const FamilyScalars* s, bint coupled, bint centered, bint momentum,
+) noexcept nogil:
+    cdef floating sign = <floating>s.sign, wd = <floating>s.weight_decay
+    cdef floating lr = <floating>s.lr, mu = <floating>s.momentum, eps = <floating>s.eps
+    cdef floating c = <floating>s.one_minus_beta2, p = <floating>s.p2, q = <floating>s.q2
+    cdef floating xi, gi, vi, ai, wi, ui
+    cdef Py_ssize_t i
+    for i in range(n):
+        xi = x[i]
+        gi = _grad_at(grad, xi, i, sign, wd, coupled)
+        vi = _average(sq[i], gi * gi, p, q, c)
+        sq[i] = vi
+        if centered:
+            ai = _average(avg[i], gi, p, q, c)
+            avg[i] = ai
+            wi = vi - ai * ai
+            # v >= avg**2 exactly; rounding can make it slightly negative
+            # (PyTorch then takes sqrt of a negative number: NaN).  NaN stays.
+            wi = 0 if wi < 0 else wi
+        else:
+            wi = vi
+        ui = gi / (_sqrt(wi) + eps)
+        if momentum:
+            ui = mu * buf[i] + ui
+            buf[i] = ui
+        x[i] = xi - lr * ui
+
+
+cdef inline void _rmsprop_momentum(
+    floating* x, const floating* grad, floating* sq, floating* avg, floating* buf,
+    Py_ssize_t n, const FamilyScalars* s, bint coupled, int flags,
+) noexcept nogil:
+    if flags & F_CENTERED:
+        if flags & F_MOMENTUM:
+            _rmsprop_loop(x, grad, sq, avg, buf, n, s, coupled, True, True)
+        else:
+            _rmsprop_loop(x, grad, sq, avg, buf, n, s, coupled, True, False)
+    elif flags & F_MOMENTUM:
+        _rmsprop_loop(x, grad, sq, avg, buf, n, s, coupled, False, True)
+    else:
+        _rmsprop_loop(x, grad, sq, avg, buf, n, s, coupled, False, False)
+
+
+cdef inline void _adamax_loop(
+    floating* x, const floating* grad, floating* m, floating* u, Py_ssize_t n,
+    const FamilyScalars* s, bint coupled,
+) noexcept nogil:
+    cdef floating sign = <floating>s.sign, wd = <floating>s.weight_decay
+    cdef floating clr = <floating>s.lr, eps = <floating>s.eps, beta2 = <floating>s.beta2
+    cdef floating c1 = <floating>s.one_minus_beta1, p1 = <floating>s.p1, q1 = <floating>s.q1
+    cdef floating xi, gi, mi, ui, ai
+    cdef Py_ssize_t i
+    for i in range(n):
+        xi = x[i]
+        gi = _grad_at(grad, xi, i, sign, wd, coupled)
+        mi = _average(m[i], gi, p1, q1, c1)
+        m[i] = mi
+        ui = beta2 * u[i]
+        ai = _abs(gi) + eps
+        # max that propagates NaN like torch.maximum
+        ui = ai if (ai > ui or ai != ai) else ui
+        u[i] = ui
+        x[i] = xi - clr * (mi / ui)
+
+
+cdef inline void _nadam_loop(
+    floating* x, const floating* grad, floating* m, floating* v, Py_ssize_t n,
+    const FamilyScalars* s, bint coupled,
+) noexcept nogil:
+    cdef floating sign = <floating>s.sign, wd = <floating>s.weight_decay
+    cdef floating decay = <floating>s.decay
+    cdef floating cg = <floating>s.lr, cm = <floating>s.lr2, eps_hat = <floating>s.eps
+    cdef floating c1 = <floating>s.one_minus_beta1, p1 = <floating>s.p1, q1 = <floating>s.q1
+    cdef floating c2 = <floating>s.one_minus_beta2, p2 = <floating>s.p2, q2 = <floating>s.q2
+    cdef floating xi, gi, mi, vi
+    cdef Py_ssize_t i
+    for i in range(n):
+        xi = x[i]
+        gi = _grad_at(grad, xi, i, sign, wd, coupled)
+        mi = _average(m[i], gi, p1, q1, c1)
+        vi = _average(v[i], gi * gi, p2, q2, c2)
+        m[i] = mi
+        v[i] = vi
+        x[i] = xi * decay - (cg * gi + cm * mi) / (_sqrt(vi) + eps_hat)
+
+
+cdef inline void _family_update(
+    int algo, floating* x, const floating* grad, floating* a, floating* b, floating* c,
+    Py_ssize_t n, const FamilyScalars* s, int flags,
+) noexcept nogil:
+    """One step of algorithm ``algo`` over n elements; ``a``, ``b``, ``c``
+    are its state arrays (SGD: the momentum buffer; Adagrad: the sum of
+    squares; RMSprop: the square average, the gradient average and the
+    momentum buffer; Adamax: m and the infinity norm u; NAdam: m and v)."""
+    cdef bint coupled = (flags & F_COUPLED) != 0
+    if algo == ALGO_SGD:
+        if coupled:
+            _sgd_momentum(x, grad, a, n, s, True, flags)
+        else:
+            _sgd_momentum(x, grad, a, n, s, False, flags)
+    elif algo == ALGO_ADAGRAD:
+        if coupled:
+            _adagrad_loop(x, grad, a, n, s, True)
+        else:
+            _adagrad_loop(x, grad, a, n, s, False)
+    elif algo == ALGO_RMSPROP:
+        if coupled:
+            _rmsprop_momentum(x, grad, a, b, c, n, s, True, flags)
+        else:
+            _rmsprop_momentum(x, grad, a, b, c, n, s, False, flags)
+    elif algo == ALGO_ADAMAX:
+        if coupled:
+            _adamax_loop(x, grad, a, b, n, s, True)
+        else:
+            _adamax_loop(x, grad, a, b, n, s, False)
+    elif algo == ALGO_NADAM:
+        if coupled:
+            _nadam_loop(x, grad, a, b, n, s, True)
+        else:
+            _nadam_loop(x, grad, a, b, n, s, False)
+
+
+cdef void _family64(
+    int algo, double* x, const double* grad, double* a, double* b, double* c,
+    Py_ssize_t n, const FamilyScalars* s, int flags,
+) noexcept nogil:
+    _family_update(algo, x, grad, a, b, c, n, s, flags)
+
+
+cdef void _family32(
+    int algo, float* x, const float* grad, float* a, float* b, float* c,
+    Py_ssize_t n, const FamilyScalars* s, int flags,
+) noexcept nogil:
+    _family_update(algo, x, grad, a, b, c, n, s, flags)
 
 
 cdef inline floating _effective(
@@ -263,6 +489,8 @@ _table.update64 = _update64
 _table.update32 = _update32
 _table.any_bad64 = _any_bad64
 _table.any_bad32 = _any_bad32
+_table.family64 = _family64
+_table.family32 = _family32
 _table.stream64 = _stream64
 _table.stream32 = _stream32
 

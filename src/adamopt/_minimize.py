@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.optimize import Bounds, OptimizeResult, OptimizeWarning
 
-from . import _checkpoint, _monitor, _objective
+from . import _checkpoint, _monitor, _objective, _schedules
 from . import _validation as check
 from ._optimizers import _ADAMW_REFERENCES, _CHECKS, Adam, AdamW
 from ._stopping import STATUS_MESSAGES, SUCCESS, GradientTest, Plateau
@@ -34,8 +34,9 @@ _RUN_DEFAULTS.update(_monitor.DEFAULTS)   # history, disp_every, progress
 #: SciPy keywords a method receives besides its options.
 _SCIPY_KEYWORDS = ("hess", "hessp", "bounds", "constraints")
 
-#: Hyperparameters that the optimizer's state dict does not hold when they are callables.
-_CALLABLE_HYPERPARAMETERS = ("lr", "schedule")
+#: Hyperparameters that the optimizer's state dict does not hold when they are callables
+#: (the run's state keeps them when they are adamopt's own schedule objects).
+_CALLABLE_HYPERPARAMETERS = ("lr", "schedule", "weight_decay")
 
 
 def _warn(message, category):
@@ -56,7 +57,7 @@ def _hyperparameter_defaults(cls):
 
 
 def _check_hyperparameter(name, value, owner):
-    if name == "lr":
+    if name in ("lr", "weight_decay"):
         return check.number_or_callable(value, name, owner)
     if name == "schedule":
         return check.optional_callable(value, name, owner)
@@ -301,10 +302,10 @@ def _dry_step(cls, kwargs, dtype, t):
     """Take step ``t`` on a one-element scratch optimizer with a zero gradient,
     so that numeric hyperparameters the step would refuse in ``dtype`` (an
     ``eps`` that vanishes in float32, an ``lr`` whose step overflows) raise
-    before the objective is ever called.  Callable ``lr``/``schedule`` values
-    are checked as the run calls them instead (calling them here could have
-    side effects)."""
-    if callable(kwargs["lr"]) or kwargs.get("schedule") is not None:
+    before the objective is ever called.  Callable ``lr``/``schedule``/
+    ``weight_decay`` values are checked as the run calls them instead (calling
+    them here could have side effects)."""
+    if any(callable(kwargs.get(name)) for name in _CALLABLE_HYPERPARAMETERS):
         return
     scratch = cls(np.zeros(1, dtype), **kwargs)
     scratch._t = t - 1
@@ -342,7 +343,7 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
         kwargs, saved = _resume(state, cls, owner, x, defaults, given)
     opt = cls(x, **kwargs)
     if state is not None:
-        arrays = {k: v for k, v in saved.items() if k not in defaults or k == "amsgrad"}
+        arrays = {k: v for k, v in saved.items() if k not in defaults or k in cls._FIXED}
         opt.load_state_dict(arrays)
         if np.array_equal(x, state["x"]) and state["evaluation"] is not None:
             evaluation = (*state["evaluation"], opt.t)
@@ -355,7 +356,9 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
     _dry_step(cls, kwargs, x.dtype, opt.t + 1)
 
     callables = tuple(name for name in _CALLABLE_HYPERPARAMETERS
-                      if callable(kwargs.get(name)))
+                      if callable(kwargs.get(name)) and not _schedules.storable(kwargs[name]))
+    kept = {name: kwargs[name] for name in _CALLABLE_HYPERPARAMETERS
+            if _schedules.storable(kwargs.get(name))}
     sign = -1.0 if kwargs["maximize"] else 1.0
     plateau = Plateau(run["ftol"], run["patience"], run["smoothing"], sign, plateau_saved)
     batches, maxiter = run["batches"], run["maxiter"]
@@ -395,17 +398,16 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
                 evaluation, pending = (f, g, opt.t), None
                 if not math.isfinite(f):
                     status = 4
-                else:
-                    plateau.update(f)
+                elif plateau.update(f):    # a resumed run may stop at once
+                    status = 2
+                elif gradient_test is not None and gradient_test(g):
+                    status = 0
+        elif plateau.fired:      # a state whose last evaluation is current:
+            status = 2           # the tests that run after it, as a run that
+        elif gradient_test is not None and gradient_test(evaluation[1]):   # never stopped
+            status = 0
         # A finite iterate to fall back on if a step overflows x (see below).
         start = None if evaluation is None else (x.copy(), evaluation[0], None, nit)
-        if resumed is not None and status is None:
-            # A run that had converged when its checkpoint was written stays so
-            # (a restarted script gives its result again instead of stepping on).
-            if run["patience"] is not None and plateau.state[3] >= run["patience"]:
-                status = 2
-            elif gradient_test is not None and gradient_test():
-                status = 0
         if monitor is not None and status is None:
             monitor.update(nit, evaluation[0], evaluation[1], x, None)
         while status is None:
@@ -444,6 +446,10 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
             if not math.isfinite(f):
                 status = 4
                 break
+            # The plateau average takes f before the callback runs: a run that a
+            # KeyboardInterrupt in the callback stops, resumed from its state
+            # (which holds this evaluation), must not miss f.
+            plateau_fired = plateau.update(f)
             if monitor is not None:
                 monitor.update(nit, f, g, x, good[0])
             if call_back is not None:
@@ -456,9 +462,9 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
                 except StopIteration:
                     status = 99
                     break
-            if plateau.update(f):
+            if plateau_fired:
                 status = 2
-            elif gradient_test is not None and gradient_test():
+            elif gradient_test is not None and gradient_test(g):
                 status = 0
             if saver is not None and status is None and saver.due(nit):
                 saver.save(nit, evaluation)
@@ -480,7 +486,7 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
         monitor.close(nit, evaluation is not None and evaluation[2] == opt.t, x,
                       None if good is None else good[0])
     result = _result(opt, owner, x, status, nit, calls, evaluation, good, pending, plateau,
-                     callables, run["disp"], note)
+                     callables, run["disp"], kept, note)
     if monitor is not None and run["history"]:
         result["history"] = monitor.history()
     return result
@@ -517,7 +523,7 @@ _OVERFLOW_NOTE = (" (Here a step overflowed the parameters to infinity: lr or "
 
 
 def _result(opt, owner, x, status, nit, calls, evaluation, good, pending, plateau,
-            callables, disp, note=""):
+            callables, disp, kept, note=""):
     current = evaluation is not None and evaluation[2] == opt.t
     message = STATUS_MESSAGES[status] + note
     if status in (4, 5) and good is not None:
@@ -543,7 +549,7 @@ def _result(opt, owner, x, status, nit, calls, evaluation, good, pending, platea
     jac = None if g is None else _jac_array(g, x, owner)
     run_state = RunState({
         "method": owner,
-        "optimizer": opt.state_dict(),
+        "optimizer": {**opt.state_dict(), **kept},
         "x": x.copy(),
         "evaluation": ((evaluation[0], _jac_array(evaluation[1], x, owner))
                        if current and status not in (4, 5) else None),
@@ -614,33 +620,20 @@ _OPTIONS_DOC = r"""
 
     Options
     -------
-    lr : float or callable, default: 1e-3
-        Learning rate :math:`\alpha`, or a schedule ``lr(t) -> float`` of the
-        step number ``t = 1, 2, ...``.
-    beta1, beta2 : float, default: 0.9, 0.999
-        Decay rates of the moment estimates, in ``[0, 1)``.
-    eps : float, default: 1e-8
-        Added to :math:`\sqrt{\hat v_t}` (PyTorch's and the paper's placement).
-    weight_decay : float
-        {weight_decay}
-    amsgrad : bool, default: False
-        The AMSGrad variant (maximum of the second moments, as in PyTorch).
+{options}
     maximize : bool, default: False
         Maximize ``fun`` instead (the plateau test then looks for increases).
     schedule : callable, optional
-        A multiplier ``schedule(t) -> eta_t`` of the learning rate.{decay_scaling}
+        A multiplier ``schedule(t) -> eta_t`` of the learning rate.{schedule_extra}
     maxiter : int, default: 1000
         Maximum number of iterations (steps) in this call.  A float is rounded
         down (``1e4`` is fine); ``numpy.inf`` leaves the run to the other
         stopping rules.
     gtol : float, default: 1e-5
-        Stop with ``status=0`` when ``norm(m_hat) <= gtol``, where ``m_hat`` is
-        the bias-corrected first moment :math:`m_t / (1 - \beta_1^t)`: the
-        minibatch gradient smoothed over the last ``~1/(1-beta1)`` steps, far
-        less noisy than one minibatch gradient.  With bounds the projected
-        ``x - clip(x - m_hat)`` is used.  ``0`` disables the test.  (With
-        `adamw` and ``weight_decay > 0`` the objective's gradient does not
-        vanish at the solution, so rely on ``maxiter`` or the plateau test.)
+        Stop with ``status=0`` when ``norm(s_t) <= gtol``, where ``s_t`` is a
+        smoothed gradient: {gtol}
+        With bounds the projected ``x - clip(x - s_t)`` is used.  ``0``
+        disables the test.
     tol : float, optional
         `~scipy.optimize.minimize`'s ``tol``: sets ``gtol`` unless ``gtol`` is
         given.
@@ -667,9 +660,11 @@ _OPTIONS_DOC = r"""
         at ``x`` and any minibatch drawn but not used), bitwise identically to
         a run that never stopped when ``x0`` is that result's ``x``, the same
         ``batches`` iterator is passed (it has advanced) and the options are the
-        same.  Options not given are taken from the state (a callable ``lr``
-        or ``schedule`` must be given again).  With another ``x0`` the
-        moments are kept and ``fun`` is evaluated afresh there.
+        same.  Options not given are taken from the state: adamopt's own
+        schedules (`adamopt.CosineWarmRestarts`, ...) are kept in it, any other
+        callable ``lr``, ``schedule`` or ``weight_decay`` must be given again.
+        With another ``x0`` the moments are kept and ``fun`` is evaluated
+        afresh there.
     checkpoint : str or os.PathLike, optional
         Write the whole run state to this file every ``checkpoint_every``
         iterations and when the run ends (except after a fault, status 4 or
@@ -790,10 +785,21 @@ _OPTIONS_DOC = r"""
 """
 
 
-def _method_doc(summary, weight_decay, decay_scaling, equations, references):
-    doc = _OPTIONS_DOC.replace("{weight_decay}", weight_decay).replace(
-        "{decay_scaling}", decay_scaling)
+def _method_doc(summary, equations, options, gtol, references, schedule_extra=""):
+    """The docstring of a SciPy method: its summary, its update equations, the
+    shared parameters, its own options (numpydoc entries) then the shared
+    ones, what its ``gtol`` test measures, and its references."""
+    doc = (_OPTIONS_DOC.replace("{options}", options.strip("\n"))
+           .replace("{schedule_extra}", schedule_extra).replace("{gtol}", gtol))
     return summary + equations + doc + references
+
+
+#: The ``gtol`` description of the methods that test their bias-corrected first moment.
+GTOL_FIRST_MOMENT = (
+    r"""the bias-corrected first moment
+        :math:`\hat m_t = m_t / (1 - \beta_1^t)`, the minibatch gradient smoothed
+        over the last ``~1/(1-beta1)`` steps, far less noisy than one minibatch
+        gradient (free: the optimizer keeps it).""")
 
 
 Objective = Callable[..., Any]
@@ -813,6 +819,21 @@ def adamw(fun: Objective, x0: npt.ArrayLike, args: tuple = (), jac: Any = None,
                      constraints, options)
 
 
+_ADAM_OPTIONS = r"""
+    lr : float or callable, default: 1e-3
+        Learning rate :math:`\alpha`, or a schedule ``lr(t) -> float`` of the
+        step number ``t = 1, 2, ...`` (such as ``1e-3 *
+        adamopt.CosineAnnealing(T_max=5000)``).
+    beta1, beta2 : float, default: 0.9, 0.999
+        Decay rates of the moment estimates, in ``[0, 1)``.
+    eps : float, default: 1e-8
+        Added to :math:`\sqrt{\hat v_t}` (PyTorch's and the paper's placement).
+    weight_decay : float or callable
+        {weight_decay}  A callable ``weight_decay(t) -> lambda_t`` gives the
+        value of each step.
+    amsgrad : bool, default: False
+        The AMSGrad variant (maximum of the second moments, as in PyTorch)."""
+
 adam.__doc__ = _method_doc(
     r"""Minimize a (stochastic) objective with Adam, as a `scipy.optimize.minimize` method.
 
@@ -821,8 +842,6 @@ adam.__doc__ = _method_doc(
     step (Kingma & Ba 2014, Algorithm 1, exactly as `adamopt.Adam` computes it)
     with the gradient :math:`g_t` of ``fun`` at the current iterate:
 """,
-    "Coupled L2 penalty :math:`\\lambda`, added to the gradient; default 0.",
-    "",
     r"""
     .. math::
 
@@ -831,6 +850,9 @@ adam.__doc__ = _method_doc(
         x_t = x_{t-1} - \alpha_t \frac{m_t / (1 - \beta_1^t)}
                                         {\sqrt{v_t / (1 - \beta_2^t)} + \epsilon}
 """,
+    _ADAM_OPTIONS.replace("{weight_decay}", "Coupled L2 penalty :math:`\\lambda`, added to "
+                          "the gradient; default 0."),
+    GTOL_FIRST_MOMENT,
     r"""
     References
     ----------
@@ -860,11 +882,6 @@ adamw.__doc__ = _method_doc(
     As `adam`, with weight decay decoupled from the gradient (Loshchilov &
     Hutter 2019), exactly as `adamopt.AdamW` computes it:
 """,
-    "Decoupled weight decay :math:`\\lambda`; default 1e-2.",
-    r"""
-    decay_scaling : {"lr", "schedule"}, default: "lr"
-        Scale of the decay each step: the learning rate used (PyTorch, optax)
-        or the ``schedule`` multiplier alone (the paper).""",
     r"""
     .. math::
 
@@ -874,6 +891,11 @@ adamw.__doc__ = _method_doc(
         \qquad s_t = \alpha_t \eta_t \ (\text{decay\_scaling="lr"})
                     \text{ or } \eta_t \ (\text{"schedule"})
 """,
+    _ADAM_OPTIONS.replace("{weight_decay}",
+                          "Decoupled weight decay :math:`\\lambda`; default 1e-2."),
+    GTOL_FIRST_MOMENT + r"""  (With ``weight_decay > 0`` the objective's
+        gradient does not vanish at the solution, so rely on ``maxiter`` or the
+        plateau test.)""",
     _ADAMW_REFERENCES + r"""
     Examples
     --------
@@ -897,4 +919,8 @@ adamw.__doc__ = _method_doc(
     True
     >>> res.history   # doctest: +ELLIPSIS
     <history: 101 rows (every 10 iterations, iterations 0 to 1000) of nit, fun, ...>
-    """)
+    """,
+    schedule_extra=r"""
+    decay_scaling : {"lr", "schedule"}, default: "lr"
+        Scale of the decay each step: the learning rate used (PyTorch, optax)
+        or the ``schedule`` multiplier alone (the paper).""")

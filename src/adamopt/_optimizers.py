@@ -4,14 +4,15 @@ The classes validate their arguments once, allocate the moments and hand the
 per-step work to the compiled core in `adamopt._kernels`.
 """
 
+import inspect
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import numpy.typing as npt
 
 from . import _validation as check
-from ._kernels import GRAD_LIMIT_FLOAT32, GRAD_LIMIT_FLOAT64, AdamCore
+from ._kernels import AdamCore
 
 _COMMON_PARAMETERS = r"""
     params : numpy.ndarray
@@ -43,7 +44,8 @@ _COMMON_FLAGS = r"""
         loop; ``grad`` is not copied).
     schedule : callable, optional
         A schedule multiplier :math:`\eta_t` = ``schedule(t)``: the learning rate
-        used at step ``t`` is :math:`\alpha_t \eta_t`.
+        used at step ``t`` is :math:`\alpha_t \eta_t` (for example
+        `adamopt.CosineWarmRestarts`, the SGDR/AdamWR schedule).
     check_finite : bool, default: True
         Before each step, check that the gradient (plus the L2 term, for coupled
         weight decay) is finite and small enough that its square cannot overflow
@@ -98,10 +100,22 @@ _CHECKS = {
     "beta2": check.unit_interval,
     "eps": check.positive_finite,
     "weight_decay": check.finite_at_least,
+    "switch_tol": check.positive_finite,     # SWATS
     "maximize": check.boolean,
     "check_finite": check.boolean,
     "decay_scaling": lambda value, name, owner: check.choice(
         value, name, owner, ("lr", "schedule")),
+    "amsgrad": check.boolean,
+    # The family (adamopt._family)
+    "momentum": check.unit_interval,
+    "dampening": check.unit_interval,
+    "nesterov": check.boolean,
+    "lr_decay": check.finite_at_least,
+    "initial_accumulator_value": check.finite_at_least,
+    "alpha": check.unit_interval,
+    "centered": check.boolean,
+    "momentum_decay": check.finite_at_least,
+    "decoupled_weight_decay": check.boolean,
 }
 
 
@@ -129,122 +143,100 @@ def _restore(cls, params, kwargs, state):
     return opt
 
 
-class Adam(AdamCore):
-    __doc__ = (r"""Adam: adaptive moment estimation (Kingma & Ba 2014), in place on a NumPy array.
+def _signature_defaults(cls):
+    """The keyword-only defaults of ``cls.__init__``: one source of truth."""
+    params = inspect.signature(cls.__init__).parameters
+    return {name: p.default for name, p in params.items()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY}
 
-    Each call ``opt.step(grad)`` performs, with the gradient :math:`g_t` of the
-    objective at :math:`x_{t-1}`:
 
-    .. math::
+class _Optimizer:
+    """The machinery every optimizer class shares, over its compiled core
+    (`AdamCore` or `FamilyCore`): hyperparameters checked on assignment, a
+    learning rate that is a number or a schedule, the hooks the core calls
+    for its error messages, ``state_dict``/``load_state_dict``, pickling and
+    the repr.  A subclass describes itself with the class attributes below.
+    """
 
-        g_t &\leftarrow -g_t \quad \text{(if maximize)} \\
-        g_t &\leftarrow g_t + \lambda x_{t-1} \quad \text{(if weight\_decay } \lambda \ne 0) \\
-        m_t &= \beta_1 m_{t-1} + (1 - \beta_1) g_t \\
-        v_t &= \beta_2 v_{t-1} + (1 - \beta_2) g_t^2 \\
-        \hat m_t &= m_t / (1 - \beta_1^t), \qquad
-        \hat v_t = v_t / (1 - \beta_2^t)
-            \quad (\hat v_t = \max_{s \le t} v_s / (1 - \beta_2^t) \text{ with amsgrad}) \\
-        x_t &= x_{t-1} - \alpha_t \hat m_t / (\sqrt{\hat v_t} + \epsilon)
-
-    This is Algorithm 1 of Kingma & Ba, with the L2 penalty added to the gradient
-    (coupled weight decay) and AMSGrad exactly as ``torch.optim.Adam`` computes
-    them, so that configurations port between the two unchanged.
-
-    Parameters
-    ----------""" + _COMMON_PARAMETERS + r"""    weight_decay : float, default: 0.0
-        L2 penalty :math:`\lambda \ge 0`, added to the gradient before the moments
-        (coupled).  For decoupled weight decay use `AdamW`.""" + _COMMON_FLAGS
-        + _ATTRIBUTES_AND_NOTES + r"""
-    References
-    ----------
-    .. [1] D. P. Kingma and J. Ba, "Adam: A Method for Stochastic Optimization",
-       ICLR 2015, arXiv:1412.6980.
-    .. [2] S. J. Reddi, S. Kale and S. Kumar, "On the Convergence of Adam and
-       Beyond", ICLR 2018.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import adamopt
-    >>> x = np.array([1.0, -2.0])
-    >>> opt = adamopt.Adam(x, lr=0.1)
-    >>> for _ in range(200):
-    ...     _ = opt.step(2 * x)          # gradient of sum(x**2)
-    >>> bool(np.all(np.abs(x) < 0.05))
-    True
-    """)
-
-    _algorithm = "adam"
-    _DECOUPLED = False
-    _SAVED_HYPERPARAMETERS = ("lr", "beta1", "beta2", "eps", "weight_decay", "amsgrad",
-                              "maximize")
-
-    def __init__(self, params: npt.NDArray[np.floating], *, lr: float | Schedule = 1e-3,
-                 beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
-                 weight_decay: float = 0.0, amsgrad: bool = False, maximize: bool = False,
-                 schedule: Schedule | None = None, check_finite: bool = True) -> None:
-        owner = type(self).__name__
-        params = check.params_array(params, owner)
-        amsgrad = check.boolean(amsgrad, "amsgrad", owner)
-        self.lr = lr
-        self.beta1 = beta1
-        self.beta2 = beta2
-        self.eps = eps
-        self.weight_decay = weight_decay
-        self.maximize = maximize
-        self.schedule = schedule
-        self.check_finite = check_finite
-        self._decay_by_schedule = False
-        self._t = 0
-        self._bind(
-            params,
-            np.zeros_like(params),
-            np.zeros_like(params),
-            np.zeros_like(params) if amsgrad else None,
-            type(self)._DECOUPLED,
-            amsgrad,
-        )
+    #: The name saved in a state dict (``"adam"``, ``"sgd"``, ...).
+    _algorithm = ""
+    #: Hyperparameters saved in a state dict (``lr`` only when it is a number).
+    _SAVED_HYPERPARAMETERS = ()
+    #: Options fixed at construction: saved, and a state must agree with them.
+    _FIXED = ()
+    #: The state arrays: name -> (core attribute, rule, the fixed option that
+    #: makes it exist or None).  Rule "finite" or "nonnegative".
+    _STATE_ARRAYS: ClassVar[dict] = {}
+    #: Scalars of the state besides ``t``: name -> check(value, t, where).
+    _STATE_SCALARS: ClassVar[dict] = {}
+    #: State arrays that must be zero at t = 0 (the first step relies on it).
+    _ZERO_AT_START = ()
+    #: Hyperparameters the repr always shows after ``lr``.
+    _REPR_NUMBERS = ()
+    #: What a usable ``eps`` must do each step (the rule of its error message).
+    _EPS_RULE = "stay positive when rounded to"
 
     # -- hyperparameters: validated on every assignment -------------------------
 
     @property
-    def lr(self) -> float | Schedule:
+    def lr(self) -> "float | Schedule":
         """Learning rate: a float, or the schedule callable ``t -> lr_t``."""
         return self._lr if self._lr_fn is None else self._lr_fn
 
     @lr.setter
-    def lr(self, value: float | Schedule) -> None:
+    def lr(self, value: "float | Schedule") -> None:
         value = check.number_or_callable(value, "lr", type(self).__name__)
         if callable(value):
             self._lr_fn, self._lr = value, float("nan")
         else:
             self._lr_fn, self._lr = None, value
 
-    beta1 = _Checked("Decay rate of the first moment, in ``[0, 1)``.")
-    beta2 = _Checked("Decay rate of the second moment, in ``[0, 1)``.")
-    eps = _Checked("Term added to the denominator, > 0.")
-    weight_decay = _Checked("Weight decay coefficient, >= 0.")
+    @property
+    def weight_decay(self) -> "float | Schedule":
+        """Weight decay coefficient: a float >= 0, or a callable ``t -> lambda_t``."""
+        return self._weight_decay if self._weight_decay_fn is None else self._weight_decay_fn
+
+    @weight_decay.setter
+    def weight_decay(self, value: "float | Schedule") -> None:
+        value = check.number_or_callable(value, "weight_decay", type(self).__name__)
+        if callable(value):
+            # The compiled step sets _weight_decay from the callable before each update.
+            self._weight_decay_fn, self._weight_decay = value, 0.0
+        else:
+            self._weight_decay_fn, self._weight_decay = None, value
+
     maximize = _Checked("Whether the objective is maximized.")
     check_finite = _Checked("Whether each gradient is checked before it touches the state.")
 
     @property
-    def schedule(self) -> Schedule | None:
+    def schedule(self) -> "Schedule | None":
         """Schedule multiplier callable ``t -> eta_t``, or None."""
         return self._schedule
 
     @schedule.setter
-    def schedule(self, value: Schedule | None) -> None:
+    def schedule(self, value: "Schedule | None") -> None:
         self._schedule = check.optional_callable(value, "schedule", type(self).__name__)
-
-    @property
-    def amsgrad(self) -> bool:
-        """Whether the AMSGrad variant is used (fixed at construction)."""
-        return self._amsgrad
 
     @property
     def t(self) -> int:
         """Number of steps taken so far."""
         return self._t
+
+    def _smoothed_gradient(self, grad):
+        """What the ``gtol`` test of the SciPy methods measures: ``(vector,
+        scale, owned)`` where ``scale * norm(vector)`` is a smoothed gradient
+        at the current iterate and ``owned`` says whether ``vector`` is the
+        optimizer's own (checked) state.  ``grad`` is the objective's
+        gradient there.  This default: the effective gradient itself (for
+        algorithms that keep no average of it)."""
+        if self._coupled_decay():
+            with np.errstate(over="ignore", invalid="ignore"):
+                return np.asarray(grad) + self._weight_decay * self._x, 1.0, False
+        return grad, 1.0, False
+
+    def _coupled_decay(self):
+        """Whether the weight decay is added to the gradient (coupled L2)."""
+        return self._weight_decay != 0.0
 
     # -- hooks called by the compiled core -------------------------------------
 
@@ -264,8 +256,8 @@ class Adam(AdamCore):
                 f"the parameters and the optimizer state are unchanged."
             )
         raise ValueError(
-            f"The 'eps' parameter of {owner} must stay positive when scaled by "
-            f"sqrt(1 - beta2**t) and rounded to {dtype}. Got {value!r} at t={t} instead; "
+            f"The 'eps' parameter of {owner} must {self._EPS_RULE} {dtype}. "
+            f"Got {value!r} at t={t} instead; "
             f"the parameters and the optimizer state are unchanged."
         )
 
@@ -274,15 +266,16 @@ class Adam(AdamCore):
         flat_g = grad.ravel(order="K")
         effective = -flat_g[index] if self._maximize else flat_g[index]
         what = "grad"
-        if not self._DECOUPLED and self._weight_decay != 0.0:
+        if self._coupled_decay():
             effective = effective + self._weight_decay * np.float64(x.ravel(order="K")[index])
             what = "grad + weight_decay * params"
-        limit = GRAD_LIMIT_FLOAT64 if x.dtype == np.float64 else GRAD_LIMIT_FLOAT32
+        limit = self._grad_limit()
         order = check.memory_order(x)
         where = tuple(int(i) for i in np.unravel_index(index, x.shape, order=order))
         if np.isfinite(effective):
             rule = (f"at most {limit:.3g} in magnitude for {x.dtype} parameters (its square "
-                    f"would overflow the second moment: rescale the objective or use float64)")
+                    f"would overflow the optimizer's state: rescale the objective or use "
+                    f"float64)")
         else:
             rule = "finite (check_finite=False skips this check)"
         raise check.GradientValueError(
@@ -305,74 +298,90 @@ class Adam(AdamCore):
     def _hyperparameters(self):
         """The hyperparameters saved in a state dict (plain numbers and strings)."""
         out = {}
-        if self._lr_fn is None:
-            out["lr"] = self._lr
-        out.update(beta1=self._beta1, beta2=self._beta2, eps=self._eps,
-                   weight_decay=self._weight_decay, amsgrad=bool(self._amsgrad),
-                   maximize=bool(self._maximize))
+        for key in self._SAVED_HYPERPARAMETERS:
+            if key == "lr":
+                if self._lr_fn is None:
+                    out["lr"] = self._lr
+            elif key == "weight_decay":
+                if self._weight_decay_fn is None:
+                    out["weight_decay"] = self._weight_decay
+            else:
+                out[key] = getattr(self, key)
         return out
 
     def _constructor_kwargs(self):
-        return dict(lr=self.lr, beta1=self._beta1, beta2=self._beta2, eps=self._eps,
-                    weight_decay=self._weight_decay, amsgrad=bool(self._amsgrad),
-                    maximize=bool(self._maximize), schedule=self._schedule,
-                    check_finite=bool(self._check_finite))
+        out = {key: getattr(self, key) for key in self._SAVED_HYPERPARAMETERS}
+        out.update(schedule=self._schedule, check_finite=bool(self._check_finite))
+        return out
+
+    def _state_arrays(self):
+        """The state arrays this optimizer has, by name."""
+        arrays = {}
+        for key, (attribute, _, _) in self._STATE_ARRAYS.items():
+            value = getattr(self, attribute)
+            if value is not None:
+                arrays[key] = value
+        return arrays
 
     def state_dict(self) -> dict[str, Any]:
         """Return the optimizer state as a dict of plain values and array copies.
 
-        Keys: ``algorithm`` (str), ``t`` (int), ``m`` and ``v`` (arrays shaped
-        like ``params``), ``vmax`` (with amsgrad), and the hyperparameters
-        ``lr`` (only when it is a number, not a schedule callable), ``beta1``,
-        ``beta2``, ``eps``, ``weight_decay``, ``amsgrad``, ``maximize``.  Every
-        value survives `pickle` and ``numpy.savez(f, **state)``.
+        Keys: ``algorithm`` (str), ``t`` (int), the state arrays (shaped like
+        ``params``) and scalars listed in the class's Notes, and the
+        hyperparameters (``lr`` and ``weight_decay`` only when they are
+        numbers, not schedule callables).  Every value survives `pickle` and
+        ``numpy.savez(f, **state)``.
         """
-        out = {"algorithm": self._algorithm, "t": int(self._t),
-               "m": self._m.copy(order="K"), "v": self._v.copy(order="K")}
-        if self._vmax is not None:
-            out["vmax"] = self._vmax.copy(order="K")
+        out = {"algorithm": self._algorithm, "t": int(self._t)}
+        out.update((key, a.copy(order="K")) for key, a in self._state_arrays().items())
+        out.update((key, float(getattr(self, "_" + key))) for key in self._STATE_SCALARS)
         out.update(self._hyperparameters())
         return out
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Restore a state saved by `state_dict` (also as read back by `numpy.load`).
 
-        The moments and the step count are copied into this optimizer, and the
+        The state and the step count are copied into this optimizer, and the
         hyperparameters found in ``state`` replace the current ones (as in
-        PyTorch); a learning rate that was a callable was not saved, so the
-        current one stays.  Everything is checked before anything changes: a
+        PyTorch); a learning rate or weight decay that was a callable was not
+        saved, so the current one stays.  Everything is checked before anything changes: a
         state from another algorithm, of another shape or dtype, with
-        non-finite or negative moments, bad values or unknown keys raises
-        `ValueError` (`TypeError` for wrong types) and leaves the optimizer
-        untouched.
+        non-finite (or, where the algorithm needs it, negative) entries, bad
+        values or unknown keys raises `ValueError` (`TypeError` for wrong
+        types) and leaves the optimizer untouched.
         """
-        t, arrays, hyper = self._checked_state(state, f"{type(self).__name__}.load_state_dict")
+        t, arrays, scalars, hyper = self._checked_state(
+            state, f"{type(self).__name__}.load_state_dict")
         for key, value in hyper.items():
             setattr(self, key, value)
+        mine = self._state_arrays()
         for key, value in arrays.items():
-            np.copyto(getattr(self, "_" + key), value)
+            np.copyto(mine[key], value)
+        for key, value in scalars.items():
+            setattr(self, "_" + key, value)
         self._t = t
 
     def _checked_state(self, state, owner):
-        """Validate a state dict; return (t, moment arrays, hyperparameters)."""
+        """Validate a state dict; return (t, arrays, scalars, hyperparameters)."""
         if not isinstance(state, Mapping):
             raise TypeError(
                 f"The 'state' parameter of {owner} must be a mapping as returned by "
                 f"state_dict(). Got {check.show(state)} instead."
             )
-        state = {key: value if key in ("m", "v", "vmax") else _scalar(value)
+        state = {key: value if key in self._STATE_ARRAYS else _scalar(value)
                  for key, value in state.items()}
-        saved = {"amsgrad": None}
-        if "amsgrad" in state:
-            saved["amsgrad"] = check.boolean(state["amsgrad"], "amsgrad", owner)
-        if "vmax" in state or saved["amsgrad"] is not None:
-            stored = saved["amsgrad"] if saved["amsgrad"] is not None else True
-            if stored != bool(self._amsgrad):
+        for flag in self._FIXED:
+            stored = check.boolean(state[flag], flag, owner) if flag in state else None
+            if stored is None and any(key in state for key, (_, _, needs)
+                                      in self._STATE_ARRAYS.items() if needs == flag):
+                stored = True
+            mine = bool(getattr(self, flag))
+            if stored is not None and stored != mine:
                 raise ValueError(
-                    f"The state given to {owner} was saved with amsgrad={stored}; "
-                    f"this optimizer has amsgrad={bool(self._amsgrad)}."
+                    f"The state given to {owner} was saved with {flag}={stored}; "
+                    f"this optimizer has {flag}={mine}."
                 )
-        required = {"algorithm", "t", "m", "v"} | ({"vmax"} if self._amsgrad else set())
+        required = {"algorithm", "t"} | set(self._state_arrays()) | set(self._STATE_SCALARS)
         missing = required - set(state)
         unknown = set(state) - required - set(self._SAVED_HYPERPARAMETERS)
         if missing or unknown:
@@ -398,15 +407,18 @@ class Adam(AdamCore):
                 f"Got {t!r} instead."
             )
         arrays = {key: self._checked_state_array(state[key], key, owner)
-                  for key in ("m", "v", "vmax") if key in state}
-        if t == 0 and any(np.any(a) for a in arrays.values()):
+                  for key in self._state_arrays()}
+        if t == 0 and any(np.any(arrays[key]) for key in self._ZERO_AT_START if key in arrays):
             raise ValueError(
                 f"The state given to {owner} has t = 0 but non-zero moments; "
                 f"the state before the first step is zero."
             )
+        scalars = {key: rule(state[key], int(t), f"The {key!r} entry of the state given to "
+                                                 f"{owner}")
+                   for key, rule in self._STATE_SCALARS.items()}
         hyper = {key: _CHECKS[key](state[key], key, owner)
-                 for key in self._SAVED_HYPERPARAMETERS if key in state and key != "amsgrad"}
-        return int(t), arrays, hyper
+                 for key in self._SAVED_HYPERPARAMETERS if key in state and key not in self._FIXED}
+        return int(t), arrays, scalars, hyper
 
     def _checked_state_array(self, value, key, owner):
         x = self._x
@@ -418,10 +430,11 @@ class Adam(AdamCore):
                 f"{where} must be an array of shape {x.shape} and dtype {x.dtype}. "
                 f"Got {check.show(value)} instead."
             )
-        bad = ~np.isfinite(value) if key == "m" else ~(np.isfinite(value) & (value >= 0))
+        finite_only = self._STATE_ARRAYS[key][1] == "finite"
+        bad = ~np.isfinite(value) if finite_only else ~(np.isfinite(value) & (value >= 0))
         if bad.any():
             index = np.unravel_index(np.argmax(bad), value.shape)
-            rule = "finite" if key == "m" else "finite and >= 0"
+            rule = "finite" if finite_only else "finite and >= 0"
             raise ValueError(
                 f"{where} must be {rule} (a corrupted checkpoint?). Got "
                 f"{value[index]!r} at index {tuple(int(i) for i in index)} instead."
@@ -434,18 +447,120 @@ class Adam(AdamCore):
     def __repr__(self) -> str:
         x = self._x
         lr = self.lr if self._lr_fn is not None else f"{self._lr:g}"
+        numbers = "".join(f", {k}={_number(getattr(self, k))}" for k in self._REPR_NUMBERS)
+        defaults = _signature_defaults(type(self))
         extra = "".join(
             f", {k}={v!r}" for k, v in self._constructor_kwargs().items()
-            if k not in ("lr", "beta1", "beta2", "eps", "weight_decay")
-            and v != _DEFAULT_FLAGS.get(k)
+            if k != "lr" and k not in self._REPR_NUMBERS and v != defaults.get(k)
         )
-        return (f"{type(self).__name__}(params=<{x.dtype} array of shape {x.shape}>, lr={lr}, "
-                f"beta1={self._beta1:g}, beta2={self._beta2:g}, eps={self._eps:g}, "
-                f"weight_decay={self._weight_decay:g}{extra}, t={self._t})")
+        return (f"{type(self).__name__}(params=<{x.dtype} array of shape {x.shape}>, lr={lr}"
+                f"{numbers}{extra}, t={self._t})")
 
 
-_DEFAULT_FLAGS = {"amsgrad": False, "maximize": False, "schedule": None, "check_finite": True,
-                  "decay_scaling": "lr"}
+def _number(value):
+    """A hyperparameter in a repr: ``:g`` for a number, the repr of a callable."""
+    return repr(value) if callable(value) else f"{value:g}"
+
+
+class Adam(_Optimizer, AdamCore):
+    __doc__ = (r"""Adam: adaptive moment estimation (Kingma & Ba 2014), in place on a NumPy array.
+
+    Each call ``opt.step(grad)`` performs, with the gradient :math:`g_t` of the
+    objective at :math:`x_{t-1}`:
+
+    .. math::
+
+        g_t &\leftarrow -g_t \quad \text{(if maximize)} \\
+        g_t &\leftarrow g_t + \lambda x_{t-1} \quad \text{(if weight\_decay } \lambda \ne 0) \\
+        m_t &= \beta_1 m_{t-1} + (1 - \beta_1) g_t \\
+        v_t &= \beta_2 v_{t-1} + (1 - \beta_2) g_t^2 \\
+        \hat m_t &= m_t / (1 - \beta_1^t), \qquad
+        \hat v_t = v_t / (1 - \beta_2^t)
+            \quad (\hat v_t = \max_{s \le t} v_s / (1 - \beta_2^t) \text{ with amsgrad}) \\
+        x_t &= x_{t-1} - \alpha_t \hat m_t / (\sqrt{\hat v_t} + \epsilon)
+
+    This is Algorithm 1 of Kingma & Ba, with the L2 penalty added to the gradient
+    (coupled weight decay) and AMSGrad exactly as ``torch.optim.Adam`` computes
+    them, so that configurations port between the two unchanged.
+
+    Parameters
+    ----------""" + _COMMON_PARAMETERS + r"""    weight_decay : float or callable, default: 0.0
+        L2 penalty :math:`\lambda \ge 0`, added to the gradient before the moments
+        (coupled), or a callable ``weight_decay(t)`` returning :math:`\lambda_t`.
+        For decoupled weight decay use `AdamW`.""" + _COMMON_FLAGS
+        + _ATTRIBUTES_AND_NOTES + r"""
+    References
+    ----------
+    .. [1] D. P. Kingma and J. Ba, "Adam: A Method for Stochastic Optimization",
+       ICLR 2015, arXiv:1412.6980.
+    .. [2] S. J. Reddi, S. Kale and S. Kumar, "On the Convergence of Adam and
+       Beyond", ICLR 2018.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import adamopt
+    >>> x = np.array([1.0, -2.0])
+    >>> opt = adamopt.Adam(x, lr=0.1)
+    >>> for _ in range(200):
+    ...     _ = opt.step(2 * x)          # gradient of sum(x**2)
+    >>> bool(np.all(np.abs(x) < 0.05))
+    True
+    """)
+
+    _algorithm = "adam"
+    _DECOUPLED = False
+    _SAVED_HYPERPARAMETERS = ("lr", "beta1", "beta2", "eps", "weight_decay", "amsgrad",
+                              "maximize")
+    _FIXED = ("amsgrad",)
+    _STATE_ARRAYS: ClassVar[dict] = {"m": ("_m", "finite", None), "v": ("_v", "nonnegative", None),
+                                     "vmax": ("_vmax", "nonnegative", "amsgrad")}
+    _ZERO_AT_START = ("m", "v", "vmax")
+    _REPR_NUMBERS = ("beta1", "beta2", "eps", "weight_decay")
+    _EPS_RULE = "stay positive when scaled by sqrt(1 - beta2**t) and rounded to"
+
+    def __init__(self, params: npt.NDArray[np.floating], *, lr: float | Schedule = 1e-3,
+                 beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
+                 weight_decay: float | Schedule = 0.0, amsgrad: bool = False,
+                 maximize: bool = False,
+                 schedule: Schedule | None = None, check_finite: bool = True) -> None:
+        owner = type(self).__name__
+        params = check.params_array(params, owner)
+        amsgrad = check.boolean(amsgrad, "amsgrad", owner)
+        self.lr = lr
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.eps = eps
+        self.weight_decay = weight_decay
+        self.maximize = maximize
+        self.schedule = schedule
+        self.check_finite = check_finite
+        self._decay_by_schedule = False
+        self._t = 0
+        self._bind(
+            params,
+            np.zeros_like(params),
+            np.zeros_like(params),
+            np.zeros_like(params) if amsgrad else None,
+            type(self)._DECOUPLED,
+            amsgrad,
+        )
+
+    beta1 = _Checked("Decay rate of the first moment, in ``[0, 1)``.")
+    beta2 = _Checked("Decay rate of the second moment, in ``[0, 1)``.")
+    eps = _Checked("Term added to the denominator, > 0.")
+
+    @property
+    def amsgrad(self) -> bool:
+        """Whether the AMSGrad variant is used (fixed at construction)."""
+        return self._amsgrad
+
+    def _coupled_decay(self):
+        return not self._DECOUPLED and self._weight_decay != 0.0
+
+    def _smoothed_gradient(self, grad):
+        """The bias-corrected first moment (see `_Optimizer._smoothed_gradient`)."""
+        return self._m, 1.0 / (1.0 - self._beta1 ** self._t), True
 
 
 def _scalar(value):
@@ -496,8 +611,12 @@ class AdamW(Adam):
       values of :math:`\lambda` are much smaller than with ``"lr"``).
 
     Parameters
-    ----------""" + _COMMON_PARAMETERS + r"""    weight_decay : float, default: 1e-2
-        Decoupled weight decay :math:`\lambda \ge 0`.
+    ----------""" + _COMMON_PARAMETERS + r"""    weight_decay : float or callable, default: 1e-2
+        Decoupled weight decay :math:`\lambda \ge 0`, or a callable
+        ``weight_decay(t)`` returning :math:`\lambda_t` for step ``t``, such as
+        `adamopt.NormalizedWeightDecay` (the paper's normalized weight decay
+        :math:`\lambda_t = \lambda_{norm} \sqrt{b / (B T_i)}`, which changes at
+        each warm restart).
     decay_scaling : {"lr", "schedule"}, default: "lr"
         What scales the decay each step, see above.""" + _COMMON_FLAGS
         + _ATTRIBUTES_AND_NOTES + _ADAMW_REFERENCES + r"""
@@ -519,7 +638,8 @@ class AdamW(Adam):
 
     def __init__(self, params: npt.NDArray[np.floating], *, lr: float | Schedule = 1e-3,
                  beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
-                 weight_decay: float = 1e-2, amsgrad: bool = False, maximize: bool = False,
+                 weight_decay: float | Schedule = 1e-2, amsgrad: bool = False,
+                 maximize: bool = False,
                  schedule: Schedule | None = None,
                  decay_scaling: Literal["lr", "schedule"] = "lr",
                  check_finite: bool = True) -> None:
@@ -537,9 +657,3 @@ class AdamW(Adam):
     def decay_scaling(self, value: str) -> None:
         value = _CHECKS["decay_scaling"](value, "decay_scaling", type(self).__name__)
         self._decay_by_schedule = value == "schedule"
-
-    def _hyperparameters(self):
-        return {**super()._hyperparameters(), "decay_scaling": self.decay_scaling}
-
-    def _constructor_kwargs(self):
-        return {**super()._constructor_kwargs(), "decay_scaling": self.decay_scaling}

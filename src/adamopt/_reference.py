@@ -1,5 +1,8 @@
 r"""The optimizers in plain NumPy, written for clarity: the oracle of the tests.
 
+Adam and AdamW (`adam_step`) and their family (`sgd_step`, `adagrad_step`,
+`rmsprop_step`, `adamax_step`, `nadam_step`).
+
 Each function takes the state before a step and returns the state after it,
 as new arrays; nothing is updated in place.  The arithmetic is done in
 float64 and the results are rounded to the parameters' dtype, as the compiled
@@ -64,3 +67,235 @@ def adam_step(x, g, m, v, vmax, t, *, lr, beta1=0.9, beta2=0.999, eps=1e-8,
     x = x - lr * m_hat / (np.sqrt(v_hat) + eps)
     new_vmax = vmax.astype(dtype) if amsgrad else None
     return x.astype(dtype), m.astype(dtype), v.astype(dtype), new_vmax
+
+
+def _effective_gradient(x, g, weight_decay, maximize):
+    """The gradient the step uses, in float64: -g when maximizing, plus the
+    coupled L2 term."""
+    if maximize:
+        g = -g
+    if weight_decay != 0.0:
+        g = g + weight_decay * x
+    return g
+
+
+def sgd_step(x, g, buf, t, *, lr, momentum=0.0, dampening=0.0, weight_decay=0.0,
+             nesterov=False, maximize=False):
+    r"""One step of SGD with momentum (``torch.optim.SGD``'s algorithm).
+
+    Parameters
+    ----------
+    x, g, buf : numpy.ndarray
+        Parameters, gradient at ``x`` and momentum buffer before the step.
+    t : int
+        Number of this step, starting at 1 (at ``t = 1`` the buffer becomes the
+        gradient).
+    lr, momentum, dampening, weight_decay, nesterov, maximize
+        As in `adamopt.SGD`; ``lr`` is the learning rate used at this step.
+
+    Returns
+    -------
+    x, buf : numpy.ndarray
+        The state after the step, in the dtype of ``x``.
+    """
+    dtype = x.dtype
+    x, g, buf = (np.asarray(a, dtype=np.float64) for a in (x, g, buf))
+    g = _effective_gradient(x, g, weight_decay, maximize)
+    if momentum != 0.0:
+        buf = g if t == 1 else momentum * buf + (1.0 - dampening) * g
+        g = g + momentum * buf if nesterov else buf
+    x = x - lr * g
+    return x.astype(dtype), buf.astype(dtype)
+
+
+def adagrad_step(x, g, acc, t, *, lr, lr_decay=0.0, weight_decay=0.0, eps=1e-10,
+                 maximize=False):
+    r"""One step of Adagrad (Duchi et al. 2011, as ``torch.optim.Adagrad``).
+
+    Parameters
+    ----------
+    x, g, acc : numpy.ndarray
+        Parameters, gradient at ``x`` and sum of squared gradients before the step.
+    t : int
+        Number of this step, starting at 1.
+    lr, lr_decay, weight_decay, eps, maximize
+        As in `adamopt.Adagrad`; ``lr`` is the learning rate used at this step.
+
+    Returns
+    -------
+    x, acc : numpy.ndarray
+        The state after the step, in the dtype of ``x``.
+    """
+    dtype = x.dtype
+    x, g, acc = (np.asarray(a, dtype=np.float64) for a in (x, g, acc))
+    g = _effective_gradient(x, g, weight_decay, maximize)
+    clr = lr / (1.0 + (t - 1) * lr_decay)
+    acc = acc + g * g
+    x = x - clr * g / (np.sqrt(acc) + eps)
+    return x.astype(dtype), acc.astype(dtype)
+
+
+def rmsprop_step(x, g, square_avg, grad_avg, buf, t, *, lr, alpha=0.99, eps=1e-8,
+                 weight_decay=0.0, momentum=0.0, centered=False, maximize=False):
+    r"""One step of RMSprop (Hinton's lecture 6e, as ``torch.optim.RMSprop``).
+
+    Parameters
+    ----------
+    x, g : numpy.ndarray
+        Parameters and gradient at ``x``.
+    square_avg, grad_avg, buf : numpy.ndarray or None
+        The average of squared gradients, the average of gradients (centered)
+        and the momentum buffer before the step (None where unused).
+    t : int
+        Number of this step (RMSprop does not use it).
+    lr, alpha, eps, weight_decay, momentum, centered, maximize
+        As in `adamopt.RMSprop`; ``lr`` is the learning rate used at this step.
+
+    Returns
+    -------
+    x, square_avg, grad_avg, buf : numpy.ndarray (None where unused)
+        The state after the step, in the dtype of ``x``.
+    """
+    del t
+    dtype = x.dtype
+    x, g, square_avg = (np.asarray(a, dtype=np.float64) for a in (x, g, square_avg))
+    g = _effective_gradient(x, g, weight_decay, maximize)
+    square_avg = alpha * square_avg + (1.0 - alpha) * g * g
+    if centered:
+        grad_avg = alpha * np.asarray(grad_avg, np.float64) + (1.0 - alpha) * g
+        denominator = np.sqrt(np.maximum(square_avg - grad_avg * grad_avg, 0.0)) + eps
+    else:
+        denominator = np.sqrt(square_avg) + eps
+    update = g / denominator
+    if momentum > 0.0:
+        buf = momentum * np.asarray(buf, np.float64) + update
+        update = buf
+    x = x - lr * update
+    if grad_avg is not None:
+        grad_avg = np.asarray(grad_avg).astype(dtype)
+    if buf is not None:
+        buf = np.asarray(buf).astype(dtype)
+    return x.astype(dtype), square_avg.astype(dtype), grad_avg, buf
+
+
+def adamax_step(x, g, m, u, t, *, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
+                maximize=False):
+    r"""One step of Adamax (Kingma & Ba 2014, section 7.1, as ``torch.optim.Adamax``).
+
+    Parameters
+    ----------
+    x, g, m, u : numpy.ndarray
+        Parameters, gradient at ``x``, first moment and infinity norm before the step.
+    t : int
+        Number of this step, starting at 1.
+    lr, beta1, beta2, eps, weight_decay, maximize
+        As in `adamopt.Adamax`; ``lr`` is the learning rate used at this step.
+
+    Returns
+    -------
+    x, m, u : numpy.ndarray
+        The state after the step, in the dtype of ``x``.
+    """
+    dtype = x.dtype
+    x, g, m, u = (np.asarray(a, dtype=np.float64) for a in (x, g, m, u))
+    g = _effective_gradient(x, g, weight_decay, maximize)
+    m = beta1 * m + (1.0 - beta1) * g
+    u = np.maximum(beta2 * u, np.abs(g) + eps)
+    x = x - lr / (1.0 - beta1**t) * m / u
+    return x.astype(dtype), m.astype(dtype), u.astype(dtype)
+
+
+def nadam_step(x, g, m, v, mu_product, t, *, lr, beta1=0.9, beta2=0.999, eps=1e-8,
+               weight_decay=0.0, momentum_decay=4e-3, decoupled_weight_decay=False,
+               maximize=False):
+    r"""One step of NAdam (Dozat 2016, as ``torch.optim.NAdam``).
+
+    Parameters
+    ----------
+    x, g, m, v : numpy.ndarray
+        Parameters, gradient at ``x``, first and second moments before the step.
+    mu_product : float
+        :math:`\prod_{s<t} \mu_s` before the step (1 at ``t = 1``).
+    t : int
+        Number of this step, starting at 1.
+    lr, beta1, beta2, eps, weight_decay, momentum_decay, decoupled_weight_decay, maximize
+        As in `adamopt.NAdam`; ``lr`` is the learning rate used at this step.
+
+    Returns
+    -------
+    x, m, v : numpy.ndarray
+        The state after the step, in the dtype of ``x``.
+    mu_product : float
+        :math:`\prod_{s \le t} \mu_s`.
+    """
+    dtype = x.dtype
+    x, g, m, v = (np.asarray(a, dtype=np.float64) for a in (x, g, m, v))
+    if maximize:
+        g = -g
+    if weight_decay != 0.0:
+        if decoupled_weight_decay:
+            x = x * (1.0 - lr * weight_decay)
+        else:
+            g = g + weight_decay * x
+    mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * momentum_decay))
+    mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
+    mu_product = mu_product * mu
+    m = beta1 * m + (1.0 - beta1) * g
+    v = beta2 * v + (1.0 - beta2) * g * g
+    denominator = np.sqrt(v / (1.0 - beta2**t)) + eps
+    x = (x - lr * (1.0 - mu) / (1.0 - mu_product) * g / denominator
+         - lr * mu_next / (1.0 - mu_product * mu_next) * m / denominator)
+    return x.astype(dtype), m.astype(dtype), v.astype(dtype), mu_product
+def swats_run(x, grad, steps, *, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
+              switch_tol=1e-9):
+    r"""Run SWATS (Keskar & Socher 2017, Algorithm 1) for ``steps`` steps, in float64.
+
+    Adam steps :math:`p_k = -\alpha \hat m_k / (\sqrt{\hat v_k} + \epsilon)` (PyTorch's
+    placement of :math:`\epsilon`) until the bias-corrected average
+    :math:`\Lambda = \lambda_k / (1 - \beta_2^k)` of
+    :math:`\gamma_k = p_k^\top p_k / (-p_k^\top g_k)` is within ``switch_tol`` of
+    :math:`\gamma_k` (for :math:`k > 1` and :math:`\Lambda > 0`); then SGD with
+    momentum: :math:`b_t = \beta_1 b_{t-1} + g_t` (:math:`b = g` at the first SGD
+    step), :math:`x_t = x_{t-1} - (1 - \beta_1) \Lambda b_t`.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Starting point (not modified).
+    grad : callable
+        ``grad(x, k)``: the objective's gradient at ``x`` for step ``k``.
+    steps : int
+        Number of steps.
+    lr, beta1, beta2, eps, weight_decay, switch_tol : float
+        As in `adamopt.SWATS` (a constant ``lr``).
+
+    Returns
+    -------
+    x : numpy.ndarray
+        The point after ``steps`` steps (float64).
+    switched_at : int
+        The step after which the steps were SGD's (0 if none).
+    sgd_lr : float
+        :math:`\Lambda` (0 if no switch).
+    """
+    x = np.array(x, dtype=np.float64)
+    m, v, b = np.zeros_like(x), np.zeros_like(x), None
+    average, switched_at, sgd_lr = 0.0, 0, 0.0
+    for k in range(1, steps + 1):
+        g = np.asarray(grad(x.copy(), k), dtype=np.float64) + weight_decay * x
+        if switched_at:
+            b = g if b is None else beta1 * b + g
+            x = x - (1.0 - beta1) * sgd_lr * b
+            continue
+        m = beta1 * m + (1.0 - beta1) * g
+        v = beta2 * v + (1.0 - beta2) * g**2
+        p = -lr * (m / (1.0 - beta1**k)) / (np.sqrt(v / (1.0 - beta2**k)) + eps)
+        x = x + p
+        pg = float(np.vdot(p, g))
+        if pg != 0.0:
+            gamma = float(np.vdot(p, p)) / -pg
+            average = beta2 * average + (1.0 - beta2) * gamma
+            estimate = average / (1.0 - beta2**k)
+            if k > 1 and estimate > 0.0 and abs(estimate - gamma) < switch_tol:
+                switched_at, sgd_lr = k, estimate
+    return x, switched_at, sgd_lr

@@ -7,7 +7,8 @@ import numpy as np
 #: Status code -> message of every way a run of the SciPy methods can end.
 STATUS_MESSAGES = {
     0: "Optimization terminated successfully: the norm of the smoothed gradient "
-       "(the bias-corrected first moment) is at most gtol.",
+       "(for Adam, the bias-corrected first moment; see the method's gtol option) is at "
+       "most gtol.",
     1: "Maximum number of iterations has been exceeded.",
     2: "Optimization terminated successfully: the running average of the objective "
        "improved by less than ftol (relative) for patience iterations.",
@@ -28,10 +29,13 @@ SUCCESS = frozenset({0, 2})
 class GradientTest:
     """The ``gtol`` test on the smoothed gradient of an optimizer.
 
-    ``test()`` is True when the norm of the bias-corrected first moment
-    :math:`\\hat m_t = m_t / (1 - \\beta_1^t)` is at most ``gtol``.  With
-    bounds it is the projected :math:`x - P(x - \\hat m_t)`, which vanishes at
-    a minimum on the boundary.  False before the first step.
+    ``test(grad)`` is True when the norm of the optimizer's smoothed gradient
+    (its ``_smoothed_gradient(grad)``: for Adam and AdamW the bias-corrected
+    first moment :math:`\\hat m_t = m_t / (1 - \\beta_1^t)`, for the other
+    algorithms what their SciPy method's ``gtol`` option says) is at most
+    ``gtol``; ``grad`` is the objective's gradient at the current iterate.
+    With bounds it is the projected :math:`x - P(x - \\hat m_t)`, which
+    vanishes at a minimum on the boundary.  False before the first step.
 
     It runs every iteration, so the common case is made cheap: for the
     infinity norm, one dot product ``m . m`` (``>= max|m|^2``, and ``<= n
@@ -41,29 +45,34 @@ class GradientTest:
     def __init__(self, opt, gtol, order, lower, upper):
         self.opt, self.gtol, self.order = opt, gtol, order
         self.lower, self.upper = lower, upper
-        self.m, self.beta1, self.size = opt._m, opt.beta1, opt._m.size
+        self.size = opt.params.size
 
-    def norm(self):
+    def norm(self, grad=None):
         """The norm being tested (``inf`` before the first step)."""
-        t = self.opt.t
-        if t == 0:
+        if self.opt.t == 0:
             return math.inf
-        m_hat = self.m / (1.0 - self.beta1 ** t)
-        if self.lower is not None:
-            x = self.opt.params
-            m_hat = x - np.clip(x - m_hat, self.lower, self.upper)
-        return float(np.linalg.norm(m_hat, ord=self.order))
+        vector, scale, _ = self.opt._smoothed_gradient(grad)
+        with np.errstate(over="ignore", invalid="ignore"):   # a raw gradient may be huge
+            smoothed = scale * np.asarray(vector)
+            if self.lower is not None:
+                x = self.opt.params
+                smoothed = x - np.clip(x - smoothed, self.lower, self.upper)
+            return float(np.linalg.norm(smoothed, ord=self.order))
 
-    def test(self):
+    def test(self, grad=None):
         """True when the test fires."""
-        t = self.opt._t
-        if t == 0:
+        if self.opt._t == 0:
             return False
         if self.lower is not None or self.order not in (2.0, math.inf):
-            return self.norm() <= self.gtol
-        m = self.m
-        threshold = self.gtol * (1.0 - self.beta1 ** t)
-        squares = float(m.dot(m))
+            return self.norm(grad) <= self.gtol
+        m, scale, owned = self.opt._smoothed_gradient(grad)
+        m = np.asarray(m).ravel()
+        threshold = self.gtol / scale
+        if owned:     # the optimizer's own average: checked, its square sums stay finite
+            squares = float(m.dot(m))
+        else:         # the objective's gradient, not yet checked: may overflow
+            with np.errstate(over="ignore", invalid="ignore"):
+                squares = float(m.dot(m))
         if self.order == 2.0:
             return squares <= threshold * threshold
         if squares > self.size * threshold * threshold:
@@ -104,6 +113,11 @@ class Plateau:
             since += 1
         self.state = (average, count, best, since)
         return since >= self.patience
+
+    @property
+    def fired(self):
+        """Whether the test fired at the last value fed."""
+        return self.patience is not None and self.state[3] >= self.patience
 
     @property
     def average(self):

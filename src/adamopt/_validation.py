@@ -123,6 +123,8 @@ def schedule_value(function, name, owner, t):
         if hasattr(exc, "add_note"):   # Python >= 3.11
             exc.add_note(f"(raised by the {name!r} schedule of {owner} at t={t})")
         raise
+    if type(value) is float and 0.0 <= value < math.inf:   # the common case, fast
+        return value
     rule = f"The {name!r} schedule of {owner} must return a finite number >= 0 at every step"
     if isinstance(value, np.ndarray) and value.ndim == 0:
         value = value[()]
