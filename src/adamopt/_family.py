@@ -157,7 +157,10 @@ class SGD(_FamilyOptimizer):
         r"""
     The momentum buffer is allocated even when ``momentum`` is 0 (it may be
     set later); with momentum its first value is the gradient itself
-    (PyTorch's convention), not :math:`(1-\tau) g_1`.
+    (PyTorch's convention), not :math:`(1-\tau) g_1`.  One difference from
+    PyTorch: when ``momentum`` is 0 at first and set later, the buffer
+    continues from zero, :math:`b_t = (1-\tau) g_t` (PyTorch starts it at
+    :math:`g_t`); the two agree without dampening.
 
     **Differences from the papers.**  Sutskever et al. (2013) write classical
     momentum as :math:`v_t = \mu v_{t-1} - \alpha g_t`, :math:`x_t = x_{t-1} + v_t`,
