@@ -98,11 +98,12 @@ class _FamilyOptimizer(_Optimizer, FamilyCore):
     _ALGO = -1
     #: State arrays' roles: which of the core's ``_a``, ``_b``, ``_c`` exist.
     _STATE_ARRAYS: ClassVar[dict] = {}
+    #: The hyperparameter whose value the first state array starts at (else 0).
+    _FILL = None
 
     weight_decay = _Checked("L2 penalty coefficient, >= 0.")
 
-    def _setup(self, params, hyperparameters, schedule, check_finite, *, fixed=None,
-               fill=0.0):
+    def _setup(self, params, hyperparameters, schedule, check_finite, *, fixed=None):
         owner = type(self).__name__
         params = check.params_array(params, owner)
         fixed = {name: _CHECKS[name](value, name, owner) for name, value in (fixed or {}).items()}
@@ -111,16 +112,13 @@ class _FamilyOptimizer(_Optimizer, FamilyCore):
         self.schedule = schedule
         self.check_finite = check_finite
         self._t = 0
+        fill = getattr(self, self._FILL) if self._FILL else 0.0
         slots = dict.fromkeys(("_a", "_b", "_c"))
         for attribute, _, needs in self._STATE_ARRAYS.values():
             if needs is None or fixed.get(needs):
-                slots[attribute] = np.full_like(params, fill) if attribute == "_a" \
-                    else np.zeros_like(params)
+                slots[attribute] = np.full_like(params, fill if attribute == "_a" else 0.0)
         self._bind(self._ALGO, params, slots["_a"], slots["_b"], slots["_c"],
                    fixed.get("centered", False))
-
-    def _state_names(self):
-        return ", ".join(f"``{key}``" for key in self._state_arrays())
 
 
 # -- SGD -----------------------------------------------------------------------------------
@@ -292,6 +290,7 @@ class Adagrad(_FamilyOptimizer):
     _SAVED_HYPERPARAMETERS = ("lr", "lr_decay", "weight_decay", "initial_accumulator_value",
                               "eps", "maximize")
     _STATE_ARRAYS: ClassVar[dict] = {"sum": ("_a", "nonnegative", None)}
+    _FILL = "initial_accumulator_value"
     _REPR_NUMBERS = ("lr_decay", "eps", "weight_decay")
 
     lr_decay = _Checked("Learning-rate decay, >= 0.")
@@ -306,12 +305,7 @@ class Adagrad(_FamilyOptimizer):
                  check_finite: bool = True) -> None:
         self._setup(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                                  initial_accumulator_value=initial_accumulator_value,
-                                 eps=eps, maximize=maximize), schedule, check_finite,
-                    fill=self._initial(initial_accumulator_value))
-
-    def _initial(self, value):
-        return _CHECKS["initial_accumulator_value"](value, "initial_accumulator_value",
-                                                    type(self).__name__)
+                                 eps=eps, maximize=maximize), schedule, check_finite)
 
 
 # -- RMSprop -------------------------------------------------------------------------------
