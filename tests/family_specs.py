@@ -319,15 +319,19 @@ def step_bounds(spec, x, g, state, t, dtype, **opts):
                                       {k: np.asarray(v, f64) for k, v in state.items()}, t,
                                       **opts)
     # The absolute evaluation's denominators grow with |g| + wd |x| where the
-    # true ones grow with |g + wd x|: at most rho times larger.
+    # true ones grow with |g + wd x|: at most rho times larger, and the true
+    # effective gradient is known to a relative u rho.
     wd = opts.get("weight_decay", 0.0)
     if opts.get("decoupled_weight_decay"):
         wd = 0.0
     g_abs = ag + wd * ax
-    g_eff = np.abs(np.asarray(g, f64) + wd * np.asarray(x, f64))
+    sign = -1.0 if opts.get("maximize") else 1.0
+    g_eff = np.abs(sign * np.asarray(g, f64) + wd * np.asarray(x, f64))
     with np.errstate(divide="ignore", invalid="ignore"):
         rho = np.where(g_abs > 0, np.maximum(g_abs / g_eff, 1.0), 1.0)
-    delta = np.abs(ax - np.asarray(x_abs, f64)) * rho
+    # The step divides by a denominator known to a relative u rho: its error is
+    # up to u rho times the true step as well.
+    delta = np.abs(ax - np.asarray(x_abs, f64)) * rho + np.abs(x_new - np.asarray(x, f64)) * rho
     bx = SAFETY * u * (ax + np.abs(x_new) + delta) + tiny
     bs = {k: SAFETY * u * (absolute[k] + np.abs(np.asarray(state_abs[k], f64)) * rho) + tiny
           for k in state}

@@ -503,3 +503,10 @@ class TestValidation:
         g = np.array([0.1, 3.3, 1e-3, 7.7], np.float32)
         opt.step(g)
         np.testing.assert_allclose(x, -0.01 * g / 1e-8, rtol=1e-6)
+
+
+def test_adagrad_sum_starts_at_the_initial_accumulator_value():
+    opt = adamopt.Adagrad(np.zeros(3, np.float32), initial_accumulator_value=0.5)
+    state = opt.state_dict()
+    assert state["sum"].dtype == np.float32
+    np.testing.assert_array_equal(state["sum"], 0.5)

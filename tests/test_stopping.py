@@ -67,3 +67,18 @@ def test_plateau_with_sign_minus_one_tracks_increases():
     assert not plateau.update(1.0)
     assert not plateau.update(2.0)
     assert plateau.update(1.5)
+
+
+@given(g=arrays(np.float64, st.integers(1, 40),
+                elements=st.one_of(finite, st.sampled_from([1e200, -1e300, np.nan, np.inf]))),
+       gtol=st.floats(1e-6, 1e3), order=st.sampled_from([1.0, 2.0, math.inf]))
+def test_gradient_test_on_a_raw_gradient_agrees_with_the_exact_norm(g, gtol, order):
+    # SGD without momentum tests the gradient itself, which may be huge or NaN
+    # (the next step refuses it): no warning, and the exact answer.
+    opt = adamopt.SGD(np.zeros_like(g))
+    opt.step(np.zeros_like(g))
+    test = GradientTest(opt, gtol, order, None, None)
+    with np.errstate(over="ignore", invalid="ignore"):
+        exact = np.linalg.norm(g, ord=order)
+    if not math.isclose(exact, gtol, rel_tol=1e-12):
+        assert test.test(g) == bool(exact <= gtol)

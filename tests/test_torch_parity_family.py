@@ -103,3 +103,31 @@ FAST_CASES = [pytest.param((name, options, impl), id=f"{_id((name, options))}-{i
 def test_matches_pytorch_fast_paths(case):
     name, options, impl = case
     _run_both(name, np.float64, options, impl=impl)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[_id(c) for c in CASES])
+def test_reference_matches_pytorch(case):
+    # The oracle of the kernel tests is itself PyTorch's algorithm.
+    from family_specs import SPECS
+
+    name, options = case
+    spec = next(s for s in SPECS if s.cls.__name__ == name)
+    lr = options.get("lr", 1e-3)
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(17)
+    init = spec.cls(x.copy(), **options).state_dict()
+    state = {key: init[key] for key in spec.arrays(options)}
+    previous = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        p = torch.tensor(x.copy(), requires_grad=True)
+        topt = getattr(torch.optim, name)([p], **_torch_kwargs(options), foreach=False)
+        for t in range(1, 31):
+            g = rng.standard_normal(17) * (1 + t % 5)
+            x, state = spec.reference(x, g, state, t, **{**options, "lr": lr})
+            p.grad = torch.from_numpy(g.copy())
+            topt.step()
+            np.testing.assert_allclose(x, p.detach().numpy(), rtol=1e-11, atol=1e-13,
+                                       err_msg=f"step {t}")
+    finally:
+        torch.set_default_dtype(previous)

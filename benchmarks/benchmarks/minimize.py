@@ -14,12 +14,16 @@ from .common import logistic_data, logistic_loss
 #: Iterations timed per problem.
 ITERATIONS = {"small": 200, "large": 20}
 
+#: The SciPy methods benchmarked (each with its default hyperparameters
+#: besides ``lr``; SGD without momentum).
+METHODS = ["adam", "adamw", "sgd", "adagrad", "rmsprop", "adamax", "nadam"]
+
 
 def _methods():
     """The SciPy methods, or NotImplementedError (asv then skips) without them."""
     if not hasattr(adamopt, "adam"):
         raise NotImplementedError("this adamopt has no adamopt.adam")
-    return {"adam": adamopt.adam, "adamw": adamopt.adamw}
+    return {name: getattr(adamopt, name) for name in METHODS if hasattr(adamopt, name)}
 
 
 def _quadratic(x, c):
@@ -36,10 +40,12 @@ class MinimizeIterations:
     parameters (full batch), where the optimizer's step dominates.
     """
 
-    params = (["small", "large"], ["adam", "adamw"])
+    params = (["small", "large"], METHODS)
     param_names = ["problem", "method"]
 
     def setup(self, problem, method):
+        if method not in _methods():
+            raise NotImplementedError(f"this adamopt has no adamopt.{method}")
         self.method = _methods()[method]
         if problem == "small":
             X, y = logistic_data(2000, 20)
@@ -73,7 +79,7 @@ class Convergence:
     """Where a fixed budget gets: figures that change only if the algorithm,
     its defaults or the minibatch stream change (deterministic, seeded)."""
 
-    params = (["adam", "adamw"],)
+    params = (METHODS,)
     param_names = ["method"]
 
     def setup_cache(self):
@@ -84,6 +90,8 @@ class Convergence:
         return X, y, float(best.fun)
 
     def setup(self, data, method):
+        if method not in _methods():
+            raise NotImplementedError(f"this adamopt has no adamopt.{method}")
         self.method = _methods()[method]
 
     def track_excess_loss_after_500_minibatch_iterations(self, data, method):

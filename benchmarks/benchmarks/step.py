@@ -32,8 +32,16 @@ def _adam_reference(**kwargs):
     return init, step
 
 
-def _family_reference(function, arrays, **kwargs):
-    """The same for a family reference ``function(x, g, *arrays, t, **kwargs)``."""
+def _family_reference(name, arrays, **kwargs):
+    """The same for the family's ``_reference.<name>(x, g, *arrays, t, **kwargs)``."""
+    function = getattr(_reference, name)
+    if name == "rmsprop_step":     # its optional averages, unused here
+        def function(x, g, sq, t, _f=function, **k):
+            return _f(x, g, sq, None, None, t, **k)
+    elif name == "nadam_step":     # its momentum product: PyTorch's at the start
+        def function(x, g, m, v, t, _f=function, **k):
+            return _f(x, g, m, v, 1.0, t, **k)
+
     def init(x):
         return tuple(np.zeros_like(x) for _ in range(arrays))
 
@@ -44,26 +52,19 @@ def _family_reference(function, arrays, **kwargs):
     return init, step
 
 
+#: algorithm -> (class name, its options, reference factory): resolved in
+#: setup, so that an adamopt without the class skips (NotImplementedError).
 OPTIONS = {
-    "adam": dict(cls=adamopt.Adam, kwargs={}, ref=_adam_reference(weight_decay=0.0)),
-    "adamw": dict(cls=adamopt.AdamW, kwargs={"weight_decay": 1e-2},
-                  ref=_adam_reference(weight_decay=1e-2, decoupled=True)),
-    "amsgrad": dict(cls=adamopt.Adam, kwargs={"amsgrad": True},
-                    ref=_adam_reference(weight_decay=0.0, amsgrad=True)),
-    "sgd": dict(cls=adamopt.SGD, kwargs={"momentum": 0.9},
-                ref=_family_reference(_reference.sgd_step, 1, momentum=0.9)),
-    "adagrad": dict(cls=adamopt.Adagrad, kwargs={},
-                    ref=_family_reference(_reference.adagrad_step, 1)),
-    "rmsprop": dict(cls=adamopt.RMSprop, kwargs={},
-                    ref=_family_reference(
-                        lambda x, g, sq, t, **k: _reference.rmsprop_step(x, g, sq, None, None,
-                                                                         t, **k), 1)),
-    "adamax": dict(cls=adamopt.Adamax, kwargs={},
-                   ref=_family_reference(_reference.adamax_step, 2)),
-    "nadam": dict(cls=adamopt.NAdam, kwargs={},
-                  ref=_family_reference(
-                      lambda x, g, m, v, t, **k: _reference.nadam_step(x, g, m, v, 1.0, t, **k),
-                      2)),
+    "adam": ("Adam", {}, lambda: _adam_reference(weight_decay=0.0)),
+    "adamw": ("AdamW", {"weight_decay": 1e-2},
+              lambda: _adam_reference(weight_decay=1e-2, decoupled=True)),
+    "amsgrad": ("Adam", {"amsgrad": True},
+                lambda: _adam_reference(weight_decay=0.0, amsgrad=True)),
+    "sgd": ("SGD", {"momentum": 0.9}, lambda: _family_reference("sgd_step", 1, momentum=0.9)),
+    "adagrad": ("Adagrad", {}, lambda: _family_reference("adagrad_step", 1)),
+    "rmsprop": ("RMSprop", {}, lambda: _family_reference("rmsprop_step", 1)),
+    "adamax": ("Adamax", {}, lambda: _family_reference("adamax_step", 2)),
+    "nadam": ("NAdam", {}, lambda: _family_reference("nadam_step", 2)),
 }
 
 
@@ -76,16 +77,18 @@ class Step:
     timeout = 300
 
     def setup(self, n, dtype, algorithm, implementation):
+        name, options, reference = OPTIONS[algorithm]
+        if not hasattr(adamopt, name):
+            raise NotImplementedError(f"this adamopt has no adamopt.{name}")
         x0, self.g = vectors(n, dtype)
-        spec = OPTIONS[algorithm]
         if implementation == "adamopt":
             self.x = x0.copy()
-            self.opt = spec["cls"](self.x, lr=1e-3, **spec["kwargs"])
+            self.opt = getattr(adamopt, name)(self.x, lr=1e-3, **options)
             for _ in range(10):
                 self.opt.step(self.g)
             self.step = lambda: self.opt.step(self.g)
         else:
-            init, reference = spec["ref"]
+            init, reference = reference()
             x = x0.copy()
             state = init(x)
             for t in range(1, 11):

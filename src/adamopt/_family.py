@@ -48,15 +48,16 @@ _FLAGS = r"""
         used at step ``t`` is :math:`\alpha_t \eta_t`.
     check_finite : bool, default: True
         Before each step, check that the gradient (plus the L2 term, for coupled
-        weight decay) is finite{square}.  A failed check raises `ValueError`
-        and leaves the parameters and the state exactly as they were.  ``False``
-        skips the check (one read of the gradient); a NaN then propagates into
-        the parameters and the state.
+        weight decay) is finite{square}.
+        A failed check raises `ValueError` and leaves the parameters and the
+        state exactly as they were.  ``False`` skips the check (one read of
+        the gradient); a NaN then propagates into the parameters and the state.
 """
 
 #: What the check of an algorithm that squares the gradient adds.
-_SQUARED = (" and small enough that its square cannot overflow (about 1.8e19\n"
-            "        for float32 and 1.3e154 for float64)")
+_SQUARED = (" and small enough that its\n"
+            "        square cannot overflow (about 1.8e19 for float32 and 1.3e154 for\n"
+            "        float64)")
 
 _NOTES = r"""
     Attributes
@@ -70,9 +71,10 @@ _NOTES = r"""
     -----
     The step counter starts at ``t = 0``; `step` first increments it, so the
     first update uses ``t = 1``.  ``state_dict()`` returns plain numbers,
-    strings and NumPy arrays ({state}, the hyperparameters, ``algorithm``
-    and ``t``), picklable and `numpy.savez`-able; ``load_state_dict``
-    restores them so that a resumed run continues bitwise identically.
+    strings and NumPy arrays (the state:
+    {state}; the hyperparameters, ``algorithm`` and ``t``), picklable and
+    `numpy.savez`-able; ``load_state_dict`` restores them so that a resumed
+    run continues bitwise identically.
 
     A gradient that is a C-contiguous (or, for Fortran-ordered parameters,
     Fortran-contiguous) array of the parameters' dtype is read directly; any
@@ -98,11 +100,12 @@ class _FamilyOptimizer(_Optimizer, FamilyCore):
     _ALGO = -1
     #: State arrays' roles: which of the core's ``_a``, ``_b``, ``_c`` exist.
     _STATE_ARRAYS: ClassVar[dict] = {}
+    #: The hyperparameter whose value the first state array starts at (else 0).
+    _FILL = None
 
     weight_decay = _Checked("L2 penalty coefficient, >= 0.")
 
-    def _setup(self, params, hyperparameters, schedule, check_finite, *, fixed=None,
-               fill=0.0):
+    def _setup(self, params, hyperparameters, schedule, check_finite, *, fixed=None):
         owner = type(self).__name__
         params = check.params_array(params, owner)
         fixed = {name: _CHECKS[name](value, name, owner) for name, value in (fixed or {}).items()}
@@ -111,16 +114,13 @@ class _FamilyOptimizer(_Optimizer, FamilyCore):
         self.schedule = schedule
         self.check_finite = check_finite
         self._t = 0
+        fill = getattr(self, self._FILL) if self._FILL else 0.0
         slots = dict.fromkeys(("_a", "_b", "_c"))
         for attribute, _, needs in self._STATE_ARRAYS.values():
             if needs is None or fixed.get(needs):
-                slots[attribute] = np.full_like(params, fill) if attribute == "_a" \
-                    else np.zeros_like(params)
+                slots[attribute] = np.full_like(params, fill if attribute == "_a" else 0.0)
         self._bind(self._ALGO, params, slots["_a"], slots["_b"], slots["_c"],
                    fixed.get("centered", False))
-
-    def _state_names(self):
-        return ", ".join(f"``{key}``" for key in self._state_arrays())
 
 
 # -- SGD -----------------------------------------------------------------------------------
@@ -157,7 +157,10 @@ class SGD(_FamilyOptimizer):
         r"""
     The momentum buffer is allocated even when ``momentum`` is 0 (it may be
     set later); with momentum its first value is the gradient itself
-    (PyTorch's convention), not :math:`(1-\tau) g_1`.
+    (PyTorch's convention), not :math:`(1-\tau) g_1`.  One difference from
+    PyTorch: when ``momentum`` is 0 at first and set later, the buffer
+    continues from zero, :math:`b_t = (1-\tau) g_t` (PyTorch starts it at
+    :math:`g_t`); the two agree without dampening.
 
     **Differences from the papers.**  Sutskever et al. (2013) write classical
     momentum as :math:`v_t = \mu v_{t-1} - \alpha g_t`, :math:`x_t = x_{t-1} + v_t`,
@@ -289,6 +292,7 @@ class Adagrad(_FamilyOptimizer):
     _SAVED_HYPERPARAMETERS = ("lr", "lr_decay", "weight_decay", "initial_accumulator_value",
                               "eps", "maximize")
     _STATE_ARRAYS: ClassVar[dict] = {"sum": ("_a", "nonnegative", None)}
+    _FILL = "initial_accumulator_value"
     _REPR_NUMBERS = ("lr_decay", "eps", "weight_decay")
 
     lr_decay = _Checked("Learning-rate decay, >= 0.")
@@ -303,12 +307,7 @@ class Adagrad(_FamilyOptimizer):
                  check_finite: bool = True) -> None:
         self._setup(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                                  initial_accumulator_value=initial_accumulator_value,
-                                 eps=eps, maximize=maximize), schedule, check_finite,
-                    fill=self._initial(initial_accumulator_value))
-
-    def _initial(self, value):
-        return _CHECKS["initial_accumulator_value"](value, "initial_accumulator_value",
-                                                    type(self).__name__)
+                                 eps=eps, maximize=maximize), schedule, check_finite)
 
 
 # -- RMSprop -------------------------------------------------------------------------------
@@ -325,8 +324,8 @@ class RMSprop(_FamilyOptimizer):
 
         g_t &\leftarrow -g_t \quad \text{(if maximize)} \\
         g_t &\leftarrow g_t + \lambda x_{t-1} \quad \text{(if weight\_decay } \lambda \ne 0) \\
-        v_t &= \alpha v_{t-1} + (1 - \alpha) g_t^2 \\
-        \bar g_t &= \alpha \bar g_{t-1} + (1 - \alpha) g_t, \quad
+        v_t &= \rho v_{t-1} + (1 - \rho) g_t^2 \\
+        \bar g_t &= \rho \bar g_{t-1} + (1 - \rho) g_t, \quad
             w_t = \max(v_t - \bar g_t^2, 0) \quad \text{(centered; else } w_t = v_t) \\
         b_t &= \mu b_{t-1} + g_t / (\sqrt{w_t} + \epsilon), \quad
             x_t = x_{t-1} - \alpha_t b_t \quad \text{(if momentum } \mu > 0) \\
@@ -334,7 +333,8 @@ class RMSprop(_FamilyOptimizer):
 """,
         _PARAMS + _LR.replace("{default}", "1e-2") + r"""
     alpha : float, default: 0.99
-        Smoothing constant :math:`\alpha \in [0, 1)` of the averages.""" +
+        Smoothing constant :math:`\rho \in [0, 1)` of the averages (PyTorch's
+        ``alpha``; :math:`\alpha_t` here is the learning rate).""" +
         _EPS.replace("{default}", "1e-8").replace("{where}", r":math:`\sqrt{w_t}`")
         .replace("{scaled}", "") + _WEIGHT_DECAY + r"""
     momentum : float, default: 0.0
@@ -347,14 +347,14 @@ class RMSprop(_FamilyOptimizer):
         r"""
     The averages start at zero and are not bias-corrected (as in PyTorch), so
     the first steps are larger than :math:`\alpha_t` (about
-    :math:`\alpha_t / \sqrt{1 - \alpha}` at ``t = 1``).  The momentum buffer
+    :math:`\alpha_t / \sqrt{1 - \rho}` at ``t = 1``).  The momentum buffer
     is allocated even when ``momentum`` is 0 (it may be set later).  In
     exact arithmetic :math:`v_t \ge \bar g_t^2`; where rounding makes the
     difference negative, it is taken as 0 (PyTorch takes the square root of
     the negative number: NaN).
 
     **Differences from the papers.**  Hinton's lecture (Tieleman & Hinton 2012)
-    divides by :math:`\sqrt{v_t}` with :math:`\alpha = 0.9` and no
+    divides by :math:`\sqrt{v_t}` with :math:`\rho = 0.9` and no
     :math:`\epsilon`; here :math:`\epsilon` is added outside the root
     (PyTorch), where TensorFlow 1 adds it inside, :math:`\sqrt{v_t + \epsilon}`.
     The centred form with momentum is Graves (2013, eqs. 38-41), who also
@@ -409,8 +409,8 @@ class RMSprop(_FamilyOptimizer):
 
     def _smoothed_gradient(self, grad):
         """Centred: the gradient average, bias-corrected,
-        :math:`\\bar g_t / (1 - \\alpha^t)`; otherwise the gradient (see
-        `_Optimizer._smoothed_gradient`)."""
+        :math:`\\bar g_t / (1 - \\rho^t)` (:math:`\\rho` = ``alpha``); otherwise the
+        gradient (see `_Optimizer._smoothed_gradient`)."""
         if not self._centered or self._t == 0:
             return super()._smoothed_gradient(grad)
         return self._b, 1.0 / (1.0 - self._alpha ** self._t), True

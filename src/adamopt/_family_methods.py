@@ -149,7 +149,7 @@ rmsprop.__doc__ = _method_doc(
     r"""
     .. math::
 
-        v_t = \alpha v_{t-1} + (1 - \alpha) g_t^2, \quad
+        v_t = \rho v_{t-1} + (1 - \rho) g_t^2, \quad
         x_t = x_{t-1} - \alpha_t \, g_t / (\sqrt{v_t} + \epsilon)
 
     (with ``centered``, :math:`v_t - \bar g_t^2` replaces :math:`v_t`; with
@@ -157,14 +157,14 @@ rmsprop.__doc__ = _method_doc(
 """,
     _LR.replace("{default}", "1e-2") + r"""
     alpha : float, default: 0.99
-        Smoothing constant of the averages, in ``[0, 1)``.""" + _EPS.replace(
+        Smoothing constant :math:`\rho` of the averages, in ``[0, 1)``.""" + _EPS.replace(
         "{default}", "1e-8").replace("{where}", r":math:`\sqrt{v_t}`") + _WEIGHT_DECAY + r"""
     momentum : float, default: 0.0
         Momentum factor :math:`\mu \in [0, 1)`.
     centered : bool, default: False
         Divide by the centred second moment.""",
     r"""with ``centered``, the bias-corrected gradient
-        average :math:`\bar g_t / (1 - \alpha^t)` (free: the optimizer keeps it);
+        average :math:`\bar g_t / (1 - \rho^t)` (free: the optimizer keeps it);
         otherwise, """ + GTOL_GRADIENT,
     r"""
     References
