@@ -11,7 +11,11 @@ adam, adamw
     The same algorithms as `scipy.optimize.minimize` methods for (stochastic)
     objectives: ``minimize(fun, x0, jac=True, method=adamopt.adam, options=...)``.
 minibatches
-    An endless, reproducible stream of aligned minibatches for ``batches=``.
+    An endless, reproducible stream of aligned minibatches for ``batches=``
+    (NumPy arrays, or Dask arrays on a cluster).
+dask_objective
+    A data-parallel objective over Dask arrays: a NumPy ``loss_and_grad`` on
+    each chunk, summed on the workers (``pip install 'adamopt[dask]'``).
 
 The classes update a NumPy array in place with one compiled, fused pass per step::
 
@@ -25,10 +29,12 @@ The classes update a NumPy array in place with one compiled, fused pass per step
 """
 
 from ._batches import minibatches
+from ._dask_objective import dask_objective
 from ._minimize import adam, adamw
 from ._optimizers import Adam, AdamW
 from ._parallel import set_num_threads
 
-__all__ = ["Adam", "AdamW", "__version__", "adam", "adamw", "minibatches", "set_num_threads"]
+__all__ = ["Adam", "AdamW", "__version__", "adam", "adamw", "dask_objective", "minibatches",
+           "set_num_threads"]
 
 __version__ = "0.1.0.dev0"

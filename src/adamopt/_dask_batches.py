@@ -1,0 +1,203 @@
+"""Minibatches drawn on a Dask cluster: `minibatches` on Dask arrays.
+
+Each batch is cut from the chunks where they live, by one small task per
+chunk it draws from; only the batch's rows travel to the client.  The next
+batches are computed and transferred in the background while the optimizer
+steps on the current one.
+"""
+
+import collections
+import concurrent.futures
+import itertools
+import uuid
+import weakref
+
+import numpy as np
+
+from . import _dask
+from . import _validation as check
+
+_OWNER = "minibatches"
+
+#: Batches in flight beyond the one being consumed.  The client batches its
+#: messages to the scheduler (at most one send per 10 ms in dask.distributed
+#: 2026.8), so a deeper queue is what lets more than one batch per 10 ms flow.
+PREFETCH = 4
+
+
+class DaskMinibatchStream:
+    """The iterator `minibatches` returns for Dask arrays (see there).
+
+    Batch ``i`` depends only on the seed and on ``i``: it draws from its own
+    generator, a child of the seed's `numpy.random.SeedSequence` with spawn
+    key ``i``.  Batches are therefore the same however long each step takes,
+    however many are in flight, and after `restore`.
+    """
+
+    def __init__(self, *arrays, batch_size, shuffle=True, seed=None, drop_last=False,
+                 chunks_per_batch=None, prefetch=PREFETCH):
+        client = _dask.client(_OWNER)
+        blocks = _dask.RowBlocks(arrays, _OWNER, client)
+        n = blocks.n_samples
+        self.n_samples = n
+        if isinstance(batch_size, (bool, np.bool_)) or not isinstance(
+                batch_size, (int, np.integer)):
+            raise check._fail(TypeError, "batch_size", _OWNER, f"an integer in [1, {n}]",
+                              batch_size)
+        if not 1 <= batch_size <= n:
+            raise check._fail(ValueError, "batch_size", _OWNER,
+                              f"in [1, {n}] (the number of rows)", batch_size)
+        self.batch_size = int(batch_size)
+        self.shuffle = check.boolean(shuffle, "shuffle", _OWNER)
+        self.drop_last = check.boolean(drop_last, "drop_last", _OWNER)
+        if chunks_per_batch is None:
+            chunks_per_batch = 1
+        elif not self.shuffle:
+            raise ValueError(
+                f"The 'chunks_per_batch' parameter of {_OWNER} applies to shuffle=True only "
+                f"(with shuffle=False batches are consecutive rows). "
+                f"Got {check.show(chunks_per_batch)} instead."
+            )
+        self.chunks_per_batch = _dask.integer(
+            chunks_per_batch, "chunks_per_batch", _OWNER, high=self.batch_size)
+        self._prefetch = _dask.integer(prefetch, "prefetch", _OWNER)
+        self._root = _dask.root_seed(seed, _OWNER)
+        full, rest = divmod(n, self.batch_size)
+        self.batches_per_epoch = full if (self.drop_last or rest == 0) else full + 1
+        self._blocks = blocks
+        self._p = blocks.sizes / n               # chunk probabilities, by rows
+        self._client = client
+        self._token = uuid.uuid4().hex[:12]
+        self._delivered = 0      # batches handed out
+        self._in_flight = collections.deque()   # (batch number, future of the batch)
+        self._executor = concurrent.futures.ThreadPoolExecutor(
+            1, thread_name_prefix="adamopt-dask-minibatches")
+        weakref.finalize(self, self._executor.shutdown, wait=False, cancel_futures=True)
+
+    # -- where the stream stands -------------------------------------------------
+
+    @property
+    def epoch(self):
+        """The epoch the next batch comes from, counting from 0 (an epoch is
+        `batches_per_epoch` batches)."""
+        return self._delivered // self.batches_per_epoch
+
+    @property
+    def batches_drawn(self):
+        """Batches handed out so far."""
+        return self._delivered
+
+    def restore(self, batches_drawn):
+        """Continue the stream from batch number ``batches_drawn``.
+
+        The batches in flight are dropped; the next batch is the one a fresh
+        stream with the same seed hands out after ``batches_drawn`` batches.
+        """
+        batches_drawn = _dask.integer(batches_drawn, "batches_drawn",
+                                      "DaskMinibatchStream.restore", low=0)
+        self._drop_in_flight()
+        self._delivered = batches_drawn
+
+    def close(self):
+        """Drop the batches in flight and stop the background transfer thread."""
+        self._drop_in_flight()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    # -- iteration ---------------------------------------------------------------
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        self._fill()
+        number, future = self._in_flight[0]
+        batch = future.result()
+        # Advance only once the batch exists, so an interrupt above loses nothing.
+        self._in_flight.popleft()
+        self._delivered = number + 1
+        self._fill()
+        return batch
+
+    def __repr__(self):
+        shapes = ", ".join(f"{type(a).__module__.split('.')[0]} {a.shape}"
+                           for a in self._blocks.arrays)
+        return (f"minibatches(<arrays {shapes} in {self._blocks.n_blocks} row chunks>, "
+                f"batch_size={self.batch_size}, shuffle={self.shuffle}, "
+                f"drop_last={self.drop_last}, chunks_per_batch={self.chunks_per_batch}, "
+                f"epoch={self.epoch})")
+
+    def _fill(self):
+        """Keep batches ``delivered .. delivered + prefetch`` in flight."""
+        following = (self._in_flight[-1][0] + 1) if self._in_flight else self._delivered
+        while following <= self._delivered + self._prefetch:
+            self._in_flight.append((following, self._submit(following)))
+            following += 1
+
+    def _drop_in_flight(self):
+        while self._in_flight:
+            _, future = self._in_flight.popleft()
+            future.cancel()
+
+    def _plan(self, number):
+        """The rows of batch ``number``: a list of ``(chunk, local rows)``, in
+        batch order, and the global row numbers (an array, or a slice)."""
+        blocks = self._blocks
+        if not self.shuffle:
+            start = (number % self.batches_per_epoch) * self.batch_size
+            stop = min(start + self.batch_size, self.n_samples)
+            first = int(np.searchsorted(blocks.starts, start, side="right")) - 1
+            last = int(np.searchsorted(blocks.starts, stop, side="left"))
+            parts = []
+            for c in range(first, last):
+                lo = max(start, int(blocks.starts[c])) - int(blocks.starts[c])
+                hi = min(stop, int(blocks.starts[c] + blocks.sizes[c])) - int(blocks.starts[c])
+                parts.append((c, slice(lo, hi)))
+            return parts, slice(start, stop)
+        rng = _dask.draw_rng(self._root, number)
+        k = self.chunks_per_batch
+        chosen = rng.choice(blocks.n_blocks, size=k, p=self._p)
+        share = np.full(k, self.batch_size // k)
+        share[: self.batch_size % k] += 1
+        wanted = collections.Counter()
+        for c, m in zip(chosen.tolist(), share.tolist(), strict=True):
+            wanted[c] += m       # insertion order: first draw first
+        parts = []
+        for c, m in wanted.items():
+            size = int(blocks.sizes[c])
+            local = (rng.choice(size, size=m, replace=False) if m <= size
+                     else rng.integers(0, size, size=m))
+            parts.append((c, local))
+        rows = np.concatenate([blocks.starts[c] + local for c, local in parts])
+        return parts, rows
+
+    def _submit(self, number):
+        """Start computing batch ``number`` on the cluster; return a future of
+        the batch (a tuple of NumPy arrays) on the client."""
+        parts, rows = self._plan(number)
+        blocks = self._blocks
+        remote = [blocks.submit(_take_rows, local, *blocks.refs[c],
+                                key=f"adamopt-minibatch-{self._token}-{number}-{c}")
+                  for c, local in parts]
+        return self._executor.submit(_assemble, self._client, remote, blocks, rows)
+
+
+def _take_rows(local, *chunks):
+    """On a worker: the rows ``local`` of each chunk."""
+    return tuple(chunk[local] for chunk in chunks)
+
+
+def _assemble(client, remote, blocks, rows):
+    """On the client's background thread: fetch the pieces of one batch and
+    put them together, in the order of ``blocks.arrays``."""
+    pieces = client.gather(remote)
+    dask_column = dict(zip(blocks.dask_positions, itertools.count(), strict=False))
+    out = []
+    for i, array in enumerate(blocks.arrays):
+        j = dask_column.get(i)
+        if j is None:                       # a NumPy array on the client
+            out.append(array[rows])
+        elif len(pieces) == 1:
+            out.append(pieces[0][j])
+        else:
+            out.append(np.concatenate([piece[j] for piece in pieces]))
+    return tuple(out)
