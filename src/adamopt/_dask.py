@@ -9,6 +9,7 @@ adamopt already is a Dask array (so Dask is installed and imported).
 
 import numbers
 import sys
+import uuid
 
 import numpy as np
 
@@ -50,12 +51,15 @@ def client(owner):
 class RowBlocks:
     """Aligned arrays split into row blocks (the chunks along the first axis).
 
-    Dask arrays stay on the cluster: ``refs[c]`` holds one reference per Dask
-    array to its chunk ``c``, wherever it lives: a `distributed.Future` when
-    the array is persisted on the client's cluster (every chunk already in
-    memory on a worker), else a `dask.delayed` object that loads the chunk
-    each time a task needs it.  NumPy arrays among them stay on the client
-    and are indexed there with the global row numbers.
+    Dask arrays stay on the cluster: ``refs[c]`` refers to block ``c``, the
+    tuple of the Dask arrays' chunks ``c``, as one object on one worker, so
+    that a task on the block never fetches a chunk from elsewhere.  When the
+    arrays are persisted on the client's cluster (every chunk in memory on a
+    worker), it is a `distributed.Future` of that tuple, made once, where the
+    largest chunk lives (the other arrays' chunks are copied there once; the
+    largest is shared, not copied); otherwise a `dask.delayed` object that
+    loads the chunks each time a task needs them.  NumPy arrays among them
+    stay on the client and are indexed there with the global row numbers.
 
     Attributes
     ----------
@@ -136,10 +140,20 @@ class RowBlocks:
         self._client = client
         per_array = [_chunk_refs(self.arrays[i], client) for i in dask_positions]
         self.persisted = all(isinstance(r, list) for r in per_array)
-        if not self.persisted:
+        token = uuid.uuid4().hex[:12]
+        if self.persisted:
+            self.refs = [client.submit(_pack, *(refs[c] for refs in per_array), pure=False,
+                                       key=f"adamopt-rows-{token}-{c}")
+                         for c in range(self.n_blocks)]
+        else:
+            import dask
+
             per_array = [self.arrays[i].to_delayed().reshape(-1).tolist()
                          for i in dask_positions]
-        self.refs = [tuple(refs[c] for refs in per_array) for c in range(len(self.sizes))]
+            self.refs = [dask.delayed(_pack, pure=False)(
+                             *(refs[c] for refs in per_array),
+                             dask_key_name=f"adamopt-rows-{token}-{c}")
+                         for c in range(self.n_blocks)]
 
     @property
     def n_blocks(self):
@@ -160,10 +174,14 @@ class RowBlocks:
         (waits until the persisted chunks exist); None where not persisted."""
         if not self.persisted:
             return [None] * self.n_blocks
-        first = [refs[0] for refs in self.refs]
-        distributed("adamopt").wait(first)
-        where = self._client.who_has(first)
-        return [(sorted(where.get(f.key, ())) or [None])[0] for f in first]
+        distributed("adamopt").wait(self.refs)
+        where = self._client.who_has(self.refs)
+        return [(sorted(where.get(f.key, ())) or [None])[0] for f in self.refs]
+
+
+def _pack(*chunks):
+    """On a worker: the chunks of one block, as one object."""
+    return chunks
 
 
 def _chunk_refs(array, client):

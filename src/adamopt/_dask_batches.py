@@ -175,15 +175,15 @@ class DaskMinibatchStream:
         the batch (a tuple of NumPy arrays) on the client."""
         parts, rows = self._plan(number)
         blocks = self._blocks
-        remote = [blocks.submit(_take_rows, local, *blocks.refs[c],
+        remote = [blocks.submit(_take_rows, local, blocks.refs[c],
                                 key=f"adamopt-minibatch-{self._token}-{number}-{c}")
                   for c, local in parts]
         return self._executor.submit(_assemble, self._client, remote, blocks, rows)
 
 
-def _take_rows(local, *chunks):
-    """On a worker: the rows ``local`` of each chunk."""
-    return tuple(chunk[local] for chunk in chunks)
+def _take_rows(local, block):
+    """On a worker: the rows ``local`` of each chunk of ``block``."""
+    return tuple(chunk[local] for chunk in block)
 
 
 def _assemble(client, remote, blocks, rows):

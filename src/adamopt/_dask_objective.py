@@ -184,7 +184,7 @@ class DaskObjective:
             w = self._client.scatter(w, broadcast=True, hash=False)
         level = []
         for group, key in tasks:
-            refs = [ref for c, _ in group for ref in self._blocks.refs[c]]
+            refs = [self._blocks.refs[c] for c, _ in group]
             level.append(self._blocks.submit(
                 _group_term, self._function, w, [weight for _, weight in group], args,
                 *refs, key=key))
@@ -205,12 +205,11 @@ class DaskObjective:
                 f"reduction={self.reduction!r}, blocks_per_call={self.blocks_per_call})")
 
 
-def _group_term(function, w, weights, args, *refs):
-    """On a worker: the weighted sum of ``loss_and_grad`` over the blocks whose
-    chunks are ``refs`` (``len(refs) // len(weights)`` arrays per block)."""
-    per_block = len(refs) // len(weights)
-    terms = [_block_term(function, w, weight, args, refs[j * per_block:(j + 1) * per_block])
-             for j, weight in enumerate(weights)]
+def _group_term(function, w, weights, args, *blocks):
+    """On a worker: the weighted sum of ``loss_and_grad`` over ``blocks`` (each
+    a tuple of chunks)."""
+    terms = [_block_term(function, w, weight, args, block)
+             for weight, block in zip(weights, blocks, strict=True)]
     return terms[0] if len(terms) == 1 else _add(*terms)
 
 
