@@ -70,8 +70,9 @@ class DaskMinibatchStream:
         self._token = uuid.uuid4().hex[:12]
         self._delivered = 0      # batches handed out
         self._in_flight = collections.deque()   # (batch number, future of the batch)
+        # One thread per batch in flight: the transfers overlap one another.
         self._executor = concurrent.futures.ThreadPoolExecutor(
-            1, thread_name_prefix="adamopt-dask-minibatches")
+            self._prefetch + 1, thread_name_prefix="adamopt-dask-minibatches")
         weakref.finalize(self, self._executor.shutdown, wait=False, cancel_futures=True)
 
     # -- where the stream stands -------------------------------------------------
