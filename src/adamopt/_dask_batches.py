@@ -31,7 +31,27 @@ class DaskMinibatchStream:
     Batch ``i`` depends only on the seed and on ``i``: it draws from its own
     generator, a child of the seed's `numpy.random.SeedSequence` with spawn
     key ``i``.  Batches are therefore the same however long each step takes,
-    however many are in flight, and after `restore`.
+    however many are in flight, and after `load_state_dict`.
+
+    Attributes
+    ----------
+    n_samples, batch_size, batches_per_epoch, shuffle, drop_last
+        As for `MinibatchStream`.
+    epoch : int
+        ``batches_drawn // batches_per_epoch``.
+    batches_drawn : int
+        Batches handed out so far.
+    chunks_per_batch : int
+        Chunks each shuffled batch is drawn from.
+
+    References
+    ----------
+    W. G. Cochran, *Sampling Techniques*, 3rd ed., Wiley, 1977, chapter 9
+    (sampling clusters with probability proportional to size), and M. H.
+    Hansen and W. N. Hurwitz, "On the theory of sampling from finite
+    populations", Ann. Math. Statist. 14 (1943): a chunk drawn with
+    probability ``n_c / N`` and then ``m`` of its rows uniformly gives every
+    row the inclusion rate ``m / N``, hence an unbiased batch mean.
     """
 
     def __init__(self, *arrays, batch_size, shuffle=True, seed=None, drop_last=False,
@@ -88,16 +108,73 @@ class DaskMinibatchStream:
         """Batches handed out so far."""
         return self._delivered
 
-    def restore(self, batches_drawn):
-        """Continue the stream from batch number ``batches_drawn``.
+    def state_dict(self):
+        """Return the stream's position, as plain JSON-able values.
 
-        The batches in flight are dropped; the next batch is the one a fresh
-        stream with the same seed hands out after ``batches_drawn`` batches.
+        Keys: ``stream`` (``"dask_minibatches"``), ``signature`` (rows, row
+        chunks, batch size, shuffle, drop_last, chunks_per_batch and each
+        array's row shape and dtype), ``batches_drawn`` and ``seed`` (the
+        entropy, spawn key and pool size of the root
+        `~numpy.random.SeedSequence`).  The same protocol as
+        `MinibatchStream`'s, so the ``checkpoint`` option of the SciPy methods
+        saves it; the batches in flight are not part of it.
         """
-        batches_drawn = _dask.integer(batches_drawn, "batches_drawn",
-                                      "DaskMinibatchStream.restore", low=0)
+        root = self._root
+        entropy = root.entropy
+        entropy = (int(entropy) if isinstance(entropy, (int, np.integer))
+                   else [int(e) for e in entropy])
+        return {"stream": "dask_minibatches", "signature": self._signature(),
+                "batches_drawn": int(self._delivered),
+                "seed": {"entropy": entropy, "spawn_key": [int(k) for k in root.spawn_key],
+                         "pool_size": int(root.pool_size)}}
+
+    def load_state_dict(self, state):
+        """Move the stream to a position saved by `state_dict`.
+
+        The stream must be over arrays of the same rows, row chunks, row
+        shapes and dtypes, with the same ``batch_size``, ``shuffle``,
+        ``drop_last`` and ``chunks_per_batch``: otherwise `ValueError`
+        (`TypeError` for a wrong type), and the stream is unchanged.  The
+        batches in flight are dropped; the next batch is the one the saved
+        stream would have given next (its seed is restored with it).
+        """
+        owner = "DaskMinibatchStream.load_state_dict"
+        if not isinstance(state, dict) or state.get("stream") != "dask_minibatches":
+            raise TypeError(f"The 'state' parameter of {owner} must be a dict returned by "
+                            f"DaskMinibatchStream.state_dict(). Got {check.show(state)} "
+                            f"instead.")
+        keys = {"stream", "signature", "batches_drawn", "seed"}
+        # a checkpoint adds the permutation of a NumPy stream, None here
+        if set(state) - {"order"} != keys or state.get("order") is not None:
+            raise ValueError(f"The 'state' parameter of {owner} must have the keys "
+                             f"{sorted(keys)}. Got {sorted(state)} instead.")
+        mine, saved = self._signature(), _plain(state["signature"])
+        if saved != mine:
+            raise ValueError(f"The state given to {owner} is for another stream: saved "
+                             f"{saved}, this stream {mine}.")
+        drawn = _dask.integer(state["batches_drawn"], "batches_drawn", owner, low=0)
+        seed = state["seed"]
+        try:
+            entropy = seed["entropy"]
+            root = np.random.SeedSequence(
+                entropy if isinstance(entropy, int) else [int(e) for e in entropy],
+                spawn_key=tuple(int(k) for k in seed["spawn_key"]),
+                pool_size=int(seed["pool_size"]))
+        except (TypeError, ValueError, KeyError, OverflowError) as exc:
+            raise ValueError(f"The 'seed' entry of the state given to {owner} is not a "
+                             f"valid SeedSequence state: {exc!r}") from None
         self._drop_in_flight()
-        self._delivered = batches_drawn
+        self._root, self._delivered = root, drawn
+
+    def _signature(self):
+        """What makes two streams the same problem (JSON-able)."""
+        return {"n_samples": int(self.n_samples),
+                "chunks": [int(c) for c in self._blocks.sizes],
+                "batch_size": int(self.batch_size), "shuffle": bool(self.shuffle),
+                "drop_last": bool(self.drop_last),
+                "chunks_per_batch": int(self.chunks_per_batch),
+                "arrays": [[[int(d) for d in a.shape[1:]], str(a.dtype)]
+                           for a in self._blocks.arrays]}
 
     def close(self):
         """Drop the batches in flight and stop the background transfer thread."""
@@ -180,6 +257,15 @@ class DaskMinibatchStream:
                                 key=f"adamopt-minibatch-{self._token}-{number}-{c}")
                   for c, local in parts]
         return self._executor.submit(_assemble, self._client, remote, blocks, rows)
+
+
+def _plain(value):
+    """Tuples as lists, so a signature read back from JSON compares equal."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
 
 
 def _take_rows(local, block):
