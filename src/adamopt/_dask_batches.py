@@ -11,6 +11,7 @@ import concurrent.futures
 import itertools
 import uuid
 import weakref
+from typing import Any
 
 import numpy as np
 
@@ -98,17 +99,17 @@ class DaskMinibatchStream:
     # -- where the stream stands -------------------------------------------------
 
     @property
-    def epoch(self):
+    def epoch(self) -> int:
         """The epoch the next batch comes from, counting from 0 (an epoch is
         `batches_per_epoch` batches)."""
         return self._delivered // self.batches_per_epoch
 
     @property
-    def batches_drawn(self):
+    def batches_drawn(self) -> int:
         """Batches handed out so far."""
         return self._delivered
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         """Return the stream's position, as plain JSON-able values.
 
         Keys: ``stream`` (``"dask_minibatches"``), ``signature`` (rows, row
@@ -128,7 +129,7 @@ class DaskMinibatchStream:
                 "seed": {"entropy": entropy, "spawn_key": [int(k) for k in root.spawn_key],
                          "pool_size": int(root.pool_size)}}
 
-    def load_state_dict(self, state):
+    def load_state_dict(self, state: dict[str, Any]) -> None:
         """Move the stream to a position saved by `state_dict`.
 
         The stream must be over arrays of the same rows, row chunks, row
@@ -176,7 +177,7 @@ class DaskMinibatchStream:
                 "arrays": [[[int(d) for d in a.shape[1:]], str(a.dtype)]
                            for a in self._blocks.arrays]}
 
-    def close(self):
+    def close(self) -> None:
         """Drop the batches in flight and stop the background transfer thread."""
         self._drop_in_flight()
         self._executor.shutdown(wait=False, cancel_futures=True)

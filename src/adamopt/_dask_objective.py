@@ -3,6 +3,8 @@ on the workers by a tree reduction over the chunks (`dask_objective`)."""
 
 import math
 import uuid
+from collections.abc import Callable
+from typing import Any, Literal
 
 import numpy as np
 
@@ -21,8 +23,11 @@ _INLINE_BYTES = 2**20
 _OWNERS_EVERY = 100
 
 
-def dask_objective(loss_and_grad, *arrays, reduction="mean", blocks_per_call=None,
-                   seed=None, split_every=8):
+def dask_objective(loss_and_grad: Callable[..., tuple[Any, Any]], *arrays: Any,
+                   reduction: Literal["mean", "sum"] = "mean",
+                   blocks_per_call: int | None = None,
+                   seed: int | np.random.SeedSequence | np.random.Generator | None = None,
+                   split_every: int = 8) -> "DaskObjective":
     r"""Turn a NumPy ``loss_and_grad`` into a data-parallel objective on Dask arrays.
 
     ``loss_and_grad(w, X_block, y_block, ...)`` is your function for one block
@@ -98,6 +103,13 @@ def dask_objective(loss_and_grad, *arrays, reduction="mean", blocks_per_call=Non
     full-batch evaluation takes much longer than that.  See
     ``benchmarks/dask_overhead.py``.
 
+    References
+    ----------
+    M. H. Hansen and W. N. Hurwitz, "On the theory of sampling from finite
+    populations", Ann. Math. Statist. 14 (1943), 333-362 (the estimator of a
+    total from units drawn with probability proportional to size, with
+    replacement).
+
     Examples
     --------
     >>> def loss_and_grad(w, Xb, yb):               # doctest: +SKIP
@@ -148,7 +160,7 @@ class DaskObjective:
         # there): where the chunks were when the objective was made.
         self._owner = blocks.owners()
 
-    def weights(self, call):
+    def weights(self, call: int) -> dict[int, float]:
         """The blocks call number ``call`` evaluates and the weight of each:
         a dict ``{block: weight}``; the objective is the weighted sum of the
         blocks' ``loss_and_grad``."""
@@ -165,7 +177,7 @@ class DaskObjective:
             out[c] = out.get(c, 0.0) + (1.0 / k if mean else n / (k * int(sizes[c])))
         return out
 
-    def __call__(self, w, *args):
+    def __call__(self, w: np.ndarray, *args: Any) -> tuple[float, np.ndarray]:
         number = self.calls
         weights = self.weights(number)
         name = f"adamopt-objective-{self._token}-{number}"
