@@ -280,8 +280,9 @@ def batches(stream, count):
 def test_same_seed_same_batches_whatever_the_prefetch(client, dask_data):
     from adamopt._dask_batches import DaskMinibatchStream
 
-    a = batches(adamopt.minibatches(*dask_data, batch_size=32, seed=7), 12)
-    b = batches(DaskMinibatchStream(*dask_data, batch_size=32, seed=7, prefetch=1), 12)
+    a = batches(adamopt.minibatches(*dask_data, batch_size=32, seed=7), 40)
+    b = batches(DaskMinibatchStream(*dask_data, batch_size=32, seed=7, prefetch=1,
+                                    batches_per_transfer=3), 40)
     for batch_a, batch_b in zip(a, b, strict=True):
         for x, z in zip(batch_a, batch_b, strict=True):
             np.testing.assert_array_equal(x, z)
@@ -362,21 +363,23 @@ def test_minibatch_fit_reaches_the_numpy_loss(client, data, dask_data):
 def test_only_the_batches_leave_the_workers(client, dask_data):
     Xd, _ = dask_data
     stream = adamopt.minibatches(*dask_data, batch_size=64, seed=0)
-    next(stream)
+    distributed.wait(stream._blocks.refs)   # the blocks packed where X's chunks are
     outgoing(client)
-    count = 20
+    count = 40
     for _ in range(count):
         next(stream)
-    sent = outgoing(client)
     stream.close()
+    stream._executor.shutdown(wait=True)    # the transfers already started end
+    sent = outgoing(client)
+    fetched = stream.batches_fetched
+    per_transfer = stream._per_transfer
+    assert count <= fetched <= count + (PREFETCH + 1) * per_transfer
     batch_bytes = 64 * (P + 1) * Xd.dtype.itemsize
-    smallest_chunk = min(CHUNKS) * (P + 1) * Xd.dtype.itemsize
-    assert 4 * batch_bytes < smallest_chunk
-    assert max(sent) <= batch_bytes + 512
-    # Each batch is sent once; the batches in flight when counting started or
-    # ended may have been fetched before or be fetched already.
-    assert sum(sent) <= (count + PREFETCH + 1) * (batch_bytes + 512)
-    assert sum(sent) >= (count - PREFETCH - 1) * batch_bytes
+    # Exactly the batches that reached the client left the workers, each
+    # once, plus the framing of each piece (one per chunk and transfer);
+    # nothing else moved, not even between workers.
+    assert fetched * batch_bytes <= sum(sent) <= fetched * batch_bytes + 256 * len(sent)
+    assert len(sent) <= len(CHUNKS) * -(-fetched // per_transfer)
 
 
 @pytest.mark.parametrize(("make", "exc", "pieces"), [

@@ -9,6 +9,7 @@ steps on the current one.
 import collections
 import concurrent.futures
 import itertools
+import threading
 import uuid
 import weakref
 from typing import Any
@@ -20,10 +21,15 @@ from . import _validation as check
 
 _OWNER = "minibatches"
 
-#: Batches in flight beyond the one being consumed.  The client batches its
-#: messages to the scheduler (at most one send per 10 ms in dask.distributed
-#: 2026.8), so a deeper queue is what lets more than one batch per 10 ms flow.
-PREFETCH = 4
+#: Transfers in flight beyond the one being consumed.
+PREFETCH = 2
+
+#: A transfer carries up to this many consecutive batches (one task per chunk
+#: they draw from, one round trip), and at most `TRANSFER_BYTES`.  Each round
+#: trip costs milliseconds (the client sends to the scheduler at most once per
+#: 10 ms in dask.distributed 2026.8); a cheap step would otherwise wait for it.
+BATCHES_PER_TRANSFER = 16
+TRANSFER_BYTES = 4 * 2**20
 
 
 class DaskMinibatchStream:
@@ -56,7 +62,7 @@ class DaskMinibatchStream:
     """
 
     def __init__(self, *arrays, batch_size, shuffle=True, seed=None, drop_last=False,
-                 chunks_per_batch=None, prefetch=PREFETCH):
+                 chunks_per_batch=None, prefetch=PREFETCH, batches_per_transfer=None):
         client = _dask.client(_OWNER)
         blocks = _dask.RowBlocks(arrays, _OWNER, client)
         n = blocks.n_samples
@@ -90,8 +96,18 @@ class DaskMinibatchStream:
         self._client = client
         self._token = uuid.uuid4().hex[:12]
         self._delivered = 0      # batches handed out
-        self._in_flight = collections.deque()   # (batch number, future of the batch)
-        # One thread per batch in flight: the transfers overlap one another.
+        row_bytes = sum(a.dtype.itemsize * int(np.prod(a.shape[1:], dtype=np.int64))
+                        for a in blocks.arrays if _dask.is_dask_array(a))
+        if batches_per_transfer is None:
+            batches_per_transfer = max(1, min(BATCHES_PER_TRANSFER, TRANSFER_BYTES // max(
+                1, row_bytes * self.batch_size)))
+        self._per_transfer = _dask.integer(batches_per_transfer, "batches_per_transfer",
+                                           _OWNER)
+        # (first batch number, future of the list of its batches)
+        self._in_flight = collections.deque()
+        self._lock = threading.Lock()
+        self.batches_fetched = 0   # batches that reached the client (tests, benchmarks)
+        # One thread per transfer in flight: the transfers overlap one another.
         self._executor = concurrent.futures.ThreadPoolExecutor(
             self._prefetch + 1, thread_name_prefix="adamopt-dask-minibatches")
         weakref.finalize(self, self._executor.shutdown, wait=False, cancel_futures=True)
@@ -189,12 +205,14 @@ class DaskMinibatchStream:
 
     def __next__(self):
         self._fill()
-        number, future = self._in_flight[0]
-        batch = future.result()
+        first, future = self._in_flight[0]
+        batches = future.result()
+        batch = batches[self._delivered - first]
         # Advance only once the batch exists, so an interrupt above loses nothing.
-        self._in_flight.popleft()
-        self._delivered = number + 1
-        self._fill()
+        self._delivered += 1
+        if self._delivered == first + len(batches):
+            self._in_flight.popleft()
+            self._fill()
         return batch
 
     def __repr__(self):
@@ -206,11 +224,12 @@ class DaskMinibatchStream:
                 f"epoch={self.epoch})")
 
     def _fill(self):
-        """Keep batches ``delivered .. delivered + prefetch`` in flight."""
-        following = (self._in_flight[-1][0] + 1) if self._in_flight else self._delivered
-        while following <= self._delivered + self._prefetch:
+        """Keep the current transfer and `prefetch` more in flight."""
+        following = ((self._in_flight[-1][0] + self._per_transfer) if self._in_flight
+                     else self._delivered)
+        while len(self._in_flight) <= self._prefetch:
             self._in_flight.append((following, self._submit(following)))
-            following += 1
+            following += self._per_transfer
 
     def _drop_in_flight(self):
         while self._in_flight:
@@ -249,15 +268,52 @@ class DaskMinibatchStream:
         rows = np.concatenate([blocks.starts[c] + local for c, local in parts])
         return parts, rows
 
-    def _submit(self, number):
-        """Start computing batch ``number`` on the cluster; return a future of
-        the batch (a tuple of NumPy arrays) on the client."""
-        parts, rows = self._plan(number)
+    def _submit(self, first):
+        """Start cutting batches ``first, first + 1, ...`` (one transfer) on the
+        cluster: one task per chunk they draw from.  Return a future of the
+        list of batches (tuples of NumPy arrays) on the client."""
+        wanted = {}        # chunk -> list of local row arrays, in request order
+        layout = []        # per batch: its parts (chunk, offset in the piece, rows)
+        rows = []          # per batch: global rows (for NumPy arrays)
+        for number in range(first, first + self._per_transfer):
+            parts, batch_rows = self._plan(number)
+            placed = []
+            for c, local in parts:
+                if isinstance(local, slice):
+                    local = np.arange(local.start, local.stop)
+                pending = wanted.setdefault(c, [])
+                offset = sum(len(x) for x in pending)
+                pending.append(local)
+                placed.append((c, offset, len(local)))
+            layout.append(placed)
+            rows.append(batch_rows)
         blocks = self._blocks
-        remote = [blocks.submit(_take_rows, local, blocks.refs[c],
-                                key=f"adamopt-minibatch-{self._token}-{number}-{c}")
-                  for c, local in parts]
-        return self._executor.submit(_assemble, self._client, remote, blocks, rows)
+        chunks = list(wanted)
+        remote = [blocks.submit(_take_rows, np.concatenate(wanted[c]), blocks.refs[c],
+                                key=f"adamopt-minibatch-{self._token}-{first}-{c}")
+                  for c in chunks]
+        return self._executor.submit(self._assemble, remote, chunks, layout, rows)
+
+    def _assemble(self, remote, chunks, layout, rows):
+        """On a background thread: fetch the pieces of one transfer and cut
+        them into its batches, each a tuple in the order of the arrays."""
+        pieces = dict(zip(chunks, self._client.gather(remote), strict=True))
+        blocks = self._blocks
+        column = dict(zip(blocks.dask_positions, itertools.count(), strict=False))
+        batches = []
+        for placed, batch_rows in zip(layout, rows, strict=True):
+            out = []
+            for i, array in enumerate(blocks.arrays):
+                j = column.get(i)
+                if j is None:                       # a NumPy array on the client
+                    out.append(array[batch_rows])
+                    continue
+                cut = [pieces[c][j][offset:offset + length] for c, offset, length in placed]
+                out.append(cut[0] if len(cut) == 1 else np.concatenate(cut))
+            batches.append(tuple(out))
+        with self._lock:
+            self.batches_fetched += len(batches)
+        return batches
 
 
 def _plain(value):
@@ -272,20 +328,3 @@ def _plain(value):
 def _take_rows(local, block):
     """On a worker: the rows ``local`` of each chunk of ``block``."""
     return tuple(chunk[local] for chunk in block)
-
-
-def _assemble(client, remote, blocks, rows):
-    """On the client's background thread: fetch the pieces of one batch and
-    put them together, in the order of ``blocks.arrays``."""
-    pieces = client.gather(remote)
-    dask_column = dict(zip(blocks.dask_positions, itertools.count(), strict=False))
-    out = []
-    for i, array in enumerate(blocks.arrays):
-        j = dask_column.get(i)
-        if j is None:                       # a NumPy array on the client
-            out.append(array[rows])
-        elif len(pieces) == 1:
-            out.append(pieces[0][j])
-        else:
-            out.append(np.concatenate([piece[j] for piece in pieces]))
-    return tuple(out)
