@@ -360,6 +360,22 @@ def test_minibatch_fit_reaches_the_numpy_loss(client, data, dask_data):
     assert abs(dask_loss - numpy_loss) < 0.02 * best
 
 
+def test_a_run_resumed_from_its_state_continues_bitwise(client, dask_data):
+    options = {"lr": 0.05}
+    stream = adamopt.minibatches(*dask_data, batch_size=50, seed=4)
+    whole = minimize(mean_squares, np.zeros(P), jac=True, method=adamopt.adam,
+                     options={**options, "maxiter": 40, "batches": stream})
+    stream.close()
+    stream = adamopt.minibatches(*dask_data, batch_size=50, seed=4)
+    first = minimize(mean_squares, np.zeros(P), jac=True, method=adamopt.adam,
+                     options={**options, "maxiter": 25, "batches": stream})
+    second = minimize(mean_squares, first.x, jac=True, method=adamopt.adam,
+                      options={**options, "maxiter": 15, "batches": stream,
+                               "state": first.state})
+    stream.close()
+    np.testing.assert_array_equal(second.x, whole.x)
+
+
 def test_only_the_batches_leave_the_workers(client, dask_data):
     Xd, _ = dask_data
     stream = adamopt.minibatches(*dask_data, batch_size=64, seed=0)
