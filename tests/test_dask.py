@@ -105,6 +105,18 @@ def test_objective_equals_one_machine_sum(client, data, dask_data):
     np.testing.assert_array_less(np.abs(g - g_ref), N * rounding_bound(X, y, w, len(CHUNKS)))
 
 
+def test_objective_on_arrays_not_persisted(client, data):
+    X, y = data
+    lazy = (da.from_array(X, chunks=(CHUNKS, P)), da.from_array(y, chunks=(CHUNKS,)))
+    w = np.random.default_rng(6).standard_normal(P)
+    objective = adamopt.dask_objective(mean_squares, *lazy)
+    assert not objective._blocks.persisted
+    f, g = objective(w)
+    f_ref, g_ref = mean_squares(w, X, y)
+    np.testing.assert_allclose(f, f_ref, rtol=64 * np.finfo(float).eps)
+    np.testing.assert_array_less(np.abs(g - g_ref), rounding_bound(X, y, w, len(CHUNKS)))
+
+
 def test_objective_keeps_a_penalty_once_with_mean(client, data, dask_data):
     X, y = data
     w = np.random.default_rng(3).standard_normal(P)
@@ -269,6 +281,17 @@ def test_unshuffled_batches_equal_the_numpy_stream(client, data, dask_data, drop
         for a, b in zip(next(dask_stream), next(numpy_stream), strict=True):
             np.testing.assert_array_equal(a, b)
     dask_stream.close()
+
+
+def test_stream_on_arrays_not_persisted(client, data, dask_data):
+    X, y = data
+    lazy = (da.from_array(X, chunks=(CHUNKS, P)), da.from_array(y, chunks=(CHUNKS,)))
+    stream = adamopt.minibatches(*lazy, batch_size=64, seed=2)
+    assert not stream._blocks.persisted
+    persisted = batches(adamopt.minibatches(*dask_data, batch_size=64, seed=2), 3)
+    for got, expected in zip(batches(stream, 3), persisted, strict=True):
+        for a, b in zip(got, expected, strict=True):
+            np.testing.assert_array_equal(a, b)
 
 
 def batches(stream, count):

@@ -71,6 +71,8 @@ class RowBlocks:
         First global row of each block (``starts[-1] + sizes[-1] == n_samples``).
     persisted : bool
         True when every Dask array is persisted (``refs`` are futures).
+
+    ``refs`` is None until `pack` is called.
     """
 
     def __init__(self, arrays, owner, client, *, numpy_allowed=True):
@@ -138,7 +140,12 @@ class RowBlocks:
         self.starts = np.concatenate(([0], np.cumsum(self.sizes)[:-1])).astype(np.int64)
         self.dask_positions = tuple(dask_positions)
         self._client = client
-        per_array = [_chunk_refs(self.arrays[i], client) for i in dask_positions]
+        self.refs, self.persisted = None, None
+
+    def pack(self):
+        """Make ``refs``, the blocks on the cluster (after every check)."""
+        client = self._client
+        per_array = [_chunk_refs(self.arrays[i], client) for i in self.dask_positions]
         self.persisted = all(isinstance(r, list) for r in per_array)
         token = uuid.uuid4().hex[:12]
         if self.persisted:
@@ -149,7 +156,7 @@ class RowBlocks:
             import dask
 
             per_array = [self.arrays[i].to_delayed().reshape(-1).tolist()
-                         for i in dask_positions]
+                         for i in self.dask_positions]
             self.refs = [dask.delayed(_pack, pure=False)(
                              *(refs[c] for refs in per_array),
                              dask_key_name=f"adamopt-rows-{token}-{c}")

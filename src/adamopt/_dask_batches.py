@@ -111,6 +111,7 @@ class DaskMinibatchStream:
         self._executor = concurrent.futures.ThreadPoolExecutor(
             self._prefetch + 1, thread_name_prefix="adamopt-dask-minibatches")
         weakref.finalize(self, self._executor.shutdown, wait=False, cancel_futures=True)
+        blocks.pack()
 
     # -- where the stream stands -------------------------------------------------
 

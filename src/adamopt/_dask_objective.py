@@ -158,6 +158,7 @@ class DaskObjective:
         self._token = uuid.uuid4().hex[:12]
         # One task per worker, over the chunks it holds (the scheduler places it
         # there): where the chunks were when the objective was made.
+        blocks.pack()
         self._owner = blocks.owners()
 
     def weights(self, call: int) -> dict[int, float]:
