@@ -8,6 +8,8 @@ import sys
 import numpy as np
 import pytest
 from helpers import expect, name
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy.optimize import minimize
 
 import adamopt
@@ -292,6 +294,45 @@ def test_stream_on_arrays_not_persisted(client, data, dask_data):
     for got, expected in zip(batches(stream, 3), persisted, strict=True):
         for a, b in zip(got, expected, strict=True):
             np.testing.assert_array_equal(a, b)
+
+
+@settings(max_examples=15, deadline=None)
+@given(chunks=st.lists(st.integers(1, 40), min_size=1, max_size=6), data=st.data())
+def test_unshuffled_stream_equals_numpy_for_any_chunking(client, chunks, data):
+    n = sum(chunks)
+    batch_size = data.draw(st.integers(1, n), label="batch_size")
+    drop_last = data.draw(st.booleans(), label="drop_last")
+    X = np.arange(3.0 * n).reshape(n, 3)
+    y = np.arange(n)
+    Xd = da.from_array(X, chunks=(tuple(chunks), 3)).persist()
+    yd = da.from_array(y, chunks=(tuple(chunks),)).persist()
+    dask_stream = adamopt.minibatches(Xd, yd, batch_size=batch_size, shuffle=False,
+                                      drop_last=drop_last)
+    numpy_stream = adamopt.minibatches(X, y, batch_size=batch_size, shuffle=False,
+                                       drop_last=drop_last)
+    assert dask_stream.batches_per_epoch == numpy_stream.batches_per_epoch
+    for _ in range(min(numpy_stream.batches_per_epoch + 1, 20)):
+        for a, b in zip(next(dask_stream), next(numpy_stream), strict=True):
+            np.testing.assert_array_equal(a, b)
+    dask_stream.close()
+
+
+@settings(max_examples=10, deadline=None)
+@given(chunks=st.lists(st.integers(1, 300), min_size=1, max_size=6),
+       seed=st.integers(0, 2**32 - 1))
+def test_objective_equals_numpy_for_any_chunking(client, chunks, seed):
+    rng = np.random.default_rng(seed)
+    n = sum(chunks)
+    X = rng.standard_normal((n, P))
+    y = rng.standard_normal(n)
+    w = rng.standard_normal(P)
+    Xd = da.from_array(X, chunks=(tuple(chunks), P)).persist()
+    yd = da.from_array(y, chunks=(tuple(chunks),)).persist()
+    f, g = adamopt.dask_objective(mean_squares, Xd, yd, split_every=2)(w)
+    f_ref, g_ref = mean_squares(w, X, y)
+    np.testing.assert_allclose(f, f_ref, rtol=64 * np.finfo(float).eps)
+    np.testing.assert_array_less(np.abs(g - g_ref),
+                                 rounding_bound(X, y, w, len(chunks)) + 1e-300)
 
 
 def batches(stream, count):
