@@ -119,6 +119,19 @@ def test_objective_on_arrays_not_persisted(client, data):
     np.testing.assert_array_less(np.abs(g - g_ref), rounding_bound(X, y, w, len(CHUNKS)))
 
 
+@pytest.mark.parametrize("persisted", [True, False])
+def test_objective_with_w_scattered_first(client, data, dask_data, persisted, monkeypatch):
+    from adamopt import _dask_objective
+
+    monkeypatch.setattr(_dask_objective, "_INLINE_BYTES", 0)   # as for a large w
+    X, y = data
+    arrays = dask_data if persisted else (da.from_array(X, chunks=(CHUNKS, P)),
+                                          da.from_array(y, chunks=(CHUNKS,)))
+    w = np.random.default_rng(7).standard_normal(P)
+    f, _ = adamopt.dask_objective(mean_squares, *arrays)(w)
+    np.testing.assert_allclose(f, mean_squares(w, X, y)[0], rtol=64 * np.finfo(float).eps)
+
+
 def test_objective_keeps_a_penalty_once_with_mean(client, data, dask_data):
     X, y = data
     w = np.random.default_rng(3).standard_normal(P)

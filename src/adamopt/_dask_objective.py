@@ -38,8 +38,8 @@ def dask_objective(loss_and_grad: Callable[..., tuple[Any, Any]], *arrays: Any,
     method=adamopt.adam)`` runs unchanged.  Each call runs ``loss_and_grad``
     on every chunk where the chunk lives, on the workers of the current
     ``dask.distributed`` client, and adds the results up in a tree on the
-    workers; only ``w`` (once per call) and the final value and gradient
-    cross between the client and the cluster.
+    workers; only ``w`` (one copy per worker per call) and the final value
+    and gradient cross between the client and the cluster.
 
     Parameters
     ----------
@@ -91,17 +91,21 @@ def dask_objective(loss_and_grad: Callable[..., tuple[Any, Any]], *arrays: Any,
 
     Notes
     -----
-    One call is one task graph: ``w`` enters it once, as data, and each
-    worker that needs it fetches it once (a broadcast by the workers
-    themselves, without a blocking round trip to the client); one task per
-    chunk evaluates ``loss_and_grad`` and weights the result; the reduction
-    tasks add the weighted ``(f, g)`` pairs ``split_every`` at a time, near
-    the data; the client receives only the final pair.  Each call therefore
-    pays one round trip to the scheduler (a few milliseconds; the
-    ``dask.distributed`` client batches its messages every 10 ms) on top of
-    the work: worth it when the data does not fit on one machine, or when a
-    full-batch evaluation takes much longer than that.  See
-    ``benchmarks/dask_overhead.py``.
+    One call submits one task per worker (for persisted arrays; per chunk
+    otherwise) that evaluates ``loss_and_grad`` on each of the worker's
+    chunks and adds up the weighted results, then reduction tasks that add
+    the workers' ``(f, g)`` pairs ``split_every`` at a time; the client
+    receives only the final pair.  ``w`` travels inside the tasks, one copy
+    per worker, when that is at most 1 MiB in all; a larger ``w`` is
+    scattered to every worker first (one more round trip, one copy per
+    worker).  The chunks never move: when the objective is made, the chunks
+    of each block are packed together on the worker of the largest one (the
+    other arrays' chunks are copied there once) and stay there.  Each call
+    pays a round trip through the scheduler (milliseconds; the
+    ``dask.distributed`` client sends its messages at most every 10 ms) on
+    top of the work: worth it when the data does not fit on one machine, or
+    when a full-batch evaluation takes much longer than that.  See
+    ``benchmarks/dask_overhead.py`` and the README.
 
     References
     ----------
