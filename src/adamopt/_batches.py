@@ -60,10 +60,11 @@ def minibatches(*arrays, batch_size, shuffle=True, seed=None, drop_last=False,
 
     **Dask arrays.**  When any array is a ``dask.array.Array`` (the others may
     be NumPy arrays, kept on the client), the batches are cut on the
-    ``dask.distributed`` cluster of the current client, one small task per
-    chunk a batch draws from, and only the batch's rows travel to the client;
-    the next batches are computed and transferred in the background while the
-    current one is used.  The Dask arrays must have the same chunks along the
+    ``dask.distributed`` cluster of the current client (small tasks on the
+    chunks they draw from, several consecutive batches per transfer), and
+    only the batches' rows travel to the client; the next batches are
+    computed and transferred in the background while the current one is
+    used.  The Dask arrays must have the same chunks along the
     rows and one chunk across the other axes; persist them first
     (``X = X.persist()``), or every batch loads its chunk again.  With
     ``shuffle=True`` a batch is not a slice of a permutation of all the rows:
