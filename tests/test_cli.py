@@ -1,28 +1,77 @@
 """The command line: ``python -m adamopt demo`` and ``python -m adamopt bench``
 (smoke tests: they run and report; no timing is asserted)."""
 
+import importlib.util
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+from scipy.optimize import check_grad
 
 from adamopt import _bench, _demo
 
 
 def test_demo_fit_gets_close_to_the_full_batch_optimum():
     lines = []
-    result = _demo.run(epochs=5, out=lines.append)
+    result = _demo.run(epochs=5, plot_path=None, speed=False, out=lines.append)
     assert result["loss"] <= 1.01 * result["reference_loss"]
     assert result["accuracy"] > 0.7
+    assert result["accuracy"] >= result["reference_accuracy"] - 0.02
     assert any("L-BFGS-B" in line for line in lines)
 
 
-def test_demo_command_runs_and_prints_a_summary():
-    out = subprocess.run([sys.executable, "-m", "adamopt", "demo"], capture_output=True,
-                         text=True, check=True, timeout=120).stdout
-    assert "AdamW (minibatch)" in out
-    assert "time per AdamW step" in out
+def test_demo_gradient_of_the_softmax_loss_matches_finite_differences():
+    (X, y), _, _ = _demo.make_data(n=50, seed=1)
+    w = np.random.default_rng(2).standard_normal(84) * 0.3
+    assert check_grad(lambda v: _demo.loss_and_grad(v, X, y)[0],
+                      lambda v: _demo.loss_and_grad(v, X, y)[1], w) < 1e-6
+
+
+def test_demo_reports_the_step_speed_against_numpy():
+    lines = []
+    result = _demo.run(epochs=1, plot_path=None, out=lines.append)
+    assert result["speedup_84"] > 0
+    assert result["speedup_1000000"] > 0
+    assert any("NumPy" in line and "faster" in line for line in lines)
+
+
+def test_demo_writes_the_plot_where_asked(tmp_path):
+    pytest.importorskip("matplotlib")
+    path = tmp_path / "curves.png"
+    lines = []
+    result = _demo.run(epochs=1, plot_path=str(path), speed=False, out=lines.append)
+    assert path.read_bytes().startswith(b"\x89PNG")
+    assert result["plot"] == str(path)
+    assert any(str(path) in line for line in lines)
+
+
+def test_demo_without_matplotlib_says_how_to_get_the_plot(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    lines = []
+    result = _demo.run(epochs=1, plot_path=str(tmp_path / "x.png"), speed=False,
+                       out=lines.append)
+    assert result["plot"] is None
+    assert any("pip install matplotlib" in line for line in lines)
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_demo_command_runs_and_prints_a_summary(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "adamopt", "demo"], capture_output=True,
+                          text=True, check=True, timeout=120, cwd=tmp_path)
+    out = proc.stdout
+    for piece in ("AdamW (minibatch)", "L-BFGS-B (full batch)", "accuracy", "nit",
+                  "parameters: adamopt"):
+        assert piece in out
+    if importlib.util.find_spec("matplotlib") is not None:
+        assert (tmp_path / _demo.PLOT_FILE).exists()
+        assert f"written to {tmp_path / _demo.PLOT_FILE}" in out
+
+
+def test_demo_command_no_plot_writes_nothing(tmp_path):
+    subprocess.run([sys.executable, "-m", "adamopt", "demo", "--no-plot", "--epochs", "1"],
+                   capture_output=True, text=True, check=True, timeout=120, cwd=tmp_path)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_bench_prints_a_row_per_size_and_reports_absent_peers():
@@ -61,7 +110,8 @@ def test_probe_moves_the_arrays_of_a_step():
     assert not np.array_equal(x, before)
 
 
-@pytest.mark.parametrize("argv", [[], ["frobnicate"], ["demo", "--extra"]])
+@pytest.mark.parametrize("argv", [[], ["frobnicate"], ["demo", "--extra"],
+                                  ["demo", "--epochs", "0"]])
 def test_bad_command_line_exits_with_usage(argv):
     proc = subprocess.run([sys.executable, "-m", "adamopt", *argv], capture_output=True,
                           text=True, timeout=60)

@@ -2,11 +2,14 @@
 their examples run."""
 
 import doctest
+import inspect
+import re
 
 import pytest
+from helpers import expect, name
 
 import adamopt
-from adamopt import _batches, _minimize, _optimizers
+from adamopt import _batches, _minimize, _monitor, _optimizers, _options, _plot
 
 
 @pytest.mark.parametrize("name", adamopt.__all__)
@@ -49,3 +52,105 @@ def test_method_docstring_documents_every_option(method):
     missing = [name for name in options if f"    {name}" not in options_section
                and f", {name}" not in options_section]
     assert missing == []
+
+
+# -- every public callable -------------------------------------------------------------------
+
+CALLABLES = [name for name in adamopt.__all__ if callable(getattr(adamopt, name))]
+#: The public names that implement an algorithm: their docstrings show its
+#: update equations and cite the papers.
+ALGORITHMS = ["Adam", "AdamW", "adam", "adamw"]
+
+
+def _section(doc, title):
+    match = re.search(rf"^\s*{title}\n\s*-+\n(.*?)(?=^\s*\w[\w ]*\n\s*-+\n|\Z)", doc,
+                      re.MULTILINE | re.DOTALL)
+    return match.group(1) if match else None
+
+
+def _parameters(obj):
+    signature = inspect.signature(obj)
+    return [p.name for p in signature.parameters.values()
+            if p.kind is not inspect.Parameter.VAR_KEYWORD and p.name != "self"]
+
+
+def test_algorithms_are_public():
+    assert set(ALGORITHMS) <= set(CALLABLES)
+
+
+@pytest.mark.parametrize("name", CALLABLES)
+def test_public_callable_has_a_summary_line(name):
+    doc = inspect.getdoc(getattr(adamopt, name))
+    assert doc, f"{name} has no docstring"
+    assert doc.splitlines()[0].endswith(".")
+
+
+@pytest.mark.parametrize("name", CALLABLES)
+def test_public_callable_documents_every_parameter(name):
+    obj = getattr(adamopt, name)
+    section = _section(inspect.getdoc(obj), "Parameters")
+    assert section is not None, f"{name} has no Parameters section"
+    documented = set()
+    for line in section.splitlines():
+        if line and not line[0].isspace():
+            documented.update(n.strip().lstrip("*") for n in line.split(":")[0].split(","))
+    assert [p for p in _parameters(obj) if p not in documented] == []
+
+
+FUNCTIONS = [n for n in CALLABLES if not inspect.isclass(getattr(adamopt, n))]
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+@pytest.mark.parametrize("section", ["Returns", "Examples"])
+def test_public_function_has_section(name, section):
+    assert _section(inspect.getdoc(getattr(adamopt, name)), section) is not None
+
+
+@pytest.mark.parametrize("name", ALGORITHMS)
+@pytest.mark.parametrize("section", [".. math::", "References", "arXiv", "Examples"])
+def test_algorithm_docstring_has_equations_and_references(name, section):
+    assert section in inspect.getdoc(getattr(adamopt, name))
+
+
+@pytest.mark.parametrize("module", [_monitor, _options, _plot])
+def test_new_modules_docstring_examples_run(module):
+    failures, _ = doctest.testmod(module, raise_on_error=False, report=True)
+    assert failures == 0
+
+
+# -- show_options ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", [adamopt.adam, adamopt.adamw])
+def test_show_options_prints_every_option_of_a_method(method, capsys):
+    assert adamopt.show_options(method) is None
+    out = capsys.readouterr().out
+    cls = adamopt.AdamW if method is adamopt.adamw else adamopt.Adam
+    options = [*_minimize._hyperparameter_defaults(cls), *_minimize._RUN_DEFAULTS, "tol"]
+    assert [o for o in options if not re.search(rf"^(\w+, )*{o}\b", out, re.MULTILINE)] == []
+
+
+def test_show_options_is_the_docstrings_options_section():
+    text = adamopt.show_options("adam", disp=False)
+    assert text in inspect.getdoc(adamopt.adam)
+    assert "Returns" not in text
+    assert "Parameters" not in text
+
+
+def test_show_options_by_name_or_callable_agree():
+    assert adamopt.show_options("ADAMW", disp=False) == adamopt.show_options(
+        adamopt.adamw, disp=False)
+
+
+def test_show_options_without_a_method_shows_each_under_a_heading():
+    text = adamopt.show_options(disp=False)
+    for method in ("adam", "adamw"):
+        assert f"{method}\n{'=' * len(method)}\n" in text
+        assert adamopt.show_options(method, disp=False) in text
+
+
+@pytest.mark.parametrize(("method", "error"), [("bfgs", ValueError), (3, TypeError),
+                                               (adamopt.Adam, ValueError)])
+def test_show_options_refuses_an_unknown_method(method, error):
+    with pytest.raises(error, match=expect(name("method"), "show_options")):
+        adamopt.show_options(method)

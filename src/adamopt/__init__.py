@@ -16,6 +16,10 @@ minibatches
 dask_objective
     A data-parallel objective over Dask arrays: a NumPy ``loss_and_grad`` on
     each chunk, summed on the workers (``pip install 'adamopt[dask]'``).
+plot_history
+    Convergence curves of runs made with the ``history`` option (matplotlib).
+show_options
+    The options of the methods, like `scipy.optimize.show_options`.
 
 The classes update a NumPy array in place with one compiled, fused pass per step::
 
@@ -32,9 +36,11 @@ from ._batches import minibatches
 from ._dask_objective import dask_objective
 from ._minimize import adam, adamw
 from ._optimizers import Adam, AdamW
+from ._options import show_options
 from ._parallel import set_num_threads
+from ._plot import plot_history
 
 __all__ = ["Adam", "AdamW", "__version__", "adam", "adamw", "dask_objective", "minibatches",
-           "set_num_threads"]
+           "plot_history", "set_num_threads", "show_options"]
 
 __version__ = "0.1.0.dev0"

@@ -58,6 +58,12 @@ def minibatches(*arrays, batch_size, shuffle=True, seed=None, drop_last=False,
     its ``state`` needs.  Create a new one (with the same ``seed``) to start
     over.  A batch is a fancy-indexed copy of the rows when ``shuffle=True``.
 
+    Drawing every row once per epoch in a fresh random order ("random
+    reshuffling", sampling without replacement) rather than independent rows
+    with replacement is what deep-learning data loaders do; it converges
+    faster than sampling with replacement on smooth, strongly convex sums [1]_, and
+    shuffling each epoch is the practice recommended in [2]_.
+
     **Dask arrays.**  When any array is a ``dask.array.Array`` (the others may
     be NumPy arrays, kept on the client), the batches are cut on the
     ``dask.distributed`` cluster of the current client (small tasks on the
@@ -80,9 +86,18 @@ def minibatches(*arrays, batch_size, shuffle=True, seed=None, drop_last=False,
     before chunking; when the chunks differ (data sorted by time or class),
     raise ``chunks_per_batch`` or shuffle once.  Batches are independent of
     each other (an epoch is `batches_per_epoch` batches, not a pass over
-    every row) and batch ``i`` depends only on ``seed`` and ``i``, never on
+    every row: sampling with replacement across batches, not the reshuffling
+    above) and batch ``i`` depends only on ``seed`` and ``i``, never on
     timing.  ``drop_last`` matters only with ``shuffle=False``, where batches
     are consecutive rows as for NumPy arrays.  See `DaskMinibatchStream`.
+
+    References
+    ----------
+    .. [1] M. Gürbüzbalaban, A. Ozdaglar and P. A. Parrilo, "Why random
+       reshuffling beats stochastic gradient descent", Mathematical
+       Programming 186, 49-84 (2021), arXiv:1510.08560.
+    .. [2] L. Bottou, "Stochastic Gradient Descent Tricks", in Neural
+       Networks: Tricks of the Trade, 2nd ed., Springer LNCS 7700, 2012.
 
     Examples
     --------

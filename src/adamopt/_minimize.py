@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.optimize import Bounds, OptimizeResult, OptimizeWarning
 
-from . import _objective
+from . import _monitor, _objective
 from . import _validation as check
 from ._optimizers import _ADAMW_REFERENCES, _CHECKS, Adam, AdamW
 from ._stopping import STATUS_MESSAGES, SUCCESS, GradientTest, Plateau
@@ -29,6 +29,7 @@ from ._stopping import STATUS_MESSAGES, SUCCESS, GradientTest, Plateau
 _RUN_DEFAULTS = {"maxiter": 1000, "gtol": 1e-5, "norm": math.inf, "ftol": 1e-4,
                  "patience": None, "smoothing": 0.9, "batches": None, "state": None,
                  "disp": False}
+_RUN_DEFAULTS.update(_monitor.DEFAULTS)   # history, disp_every, progress
 
 #: SciPy keywords a method receives besides its options.
 _SCIPY_KEYWORDS = ("hess", "hessp", "bounds", "constraints")
@@ -73,6 +74,8 @@ def _integer(value, name, owner, low):
 
 
 def _check_run_option(name, value, owner):
+    if name in _monitor.DEFAULTS:
+        return _monitor.check_option(name, value, owner)
     if name == "maxiter":     # as SciPy: a float is accepted (1e4); inf: no limit
         if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
             return _integer(value, name, owner, 0)
@@ -340,6 +343,7 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
     gradient_test = (GradientTest(opt, run["gtol"], run["norm"], lower, upper).test
                      if run["gtol"] > 0.0 else None)
     no_batch = ()
+    monitor = _monitor.monitor(owner, run, run["smoothing"], _warn)
 
     # The loop keeps every piece of run state in a variable replaced whole (one
     # store), so that a KeyboardInterrupt between any two statements leaves a
@@ -366,6 +370,8 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
                     status = 4
                 else:
                     plateau.update(f)
+        if monitor is not None and status is None:
+            monitor.update(0, evaluation[0], evaluation[1], x, None)
         while status is None:
             if nit >= maxiter:
                 status = 1
@@ -402,6 +408,8 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
             if not math.isfinite(f):
                 status = 4
                 break
+            if monitor is not None:
+                monitor.update(nit, f, g, x, good[0])
             if call_back is not None:
                 try:
                     if new_style:
@@ -419,8 +427,14 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
     except KeyboardInterrupt:
         status = 6
 
-    return _result(opt, owner, x, status, nit, calls, evaluation, good, pending, plateau,
-                   callables, run["disp"])
+    if monitor is not None:
+        monitor.close(nit, evaluation is not None and evaluation[2] == opt.t, x,
+                      None if good is None else good[0])
+    result = _result(opt, owner, x, status, nit, calls, evaluation, good, pending, plateau,
+                     callables, run["disp"])
+    if monitor is not None and run["history"]:
+        result["history"] = monitor.history()
+    return result
 
 
 class RunState(Mapping):
@@ -591,7 +605,30 @@ _OPTIONS_DOC = r"""
         or ``schedule`` must be given again).  With another ``x0`` the
         moments are kept and ``fun`` is evaluated afresh there.
     disp : bool, default: False
-        Print a summary when the run ends.
+        Print a table of the iterations as the run goes (iteration, ``fun`` on
+        its minibatch, its running average with factor ``smoothing``, the
+        2-norms of the gradient and of the step, seconds elapsed) and a
+        summary when it ends.  Rows come at iterations 0, 1, 2, 5, 10, 20,
+        50, ... and every ``maxiter // 10``, or every ``disp_every``; the
+        last iteration always has one.
+    disp_every : int, optional
+        Print a row of the ``disp`` table every ``disp_every`` iterations.
+    progress : bool, default: False
+        Show a `tqdm <https://tqdm.github.io>`_ progress bar (iterations, rate
+        and the running average of ``fun``; redrawn about ten times a second,
+        in a notebook as a widget).  tqdm is optional: without it a
+        `UserWarning` says so and the ``disp`` table is printed instead (the
+        run itself never depends on it).
+    history : bool or int, default: False
+        Record the run in ``res.history``: ``True`` every iteration, an
+        integer ``k`` every ``k``-th (iteration 0 and the last iteration
+        always), as a mapping of NumPy arrays ``nit``, ``fun`` (on the
+        iteration's minibatch), ``fun_smoothed`` (its running average with
+        factor ``smoothing``, restarted in each call), ``grad_norm`` and
+        ``step_norm`` (2-norms of the gradient at the iterate and of the step
+        that reached it) and ``time`` (seconds).  Memory is bounded: at
+        10,000 rows every other row is dropped and the interval doubles
+        (``res.history.every``).  Draw it with `adamopt.plot_history`.
 
     Returns
     -------
@@ -727,4 +764,27 @@ adamw.__doc__ = _method_doc(
         \qquad s_t = \alpha_t \eta_t \ (\text{decay\_scaling="lr"})
                     \text{ or } \eta_t \ (\text{"schedule"})
 """,
-    _ADAMW_REFERENCES)
+    _ADAMW_REFERENCES + r"""
+    Examples
+    --------
+    A logistic regression on minibatches, with the run recorded for a plot:
+
+    >>> import numpy as np
+    >>> from scipy.optimize import minimize
+    >>> from scipy.special import expit, log_expit
+    >>> import adamopt
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((2000, 4)); y = rng.random(2000) < expit(X @ [2, -1, 0, 1])
+    >>> def loss(w, Xb, yb):
+    ...     z = Xb @ w
+    ...     f = -np.mean(np.where(yb, log_expit(z), log_expit(-z)))
+    ...     return f, Xb.T @ (expit(z) - yb) / len(yb)
+    >>> res = minimize(loss, np.zeros(4), jac=True, method=adamopt.adamw,
+    ...                options={"lr": 0.05, "weight_decay": 0.0, "maxiter": 1000,
+    ...                         "history": 10,
+    ...                         "batches": adamopt.minibatches(X, y, batch_size=50, seed=0)})
+    >>> bool(np.abs(res.x - [2, -1, 0, 1]).max() < 0.3)   # the true weights, to the noise
+    True
+    >>> res.history   # doctest: +ELLIPSIS
+    <history: 101 rows (every 10 iterations, iterations 0 to 1000) of nit, fun, ...>
+    """)

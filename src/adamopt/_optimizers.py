@@ -499,7 +499,18 @@ class AdamW(Adam):
         Decoupled weight decay :math:`\lambda \ge 0`.
     decay_scaling : {"lr", "schedule"}, default: "lr"
         What scales the decay each step, see above.""" + _COMMON_FLAGS
-        + _ATTRIBUTES_AND_NOTES + _ADAMW_REFERENCES)
+        + _ATTRIBUTES_AND_NOTES + _ADAMW_REFERENCES + r"""
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import adamopt
+    >>> x = np.array([1.0, -2.0])
+    >>> opt = adamopt.AdamW(x, lr=0.1, weight_decay=0.1)
+    >>> for _ in range(200):
+    ...     _ = opt.step(2 * (x - 1.0))    # gradient of sum((x - 1)**2)
+    >>> bool(np.all(np.abs(x - 1.0) < 0.1))   # the decay pulls x a little toward 0
+    True
+    """)
 
     _algorithm = "adamw"
     _DECOUPLED = True
