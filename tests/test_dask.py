@@ -455,6 +455,23 @@ def test_a_run_resumed_from_its_state_continues_bitwise(client, dask_data):
     np.testing.assert_array_equal(second.x, whole.x)
 
 
+@pytest.mark.skipif("checkpoint" not in adamopt._minimize._RUN_DEFAULTS,
+                    reason="no checkpoint option in this build")
+def test_a_checkpointed_run_resumes_bitwise_with_a_new_stream(client, dask_data, tmp_path):
+    options = {"lr": 0.05}
+    def run(maxiter, seed, **more):
+        return minimize(mean_squares, np.zeros(P), jac=True, method=adamopt.adam,
+                        options={**options, "maxiter": maxiter, **more, "batches":
+                                 adamopt.minibatches(*dask_data, batch_size=50, seed=seed)})
+    whole = run(40, 4)
+    path = str(tmp_path / "run.npz")
+    run(25, 4, checkpoint=path)
+    # the checkpoint restores the stream's position and seed (not the 123)
+    resumed = run(40, 123, resume=path)
+    assert resumed.nit == 40
+    np.testing.assert_array_equal(resumed.x, whole.x)
+
+
 def test_only_the_batches_leave_the_workers(client, dask_data):
     Xd, _ = dask_data
     stream = adamopt.minibatches(*dask_data, batch_size=64, seed=0)
