@@ -100,6 +100,17 @@ def test_objective_equals_one_machine_mean(client, data, dask_data, split_every)
     np.testing.assert_array_less(np.abs(g - g_ref), rounding_bound(X, y, w, len(CHUNKS)))
 
 
+def test_objective_splits_a_workers_blocks_between_its_threads(client, data, dask_data):
+    X, y = data
+    w = np.random.default_rng(8).standard_normal(P)
+    objective = adamopt.dask_objective(mean_squares, *dask_data)
+    objective._threads = dict.fromkeys(objective._threads, 2)   # as on 2-thread workers
+    f, g = objective(w)
+    f_ref, g_ref = mean_squares(w, X, y)
+    np.testing.assert_allclose(f, f_ref, rtol=64 * np.finfo(float).eps)
+    np.testing.assert_array_less(np.abs(g - g_ref), rounding_bound(X, y, w, len(CHUNKS)))
+
+
 def test_objective_equals_one_machine_sum(client, data, dask_data):
     X, y = data
     w = np.random.default_rng(2).standard_normal(P)

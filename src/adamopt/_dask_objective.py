@@ -38,8 +38,8 @@ def dask_objective(loss_and_grad: Callable[..., tuple[Any, Any]], *arrays: Any,
     method=adamopt.adam)`` runs unchanged.  Each call runs ``loss_and_grad``
     on every chunk where the chunk lives, on the workers of the current
     ``dask.distributed`` client, and adds the results up in a tree on the
-    workers; only ``w`` (one copy per worker per call) and the final value
-    and gradient cross between the client and the cluster.
+    workers; only ``w`` (one copy per task, or per worker when large) and
+    the final value and gradient cross between the client and the cluster.
 
     Parameters
     ----------
@@ -91,12 +91,12 @@ def dask_objective(loss_and_grad: Callable[..., tuple[Any, Any]], *arrays: Any,
 
     Notes
     -----
-    One call submits one task per worker (for persisted arrays; per chunk
-    otherwise) that evaluates ``loss_and_grad`` on each of the worker's
+    One call submits one task per worker thread (for persisted arrays; per
+    chunk otherwise) that evaluates ``loss_and_grad`` on each of the worker's
     chunks and adds up the weighted results, then reduction tasks that add
     the workers' ``(f, g)`` pairs ``split_every`` at a time; the client
     receives only the final pair.  ``w`` travels inside the tasks, one copy
-    per worker, when that is at most 1 MiB in all; a larger ``w`` is
+    per task, when that is at most 1 MiB in all; a larger ``w`` is
     scattered to every worker first (one more round trip, one copy per
     worker).  The chunks never move: when the objective is made, the chunks
     of each block are packed together on the worker of the largest one (the
@@ -160,10 +160,14 @@ class DaskObjective:
         self.n_blocks = blocks.n_blocks
         self.calls = 0
         self._token = uuid.uuid4().hex[:12]
-        # One task per worker, over the chunks it holds (the scheduler places it
-        # there): where the chunks were when the objective was made.
         blocks.pack()
-        self._owner = blocks.owners()
+        self._locate()
+
+    def _locate(self):
+        """Look where the blocks are: one task per worker thread covers the
+        blocks its worker holds (the scheduler places it there)."""
+        self._owner = self._blocks.owners()
+        self._threads = self._client.nthreads() if self._blocks.persisted else {}
 
     def weights(self, call: int) -> dict[int, float]:
         """The blocks call number ``call`` evaluates and the weight of each:
@@ -187,15 +191,18 @@ class DaskObjective:
         weights = self.weights(number)
         name = f"adamopt-objective-{self._token}-{number}"
         if number and number % _OWNERS_EVERY == 0:
-            self._owner = self._blocks.owners()
+            self._locate()
         groups, alone = {}, []
         for c, weight in weights.items():
             if self._owner[c] is None:
                 alone.append([(c, weight)])
             else:
                 groups.setdefault(self._owner[c], []).append((c, weight))
-        tasks = [(group, f"{name}-blocks-{i}")
-                 for i, group in enumerate(sorted(groups.values()) + alone)]
+        split = []
+        for worker, pairs in sorted(groups.items()):
+            threads = max(1, min(self._threads.get(worker, 1), len(pairs)))
+            split.extend(pairs[j::threads] for j in range(threads))
+        tasks = [(group, f"{name}-blocks-{i}") for i, group in enumerate(split + alone)]
         w = np.array(w, copy=True)
         if w.nbytes * len(tasks) > _INLINE_BYTES:
             w = self._client.scatter(w, broadcast=True, hash=False)
