@@ -429,6 +429,22 @@ def test_every_row_is_equally_likely(client, dask_data, chunks_per_batch):
         assert abs(got - expected) < 5 * np.sqrt(expected * 40)
 
 
+def test_a_chunk_smaller_than_its_share_gives_rows_with_replacement(client, dask_data):
+    assert max(CHUNKS) < 1000     # every chunk must repeat rows for 1000
+    stream = adamopt.minibatches(*dask_data, batch_size=1000, seed=0)
+    starts = np.cumsum((0, *CHUNKS))
+    for number in range(40):
+        parts, rows = stream._plan(number)
+        assert len(rows) == 1000
+        (c, local), = parts                 # one chunk per batch
+        assert ((rows >= starts[c]) & (rows < starts[c + 1])).all()
+        assert len(np.unique(local)) <= CHUNKS[c]
+    Xb, yb = next(stream)
+    assert Xb.shape == (1000, P)
+    assert yb.shape == (1000,)
+    stream.close()
+
+
 def test_minibatch_fit_reaches_the_numpy_loss(client, data, dask_data):
     X, y = data
     best = mean_squares(np.linalg.lstsq(X, y, rcond=None)[0], X, y)[0]
