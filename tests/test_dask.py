@@ -322,12 +322,22 @@ def test_stream_on_arrays_not_persisted(client, data, dask_data):
             np.testing.assert_array_equal(a, b)
 
 
+#: dask.distributed's threads use the global `random` module (timer jitter)
+#: while hypothesis generates examples, which hypothesis takes for a strategy
+#: using it; the strategies here do not.
+_THREADS_USE_RANDOM = pytest.mark.filterwarnings(
+    "ignore:Do not use the `random` module inside strategies"
+    ":hypothesis.errors.HypothesisDeprecationWarning")
+
+
+@_THREADS_USE_RANDOM
 @settings(max_examples=15, deadline=None)
-@given(chunks=st.lists(st.integers(1, 40), min_size=1, max_size=6), data=st.data())
-def test_unshuffled_stream_equals_numpy_for_any_chunking(client, chunks, data):
+@given(chunks=st.lists(st.integers(1, 40), min_size=1, max_size=6),
+       batch_fraction=st.floats(0.0, 1.0), drop_last=st.booleans())
+def test_unshuffled_stream_equals_numpy_for_any_chunking(client, chunks, batch_fraction,
+                                                         drop_last):
     n = sum(chunks)
-    batch_size = data.draw(st.integers(1, n), label="batch_size")
-    drop_last = data.draw(st.booleans(), label="drop_last")
+    batch_size = 1 + min(n - 1, int(batch_fraction * n))
     X = np.arange(3.0 * n).reshape(n, 3)
     y = np.arange(n)
     Xd = da.from_array(X, chunks=(tuple(chunks), 3)).persist()
@@ -343,6 +353,7 @@ def test_unshuffled_stream_equals_numpy_for_any_chunking(client, chunks, data):
     dask_stream.close()
 
 
+@_THREADS_USE_RANDOM
 @settings(max_examples=10, deadline=None)
 @given(chunks=st.lists(st.integers(1, 300), min_size=1, max_size=6),
        seed=st.integers(0, 2**32 - 1))
