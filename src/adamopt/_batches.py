@@ -2,6 +2,7 @@
 
 import numbers
 import operator
+from typing import Any
 
 import numpy as np
 
@@ -49,7 +50,9 @@ def minibatches(*arrays, batch_size, shuffle=True, seed=None, drop_last=False,
     MinibatchStream
         An iterator over the batches.  Its attributes ``n_samples`` (rows),
         ``batches_per_epoch`` and ``epoch`` (the epoch the next batch comes
-        from, counting from 0) describe where it stands.
+        from, counting from 0) describe where it stands; ``state_dict()`` and
+        ``load_state_dict(state)`` save and restore its position (the
+        ``checkpoint`` option of the SciPy methods uses them).
 
     Notes
     -----
@@ -183,6 +186,102 @@ class MinibatchStream:
             self._next += 1
         return batch
 
+    # -- position: saved and restored by checkpoints -----------------------------
+
+    def _signature(self):
+        """What makes two streams the same problem (JSON-able)."""
+        return {"n_samples": int(self.n_samples), "batch_size": int(self.batch_size),
+                "shuffle": bool(self.shuffle), "drop_last": bool(self.drop_last),
+                "arrays": [[list(map(int, a.shape[1:])), str(getattr(a, "dtype", "?"))]
+                           for a in self._arrays]}
+
+    def state_dict(self) -> dict[str, Any]:
+        """Return the stream's position: plain values and at most one array.
+
+        Keys: ``stream`` (``"minibatches"``), ``signature`` (rows, batch size,
+        shuffle, drop_last and each array's row shape and dtype), ``epoch``,
+        ``next`` (the index of the next batch in the epoch), ``order`` (the
+        epoch's permutation, an int64 array, or None) and ``rng`` (the state
+        of the random generator's bit generator, as
+        `numpy.random.BitGenerator.state` gives it).  The arrays themselves are
+        not saved: `load_state_dict` restores the position of a stream over
+        the same data.
+        """
+        rng = self._rng.bit_generator.state
+        return {"stream": "minibatches", "signature": self._signature(),
+                "epoch": int(self.epoch), "next": int(self._next),
+                "order": None if self._order is None else np.array(self._order, np.int64),
+                "rng": _copy_state(rng)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Move the stream to a position saved by `state_dict`.
+
+        The stream must be over arrays of the same number of rows, row shapes
+        and dtypes, with the same ``batch_size``, ``shuffle`` and
+        ``drop_last``, and its generator of the same kind: otherwise
+        `ValueError` (`TypeError` for a wrong type), and the stream is
+        unchanged.  The next batch is then the one the saved stream would have
+        given next.  (The random generator is set to the saved state: a
+        `~numpy.random.Generator` passed as ``seed`` is changed with it.)
+        """
+        owner = "MinibatchStream.load_state_dict"
+        if not isinstance(state, dict) or not _same(state.get("stream"), "minibatches"):
+            raise TypeError(f"The 'state' parameter of {owner} must be a dict returned by "
+                            f"MinibatchStream.state_dict(). Got {check.show(state)} instead.")
+        keys = {"stream", "signature", "epoch", "next", "order", "rng"}
+        if set(state) != keys:
+            raise ValueError(f"The 'state' parameter of {owner} must have the keys "
+                             f"{sorted(keys)}. Got {sorted(state)} instead.")
+        mine = self._signature()
+        saved = _plain(state["signature"])
+        if not isinstance(saved, dict):
+            raise ValueError(f"The 'signature' entry of the state given to {owner} must be "
+                             f"a dict. Got {check.show(saved)} instead.")
+        if not _same(saved, mine):
+            diff = sorted(str(k) for k in set(mine) | set(saved)
+                          if k not in mine or k not in saved or not _same(saved[k], mine[k]))
+            raise ValueError(
+                f"The state given to {owner} is for another stream (it differs in "
+                f"{', '.join(diff)}): saved {saved}, this stream {mine}."
+            )
+        epoch, position = state["epoch"], state["next"]
+        for name, value, high in (("epoch", epoch, None),
+                                  ("next", position, self.batches_per_epoch - 1)):
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+                raise TypeError(f"The {name!r} entry of the state given to {owner} must be "
+                                f"an integer. Got {check.show(value)} instead.")
+            if value < 0 or (high is not None and value > high):
+                raise ValueError(f"The {name!r} entry of the state given to {owner} must be "
+                                 f"in [0, {high if high is not None else 'inf'}]. "
+                                 f"Got {value!r} instead.")
+        order = state["order"]
+        if order is not None:
+            order = np.asarray(order)
+            if (order.dtype.kind not in "iu" or order.shape != (self.n_samples,)
+                    or not np.array_equal(np.sort(order), np.arange(self.n_samples))):
+                raise ValueError(f"The 'order' entry of the state given to {owner} must be "
+                                 f"a permutation of the {self.n_samples} rows. "
+                                 f"Got {check.show(order)} instead.")
+            order = order.astype(np.intp)
+        if self.shuffle and position > 0 and order is None:
+            raise ValueError(f"The state given to {owner} is inside a shuffled epoch "
+                             f"but has no 'order'.")
+        rng = state["rng"]
+        kind = type(self._rng.bit_generator).__name__
+        if not isinstance(rng, dict) or not _same(rng.get("bit_generator"), kind):
+            raise ValueError(f"The 'rng' entry of the state given to {owner} must be the "
+                             f"state of a {kind} bit generator (the kind of this stream's "
+                             f"seed). Got {check.show(rng)} instead.")
+        scratch = type(self._rng.bit_generator)()
+        try:
+            scratch.state = _copy_state(rng)
+        except (TypeError, ValueError, KeyError, OverflowError) as exc:
+            raise ValueError(f"The 'rng' entry of the state given to {owner} is not a "
+                             f"valid {kind} state: {exc}") from None
+        self._rng.bit_generator.state = scratch.state
+        self._order = order
+        self.epoch, self._next = int(epoch), int(position)
+
     def __repr__(self):
         shapes = ", ".join(str(a.shape) for a in self._arrays)
         return (f"minibatches(<arrays of shapes {shapes}>, batch_size={self.batch_size}, "
@@ -224,3 +323,33 @@ def _zero_dim(array, position):
         f"Array {position} given to {_OWNER} must have at least one dimension (rows). "
         f"Got {check.show(array)} instead."
     )
+
+
+def _copy_state(state):
+    """A deep copy of a bit generator's state (nested dicts, numbers, arrays)."""
+    if isinstance(state, dict):
+        return {key: _copy_state(value) for key, value in state.items()}
+    if isinstance(state, np.ndarray):
+        return state.copy()
+    return state
+
+
+def _same(a, b):
+    """Equality of plain JSON-like values (dicts, lists, str, int, bool, None);
+    False for anything else, such as arrays, whose ``==`` is not a bool."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if type(a) is type(b) and isinstance(a, (str, int, float, bool, type(None))):
+        return a == b
+    return False
+
+
+def _plain(value):
+    """Tuples as lists, so a signature read back from JSON compares equal."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value

@@ -25,7 +25,10 @@ def value(f, owner, what):
     if isinstance(f, float):     # Python floats and numpy.float64
         return float(f)
     if isinstance(f, (np.floating, np.integer, int)) and not isinstance(f, (bool, np.bool_)):
-        return float(f)
+        try:
+            return float(f)
+        except OverflowError:    # an integer beyond the float range: non-finite
+            return math.inf if f > 0 else -math.inf
     try:
         arr = np.asarray(f)
     except Exception:

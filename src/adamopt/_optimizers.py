@@ -380,9 +380,10 @@ class Adam(AdamCore):
                 f"The state given to {owner} does not fit {type(self).__name__}: "
                 f"missing keys {sorted(missing)}, unknown keys {sorted(unknown)}."
             )
-        if state["algorithm"] != self._algorithm:
+        algorithm = state["algorithm"]
+        if not isinstance(algorithm, str) or algorithm != self._algorithm:
             raise ValueError(
-                f"The state given to {owner} is from algorithm {state['algorithm']!r}, "
+                f"The state given to {owner} is from algorithm {check.show(algorithm)}, "
                 f"not {self._algorithm!r}."
             )
         t = state["t"]

@@ -201,7 +201,10 @@ def grad_array(grad, params, owner, check_range=True):
             out = np.array(arr, dtype=params.dtype, order=order, copy=True)
         else:
             out = np.require(arr, dtype=params.dtype, requirements=[order, "A", "E"])
-    if check_range and arr.dtype.kind == "f" and arr.dtype.itemsize > out.dtype.itemsize:
+    if (check_range and arr.dtype.kind == "f" and arr.dtype.itemsize > out.dtype.itemsize
+            and out.size and not (np.isfinite(out.max()) and np.isfinite(out.min()))):
+        # (two reductions without temporaries settle the common case: no value
+        # is infinite or NaN after the conversion)
         lost = np.isinf(out) & np.isfinite(arr)
         if lost.any():
             index = tuple(int(i) for i in np.unravel_index(np.argmax(lost), arr.shape))

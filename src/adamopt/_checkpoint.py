@@ -1,0 +1,453 @@
+"""Durable checkpoints of a SciPy-method run: write atomically, read safely, resume.
+
+A checkpoint holds everything the run loop of `adamopt._minimize` needs to
+continue bitwise identically: the iterate ``x``, the optimizer state
+(`state_dict`), the evaluation ``(fun, jac)`` at ``x``, the plateau test's
+state, the counts ``nit``, ``nfev`` and ``njev`` of the run since its fresh
+start, and the position of the minibatch stream.  It is written only at the
+end of an iteration, where no batch has been drawn ahead (so there is never a
+pending batch to store).
+
+File format (version 1): a NumPy ``.npz`` archive (a zip file; each member
+carries a CRC-32 that is checked when it is read) with
+
+``header``
+    A ``uint8`` array: UTF-8 JSON with ``format`` (``"adamopt-checkpoint"``),
+    ``version`` (1), ``method``, ``algorithm``, ``dtype``, ``shape``, ``nit``,
+    ``nfev``, ``njev``, ``optimizer`` (the scalar entries of the optimizer's
+    state dict: ``t`` and the numeric hyperparameters), ``callables`` (for
+    ``lr`` and ``schedule`` when they were callables: their stored
+    configuration, or null when they cannot be stored and must be passed
+    again), ``fun`` (the objective at ``x``, or null), ``plateau`` and
+    ``stream`` (the stream's position without its permutation, with
+    ``order_saved`` when it has one, or null).
+``x``, ``m``, ``v``, ``vmax``, ``jac``, ``order``
+    Plain numeric arrays: the iterate, the moments (``vmax`` with amsgrad),
+    the gradient at ``x`` (when ``fun`` is known) and the stream's
+    permutation (when it has one).
+
+It is read with ``numpy.load(..., allow_pickle=False)``: loading never runs
+code, and every value is checked before the run uses it.
+
+Writes are atomic: the archive goes to a temporary file in the checkpoint's
+directory, which is flushed and fsynced, renamed over the checkpoint with
+`os.replace` (atomic on POSIX and Windows), and the directory is fsynced.  A
+process killed at any instant leaves the previous checkpoint or the new one,
+never a mixture (at worst a stray temporary ``.<name>.*.tmp`` beside it).
+"""
+
+import contextlib
+import json
+import math
+import numbers
+import os
+import tempfile
+import zipfile
+from collections.abc import Mapping
+
+import numpy as np
+
+from . import _validation as check
+
+FORMAT = "adamopt-checkpoint"
+VERSION = 1
+
+#: Storable callable hyperparameters (``lr``, ``schedule``), by type name:
+#: ``name -> (class, from_config)``.  A registered object has a ``to_config()``
+#: method returning a JSON-able dict, and ``from_config(dict)`` rebuilds it.
+#: adamopt's own schedule objects register here; other callables are not
+#: stored and must be passed again when a run resumes.
+STORABLE_CALLABLES = {}
+
+
+def register_storable(cls, from_config=None):
+    """Register ``cls`` (with a ``to_config()`` method) as storable in checkpoints."""
+    STORABLE_CALLABLES[cls.__name__] = (cls, from_config or cls.from_config)
+    return cls
+
+
+# -- options -------------------------------------------------------------------
+
+
+def check_path(value, name, owner):
+    """None, or a file path (str or os.PathLike) returned as a str."""
+    if value is None:
+        return None
+    if isinstance(value, (str, os.PathLike)):
+        path = os.fspath(value)
+        if isinstance(path, str) and path and "\0" not in path:
+            return path
+    raise check._fail(TypeError if not isinstance(value, (str, os.PathLike)) else ValueError,
+                      name, owner, "a file path (str or os.PathLike) or None", value)
+
+
+def check_resume(value, name, owner):
+    """False, True (the 'checkpoint' file if it exists) or a file path."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if value is None:
+        return False
+    if isinstance(value, (str, os.PathLike)):
+        return check_path(value, name, owner)
+    raise check._fail(TypeError, name, owner,
+                      "a bool or the path of a checkpoint file", value)
+
+
+def check_every(value, name, owner):
+    """An integer >= 1."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise check._fail(TypeError, name, owner, "an integer >= 1", value)
+    if value < 1:
+        raise check._fail(ValueError, name, owner, "an integer >= 1", value)
+    return int(value)
+
+
+def _restorable(batches):
+    return (batches is None or (callable(getattr(batches, "state_dict", None))
+                                and callable(getattr(batches, "load_state_dict", None))))
+
+
+# -- atomic writes and safe reads ------------------------------------------------
+
+
+def _to_json(value):
+    """JSON-able copy of a bit generator state (arrays become tagged lists)."""
+    if isinstance(value, dict):
+        return {key: _to_json(item) for key, item in value.items()}
+    if isinstance(value, np.ndarray):
+        return {"__array__": value.dtype.str, "data": value.tolist()}
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def _from_json(value):
+    if isinstance(value, dict):
+        if set(value) == {"__array__", "data"}:
+            dtype = np.dtype(value["__array__"])
+            if dtype.kind not in "iub":
+                raise ValueError(f"unexpected array dtype {dtype} in a generator state")
+            return np.array(value["data"], dtype=dtype)
+        return {key: _from_json(item) for key, item in value.items()}
+    return value
+
+
+def write(path, header, arrays):
+    """Write a checkpoint atomically (see the module docstring)."""
+    blob = np.frombuffer(json.dumps(header, sort_keys=True).encode("utf-8"), np.uint8)
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
+                               dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, header=blob, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_directory(directory)
+
+
+def _fsync_directory(directory):
+    """Make the rename durable (POSIX; a no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def read(path, where):
+    """Return ``(header, arrays)`` of a checkpoint file, checked for format and
+    version; `ValueError` for anything that is not a readable checkpoint."""
+    try:
+        # Opened here, not by numpy.load, which leaks the handle of a bad zip file.
+        with open(path, "rb") as f:
+            archive = np.load(f, allow_pickle=False)
+            if not isinstance(archive, np.lib.npyio.NpzFile):
+                raise ValueError("a single .npy array, not an .npz archive")
+            with archive:
+                arrays = {key: np.array(archive[key]) for key in archive.files}
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{where}: no checkpoint file {path!r}.") from None
+    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile,
+            zipfile.LargeZipFile, NotImplementedError) as exc:
+        raise ValueError(f"{where}: {path!r} is not a readable adamopt checkpoint "
+                         f"({type(exc).__name__}: {exc}).") from None
+    blob = arrays.pop("header", None)
+    try:
+        if blob is None or blob.dtype != np.uint8 or blob.ndim != 1:
+            raise ValueError("no header")
+        header = json.loads(blob.tobytes().decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{where}: {path!r} is not an adamopt checkpoint "
+                         f"(its header is unreadable: {exc}).") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise ValueError(f"{where}: {path!r} is not an adamopt checkpoint.")
+    if header.get("version") != VERSION:
+        raise ValueError(f"{where}: {path!r} is a checkpoint of format version "
+                         f"{header.get('version')!r}; this adamopt reads version {VERSION}.")
+    return header, arrays
+
+
+# -- the run's side ------------------------------------------------------------------
+
+
+class Saver:
+    """Writes the checkpoints of one run (created by `_minimize` before its loop)."""
+
+    def __init__(self, path, every, owner, opt, x, plateau, batches, calls, kwargs):
+        if not _restorable(batches):
+            raise ValueError(
+                f"The 'batches' option of {owner} must be able to save its position "
+                f"(adamopt.minibatches(...), or an iterator with state_dict() and "
+                f"load_state_dict()) when the 'checkpoint' option is given. Got "
+                f"{check.show(batches)} instead."
+            )
+        directory = os.path.dirname(os.path.abspath(path))
+        problem = None
+        if os.path.isdir(path):
+            problem = "is a directory"
+        elif not os.path.isdir(directory):
+            problem = f"is in {directory!r}, which is not a directory"
+        else:
+            try:    # found before the run, not at its first checkpoint
+                fd, probe = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.",
+                                             suffix=".tmp", dir=directory)
+                os.close(fd)
+                os.unlink(probe)
+            except OSError as exc:
+                problem = f"cannot be written ({exc.strerror or exc})"
+        if problem is not None:
+            raise ValueError(f"The 'checkpoint' option of {owner} must be a file path that "
+                             f"can be written. Got {path!r}, which {problem}.")
+        self.path, self.every, self.owner = path, every, owner
+        self.opt, self.x, self.plateau, self.batches, self.calls = (
+            opt, x, plateau, batches, calls)
+        self.callables = {}
+        for name in ("lr", "schedule"):
+            value = kwargs.get(name)
+            if callable(value):
+                self.callables[name] = _callable_config(value)
+        self.last = None
+        try:    # what a write needs must be storable: found now, not mid-run
+            json.dumps([self.callables, self._stream_state()[0]])
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"The 'batches' option of {owner} has a position that a "
+                             f"checkpoint cannot store ({exc}).") from None
+
+    def _stream_state(self):
+        """The stream's position for the header (JSON-able) and its permutation."""
+        if self.batches is None:
+            return None, None
+        stream = dict(self.batches.state_dict())
+        order = None
+        if "order" in stream:   # stored as an array; "order_saved" says if it was None
+            order = stream.pop("order")
+            stream["order_saved"] = order is not None
+            order = None if order is None else np.asarray(order)
+        return _to_json(stream), order
+
+    def due(self, nit):
+        return nit % self.every == 0 and nit != self.last
+
+    def save(self, nit, evaluation):
+        """Write the state at the end of iteration ``nit`` (total count)."""
+        opt, x = self.opt, self.x
+        state = opt.state_dict()
+        arrays = {key: state.pop(key) for key in ("m", "v", "vmax") if key in state}
+        arrays["x"] = x
+        fun = None
+        if evaluation is not None and evaluation[2] == opt.t:
+            fun = float(evaluation[0])
+            arrays["jac"] = np.array(evaluation[1], dtype=x.dtype)
+        stream, order = self._stream_state()
+        if order is not None:
+            arrays["order"] = order
+        header = {
+            "format": FORMAT, "version": VERSION, "method": self.owner,
+            "algorithm": state.get("algorithm"), "dtype": x.dtype.str, "shape": list(x.shape),
+            "nit": int(nit), "nfev": int(self.calls[0]), "njev": int(self.calls[1]),
+            "optimizer": state, "callables": self.callables, "fun": fun,
+            "plateau": list(self.plateau.state), "stream": stream,
+        }
+        write(self.path, header, arrays)
+        self.last = nit
+
+    def finish(self, nit, status, evaluation, pending):
+        """Write the final state of a run, unless it ended on a fault (the last
+        checkpoint, before the fault, stays) or mid-evaluation."""
+        if (status not in (4, 5) and pending is None and evaluation is not None
+                and evaluation[2] == self.opt.t and nit != self.last):
+            self.save(nit, evaluation)
+
+
+def _real(value):
+    return isinstance(value, (numbers.Real, np.floating, np.integer)) and not isinstance(
+        value, (bool, np.bool_))
+
+
+def _count(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) \
+        and value >= 0
+
+
+def check_run_state(state, x, where, callable_names):
+    """Check the pieces of a run state (a result's ``state``, or one read from a
+    checkpoint) that the run loop uses as they are; raise a `ValueError`
+    (`TypeError` for a wrong type) naming the piece."""
+    optimizer = state["optimizer"]
+    if not isinstance(optimizer, Mapping):
+        raise TypeError(f"{where} must have an 'optimizer' entry as saved by the method "
+                        f"(a mapping). Got {check.show(optimizer)} instead.")
+    evaluation = state["evaluation"]
+    if evaluation is not None and not (
+            isinstance(evaluation, (tuple, list)) and len(evaluation) == 2
+            and _real(evaluation[0]) and isinstance(evaluation[1], np.ndarray)
+            and evaluation[1].shape == x.shape and evaluation[1].dtype == x.dtype):
+        raise ValueError(f"{where} must have an 'evaluation' entry None or (fun, jac) with "
+                         f"jac an array like x ({check.show(x)}). Got "
+                         f"{check.show(evaluation)} instead.")
+    plateau = state["plateau"]
+    if not (isinstance(plateau, (tuple, list)) and len(plateau) == 4
+            and _real(plateau[0]) and _count(plateau[1]) and _real(plateau[2])
+            and _count(plateau[3]) and not math.isnan(plateau[0])
+            and not math.isnan(plateau[2])):
+        raise ValueError(f"{where} must have a 'plateau' entry (average, count, best, "
+                         f"since) as saved by the method. Got {check.show(plateau)} instead.")
+    callables = state["callables"]
+    if not (isinstance(callables, (tuple, list))
+            and all(isinstance(c, str) and c in callable_names for c in callables)):
+        raise ValueError(f"{where} must have a 'callables' entry naming some of "
+                         f"{list(callable_names)}. Got {check.show(callables)} instead.")
+
+
+def _callable_config(value):
+    """The stored form of a callable hyperparameter, or None if it cannot be stored."""
+    entry = STORABLE_CALLABLES.get(type(value).__name__)
+    if entry is None or type(value) is not entry[0]:
+        return None
+    return {"type": type(value).__name__, "config": value.to_config()}
+
+
+class Resumed:
+    """What a checkpoint gives the run: a ``state`` mapping in the form of a
+    result's ``state``, the counts, the stored callables and the stream position."""
+
+    def __init__(self, state, x, nit, nfev, njev, given, stream):
+        self.state, self.x, self.nit, self.nfev, self.njev = state, x, nit, nfev, njev
+        self.given, self.stream = given, stream
+
+
+def start(run, owner, x, given):
+    """Return what the ``resume`` option resumes from (`Resumed`), or None for a
+    fresh run (``resume=False``, or ``True`` and no checkpoint file yet)."""
+    resume = run["resume"]
+    if resume is False:
+        return None
+    if run["state"] is not None:
+        raise ValueError(f"The 'state' and 'resume' options of {owner} cannot be given "
+                         f"together: 'state' continues a result, 'resume' a checkpoint file.")
+    if resume is True:
+        path = run["checkpoint"]
+        if path is None:
+            raise ValueError(f"The 'resume' option of {owner} is True, which resumes from "
+                             f"the 'checkpoint' file, but no 'checkpoint' is given.")
+        if not os.path.exists(path):
+            return None
+    else:
+        path = resume
+    return load(path, owner, x, run["batches"], given)
+
+
+def load(path, owner, x, batches, given):
+    """Read and check a checkpoint for a run of ``owner`` from ``x`` (x0)."""
+    where = f"The 'resume' option of {owner}"
+    header, arrays = read(path, where)
+    if header.get("method") != owner:
+        raise ValueError(f"{where}: the checkpoint {path!r} is of a run of method "
+                         f"{header.get('method')!r}, not {owner!r}.")
+    saved_x = arrays.get("x")
+    if (not isinstance(saved_x, np.ndarray) or saved_x.dtype != x.dtype
+            or saved_x.shape != x.shape or header.get("shape") != list(x.shape)
+            or header.get("dtype") != x.dtype.str):
+        raise ValueError(f"{where}: the checkpoint {path!r} is for x of "
+                         f"{check.show(saved_x)}; x0 is {check.show(x)}.")
+    if not np.isfinite(saved_x).all():
+        raise ValueError(f"{where}: the checkpoint {path!r} holds a non-finite x "
+                         f"(a corrupted file?).")
+    counts = {}
+    for key in ("nit", "nfev", "njev"):
+        value = header.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"{where}: the checkpoint {path!r} has a bad {key!r} count "
+                             f"({value!r}).")
+        counts[key] = value
+    optimizer = header.get("optimizer")
+    if not isinstance(optimizer, dict) or any(k in optimizer for k in ("m", "v", "vmax")):
+        raise ValueError(f"{where}: the checkpoint {path!r} has no optimizer state.")
+    optimizer = {**optimizer, **{k: arrays[k] for k in ("m", "v", "vmax") if k in arrays}}
+    fun, jac = header.get("fun"), arrays.get("jac")
+    evaluation = None
+    if fun is not None:
+        if (not isinstance(fun, (int, float)) or isinstance(fun, bool)
+                or not isinstance(jac, np.ndarray) or jac.shape != x.shape
+                or jac.dtype != x.dtype):
+            raise ValueError(f"{where}: the checkpoint {path!r} has a bad evaluation "
+                             f"(fun {fun!r}, jac {check.show(jac)}).")
+        evaluation = (float(fun), jac)
+    plateau = header.get("plateau")
+    if not (isinstance(plateau, list) and len(plateau) == 4
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in plateau)
+            and isinstance(plateau[1], int) and isinstance(plateau[3], int)
+            and not math.isnan(plateau[0]) and not math.isnan(plateau[2])):
+        raise ValueError(f"{where}: the checkpoint {path!r} has a bad plateau state "
+                         f"({plateau!r}).")
+    callables = header.get("callables")
+    if not isinstance(callables, dict) or not set(callables) <= {"lr", "schedule"}:
+        raise ValueError(f"{where}: the checkpoint {path!r} has a bad 'callables' entry.")
+    rebuilt = {}
+    for name, stored in callables.items():
+        if name in given or stored is None:
+            continue
+        entry = (STORABLE_CALLABLES.get(stored.get("type"))
+                 if isinstance(stored, dict) else None)
+        if entry is None:
+            raise ValueError(f"{where}: the checkpoint {path!r} stores the {name!r} "
+                             f"callable as {stored!r}, which this adamopt cannot rebuild: "
+                             f"pass {name} again in the options.")
+        rebuilt[name] = entry[1](stored["config"])
+    stream = header.get("stream")
+    if (stream is None) != (batches is None):
+        hint = ("none" if stream is None else
+                "the same batches again (a new stream over the same data, same seed)")
+        raise ValueError(f"{where}: the checkpoint {path!r} was written by a run "
+                         f"{'without' if stream is None else 'with'} a 'batches' option; "
+                         f"pass {hint}.")
+    if stream is not None:
+        if not _restorable(batches):
+            raise ValueError(f"The 'batches' option of {owner} must be able to restore its "
+                             f"position (adamopt.minibatches(...)) to resume from a "
+                             f"checkpoint. Got {check.show(batches)} instead.")
+        try:
+            stream = _from_json(stream)
+            if "order_saved" in stream:
+                stream["order"] = arrays.get("order") if stream.pop("order_saved") else None
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"{where}: the checkpoint {path!r} has a bad stream position "
+                             f"({exc}).") from None
+    state = {
+        "method": owner, "optimizer": optimizer, "x": saved_x, "evaluation": evaluation,
+        "batch": None, "plateau": tuple(plateau),
+        "callables": tuple(name for name, stored in callables.items()),
+    }
+    return Resumed(state, saved_x, counts["nit"], counts["nfev"], counts["njev"],
+                   rebuilt, stream)
