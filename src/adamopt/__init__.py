@@ -16,7 +16,11 @@ adam, adamw, sgd, adagrad, rmsprop, adamax, nadam
     The same algorithms as `scipy.optimize.minimize` methods for (stochastic)
     objectives: ``minimize(fun, x0, jac=True, method=adamopt.adam, options=...)``.
 minibatches
-    An endless, reproducible stream of aligned minibatches for ``batches=``.
+    An endless, reproducible stream of aligned minibatches for ``batches=``
+    (NumPy arrays, or Dask arrays on a cluster).
+dask_objective
+    A data-parallel objective over Dask arrays: a NumPy ``loss_and_grad`` on
+    each chunk, summed on the workers (``pip install 'adamopt[dask]'``).
 plot_history
     Convergence curves of runs made with the ``history`` option (matplotlib).
 show_options
@@ -40,6 +44,7 @@ The classes update a NumPy array in place with one compiled, fused pass per step
 """
 
 from ._batches import minibatches
+from ._dask_objective import dask_objective
 from ._family import SGD, Adagrad, Adamax, NAdam, RMSprop
 from ._family_methods import adagrad, adamax, nadam, rmsprop, sgd
 from ._minimize import adam, adamw
@@ -81,6 +86,7 @@ __all__ = [
     "adam",
     "adamax",
     "adamw",
+    "dask_objective",
     "minibatches",
     "nadam",
     "plot_history",

@@ -6,12 +6,14 @@ from typing import Any
 
 import numpy as np
 
+from . import _dask
 from . import _validation as check
 
 _OWNER = "minibatches"
 
 
-def minibatches(*arrays, batch_size, shuffle=True, seed=None, drop_last=False):
+def minibatches(*arrays, batch_size, shuffle=True, seed=None, drop_last=False,
+                chunks_per_batch=None):
     """Return an endless stream of aligned minibatch tuples drawn from ``arrays``.
 
     Each item is a tuple ``(a[idx], b[idx], ...)`` with the same row indices
@@ -39,6 +41,9 @@ def minibatches(*arrays, batch_size, shuffle=True, seed=None, drop_last=False):
     drop_last : bool, default: False
         Skip the last, smaller batch of an epoch when ``batch_size`` does not
         divide the number of rows, so that every batch has ``batch_size`` rows.
+    chunks_per_batch : int, optional
+        Dask arrays only: the number of random chunks each batch is drawn
+        from (default 1); see Notes.
 
     Returns
     -------
@@ -62,6 +67,33 @@ def minibatches(*arrays, batch_size, shuffle=True, seed=None, drop_last=False):
     faster than sampling with replacement on smooth, strongly convex sums [1]_, and
     shuffling each epoch is the practice recommended in [2]_.
 
+    **Dask arrays.**  When any array is a ``dask.array.Array`` (the others may
+    be NumPy arrays, kept on the client), the batches are cut on the
+    ``dask.distributed`` cluster of the current client (small tasks on the
+    chunks they draw from, several consecutive batches per transfer), and
+    only the batches' rows travel to the client; the next batches are
+    computed and transferred in the background while the current one is
+    used.  The Dask arrays must have the same chunks along the
+    rows and one chunk across the other axes; persist them first
+    (``X = X.persist()``), or every batch loads its chunk again.  With
+    ``shuffle=True`` a batch is not a slice of a permutation of all the rows:
+    it draws ``chunks_per_batch`` chunks at random (with replacement, with
+    probability proportional to their rows), splits ``batch_size`` evenly
+    between them, and takes that many distinct rows at random from each
+    (with replacement only if a chunk has fewer rows than asked of it).
+    Every row has the same probability of being in a batch, so a batch mean
+    is an unbiased estimate of the mean over all rows, as with uniform
+    sampling; its variance is larger, by the variance between the chunks'
+    means, which weighs ``1 / chunks_per_batch`` instead of ``1 /
+    batch_size``.  That is negligible when the rows were in random order
+    before chunking; when the chunks differ (data sorted by time or class),
+    raise ``chunks_per_batch`` or shuffle once.  Batches are independent of
+    each other (an epoch is `batches_per_epoch` batches, not a pass over
+    every row: sampling with replacement across batches, not the reshuffling
+    above) and batch ``i`` depends only on ``seed`` and ``i``, never on
+    timing.  ``drop_last`` matters only with ``shuffle=False``, where batches
+    are consecutive rows as for NumPy arrays.  See `DaskMinibatchStream`.
+
     References
     ----------
     .. [1] M. Gürbüzbalaban, A. Ozdaglar and P. A. Parrilo, "Why random
@@ -79,6 +111,16 @@ def minibatches(*arrays, batch_size, shuffle=True, seed=None, drop_last=False):
     >>> [yb.tolist() for _, yb in (next(stream) for _ in range(4))]
     [[0, 1], [2, 3], [4], [0, 1]]
     """
+    if any(_dask.is_dask_array(a) for a in arrays):
+        from ._dask_batches import DaskMinibatchStream
+
+        return DaskMinibatchStream(*arrays, batch_size=batch_size, shuffle=shuffle,
+                                   seed=seed, drop_last=drop_last,
+                                   chunks_per_batch=chunks_per_batch)
+    if chunks_per_batch is not None:
+        raise check._fail(ValueError, "chunks_per_batch", _OWNER,
+                          "None for NumPy arrays (it applies to Dask arrays)",
+                          chunks_per_batch)
     return MinibatchStream(*arrays, batch_size=batch_size, shuffle=shuffle, seed=seed,
                            drop_last=drop_last)
 
