@@ -63,6 +63,46 @@ def test_resumed_run_is_bitwise_the_uninterrupted_one(path, method, dtype, amsgr
     assert resumed.state["plateau"] == whole.state["plateau"]
 
 
+FAMILY_RUNS = {
+    "sgd": {"lr": 0.01, "momentum": 0.9, "nesterov": True},
+    "adagrad": {"lr": 0.3},
+    "rmsprop": {"lr": 0.01, "centered": True, "momentum": 0.5},
+    "adamax": {"lr": 0.05},
+    "nadam": {"lr": 0.05},
+    "swats": {"lr": 0.05, "switch_tol": 1e-3},
+}
+
+
+def resume_without_options(path, method):
+    """Resume a 60-iteration ``run`` from ``path`` giving none of its hyperparameters."""
+    stream = adamopt.minibatches(X, Y, batch_size=16, seed=3)
+    return method(loss, np.zeros(6), jac=True, maxiter=60, batches=stream, patience=1000,
+                  gtol=0, checkpoint=path, resume=True)
+
+
+@pytest.mark.parametrize("method", sorted(FAMILY_RUNS))
+def test_every_method_resumes_bitwise_without_its_options_again(path, method):
+    options = FAMILY_RUNS[method]
+    whole = run(method=getattr(adamopt, method), **options)
+    run(path, method=getattr(adamopt, method), maxiter=23, checkpoint_every=5, **options)
+    resumed = resume_without_options(path, getattr(adamopt, method))
+    assert resumed.x.tobytes() == whole.x.tobytes()
+    assert resumed.fun == whole.fun
+
+
+@pytest.mark.parametrize("options", [
+    {"lr": 0.05 * adamopt.CosineWarmRestarts(10, 2)},
+    {"lr": 0.05, "weight_decay": adamopt.NormalizedWeightDecay(
+        0.05, batch_size=16, n_samples=120, schedule=adamopt.CosineWarmRestarts(16, 2))},
+    {"lr": 0.05, "schedule": adamopt.LinearWarmup(10) * adamopt.CosineAnnealing(60)},
+], ids=["lr", "weight_decay", "schedule"])
+def test_adamopt_schedules_are_stored_in_the_checkpoint(path, options):
+    whole = run(method=adamopt.adamw, **options)
+    run(path, method=adamopt.adamw, maxiter=23, checkpoint_every=5, **options)
+    resumed = resume_without_options(path, adamopt.adamw)
+    assert resumed.x.tobytes() == whole.x.tobytes()
+
+
 def test_counts_are_from_the_fresh_start(path):
     whole = run(maxiter=40)
     run(path, maxiter=17)

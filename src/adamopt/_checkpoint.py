@@ -21,10 +21,11 @@ carries a CRC-32 that is checked when it is read) with
     again), ``fun`` (the objective at ``x``, or null), ``plateau`` and
     ``stream`` (the stream's position without its permutation, with
     ``order_saved`` when it has one, or null).
-``x``, ``m``, ``v``, ``vmax``, ``jac``, ``order``
-    Plain numeric arrays: the iterate, the moments (``vmax`` with amsgrad),
-    the gradient at ``x`` (when ``fun`` is known) and the stream's
-    permutation (when it has one).
+``x``, ``jac``, ``order`` and the optimizer's arrays
+    Plain numeric arrays: the iterate, the gradient at ``x`` (when ``fun`` is
+    known), the stream's permutation (when it has one), and every array of the
+    optimizer's state dict under its own name (Adam's ``m``, ``v``, ``vmax``;
+    SGD's ``momentum_buffer``; Adagrad's ``sum``; ...).
 
 It is read with ``numpy.load(..., allow_pickle=False)``: loading never runs
 code, and every value is checked before the run uses it.
@@ -47,6 +48,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from . import _schedules
 from . import _validation as check
 
 FORMAT = "adamopt-checkpoint"
@@ -64,6 +66,16 @@ def register_storable(cls, from_config=None):
     """Register ``cls`` (with a ``to_config()`` method) as storable in checkpoints."""
     STORABLE_CALLABLES[cls.__name__] = (cls, from_config or cls.from_config)
     return cls
+
+
+for _cls in _schedules._BY_NAME.values():     # adamopt's own schedules are storable
+    register_storable(_cls)
+
+#: Names of the archive's own arrays (the optimizer's arrays take any other name).
+_RESERVED = frozenset({"header", "x", "jac", "order"})
+
+#: Hyperparameters that may be callables (stored when they are storable schedules).
+_CALLABLE_NAMES = ("lr", "schedule", "weight_decay")
 
 
 # -- options -------------------------------------------------------------------
@@ -233,7 +245,7 @@ class Saver:
         self.opt, self.x, self.plateau, self.batches, self.calls = (
             opt, x, plateau, batches, calls)
         self.callables = {}
-        for name in ("lr", "schedule"):
+        for name in _CALLABLE_NAMES:
             value = kwargs.get(name)
             if callable(value):
                 self.callables[name] = _callable_config(value)
@@ -263,7 +275,12 @@ class Saver:
         """Write the state at the end of iteration ``nit`` (total count)."""
         opt, x = self.opt, self.x
         state = opt.state_dict()
-        arrays = {key: state.pop(key) for key in ("m", "v", "vmax") if key in state}
+        arrays = {key: state.pop(key) for key in list(state)
+                  if isinstance(state[key], np.ndarray)}
+        clash = _RESERVED.intersection(arrays)
+        if clash:
+            raise RuntimeError(f"optimizer state arrays {sorted(clash)} clash with the "
+                               f"checkpoint's own arrays")
         arrays["x"] = x
         fun = None
         if evaluation is not None and evaluation[2] == opt.t:
@@ -335,6 +352,8 @@ def _callable_config(value):
     entry = STORABLE_CALLABLES.get(type(value).__name__)
     if entry is None or type(value) is not entry[0]:
         return None
+    if isinstance(value, _schedules.Schedule) and not _schedules.storable(value):
+        return None     # e.g. a product with a schedule of the user's own class
     return {"type": type(value).__name__, "config": value.to_config()}
 
 
@@ -392,9 +411,10 @@ def load(path, owner, x, batches, given):
                              f"({value!r}).")
         counts[key] = value
     optimizer = header.get("optimizer")
-    if not isinstance(optimizer, dict) or any(k in optimizer for k in ("m", "v", "vmax")):
+    if not isinstance(optimizer, dict) or any(k in optimizer for k in arrays):
         raise ValueError(f"{where}: the checkpoint {path!r} has no optimizer state.")
-    optimizer = {**optimizer, **{k: arrays[k] for k in ("m", "v", "vmax") if k in arrays}}
+    optimizer = {**optimizer,
+                 **{k: v for k, v in arrays.items() if k not in _RESERVED}}
     fun, jac = header.get("fun"), arrays.get("jac")
     evaluation = None
     if fun is not None:
@@ -412,7 +432,7 @@ def load(path, owner, x, batches, given):
         raise ValueError(f"{where}: the checkpoint {path!r} has a bad plateau state "
                          f"({plateau!r}).")
     callables = header.get("callables")
-    if not isinstance(callables, dict) or not set(callables) <= {"lr", "schedule"}:
+    if not isinstance(callables, dict) or not set(callables) <= set(_CALLABLE_NAMES):
         raise ValueError(f"{where}: the checkpoint {path!r} has a bad 'callables' entry.")
     rebuilt = {}
     for name, stored in callables.items():
