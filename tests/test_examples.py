@@ -28,7 +28,8 @@ def test_example_runs(script, tmp_path):
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=300, cwd=tmp_path,
                           env=env)
     if proc.returncode != 0:
-        missing = re.search(r"ModuleNotFoundError: No module named '([\w.]+)'", proc.stderr)
+        missing = (re.search(r"ModuleNotFoundError: No module named '([\w.]+)'", proc.stderr)
+                   or re.search(r"This example needs ([\w.-]+): pip install", proc.stderr))
         if missing and missing.group(1).split(".")[0] not in REQUIRED:
             pytest.skip(f"{script.name} needs {missing.group(1)}, which is not installed")
         pytest.fail(f"{script.name} failed:\n{proc.stderr[-3000:]}")
