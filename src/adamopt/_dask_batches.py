@@ -18,6 +18,7 @@ import numpy as np
 
 from . import _dask
 from . import _validation as check
+from ._batches import _plain
 
 _OWNER = "minibatches"
 
@@ -316,14 +317,6 @@ class DaskMinibatchStream:
             self.batches_fetched += len(batches)
         return batches
 
-
-def _plain(value):
-    """Tuples as lists, so a signature read back from JSON compares equal."""
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    return value
 
 
 def _take_rows(local, block):

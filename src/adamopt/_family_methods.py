@@ -13,7 +13,7 @@ import numpy.typing as npt
 from scipy.optimize import OptimizeResult
 
 from ._family import SGD, Adagrad, Adamax, NAdam, RMSprop
-from ._minimize import GTOL_FIRST_MOMENT, _method_doc, _minimize
+from ._minimize import GTOL_FIRST_MOMENT, _least_squares_example, _method_doc, _minimize
 
 Objective = Callable[..., Any]
 
@@ -252,27 +252,6 @@ nadam.__doc__ = _method_doc(
     .. [1] T. Dozat, "Incorporating Nesterov Momentum into Adam", ICLR 2016
        workshop.
     """)
-
-
-def _least_squares_example(name, options):
-    """The Examples section of a method: a noise-free least-squares fit on minibatches."""
-    return f"""
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from scipy.optimize import minimize
-    >>> import adamopt
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.standard_normal((1000, 3)); y = X @ [1.0, -2.0, 0.5]
-    >>> def loss(w, Xb, yb):
-    ...     r = Xb @ w - yb
-    ...     return r @ r / len(yb), 2 * Xb.T @ r / len(yb)
-    >>> res = minimize(loss, np.zeros(3), jac=True, method=adamopt.{name},
-    ...                options={{{options}, "maxiter": 2000,
-    ...                         "batches": adamopt.minibatches(X, y, batch_size=50, seed=0)}})
-    >>> np.round(res.x, 2)
-    array([ 1. , -2. ,  0.5])
-    """
 
 
 adagrad.__doc__ += _least_squares_example("adagrad", '"lr": 0.5')

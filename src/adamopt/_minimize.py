@@ -802,6 +802,27 @@ GTOL_FIRST_MOMENT = (
         gradient (free: the optimizer keeps it).""")
 
 
+def _least_squares_example(name, options):
+    """The Examples section of a method: a noise-free least-squares fit on minibatches."""
+    return f"""
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy.optimize import minimize
+    >>> import adamopt
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((1000, 3)); y = X @ [1.0, -2.0, 0.5]
+    >>> def loss(w, Xb, yb):
+    ...     r = Xb @ w - yb
+    ...     return r @ r / len(yb), 2 * Xb.T @ r / len(yb)
+    >>> res = minimize(loss, np.zeros(3), jac=True, method=adamopt.{name},
+    ...                options={{{options}, "maxiter": 2000,
+    ...                         "batches": adamopt.minibatches(X, y, batch_size=50, seed=0)}})
+    >>> np.round(res.x, 2)
+    array([ 1. , -2. ,  0.5])
+    """
+
+
 Objective = Callable[..., Any]
 
 
@@ -858,23 +879,9 @@ adam.__doc__ = _method_doc(
     ----------
     .. [1] D. P. Kingma and J. Ba, "Adam: A Method for Stochastic Optimization",
        ICLR 2015, arXiv:1412.6980.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from scipy.optimize import minimize
-    >>> import adamopt
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.standard_normal((1000, 3)); y = X @ [1.0, -2.0, 0.5]
-    >>> def loss(w, Xb, yb):
-    ...     r = Xb @ w - yb
-    ...     return r @ r / len(yb), 2 * Xb.T @ r / len(yb)
-    >>> res = minimize(loss, np.zeros(3), jac=True, method=adamopt.adam,
-    ...                options={"lr": 0.05, "maxiter": 2000,
-    ...                         "batches": adamopt.minibatches(X, y, batch_size=50, seed=0)})
-    >>> np.round(res.x, 2)
-    array([ 1. , -2. ,  0.5])
     """)
+adam.__doc__ += _least_squares_example("adam", '"lr": 0.05')
+
 
 adamw.__doc__ = _method_doc(
     r"""Minimize a (stochastic) objective with AdamW, as a `scipy.optimize.minimize` method.

@@ -15,8 +15,7 @@ from scipy.optimize import OptimizeResult
 
 from . import _validation as check
 from ._family import SGD
-from ._family_methods import _least_squares_example
-from ._minimize import _method_doc, _minimize
+from ._minimize import _least_squares_example, _method_doc, _minimize
 from ._optimizers import Adam, Schedule, _Checked
 
 _REFERENCES = r"""
