@@ -69,6 +69,7 @@ static struct {
     pthread_cond_t finished;    /* a caller waiting for workers */
     int caller_sleeps;
     int skip, backoff;          /* contention back-off, see adamopt_parallel_for */
+    Py_ssize_t backoff_n;       /* size of the job that started the back-off */
     int caller_cpu;             /* where the caller posted the current job */
     int awake_jobs;             /* consecutive jobs that woke no worker */
     int woken_jobs;             /* consecutive jobs that woke a worker */
@@ -305,6 +306,15 @@ static void adamopt_parallel_for2(adamopt_chunk_fn fn0, adamopt_chunk_fn fn1, vo
 #ifdef ADAMOPT_NO_BACKOFF   /* for measuring the hand-off: CFLAGS=-DADAMOPT_NO_BACKOFF */
     adamopt_pool.skip = 0;
 #endif
+    if (!serial && judge && adamopt_pool.skip > 0
+            && (n > 2 * adamopt_pool.backoff_n || 2 * n < adamopt_pool.backoff_n)) {
+        /* A back-off judged on jobs of another size does not apply: at a few
+         * thousand elements the hand-off alone can cost the 10 %, and a long
+         * back-off learned there would keep a following large job (where
+         * threads pay) on one thread for up to 4096 steps. */
+        adamopt_pool.skip = 0;
+        adamopt_pool.backoff = 1;
+    }
     if (!serial && judge && adamopt_pool.skip > 0) {   /* backing off: see below */
         adamopt_pool.skip--;
         adamopt_pool.jobs_backed_off++;
@@ -400,6 +410,7 @@ static void adamopt_parallel_for2(adamopt_chunk_fn fn0, adamopt_chunk_fn fn1, vo
         if (adamopt_pool.backoff < 1)
             adamopt_pool.backoff = 1;
         adamopt_pool.skip = adamopt_pool.backoff;
+        adamopt_pool.backoff_n = n;
         if (adamopt_pool.backoff < 4096)
             adamopt_pool.backoff *= 2;
     } else {
