@@ -66,7 +66,10 @@ class GradientTest:
         if self.lower is not None or self.order not in (2.0, math.inf):
             return self.norm(grad) <= self.gtol
         m, scale, owned = self.opt._smoothed_gradient(grad)
-        m = np.asarray(m).ravel()
+        if not owned:
+            m = np.asarray(m).ravel()
+        elif m.ndim != 1:     # the optimizer's own array: skip the conversions
+            m = m.ravel()
         threshold = self.gtol / scale
         if not owned:
             # The objective's gradient, not yet checked (it may be huge or NaN):
