@@ -21,6 +21,16 @@ def test_demo_fit_gets_close_to_the_full_batch_optimum():
     assert any("L-BFGS-B" in line for line in lines)
 
 
+def test_demo_compares_the_family_on_the_same_fit():
+    lines = []
+    result = _demo.run(epochs=5, plot_path=None, speed=False, out=lines.append)
+    labels = [label for label, *_ in _demo.FAMILY]
+    assert list(result["family"]) == labels
+    assert all(0.0 <= excess < 0.02 for excess in result["family"].values())
+    table = "\n".join(lines)
+    assert all(label in table for label in labels)
+
+
 def test_demo_gradient_of_the_softmax_loss_matches_finite_differences():
     (X, y), _, _ = _demo.make_data(n=50, seed=1)
     w = np.random.default_rng(2).standard_normal(84) * 0.3

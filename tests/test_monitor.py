@@ -287,6 +287,41 @@ def test_progress_with_disp_writes_rows_through_the_bar(capsys):
     assert table_iterations(out) == [0, 1, 2, 5]
 
 
+def test_progress_bar_is_closed_when_the_objective_raises(monkeypatch):
+    bars = []
+
+    class Bar:      # records what the run does with its bar
+        def __init__(self, *args, **kwargs):
+            self.n, self.closed = 0, False
+            bars.append(self)
+
+        def update(self, k):
+            self.n += k
+
+        def set_postfix_str(self, *args, **kwargs):
+            pass
+
+        def write(self, *args, **kwargs):
+            pass
+
+        def close(self):
+            self.closed = True
+
+    monkeypatch.setattr(_monitor, "_tqdm", lambda: Bar)
+
+    def failing(x):
+        if failing.calls == 3:
+            raise RuntimeError("the objective failed")
+        failing.calls += 1
+        return quadratic(x)
+
+    failing.calls = 0
+    with pytest.raises(RuntimeError, match="the objective failed"):
+        minimize(failing, np.ones(2), jac=True, method=adamopt.adam,
+                 options={"maxiter": 10, "progress": True})
+    assert [bar.closed for bar in bars] == [True]
+
+
 # -- options --------------------------------------------------------------------------------
 
 

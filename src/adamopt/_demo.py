@@ -5,8 +5,10 @@ features and 4 classes (84 parameters), fitted by
 ``scipy.optimize.minimize(method=adamopt.adamw)`` on minibatches of 50, next
 to SciPy's L-BFGS-B on the full batch.  It prints an iteration table (one row
 per epoch), a summary (iterations, time, final full-batch loss, accuracy on
-held-out data), the time of one adamopt step against a careful NumPy Adam step
-measured in the same run, and, when matplotlib is installed, writes a PNG of
+held-out data), the same fit with the rest of the family (Adam, SGD with
+Nesterov momentum, RMSprop, Adagrad, Adamax, NAdam; each with the best of
+three learning rates), the time of one adamopt step against a careful NumPy
+Adam step measured in the same run, and, when matplotlib is installed, writes a PNG of
 the convergence curves and says where.  Nothing optional is needed; it takes a
 few seconds.
 """
@@ -19,9 +21,20 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import log_softmax, softmax
 
-from . import _bench
+from . import _bench, _family_methods
 from ._batches import minibatches
-from ._minimize import adamw
+from ._minimize import adam, adamw
+
+#: The family in part 3: (label, method, options, base learning rate); each
+#: fit takes the best of 0.5, 1 and 2 times the base.
+FAMILY = (
+    ("Adam", adam, {}, 0.02),
+    ("SGD, Nesterov 0.9", _family_methods.sgd, {"momentum": 0.9, "nesterov": True}, 0.05),
+    ("RMSprop", _family_methods.rmsprop, {}, 0.01),
+    ("Adagrad", _family_methods.adagrad, {}, 0.2),
+    ("Adamax", _family_methods.adamax, {}, 0.05),
+    ("NAdam", _family_methods.nadam, {}, 0.02),
+)
 
 #: The default file of the convergence plot (in the current directory).
 PLOT_FILE = "adamopt-demo.png"
@@ -75,6 +88,32 @@ def step_speed(sizes, target=0.02, repeats=5):
     return out
 
 
+def compare_family(X, y, size, epochs, batch_size, seed, optimum, out):
+    """Part 3: the same fit with each method of `FAMILY` (same minibatches,
+    same 1/sqrt decay of the learning rate); return {label: excess loss}."""
+    out("\n3. the family on the same minibatches and decay, each with the best of "
+        "lr x (0.5, 1, 2):")
+    out(f"  {'method':20s} {'lr':>7s} {'above the optimum':>18s} {'time per fit':>13s}")
+    per_epoch = -(-len(y) // batch_size)
+    found = {}
+    for label, method, options, base in FAMILY:
+        best = None
+        for lr in (0.5 * base, base, 2.0 * base):
+            t0 = time.perf_counter()
+            res = minimize(loss_and_grad, np.zeros(size), jac=True, method=method,
+                           options={"lr": lambda t, lr=lr: lr / math.sqrt(1.0 + t / 100.0),
+                                    "maxiter": epochs * per_epoch, "gtol": 0.0, **options,
+                                    "batches": minibatches(X, y, batch_size=batch_size,
+                                                           seed=seed)})
+            seconds = time.perf_counter() - t0
+            excess = (loss_and_grad(res.x, X, y)[0] - optimum) / optimum
+            if best is None or excess < best[1]:
+                best = (lr, excess, seconds)
+        out(f"  {label:20s} {best[0]:7.3g} {best[1]:17.3%} {best[2]:12.2f}s")
+        found[label] = best[1]
+    return found
+
+
 def plot(path, losses, excess, title):
     """Draw the fits' objective (``losses``: {label: columns}) and excess
     full-batch loss (``excess``) against passes over the data into ``path``;
@@ -103,7 +142,7 @@ def plot(path, losses, excess, title):
 
 
 def run(epochs=20, batch_size=50, lr=0.02, seed=0, plot_path=PLOT_FILE, speed=True,
-        out=print):
+        family=True, out=print):
     """Run the demo; print with ``out`` and return the figures in a dict."""
     (X, y), (X_test, y_test), _ = make_data(seed=seed)
     n, d = X.shape
@@ -163,6 +202,9 @@ def run(epochs=20, batch_size=50, lr=0.02, seed=0, plot_path=PLOT_FILE, speed=Tr
     out(f"  AdamW is {(loss - ref.fun) / ref.fun:.2%} above the full-batch optimum after "
         f"{epochs} passes over the data ({res.nfev} minibatch evaluations; L-BFGS-B made "
         f"{ref.nfev} full-batch ones).")
+    if family:
+        results["family"] = compare_family(X, y, size, epochs, batch_size, seed,
+                                           float(ref.fun), out)
 
     if speed:
         sizes = (size, 1_000_000)

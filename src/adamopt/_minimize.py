@@ -470,6 +470,10 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
                 saver.save(nit, evaluation)
     except KeyboardInterrupt:
         status = 6
+    except BaseException:
+        if monitor is not None:    # the objective raised: leave the terminal clean
+            monitor.abandon()
+        raise
     note = ""
     if status not in (4, 5) and not np.isfinite(x).all():
         # A step overflowed the parameters to infinity (an lr or a weight decay

@@ -274,6 +274,11 @@ class Monitor:
             self.bar.update(max(last_nit, 0) - self.bar.n)
             self.bar.close()
 
+    def abandon(self):
+        """Close the bar of a run that an exception ends (no final row)."""
+        if self.bar is not None:
+            self.bar.close()
+
     def history(self):
         """The recorded `History` (None when ``history`` is off)."""
         if self.rows is None:
