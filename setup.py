@@ -74,16 +74,16 @@ if os.environ.get("ADAMOPT_DEBUG_BUILD"):
 extensions = [
     Extension(
         "adamopt._kernels",
-        ["src/adamopt/_kernels.pyx"],
-        include_dirs=[np.get_include(), "src/adamopt"],
+        ["adamopt/_kernels.pyx"],
+        include_dirs=[np.get_include(), "adamopt"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-        depends=["src/adamopt/_pool.h", "src/adamopt/_kernel_api.pxd"],
+        depends=["adamopt/_pool.h", "adamopt/_kernel_api.pxd"],
     )
 ] + [
     Extension(
         f"adamopt._loops_{variant}",
-        [f"src/adamopt/_loops_{variant}.pyx"],
-        depends=["src/adamopt/_loops.pxi", "src/adamopt/_kernel_api.pxd"],
+        [f"adamopt/_loops_{variant}.pyx"],
+        depends=["adamopt/_loops.pxi", "adamopt/_kernel_api.pxd"],
     )
     for variant in VARIANT_FLAGS
 ]

@@ -16,7 +16,7 @@ Dask / in-memory and the difference (the overhead).  The in-memory path runs
 on one BLAS thread by default (``--blas-threads``), like each worker: on a
 busy machine a multithreaded BLAS that spins for its threads was measured 5-20
 times slower at 1e5 x 10, which would flatter the Dask path.  Run from a clone:
-``PYTHONPATH=src python benchmarks/dask_overhead.py`` or with adamopt and
+``PYTHONPATH=. python benchmarks/dask_overhead.py`` or with adamopt and
 ``adamopt[dask]`` installed.
 """
 

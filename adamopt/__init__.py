@@ -43,6 +43,16 @@ The classes update a NumPy array in place with one compiled, fused pass per step
         opt.step(gradient(x))   # x is updated in place
 """
 
+try:
+    from . import _kernels  # noqa: F401  (the compiled core; imported first for a clear error)
+except ImportError as error:  # pragma: no cover - only in an unbuilt source tree
+    raise ImportError(
+        "adamopt's compiled modules are missing from "
+        f"{__path__[0]}: this is a source tree that was not built. Install it "
+        "with 'pip install -e .' (compiles the extensions in place) or "
+        "'pip install .' and import it from outside the clone."
+    ) from error
+
 from ._batches import minibatches
 from ._dask_objective import dask_objective
 from ._family import SGD, Adagrad, Adamax, NAdam, RMSprop
