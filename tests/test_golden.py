@@ -101,7 +101,7 @@ DTYPES = {"float32": np.float32, "float64": np.float64}
 
 
 def _case_ids():
-    for index, (cls, options, kinds) in enumerate(CASES):
+    for index, (cls, _, kinds) in enumerate(CASES):
         for dtype in DTYPES:
             for n in (SMALL, LARGE):
                 if n == LARGE and kinds:
@@ -111,7 +111,8 @@ def _case_ids():
 
 def _digest(array):
     a = np.ascontiguousarray(array)
-    return hashlib.sha256(a.dtype.str.encode() + repr(a.shape).encode() + a.tobytes()).hexdigest()[:24]
+    header = a.dtype.str.encode() + repr(a.shape).encode()
+    return hashlib.sha256(header + a.tobytes()).hexdigest()[:24]
 
 
 def _state_digest(opt):
@@ -126,7 +127,7 @@ def _state_digest(opt):
 
 def run_case(case_id):
     """The trajectory record of a case: digests after steps 1, 2 and STEPS; and x."""
-    index, cls, dtype, n = case_id.split("-")
+    index, _, dtype, n = case_id.split("-")
     name, options, kinds = CASES[int(index)]
     dtype, n = DTYPES[dtype], int(n)
     options = dict(options)
