@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _validation as check
-from ._kernels import ALGORITHMS, FamilyCore
+from ._kernels import Core as FamilyCore
 from ._optimizers import _CHECKS, Schedule, _Checked, _Optimizer
 
 _PARAMS = r"""
@@ -119,8 +119,13 @@ class _FamilyOptimizer(_Optimizer, FamilyCore):
         for attribute, _, needs in self._STATE_ARRAYS.values():
             if needs is None or fixed.get(needs):
                 slots[attribute] = np.full_like(params, fill if attribute == "_a" else 0.0)
-        self._bind(self._ALGO, params, slots["_a"], slots["_b"], slots["_c"],
-                   fixed.get("centered", False))
+        self._bind(self._ALGO, self._ALGO not in ("sgd", "adamax"), params,
+                   (slots["_a"], slots["_b"], slots["_c"]),
+                   centered=fixed.get("centered", False))
+
+    _a = property(lambda self: self._state[0])
+    _b = property(lambda self: self._state[1])
+    _c = property(lambda self: self._state[2])
 
 
 # -- SGD -----------------------------------------------------------------------------------
@@ -194,7 +199,7 @@ class SGD(_FamilyOptimizer):
 """)
 
     _algorithm = "sgd"
-    _ALGO = ALGORITHMS["sgd"]
+    _ALGO = "sgd"
     _SAVED_HYPERPARAMETERS = ("lr", "momentum", "dampening", "weight_decay", "nesterov",
                               "maximize")
     _STATE_ARRAYS: ClassVar[dict] = {"momentum_buffer": ("_a", "finite", None)}
@@ -288,7 +293,7 @@ class Adagrad(_FamilyOptimizer):
 """)
 
     _algorithm = "adagrad"
-    _ALGO = ALGORITHMS["adagrad"]
+    _ALGO = "adagrad"
     _SAVED_HYPERPARAMETERS = ("lr", "lr_decay", "weight_decay", "initial_accumulator_value",
                               "eps", "maximize")
     _STATE_ARRAYS: ClassVar[dict] = {"sum": ("_a", "nonnegative", None)}
@@ -381,7 +386,7 @@ class RMSprop(_FamilyOptimizer):
 """)
 
     _algorithm = "rmsprop"
-    _ALGO = ALGORITHMS["rmsprop"]
+    _ALGO = "rmsprop"
     _SAVED_HYPERPARAMETERS = ("lr", "alpha", "eps", "weight_decay", "momentum", "centered",
                               "maximize")
     _FIXED = ("centered",)
@@ -473,7 +478,7 @@ class Adamax(_FamilyOptimizer):
 """)
 
     _algorithm = "adamax"
-    _ALGO = ALGORITHMS["adamax"]
+    _ALGO = "adamax"
     _SAVED_HYPERPARAMETERS = ("lr", "beta1", "beta2", "eps", "weight_decay", "maximize")
     _STATE_ARRAYS: ClassVar[dict] = {"m": ("_a", "finite", None),
                                      "u": ("_b", "nonnegative", None)}
@@ -574,7 +579,7 @@ class NAdam(_FamilyOptimizer):
 """)
 
     _algorithm = "nadam"
-    _ALGO = ALGORITHMS["nadam"]
+    _ALGO = "nadam"
     _SAVED_HYPERPARAMETERS = ("lr", "beta1", "beta2", "eps", "weight_decay", "momentum_decay",
                               "decoupled_weight_decay", "maximize")
     _STATE_ARRAYS: ClassVar[dict] = {"m": ("_a", "finite", None),

@@ -103,14 +103,13 @@ messages through the ``_slow_grad``, ``_schedule_value``, ``_raise_bad_grad``,
 cimport cython
 cimport numpy as cnp
 from cpython.pycapsule cimport PyCapsule_GetPointer
-from cython cimport floating
 from libc.float cimport DBL_MAX, FLT_MAX
-from libc.math cimport fabs, fabsf, isfinite, nextafter, nextafterf, pow, sqrt, sqrtf
+from libc.math cimport isfinite, nextafter, nextafterf, sqrt, sqrtf
 from libc.string cimport memcmp
 
 from adamopt._kernel_api cimport (
-    ALGO_ADAGRAD, ALGO_ADAM, ALGO_ADAMAX, ALGO_NADAM, ALGO_RMSPROP, ALGO_SGD, F_CENTERED,
-    F_COUPLED, F_FIRST, F_MOMENTUM, F_NESTEROV, AdamScalars, FamilyScalars, KernelTable,
+    F_AMSGRAD, F_CENTERED, F_COUPLED, F_NESTEROV, MAX_STATE, Hyperparameters, KernelTable,
+    StepScalars,
 )
 
 import importlib
@@ -144,10 +143,6 @@ cdef float LIMIT32 = nextafterf(sqrtf(FLT_MAX) * (1.0 - 2.0 ** -20), 0)
 cdef double LIMIT64 = nextafter(sqrt(DBL_MAX) * (1.0 - 2.0 ** -20), 0)
 GRAD_LIMIT_FLOAT32 = LIMIT32
 GRAD_LIMIT_FLOAT64 = LIMIT64
-
-#: The algorithms of `FamilyCore` (its ``algo``), by name.
-ALGORITHMS = {"sgd": ALGO_SGD, "adagrad": ALGO_ADAGRAD, "rmsprop": ALGO_RMSPROP,
-              "adamax": ALGO_ADAMAX, "nadam": ALGO_NADAM}
 
 
 # ---------------------------------------------------------------------------
@@ -220,6 +215,9 @@ def _select_at_import():
 
 
 _select_at_import()
+
+#: The kernel id of each algorithm, by name (the same in every variant).
+KERNELS = dict(_table_module.KERNELS)
 
 
 # ---------------------------------------------------------------------------
@@ -296,22 +294,18 @@ def _set_thread_min_size(Py_ssize_t size64, Py_ssize_t size32, Py_ssize_t chunk_
 
 _set_num_threads(_default_num_threads())
 
-
 cdef struct StepJob:
     const KernelTable* table
-    int algo              # ALGO_ADAM or one of the family's
+    int kernel            # the algorithm's kernel id (see _loops.pxi)
     char* x
     const char* g
-    char* m               # the state arrays: Adam's m, v, vmax, or the family's
-    char* v               # a, b, c (NULL where an algorithm has none)
-    char* vmax
+    char* state[MAX_STATE]  # the state arrays, in the declaration's order (NULL: absent)
     Py_ssize_t itemsize
     Py_ssize_t chunk      # chunk size of the job (see _check_chunk)
     int nthreads
-    bint is64, coupled, amsgrad, first
-    const AdamScalars* s
-    const FamilyScalars* fs
-    int flags             # the family's F_* flags
+    bint is64, coupled
+    const StepScalars* s
+    int flags             # the F_* flags of the step
     double sign, weight_decay, limit
     int bad
 
@@ -351,27 +345,19 @@ cdef inline char* _at(char* p, Py_ssize_t off) noexcept nogil:
 
 
 cdef void _update_chunk(void* ctx, Py_ssize_t begin, Py_ssize_t end) noexcept nogil:
+    """Update the elements [begin, end): the algorithm's loop, through the table."""
     cdef StepJob* j = <StepJob*>ctx
     cdef Py_ssize_t off = begin * j.itemsize
-    cdef char* w = j.vmax + off if j.amsgrad else NULL
-    if j.algo != ALGO_ADAM:
-        if j.is64:
-            j.table.family64(j.algo, <double*>(j.x + off), <const double*>(j.g + off),
-                             <double*>_at(j.m, off), <double*>_at(j.v, off),
-                             <double*>_at(j.vmax, off), end - begin, j.fs, j.flags)
-        else:
-            j.table.family32(j.algo, <float*>(j.x + off), <const float*>(j.g + off),
-                             <float*>_at(j.m, off), <float*>_at(j.v, off),
-                             <float*>_at(j.vmax, off), end - begin, j.fs, j.flags)
-        return
+    cdef char* st[MAX_STATE]
+    cdef int k
+    for k in range(MAX_STATE):
+        st[k] = _at(j.state[k], off)
     if j.is64:
-        j.table.update64(<double*>(j.x + off), <const double*>(j.g + off),
-                         <double*>(j.m + off), <double*>(j.v + off), <double*>w,
-                         end - begin, j.s, j.coupled, j.amsgrad, j.first)
+        j.table.update64(j.kernel, <double*>(j.x + off), <const double*>(j.g + off),
+                         <double**>st, end - begin, j.s, j.flags)
     else:
-        j.table.update32(<float*>(j.x + off), <const float*>(j.g + off),
-                         <float*>(j.m + off), <float*>(j.v + off), <float*>w,
-                         end - begin, j.s, j.coupled, j.amsgrad, j.first)
+        j.table.update32(j.kernel, <float*>(j.x + off), <const float*>(j.g + off),
+                         <float**>st, end - begin, j.s, j.flags)
 
 
 cdef void _stream_chunk(void* ctx, Py_ssize_t begin, Py_ssize_t end) noexcept nogil:
@@ -379,10 +365,10 @@ cdef void _stream_chunk(void* ctx, Py_ssize_t begin, Py_ssize_t end) noexcept no
     cdef Py_ssize_t off = begin * j.itemsize
     if j.is64:
         j.table.stream64(<double*>(j.x + off), <const double*>(j.g + off),
-                         <double*>(j.m + off), <double*>(j.v + off), end - begin)
+                         <double*>(j.state[0] + off), <double*>(j.state[1] + off), end - begin)
     else:
         j.table.stream32(<float*>(j.x + off), <const float*>(j.g + off),
-                         <float*>(j.m + off), <float*>(j.v + off), end - begin)
+                         <float*>(j.state[0] + off), <float*>(j.state[1] + off), end - begin)
 
 
 def _stream_probe(x, g, m, v):
@@ -399,8 +385,8 @@ def _stream_probe(x, g, m, v):
     job.itemsize = 8 if job.is64 else 4
     job.x = <char*>cnp.PyArray_DATA(ax)
     job.g = <const char*>cnp.PyArray_DATA(ag)
-    job.m = <char*>cnp.PyArray_DATA(am)
-    job.v = <char*>cnp.PyArray_DATA(av)
+    job.state[0] = <char*>cnp.PyArray_DATA(am)
+    job.state[1] = <char*>cnp.PyArray_DATA(av)
     cdef int nthreads = _num_threads
     if n < (THREAD_MIN_SIZE64 if job.is64 else THREAD_MIN_SIZE32):
         nthreads = 1
@@ -418,67 +404,91 @@ cdef Py_ssize_t _chunk_size(Py_ssize_t n, int nthreads) noexcept nogil:
     return max(CHUNK_MIN, min(c, CHUNK_MAX))
 
 
-cdef inline void _moment_form(double beta, double* p, double* q) noexcept nogil:
-    if beta >= 0.5:
-        p[0] = 1.0   # interpolation: m + (1 - beta) * (g - m)
-        q[0] = 1.0
-    else:
-        p[0] = beta  # weighted sum: beta * m + (1 - beta) * g
-        q[0] = 0.0
+_STEP_DOC = """Take one optimization step with the gradient ``grad``.
+
+        Parameters
+        ----------
+        grad : array_like
+            Gradient of the objective at the current parameters, with their
+            shape.  An array of their dtype and memory order is read as is;
+            anything else of real numbers is converted first (one copy).
+
+        Returns
+        -------
+        numpy.ndarray
+            The parameter array, updated in place.
+
+        Raises
+        ------
+        ValueError
+            If ``grad`` has the wrong shape, or (with ``check_finite``) holds
+            a NaN, an infinity or (for the algorithms that square it) a value
+            whose square would overflow; the parameters and the state are then
+            unchanged.
+        TypeError
+            If ``grad`` is not an array of real numbers.
+        """
 
 
-cdef inline floating _abs(floating a) noexcept nogil:
-    if floating is float:
-        return fabsf(a)
-    else:
-        return fabs(a)
-
-
-cdef inline floating _effective(
-    const floating* g, const floating* x, Py_ssize_t j,
-    floating sign, floating wd, bint coupled,
-) noexcept nogil:
-    """The gradient as the update loop uses it, before the maximize sign for
-    the uncoupled case (the sign does not change its magnitude)."""
-    if coupled:
-        return sign * g[j] + wd * x[j]
-    return g[j]
-
-
-cdef Py_ssize_t _first_bad(
-    const floating* grad, const floating* x, Py_ssize_t n,
-    double sign, double weight_decay, bint coupled, floating limit,
-) noexcept nogil:
-    """Index of the first element whose effective gradient is NaN, infinite
-    or larger in magnitude than ``limit``; -1 when there is none.  Only
-    called once the check has found one (it is not vectorised)."""
-    cdef floating sg = <floating>sign, wd = <floating>weight_decay
-    cdef Py_ssize_t j
-    for j in range(n):
-        if not (_abs(_effective(grad, x, j, sg, wd, coupled)) <= limit):
-            return j
-    return -1
+cdef inline bint _usable(double value, bint is64) noexcept nogil:
+    """Whether a per-step scalar is finite in the parameters' dtype."""
+    return isfinite(value) and (is64 or isfinite(<float>value))
 
 
 @cython.auto_pickle(False)
-cdef class _Core:
-    """What the compiled cores of every optimizer share: the parameters, the
-    step count, the learning rate and its schedule, the way in of the
-    gradient, and the step's job (the check, then the update, on the pool).
+cdef class Core:
+    """The compiled core of every optimizer: the parameters, the state
+    arrays, the step count, the hyperparameters, the way in of the gradient,
+    and the step's job (the check, then the update, on the pool).
 
-    A base class: the public classes in ``adamopt._optimizers`` and
-    ``adamopt._family`` validate their arguments, allocate the state and
-    then bind it (`AdamCore._bind`, `FamilyCore._bind`).
+    A base class: the public classes (built from the algorithm declarations
+    by ``adamopt._derive``) validate their arguments, allocate the state and
+    then call `_bind` with their kernel's name.  It calls back into the
+    class through the hooks ``_slow_grad``, ``_schedule_value``,
+    ``_raise_bad_grad``, ``_raise_bad_scalars`` and ``_raise_params_changed``.
     """
 
     cdef readonly cnp.ndarray _x
+    #: The state arrays in the declaration's order (None where absent).
+    cdef readonly tuple _state
+    cdef readonly int _kernel
+    #: Whether the algorithm squares the gradient (the check's limit).
+    cdef readonly bint _squares
+    cdef readonly bint _amsgrad, _centered   # options fixed at construction
     cdef Py_ssize_t _n
     cdef int _typenum
     cdef int _layout_flag
     cdef public long long _t
     cdef public double _lr, _eps, _weight_decay
+    cdef public double _beta1, _beta2, _momentum, _dampening, _alpha, _lr_decay
+    cdef public double _momentum_decay, _mu_product
     cdef public object _lr_fn, _schedule, _weight_decay_fn
-    cdef public bint _maximize, _check_finite
+    cdef public bint _maximize, _check_finite, _nesterov
+    cdef public bint _decoupled_weight_decay, _decay_by_schedule
+
+    def _bind(self, str kernel, bint squares, cnp.ndarray params, state,
+              bint amsgrad=False, bint centered=False):
+        """Hold ``params`` and the state arrays ``state`` (a sequence of at
+        most MAX_STATE arrays, None where absent) for the kernel named
+        ``kernel`` (a key of `KERNELS`).
+
+        The caller has validated ``params``; this re-checks what memory safety
+        depends on (equal sizes, dtypes and layouts) and raises `ValueError`
+        otherwise.
+        """
+        if kernel not in KERNELS:
+            raise ValueError(f"unknown kernel {kernel!r}")
+        state = tuple(state)
+        if len(state) > MAX_STATE:
+            raise ValueError(f"at most {MAX_STATE} state arrays")
+        self._bind_arrays(params, [params] + [a for a in state if a is not None])
+        self._state = state + (None,) * (MAX_STATE - len(state))
+        self._kernel = KERNELS[kernel]
+        self._squares = squares
+        self._amsgrad = amsgrad
+        self._centered = centered
+        if self._mu_product == 0.0:
+            self._mu_product = 1.0
 
     cdef _bind_arrays(self, cnp.ndarray params, list arrays):
         """Hold ``params``, after checking that every array of ``arrays``
@@ -564,23 +574,23 @@ cdef class _Core:
                 raise ValueError("internal error: gradient conversion failed")
         return <cnp.ndarray>grad
 
-    cdef void _start_job(self, StepJob* job, cnp.ndarray g, int algo, bint coupled,
-                         double limit):
+    cdef void _start_job(self, StepJob* job, cnp.ndarray g, bint coupled, double limit):
         """Fill what every step's job holds: the arrays, the check's
-        arguments and the split between threads (the state arrays, the
-        scalars and the flags are the caller's)."""
+        arguments and the split between threads (the scalars and the flags
+        are the caller's)."""
         cdef bint is64 = self._typenum == cnp.NPY_FLOAT64
+        cdef int k
         job.table = _table
-        job.algo = algo
+        job.kernel = self._kernel
         job.x = <char*>cnp.PyArray_DATA(self._x)
         job.g = <const char*>cnp.PyArray_DATA(g)
-        job.m = job.v = job.vmax = NULL
+        for k in range(MAX_STATE):
+            a = self._state[k]
+            job.state[k] = NULL if a is None else <char*>cnp.PyArray_DATA(<cnp.ndarray>a)
         job.itemsize = 8 if is64 else 4
         job.is64 = is64
         job.coupled = coupled
-        job.amsgrad = job.first = False
         job.s = NULL
-        job.fs = NULL
         job.flags = 0
         job.sign = -1.0 if self._maximize else 1.0
         job.weight_decay = self._weight_decay
@@ -629,195 +639,14 @@ cdef class _Core:
         ``_raise_bad_grad`` hook), once the check has found one."""
         cdef Py_ssize_t bad
         if job.is64:
-            bad = _first_bad(<const double*>cnp.PyArray_DATA(g),
-                             <const double*>cnp.PyArray_DATA(self._x), self._n, job.sign,
-                             job.weight_decay, job.coupled, <double>job.limit)
+            bad = job.table.first_bad64(<const double*>cnp.PyArray_DATA(g),
+                                        <const double*>cnp.PyArray_DATA(self._x), self._n,
+                                        job.sign, job.weight_decay, job.limit, job.coupled)
         else:
-            bad = _first_bad(<const float*>cnp.PyArray_DATA(g),
-                             <const float*>cnp.PyArray_DATA(self._x), self._n, job.sign,
-                             job.weight_decay, job.coupled, <float>job.limit)
+            bad = job.table.first_bad32(<const float*>cnp.PyArray_DATA(g),
+                                        <const float*>cnp.PyArray_DATA(self._x), self._n,
+                                        job.sign, job.weight_decay, job.limit, job.coupled)
         self._raise_bad_grad(g, bad)
-
-    @property
-    def params(self):
-        """The parameter array, updated in place by `step`."""
-        return self._x
-
-
-_STEP_DOC = """Take one optimization step with the gradient ``grad``.
-
-        Parameters
-        ----------
-        grad : array_like
-            Gradient of the objective at the current parameters, with their
-            shape.  An array of their dtype and memory order is read as is;
-            anything else of real numbers is converted first (one copy).
-
-        Returns
-        -------
-        numpy.ndarray
-            The parameter array, updated in place.
-
-        Raises
-        ------
-        ValueError
-            If ``grad`` has the wrong shape, or (with ``check_finite``) holds
-            a NaN, an infinity or (for the algorithms that square it) a value
-            whose square would overflow; the parameters and the state are then
-            unchanged.
-        TypeError
-            If ``grad`` is not an array of real numbers.
-        """
-
-
-@cython.auto_pickle(False)
-cdef class AdamCore(_Core):
-    """Parameters, moments and the compiled step of Adam and AdamW.
-
-    A base class: construct `adamopt.Adam` or `adamopt.AdamW`, which validate
-    their arguments, allocate the state and then call `_bind`.
-    """
-
-    cdef readonly cnp.ndarray _m, _v, _vmax
-    cdef public double _beta1, _beta2
-    cdef public bint _decay_by_schedule
-    cdef readonly bint _decoupled, _amsgrad
-
-    def _bind(self, cnp.ndarray params, cnp.ndarray m, cnp.ndarray v, vmax,
-              bint decoupled, bint amsgrad):
-        """Hold ``params`` and the state arrays.
-
-        The caller has validated ``params``; this re-checks what memory safety
-        depends on (equal sizes, dtypes and layouts) and raises `ValueError`
-        otherwise.
-        """
-        self._bind_arrays(params, [params, m, v] + ([vmax] if amsgrad else []))
-        self._m = m
-        self._v = v
-        self._vmax = vmax if amsgrad else None
-        self._decoupled = decoupled
-        self._amsgrad = amsgrad
-
-    def _grad_limit(self):
-        """The largest gradient magnitude a step accepts (just under the
-        square root of the dtype's largest number)."""
-        return LIMIT64 if self._typenum == cnp.NPY_FLOAT64 else <double>LIMIT32
-
-    def step(self, grad):
-        cdef long long t = self._t + 1
-        cdef double eta
-        cdef double lr_t = self._lr_at(t, &eta)
-        cdef cnp.ndarray g = self._gradient(grad)
-        cdef bint is64 = self._typenum == cnp.NPY_FLOAT64
-        cdef StepJob job
-        self._start_job(&job, g, ALGO_ADAM, (not self._decoupled) and self._weight_decay != 0.0,
-                        LIMIT64 if is64 else LIMIT32)
-        job.m = <char*>cnp.PyArray_DATA(self._m)
-        job.v = <char*>cnp.PyArray_DATA(self._v)
-        job.vmax = <char*>cnp.PyArray_DATA(self._vmax) if self._amsgrad else NULL
-        job.amsgrad = self._amsgrad
-
-        cdef AdamScalars s
-        cdef double bc1 = 1.0 - pow(self._beta1, <double>t)
-        cdef double bc2_sqrt = sqrt(1.0 - pow(self._beta2, <double>t))
-        s.sign = job.sign
-        s.weight_decay = self._weight_decay
-        s.decay = 1.0
-        if self._decoupled:
-            s.decay = 1.0 - (eta if self._decay_by_schedule else lr_t) * self._weight_decay
-        s.one_minus_beta1 = 1.0 - self._beta1
-        s.one_minus_beta2 = 1.0 - self._beta2
-        _moment_form(self._beta1, &s.p1, &s.q1)
-        _moment_form(self._beta2, &s.p2, &s.q2)
-        s.lr = lr_t
-        s.eps = self._eps
-        s.step = lr_t * bc2_sqrt / bc1
-        s.eps_hat = self._eps * bc2_sqrt
-        job.s = &s
-        # t == 1 starts from the zero state (load_state_dict enforces it).
-        job.first = t == 1
-        # The scalars as the loop will see them, in the parameters' dtype.
-        cdef bint lr_ok = isfinite(s.step) and isfinite(s.decay) and (is64 or (
-            isfinite(<float>s.step) and isfinite(<float>s.decay) and isfinite(<float>s.lr)))
-        cdef bint eps_ok = s.eps_hat > 0 and (is64 or <float>s.eps_hat > 0)
-        if not lr_ok:
-            self._refuse_scalars(&job, g, "lr", lr_t, t)
-        if not eps_ok:
-            self._refuse_scalars(&job, g, "eps", self._eps, t)
-        self._run(&job, g)
-        self._t = t
-        return self._x
-
-    step.__doc__ = _STEP_DOC
-
-
-cdef inline bint _usable(double value, bint is64) noexcept nogil:
-    """Whether a per-step scalar is finite in the parameters' dtype."""
-    return isfinite(value) and (is64 or isfinite(<float>value))
-
-
-@cython.auto_pickle(False)
-cdef class FamilyCore(_Core):
-    """Parameters, state and the compiled step of SGD, Adagrad, RMSprop,
-    Adamax and NAdam (one core; ``_algo`` chooses the loop).
-
-    A base class: construct `adamopt.SGD`, `adamopt.Adagrad`, ... which
-    validate their arguments, allocate the state and then call `_bind`.
-
-    Per-step scalars, computed once in float64 (``lr_t`` is the learning rate
-    times the schedule multiplier; the loops' arithmetic is in ``_loops.pxi``):
-
-    * SGD: the step ``lr_t``, ``momentum``, ``1 - dampening``.
-    * Adagrad: ``lr_t / (1 + (t - 1) lr_decay)``.
-    * RMSprop: ``lr_t``, ``momentum``, ``1 - alpha`` in the form of
-      ``_moment_form(alpha)``.
-    * Adamax: ``lr_t / (1 - beta1**t)``; ``beta2``.
-    * NAdam: with ``mu_t = beta1 (1 - 0.96**(t psi) / 2)``, the products
-      ``P_t = mu_1 ... mu_t`` (``_mu_product``, kept in float64) and
-      ``r = sqrt(1 - beta2**t)``, the coefficients of g and m
-      ``lr_t (1 - mu_t) r / (1 - P_t)`` and ``lr_t mu_{t+1} r / (1 - P_t mu_{t+1})``
-      and the denominator's ``eps r``: ``x -= (c_g g + c_m m) / (sqrt(v) + eps r)``
-      is PyTorch's ``x -= lr_t ((1 - mu_t) g / (1 - P_t) + mu_{t+1} m /
-      (1 - P_{t+1})) / (sqrt(v / (1 - beta2**t)) + eps)`` with one square root
-      and one division per element.
-    """
-
-    cdef readonly cnp.ndarray _a, _b, _c
-    cdef readonly int _algo
-    cdef readonly bint _centered
-    cdef public double _momentum, _dampening, _alpha, _lr_decay
-    cdef public double _beta1, _beta2, _momentum_decay, _mu_product
-    cdef public bint _nesterov, _decoupled_weight_decay
-
-    def _bind(self, int algo, cnp.ndarray params, a, b, c, bint centered=False):
-        """Hold ``params`` and the state arrays ``a``, ``b``, ``c`` (None
-        where the algorithm has none; see ``_family_update`` in _loops.pxi).
-
-        The caller has validated ``params``; this re-checks what memory safety
-        depends on and raises `ValueError` otherwise.
-        """
-        if algo not in (ALGO_SGD, ALGO_ADAGRAD, ALGO_RMSPROP, ALGO_ADAMAX, ALGO_NADAM):
-            raise ValueError(f"unknown algorithm {algo}")
-        needs = {ALGO_SGD: (True, False, False), ALGO_ADAGRAD: (True, False, False),
-                 ALGO_RMSPROP: (True, centered, True), ALGO_ADAMAX: (True, True, False),
-                 ALGO_NADAM: (True, True, False)}[algo]
-        given = [a, b, c]
-        self._bind_arrays(params, [params] + [s for s, need in zip(given, needs) if need])
-        self._a, self._b, self._c = [s if need else None for s, need in zip(given, needs)]
-        self._algo = algo
-        self._centered = centered
-        if self._mu_product == 0.0:
-            self._mu_product = 1.0
-
-    cdef bint _coupled(self):
-        return self._weight_decay != 0.0 and not (
-            self._algo == ALGO_NADAM and self._decoupled_weight_decay)
-
-    cdef double _limit(self):
-        cdef bint is64 = self._typenum == cnp.NPY_FLOAT64
-        if self._algo in (ALGO_SGD, ALGO_ADAMAX):
-            return DBL_MAX if is64 else <double>FLT_MAX
-        return LIMIT64 if is64 else <double>LIMIT32
 
     def _grad_limit(self):
         """The largest gradient magnitude a step accepts: under the square
@@ -825,73 +654,64 @@ cdef class FamilyCore(_Core):
         gradient, else the largest finite number."""
         return self._limit()
 
+    cdef double _limit(self):
+        cdef bint is64 = self._typenum == cnp.NPY_FLOAT64
+        if not self._squares:
+            return DBL_MAX if is64 else <double>FLT_MAX
+        return LIMIT64 if is64 else <double>LIMIT32
+
     def step(self, grad):
         cdef long long t = self._t + 1
         cdef double eta
         cdef double lr_t = self._lr_at(t, &eta)
         cdef cnp.ndarray g = self._gradient(grad)
         cdef bint is64 = self._typenum == cnp.NPY_FLOAT64
+        cdef bint coupled = self._weight_decay != 0.0 and not self._decoupled_weight_decay
         cdef StepJob job
-        cdef int algo = self._algo
-        self._start_job(&job, g, algo, self._coupled(), self._limit())
-        job.m = <char*>cnp.PyArray_DATA(self._a)
-        job.v = <char*>cnp.PyArray_DATA(self._b) if self._b is not None else NULL
-        job.vmax = <char*>cnp.PyArray_DATA(self._c) if self._c is not None else NULL
+        self._start_job(&job, g, coupled, self._limit())
 
-        cdef FamilyScalars s
+        cdef Hyperparameters h
+        h.lr = lr_t
+        h.eta = eta
+        h.beta1 = self._beta1
+        h.beta2 = self._beta2
+        h.eps = self._eps
+        h.weight_decay = self._weight_decay
+        h.momentum = self._momentum
+        h.dampening = self._dampening
+        h.alpha = self._alpha
+        h.lr_decay = self._lr_decay
+        h.momentum_decay = self._momentum_decay
+        h.mu_product = self._mu_product
+        h.decoupled = self._decoupled_weight_decay
+        h.decay_by_schedule = self._decay_by_schedule
+        cdef StepScalars s
         s.sign = job.sign
         s.weight_decay = self._weight_decay
         s.decay = 1.0
-        s.lr = lr_t
-        s.lr2 = 0.0
-        s.momentum = self._momentum
-        s.damp = 1.0 - self._dampening
-        s.one_minus_beta1 = 1.0 - self._beta1
-        _moment_form(self._beta1, &s.p1, &s.q1)
-        s.one_minus_beta2 = 1.0 - self._beta2
-        _moment_form(self._beta2, &s.p2, &s.q2)
-        s.beta2 = self._beta2
-        s.eps = self._eps
-        cdef int flags = F_COUPLED if job.coupled else 0
-        cdef double mu_product = self._mu_product, mu, mu_next, r
-        if algo == ALGO_SGD:
-            if self._momentum != 0.0:
-                flags |= F_MOMENTUM
-                if self._nesterov:
-                    flags |= F_NESTEROV
-                if t == 1:
-                    flags |= F_FIRST
-        elif algo == ALGO_ADAGRAD:
-            s.lr = lr_t / (1.0 + (t - 1) * self._lr_decay)
-        elif algo == ALGO_RMSPROP:
-            s.one_minus_beta2 = 1.0 - self._alpha
-            _moment_form(self._alpha, &s.p2, &s.q2)
-            if self._momentum > 0.0:
-                flags |= F_MOMENTUM
-            if self._centered:
-                flags |= F_CENTERED
-        elif algo == ALGO_ADAMAX:
-            s.lr = lr_t / (1.0 - pow(self._beta1, <double>t))
-        elif algo == ALGO_NADAM:
-            r = sqrt(1.0 - pow(self._beta2, <double>t))
-            mu = self._beta1 * (1.0 - 0.5 * pow(0.96, t * self._momentum_decay))
-            mu_next = self._beta1 * (1.0 - 0.5 * pow(0.96, (t + 1) * self._momentum_decay))
-            mu_product = mu_product * mu
-            s.lr = lr_t * (1.0 - mu) / (1.0 - mu_product) * r
-            s.lr2 = lr_t * mu_next / (1.0 - mu_product * mu_next) * r
-            s.eps = self._eps * r
-            if self._decoupled_weight_decay:
-                s.decay = 1.0 - lr_t * self._weight_decay
-        job.fs = &s
+        if self._decoupled_weight_decay:
+            s.decay = 1.0 - (eta if self._decay_by_schedule else lr_t) * self._weight_decay
+        s.mu_product = self._mu_product
+        cdef int flags = ((F_COUPLED if coupled else 0) | (F_AMSGRAD if self._amsgrad else 0)
+                          | (F_NESTEROV if self._nesterov else 0)
+                          | (F_CENTERED if self._centered else 0))
+        _table.prepare(self._kernel, &h, t, &s, &flags)
+        job.s = &s
         job.flags = flags
         # The scalars as the loop will see them, in the parameters' dtype.
-        if not (_usable(s.lr, is64) and _usable(s.lr2, is64) and _usable(s.decay, is64)):
+        if not (_usable(s.lr, is64) and _usable(s.lr2, is64) and _usable(s.step, is64)
+                and _usable(s.decay, is64)):
             self._refuse_scalars(&job, g, "lr", lr_t, t)
-        if algo != ALGO_SGD and not (s.eps > 0 and (is64 or <float>s.eps > 0)):
+        if not (s.eps_hat > 0 and (is64 or <float>s.eps_hat > 0)):
             self._refuse_scalars(&job, g, "eps", self._eps, t)
         self._run(&job, g)
-        self._mu_product = mu_product
+        self._mu_product = s.mu_product
         self._t = t
         return self._x
 
     step.__doc__ = _STEP_DOC
+
+    @property
+    def params(self):
+        """The parameter array, updated in place by `step`."""
+        return self._x

@@ -1,5 +1,5 @@
-# The update loops of Adam, AdamW and their family (SGD, Adagrad, RMSprop,
-# Adamax, NAdam) and the gradient check, compiled once per
+# The per-step scalars and the update loop of every algorithm, and the
+# gradient check, compiled once per
 # instruction set: ``_loops_baseline.pyx`` and ``_loops_avx2.pyx`` include this
 # file and are built with different flags (see setup.py).  The arithmetic is
 # described in ``_kernels.pyx``; every variant is built with
@@ -11,9 +11,11 @@ from cpython.pycapsule cimport PyCapsule_New
 from cython cimport floating
 from libc.math cimport fabs, fabsf, sqrt, sqrtf
 
+from libc.math cimport pow
+
 from adamopt._kernel_api cimport (
-    ALGO_ADAGRAD, ALGO_ADAMAX, ALGO_NADAM, ALGO_RMSPROP, ALGO_SGD, F_CENTERED, F_COUPLED,
-    F_FIRST, F_MOMENTUM, F_NESTEROV, AdamScalars, FamilyScalars, KernelTable,
+    F_AMSGRAD, F_CENTERED, F_COUPLED, F_FIRST, F_MOMENTUM, F_NESTEROV, F_RECTIFIED,
+    Hyperparameters, KernelTable, StepScalars,
 )
 
 cdef extern from *:
@@ -82,6 +84,13 @@ cdef inline floating _sqrt(floating a) noexcept nogil:
         return sqrt(a)
 
 
+cdef inline floating _abs(floating a) noexcept nogil:
+    if floating is float:
+        return fabsf(a)
+    else:
+        return fabs(a)
+
+
 cdef inline floating _grad_at(
     const floating* grad, floating xi, Py_ssize_t i, floating sign, floating wd, bint coupled,
 ) noexcept nogil:
@@ -103,7 +112,7 @@ cdef inline floating _average(floating a, floating b, floating p, floating q,
 
 cdef inline void _adam_loop(
     floating* x, const floating* grad, floating* m, floating* v, floating* vmax,
-    Py_ssize_t n, const AdamScalars* s, bint coupled, bint amsgrad, bint first,
+    Py_ssize_t n, const StepScalars* s, bint coupled, bint amsgrad, bint first,
 ) noexcept nogil:
     """The update of every element.  ``coupled``, ``amsgrad`` and ``first``
     are constants at each call site, so the compiler emits one specialised
@@ -140,9 +149,9 @@ cdef inline void _adam_loop(
             x[i] = xi * decay - step * mi / (_sqrt(wi) + eps_hat)
 
 
-cdef void _adam_update(
+cdef inline void _adam_update(
     floating* x, const floating* grad, floating* m, floating* v, floating* vmax,
-    Py_ssize_t n, const AdamScalars* s, bint coupled, bint amsgrad, bint first,
+    Py_ssize_t n, const StepScalars* s, bint coupled, bint amsgrad, bint first,
 ) noexcept nogil:
     if first:
         if coupled:
@@ -165,23 +174,16 @@ cdef void _adam_update(
         _adam_loop(x, grad, m, v, vmax, n, s, False, False, False)
 
 
-cdef inline floating _abs(floating a) noexcept nogil:
-    if floating is float:
-        return fabsf(a)
-    else:
-        return fabs(a)
-
-
 # ---------------------------------------------------------------------------
-# The family: SGD, Adagrad, RMSprop, Adamax, NAdam.  One loop per algorithm;
-# each option that changes the arithmetic is a ``bint`` argument that is a
-# constant at every call site (the dispatchers below fix one flag per level),
-# so the compiler emits one specialised, vectorised loop per combination.
-# The arithmetic of each is documented in _kernels.pyx ("The family").
+# The other algorithms: SGD, Adagrad, RMSprop, Adamax, NAdam.  One loop per
+# algorithm, as Adam's; each option that changes the arithmetic is a ``bint``
+# argument that is a constant at every call site (the dispatchers fix one flag
+# per level), so the compiler emits one specialised, vectorised loop per
+# combination.  The arithmetic of each is documented in _kernels.pyx.
 
 cdef inline void _sgd_loop(
     floating* x, const floating* grad, floating* buf, Py_ssize_t n,
-    const FamilyScalars* s, bint coupled, bint momentum, bint nesterov, bint first,
+    const StepScalars* s, bint coupled, bint momentum, bint nesterov, bint first,
 ) noexcept nogil:
     cdef floating sign = <floating>s.sign, wd = <floating>s.weight_decay
     cdef floating lr = <floating>s.lr, mu = <floating>s.momentum, damp = <floating>s.damp
@@ -205,7 +207,7 @@ cdef inline void _sgd_loop(
 
 cdef inline void _sgd_nesterov(
     floating* x, const floating* grad, floating* buf, Py_ssize_t n,
-    const FamilyScalars* s, bint coupled, bint first, int flags,
+    const StepScalars* s, bint coupled, bint first, int flags,
 ) noexcept nogil:
     if flags & F_NESTEROV:
         _sgd_loop(x, grad, buf, n, s, coupled, True, True, first)
@@ -215,7 +217,7 @@ cdef inline void _sgd_nesterov(
 
 cdef inline void _sgd_momentum(
     floating* x, const floating* grad, floating* buf, Py_ssize_t n,
-    const FamilyScalars* s, bint coupled, int flags,
+    const StepScalars* s, bint coupled, int flags,
 ) noexcept nogil:
     if not flags & F_MOMENTUM:
         _sgd_loop(x, grad, buf, n, s, coupled, False, False, False)
@@ -227,10 +229,10 @@ cdef inline void _sgd_momentum(
 
 cdef inline void _adagrad_loop(
     floating* x, const floating* grad, floating* acc, Py_ssize_t n,
-    const FamilyScalars* s, bint coupled,
+    const StepScalars* s, bint coupled,
 ) noexcept nogil:
     cdef floating sign = <floating>s.sign, wd = <floating>s.weight_decay
-    cdef floating clr = <floating>s.lr, eps = <floating>s.eps
+    cdef floating clr = <floating>s.lr, eps = <floating>s.eps_hat
     cdef floating xi, gi, ai
     cdef Py_ssize_t i
     for i in range(n):
@@ -243,10 +245,10 @@ cdef inline void _adagrad_loop(
 
 cdef inline void _rmsprop_loop(
     floating* x, const floating* grad, floating* sq, floating* avg, floating* buf,
-    Py_ssize_t n, const FamilyScalars* s, bint coupled, bint centered, bint momentum,
+    Py_ssize_t n, const StepScalars* s, bint coupled, bint centered, bint momentum,
 ) noexcept nogil:
     cdef floating sign = <floating>s.sign, wd = <floating>s.weight_decay
-    cdef floating lr = <floating>s.lr, mu = <floating>s.momentum, eps = <floating>s.eps
+    cdef floating lr = <floating>s.lr, mu = <floating>s.momentum, eps = <floating>s.eps_hat
     cdef floating c = <floating>s.one_minus_beta2, p = <floating>s.p2, q = <floating>s.q2
     cdef floating xi, gi, vi, ai, wi, ui
     cdef Py_ssize_t i
@@ -273,7 +275,7 @@ cdef inline void _rmsprop_loop(
 
 cdef inline void _rmsprop_momentum(
     floating* x, const floating* grad, floating* sq, floating* avg, floating* buf,
-    Py_ssize_t n, const FamilyScalars* s, bint coupled, int flags,
+    Py_ssize_t n, const StepScalars* s, bint coupled, int flags,
 ) noexcept nogil:
     if flags & F_CENTERED:
         if flags & F_MOMENTUM:
@@ -288,10 +290,10 @@ cdef inline void _rmsprop_momentum(
 
 cdef inline void _adamax_loop(
     floating* x, const floating* grad, floating* m, floating* u, Py_ssize_t n,
-    const FamilyScalars* s, bint coupled,
+    const StepScalars* s, bint coupled,
 ) noexcept nogil:
     cdef floating sign = <floating>s.sign, wd = <floating>s.weight_decay
-    cdef floating clr = <floating>s.lr, eps = <floating>s.eps, beta2 = <floating>s.beta2
+    cdef floating clr = <floating>s.lr, eps = <floating>s.eps_hat, beta2 = <floating>s.beta2
     cdef floating c1 = <floating>s.one_minus_beta1, p1 = <floating>s.p1, q1 = <floating>s.q1
     cdef floating xi, gi, mi, ui, ai
     cdef Py_ssize_t i
@@ -310,11 +312,11 @@ cdef inline void _adamax_loop(
 
 cdef inline void _nadam_loop(
     floating* x, const floating* grad, floating* m, floating* v, Py_ssize_t n,
-    const FamilyScalars* s, bint coupled,
+    const StepScalars* s, bint coupled,
 ) noexcept nogil:
     cdef floating sign = <floating>s.sign, wd = <floating>s.weight_decay
     cdef floating decay = <floating>s.decay
-    cdef floating cg = <floating>s.lr, cm = <floating>s.lr2, eps_hat = <floating>s.eps
+    cdef floating cg = <floating>s.lr, cm = <floating>s.lr2, eps_hat = <floating>s.eps_hat
     cdef floating c1 = <floating>s.one_minus_beta1, p1 = <floating>s.p1, q1 = <floating>s.q1
     cdef floating c2 = <floating>s.one_minus_beta2, p2 = <floating>s.p2, q2 = <floating>s.q2
     cdef floating xi, gi, mi, vi
@@ -329,55 +331,149 @@ cdef inline void _nadam_loop(
         x[i] = xi * decay - (cg * gi + cm * mi) / (_sqrt(vi) + eps_hat)
 
 
-cdef inline void _family_update(
-    int algo, floating* x, const floating* grad, floating* a, floating* b, floating* c,
-    Py_ssize_t n, const FamilyScalars* s, int flags,
+# ---------------------------------------------------------------------------
+# Kernel ids, per-step scalars and the dispatch.  An algorithm adds its id to
+# the enum and to KERNELS, its ``prepare`` branch and its ``update`` branch.
+
+cdef enum:
+    K_ADAM = 0
+    K_SGD = 1
+    K_ADAGRAD = 2
+    K_RMSPROP = 3
+    K_ADAMAX = 4
+    K_NADAM = 5
+
+#: The kernel id of each algorithm, by the name its declaration gives.
+KERNELS = {"adam": K_ADAM, "sgd": K_SGD, "adagrad": K_ADAGRAD, "rmsprop": K_RMSPROP,
+           "adamax": K_ADAMAX, "nadam": K_NADAM}
+
+
+cdef inline void _moment_form(double beta, double* p, double* q) noexcept nogil:
+    """The form of an exponential average with decay ``beta`` (see the
+    module docstring of _kernels.pyx): ``p * m + c * (g - q * m)``."""
+    if beta >= 0.5:
+        p[0] = 1.0   # interpolation: m + (1 - beta) * (g - m)
+        q[0] = 1.0
+    else:
+        p[0] = beta  # weighted sum: beta * m + (1 - beta) * g
+        q[0] = 0.0
+
+
+cdef void _prepare(int kernel, const Hyperparameters* h, long long t, StepScalars* s,
+                   int* flags) noexcept nogil:
+    """The scalars of step ``t`` of ``kernel``, in float64.  The core has set
+    sign, weight_decay, decay and mu_product; this sets the defaults every
+    loop shares, then the algorithm's own.
+
+    * Adam: ``step = lr_t sqrt(1 - beta2**t) / (1 - beta1**t)``,
+      ``eps_hat = eps sqrt(1 - beta2**t)`` (and the closed form at t = 1).
+    * SGD: the step ``lr_t``, ``momentum``, ``1 - dampening``.
+    * Adagrad: ``lr_t / (1 + (t - 1) lr_decay)``.
+    * RMSprop: ``lr_t``, ``momentum``, ``1 - alpha`` in the form of
+      ``_moment_form(alpha)``.
+    * Adamax: ``lr_t / (1 - beta1**t)``; ``beta2``.
+    * NAdam: with ``mu_t = beta1 (1 - 0.96**(t psi) / 2)``, the products
+      ``P_t = mu_1 ... mu_t`` (kept in float64) and ``r = sqrt(1 - beta2**t)``,
+      the coefficients of g and m ``lr_t (1 - mu_t) r / (1 - P_t)`` and
+      ``lr_t mu_{t+1} r / (1 - P_t mu_{t+1})`` and the denominator's
+      ``eps r``: ``x -= (c_g g + c_m m) / (sqrt(v) + eps r)`` is PyTorch's
+      ``x -= lr_t ((1 - mu_t) g / (1 - P_t) + mu_{t+1} m / (1 - P_{t+1})) /
+      (sqrt(v / (1 - beta2**t)) + eps)`` with one square root and one
+      division per element.
+    """
+    cdef double bc2_sqrt, mu, mu_next
+    s.lr = h.lr
+    s.lr2 = 0.0
+    s.step = 0.0
+    s.momentum = h.momentum
+    s.damp = 1.0 - h.dampening
+    s.one_minus_beta1 = 1.0 - h.beta1
+    _moment_form(h.beta1, &s.p1, &s.q1)
+    s.one_minus_beta2 = 1.0 - h.beta2
+    _moment_form(h.beta2, &s.p2, &s.q2)
+    s.beta2 = h.beta2
+    s.eps = h.eps
+    s.eps_hat = h.eps
+    if kernel == K_ADAM:
+        bc2_sqrt = sqrt(1.0 - pow(h.beta2, <double>t))
+        s.step = h.lr * bc2_sqrt / (1.0 - pow(h.beta1, <double>t))
+        s.eps_hat = h.eps * bc2_sqrt
+        if t == 1:   # the state is zero (load_state_dict enforces it)
+            flags[0] |= F_FIRST
+    elif kernel == K_SGD:
+        s.eps_hat = 1.0   # SGD adds no eps
+        if h.momentum != 0.0:
+            flags[0] |= F_MOMENTUM
+            if t == 1:
+                flags[0] |= F_FIRST
+    elif kernel == K_ADAGRAD:
+        s.lr = h.lr / (1.0 + (t - 1) * h.lr_decay)
+    elif kernel == K_RMSPROP:
+        s.one_minus_beta2 = 1.0 - h.alpha
+        _moment_form(h.alpha, &s.p2, &s.q2)
+        if h.momentum > 0.0:
+            flags[0] |= F_MOMENTUM
+    elif kernel == K_ADAMAX:
+        s.lr = h.lr / (1.0 - pow(h.beta1, <double>t))
+    elif kernel == K_NADAM:
+        bc2_sqrt = sqrt(1.0 - pow(h.beta2, <double>t))
+        mu = h.beta1 * (1.0 - 0.5 * pow(0.96, t * h.momentum_decay))
+        mu_next = h.beta1 * (1.0 - 0.5 * pow(0.96, (t + 1) * h.momentum_decay))
+        s.mu_product = h.mu_product * mu
+        s.lr = h.lr * (1.0 - mu) / (1.0 - s.mu_product) * bc2_sqrt
+        s.lr2 = h.lr * mu_next / (1.0 - s.mu_product * mu_next) * bc2_sqrt
+        s.eps_hat = h.eps * bc2_sqrt
+
+
+cdef inline void _update(
+    int kernel, floating* x, const floating* grad, floating** st, Py_ssize_t n,
+    const StepScalars* s, int flags,
 ) noexcept nogil:
-    """One step of algorithm ``algo`` over n elements; ``a``, ``b``, ``c``
-    are its state arrays (SGD: the momentum buffer; Adagrad: the sum of
-    squares; RMSprop: the square average, the gradient average and the
-    momentum buffer; Adamax: m and the infinity norm u; NAdam: m and v)."""
+    """One step of ``kernel`` over n elements; ``st`` holds its state arrays
+    in the order of its declaration (Adam: m, v, vmax; SGD: the momentum
+    buffer; Adagrad: the sum of squares; RMSprop: the square average, the
+    gradient average and the momentum buffer; Adamax: m and the infinity
+    norm u; NAdam: m and v), NULL where one is absent.  Each option is fixed
+    at one level here, so every combination gets its own specialised loop."""
     cdef bint coupled = (flags & F_COUPLED) != 0
-    if algo == ALGO_SGD:
+    if kernel == K_ADAM:
+        _adam_update(x, grad, st[0], st[1], st[2], n, s, coupled,
+                     (flags & F_AMSGRAD) != 0, (flags & F_FIRST) != 0)
+    elif kernel == K_SGD:
         if coupled:
-            _sgd_momentum(x, grad, a, n, s, True, flags)
+            _sgd_momentum(x, grad, st[0], n, s, True, flags)
         else:
-            _sgd_momentum(x, grad, a, n, s, False, flags)
-    elif algo == ALGO_ADAGRAD:
+            _sgd_momentum(x, grad, st[0], n, s, False, flags)
+    elif kernel == K_ADAGRAD:
         if coupled:
-            _adagrad_loop(x, grad, a, n, s, True)
+            _adagrad_loop(x, grad, st[0], n, s, True)
         else:
-            _adagrad_loop(x, grad, a, n, s, False)
-    elif algo == ALGO_RMSPROP:
+            _adagrad_loop(x, grad, st[0], n, s, False)
+    elif kernel == K_RMSPROP:
         if coupled:
-            _rmsprop_momentum(x, grad, a, b, c, n, s, True, flags)
+            _rmsprop_momentum(x, grad, st[0], st[1], st[2], n, s, True, flags)
         else:
-            _rmsprop_momentum(x, grad, a, b, c, n, s, False, flags)
-    elif algo == ALGO_ADAMAX:
+            _rmsprop_momentum(x, grad, st[0], st[1], st[2], n, s, False, flags)
+    elif kernel == K_ADAMAX:
         if coupled:
-            _adamax_loop(x, grad, a, b, n, s, True)
+            _adamax_loop(x, grad, st[0], st[1], n, s, True)
         else:
-            _adamax_loop(x, grad, a, b, n, s, False)
-    elif algo == ALGO_NADAM:
+            _adamax_loop(x, grad, st[0], st[1], n, s, False)
+    elif kernel == K_NADAM:
         if coupled:
-            _nadam_loop(x, grad, a, b, n, s, True)
+            _nadam_loop(x, grad, st[0], st[1], n, s, True)
         else:
-            _nadam_loop(x, grad, a, b, n, s, False)
+            _nadam_loop(x, grad, st[0], st[1], n, s, False)
 
 
-cdef void _family64(
-    int algo, double* x, const double* grad, double* a, double* b, double* c,
-    Py_ssize_t n, const FamilyScalars* s, int flags,
-) noexcept nogil:
-    _family_update(algo, x, grad, a, b, c, n, s, flags)
+cdef void _update64(int kernel, double* x, const double* grad, double** state,
+                    Py_ssize_t n, const StepScalars* s, int flags) noexcept nogil:
+    _update(kernel, x, grad, state, n, s, flags)
 
 
-cdef void _family32(
-    int algo, float* x, const float* grad, float* a, float* b, float* c,
-    Py_ssize_t n, const FamilyScalars* s, int flags,
-) noexcept nogil:
-    _family_update(algo, x, grad, a, b, c, n, s, flags)
-
+cdef void _update32(int kernel, float* x, const float* grad, float** state,
+                    Py_ssize_t n, const StepScalars* s, int flags) noexcept nogil:
+    _update(kernel, x, grad, state, n, s, flags)
 
 cdef inline floating _effective(
     const floating* g, const floating* x, Py_ssize_t j,
@@ -423,20 +519,6 @@ cdef inline bint _any_bad(
         b0 = _flag(b0, _effective(g, x, j, sg, wd, coupled), limit)
     return b0 + b1 + b2 + b3 + b4 + b5 + b6 + b7 != 0
 
-cdef void _update64(
-    double* x, const double* grad, double* m, double* v, double* vmax,
-    Py_ssize_t n, const AdamScalars* s, bint coupled, bint amsgrad, bint first,
-) noexcept nogil:
-    _adam_update(x, grad, m, v, vmax, n, s, coupled, amsgrad, first)
-
-
-cdef void _update32(
-    float* x, const float* grad, float* m, float* v, float* vmax,
-    Py_ssize_t n, const AdamScalars* s, bint coupled, bint amsgrad, bint first,
-) noexcept nogil:
-    _adam_update(x, grad, m, v, vmax, n, s, coupled, amsgrad, first)
-
-
 cdef bint _any_bad64(
     const double* g, const double* x, Py_ssize_t n,
     double sign, double weight_decay, double limit, bint coupled,
@@ -458,6 +540,35 @@ cdef bint _any_bad32(
     if ADAMOPT_BITS_CHECK:
         return adamopt_bits_bad32(g, n, lim)
     return _any_bad(g, x, n, sg, wd, lim, False)
+
+
+cdef Py_ssize_t _first_bad(
+    const floating* grad, const floating* x, Py_ssize_t n,
+    double sign, double weight_decay, double limit, bint coupled,
+) noexcept nogil:
+    """Index of the first element whose effective gradient is NaN, infinite
+    or larger in magnitude than ``limit``; -1 when there is none.  Only
+    called once the check has found one (it is not vectorised)."""
+    cdef floating sg = <floating>sign, wd = <floating>weight_decay, lim = <floating>limit
+    cdef Py_ssize_t j
+    for j in range(n):
+        if not (_abs(_effective(grad, x, j, sg, wd, coupled)) <= lim):
+            return j
+    return -1
+
+
+cdef Py_ssize_t _first_bad64(
+    const double* g, const double* x, Py_ssize_t n,
+    double sign, double weight_decay, double limit, bint coupled,
+) noexcept nogil:
+    return _first_bad(g, x, n, sign, weight_decay, limit, coupled)
+
+
+cdef Py_ssize_t _first_bad32(
+    const float* g, const float* x, Py_ssize_t n,
+    double sign, double weight_decay, double limit, bint coupled,
+) noexcept nogil:
+    return _first_bad(g, x, n, sign, weight_decay, limit, coupled)
 
 
 cdef inline void _stream(floating* x, const floating* g, floating* m, floating* v,
@@ -485,12 +596,13 @@ cdef void _stream32(float* x, const float* g, float* m, float* v,
 
 
 cdef KernelTable _table
+_table.prepare = _prepare
 _table.update64 = _update64
 _table.update32 = _update32
 _table.any_bad64 = _any_bad64
 _table.any_bad32 = _any_bad32
-_table.family64 = _family64
-_table.family32 = _family32
+_table.first_bad64 = _first_bad64
+_table.first_bad32 = _first_bad32
 _table.stream64 = _stream64
 _table.stream32 = _stream32
 

@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _validation as check
-from ._kernels import AdamCore
+from ._kernels import Core as AdamCore
 
 _COMMON_PARAMETERS = r"""
     params : numpy.ndarray
@@ -537,14 +537,14 @@ class Adam(_Optimizer, AdamCore):
         self.check_finite = check_finite
         self._decay_by_schedule = False
         self._t = 0
-        self._bind(
-            params,
-            np.zeros_like(params),
-            np.zeros_like(params),
-            np.zeros_like(params) if amsgrad else None,
-            type(self)._DECOUPLED,
-            amsgrad,
-        )
+        self._decoupled_weight_decay = type(self)._DECOUPLED
+        self._bind("adam", True, params, (np.zeros_like(params), np.zeros_like(params),
+                                          np.zeros_like(params) if amsgrad else None),
+                   amsgrad=amsgrad)
+
+    _m = property(lambda self: self._state[0])
+    _v = property(lambda self: self._state[1])
+    _vmax = property(lambda self: self._state[2])
 
     beta1 = _Checked("Decay rate of the first moment, in ``[0, 1)``.")
     beta2 = _Checked("Decay rate of the second moment, in ``[0, 1)``.")
