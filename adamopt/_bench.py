@@ -38,23 +38,28 @@ import time
 
 import numpy as np
 
-from . import _family, _kernels
-from ._optimizers import Adam
+from . import _catalog, _kernels, _registry
 
 LR, BETA1, BETA2, EPS = 1e-3, 0.9, 0.999, 1e-8
 
-#: Per algorithm: (our class, its options, torch.optim's class name, its options,
-#: torch variants, arrays read or written per element by a step).
-ALGORITHMS = {
-    "adam": (Adam, dict(beta1=BETA1, beta2=BETA2, eps=EPS), "Adam",
-             dict(betas=(BETA1, BETA2), eps=EPS), ("fused", "foreach", "single"), 7),
-    "sgd": (_family.SGD, dict(momentum=0.9), "SGD", dict(momentum=0.9),
-            ("fused", "foreach", "single"), 5),
-    "adagrad": (_family.Adagrad, {}, "Adagrad", {}, ("fused", "foreach", "single"), 5),
-    "rmsprop": (_family.RMSprop, {}, "RMSprop", {}, ("foreach", "single"), 5),
-    "adamax": (_family.Adamax, {}, "Adamax", {}, ("foreach", "single"), 7),
-    "nadam": (_family.NAdam, {}, "NAdam", {}, ("foreach", "single"), 7),
-}
+def _algorithms():
+    """Per algorithm (every declaration with a PyTorch counterpart): (our
+    class, its options, torch.optim's class name, its options, torch
+    variants, arrays read or written per element by a step)."""
+    out = {}
+    for a in _registry.algorithms():
+        if a.torch is None:
+            continue
+        options = dict(a.bench_options)
+        variants = tuple(v for v in ("fused", "foreach", "single")
+                         if v in a.torch.implementations)
+        out[a.name] = (_catalog.CLASSES[a.name], options, a.torch.name,
+                       a.torch.kwargs(options), variants, a.arrays_per_element)
+    return out
+
+
+#: The algorithms ``--algorithm`` accepts, by name (derived from the registry).
+ALGORITHMS = _algorithms()
 
 
 def _problem(n, dtype, seed=0):

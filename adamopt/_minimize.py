@@ -13,16 +13,14 @@ import math
 import numbers
 import sys
 import warnings
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Mapping
 
 import numpy as np
-import numpy.typing as npt
 from scipy.optimize import Bounds, OptimizeResult, OptimizeWarning
 
 from . import _checkpoint, _monitor, _objective, _schedules
 from . import _validation as check
-from ._optimizers import _ADAMW_REFERENCES, _CHECKS, Adam, AdamW
+from ._optimizers import _CHECKS
 from ._stopping import STATUS_MESSAGES, SUCCESS, GradientTest, Plateau
 
 #: Options of the run itself (beside the optimizer's hyperparameters).
@@ -787,151 +785,3 @@ _OPTIONS_DOC = r"""
     number of threads) and distinct runs may go on in different threads at
     once; one ``batches`` stream must not be shared between concurrent runs.
 """
-
-
-def _method_doc(summary, equations, options, gtol, references, schedule_extra=""):
-    """The docstring of a SciPy method: its summary, its update equations, the
-    shared parameters, its own options (numpydoc entries) then the shared
-    ones, what its ``gtol`` test measures, and its references."""
-    doc = (_OPTIONS_DOC.replace("{options}", options.strip("\n"))
-           .replace("{schedule_extra}", schedule_extra).replace("{gtol}", gtol))
-    return summary + equations + doc + references
-
-
-#: The ``gtol`` description of the methods that test their bias-corrected first moment.
-GTOL_FIRST_MOMENT = (
-    r"""the bias-corrected first moment
-        :math:`\hat m_t = m_t / (1 - \beta_1^t)`, the minibatch gradient smoothed
-        over the last ``~1/(1-beta1)`` steps, far less noisy than one minibatch
-        gradient (free: the optimizer keeps it).""")
-
-
-def _least_squares_example(name, options):
-    """The Examples section of a method: a noise-free least-squares fit on minibatches."""
-    return f"""
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from scipy.optimize import minimize
-    >>> import adamopt
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.standard_normal((1000, 3)); y = X @ [1.0, -2.0, 0.5]
-    >>> def loss(w, Xb, yb):
-    ...     r = Xb @ w - yb
-    ...     return r @ r / len(yb), 2 * Xb.T @ r / len(yb)
-    >>> res = minimize(loss, np.zeros(3), jac=True, method=adamopt.{name},
-    ...                options={{{options}, "maxiter": 2000,
-    ...                         "batches": adamopt.minibatches(X, y, batch_size=50, seed=0)}})
-    >>> np.round(res.x, 2)
-    array([ 1. , -2. ,  0.5])
-    """
-
-
-Objective = Callable[..., Any]
-
-
-def adam(fun: Objective, x0: npt.ArrayLike, args: tuple = (), jac: Any = None,
-         callback: Callable[..., Any] | None = None, *, hess: Any = None, hessp: Any = None,
-         bounds: Any = None, constraints: Any = (), **options: Any) -> OptimizeResult:
-    return _minimize(Adam, "adam", fun, x0, args, jac, callback, hess, hessp, bounds,
-                     constraints, options)
-
-
-def adamw(fun: Objective, x0: npt.ArrayLike, args: tuple = (), jac: Any = None,
-          callback: Callable[..., Any] | None = None, *, hess: Any = None, hessp: Any = None,
-          bounds: Any = None, constraints: Any = (), **options: Any) -> OptimizeResult:
-    return _minimize(AdamW, "adamw", fun, x0, args, jac, callback, hess, hessp, bounds,
-                     constraints, options)
-
-
-_ADAM_OPTIONS = r"""
-    lr : float or callable, default: 1e-3
-        Learning rate :math:`\alpha`, or a schedule ``lr(t) -> float`` of the
-        step number ``t = 1, 2, ...`` (such as ``1e-3 *
-        adamopt.CosineAnnealing(T_max=5000)``).
-    beta1, beta2 : float, default: 0.9, 0.999
-        Decay rates of the moment estimates, in ``[0, 1)``.
-    eps : float, default: 1e-8
-        Added to :math:`\sqrt{\hat v_t}` (PyTorch's and the paper's placement).
-    weight_decay : float or callable
-        {weight_decay}  A callable ``weight_decay(t) -> lambda_t`` gives the
-        value of each step.
-    amsgrad : bool, default: False
-        The AMSGrad variant (maximum of the second moments, as in PyTorch)."""
-
-adam.__doc__ = _method_doc(
-    r"""Minimize a (stochastic) objective with Adam, as a `scipy.optimize.minimize` method.
-
-    Use it as ``minimize(fun, x0, jac=True, method=adamopt.adam, options={...})``
-    or call it directly with the same arguments.  Each iteration takes one Adam
-    step (Kingma & Ba 2014, Algorithm 1, exactly as `adamopt.Adam` computes it)
-    with the gradient :math:`g_t` of ``fun`` at the current iterate:
-""",
-    r"""
-    .. math::
-
-        m_t = \beta_1 m_{t-1} + (1 - \beta_1) g_t, \quad
-        v_t = \beta_2 v_{t-1} + (1 - \beta_2) g_t^2, \quad
-        x_t = x_{t-1} - \alpha_t \frac{m_t / (1 - \beta_1^t)}
-                                        {\sqrt{v_t / (1 - \beta_2^t)} + \epsilon}
-""",
-    _ADAM_OPTIONS.replace("{weight_decay}", "Coupled L2 penalty :math:`\\lambda`, added to "
-                          "the gradient; default 0."),
-    GTOL_FIRST_MOMENT,
-    r"""
-    References
-    ----------
-    .. [1] D. P. Kingma and J. Ba, "Adam: A Method for Stochastic Optimization",
-       ICLR 2015, arXiv:1412.6980.
-    """)
-adam.__doc__ += _least_squares_example("adam", '"lr": 0.05')
-
-
-adamw.__doc__ = _method_doc(
-    r"""Minimize a (stochastic) objective with AdamW, as a `scipy.optimize.minimize` method.
-
-    As `adam`, with weight decay decoupled from the gradient (Loshchilov &
-    Hutter 2019), exactly as `adamopt.AdamW` computes it:
-""",
-    r"""
-    .. math::
-
-        x_t = x_{t-1} - \alpha_t \frac{m_t / (1 - \beta_1^t)}
-                                        {\sqrt{v_t / (1 - \beta_2^t)} + \epsilon}
-              - s_t \lambda x_{t-1},
-        \qquad s_t = \alpha_t \eta_t \ (\text{decay\_scaling="lr"})
-                    \text{ or } \eta_t \ (\text{"schedule"})
-""",
-    _ADAM_OPTIONS.replace("{weight_decay}",
-                          "Decoupled weight decay :math:`\\lambda`; default 1e-2."),
-    GTOL_FIRST_MOMENT + r"""  (With ``weight_decay > 0`` the objective's
-        gradient does not vanish at the solution, so rely on ``maxiter`` or the
-        plateau test.)""",
-    _ADAMW_REFERENCES + r"""
-    Examples
-    --------
-    A logistic regression on minibatches, with the run recorded for a plot:
-
-    >>> import numpy as np
-    >>> from scipy.optimize import minimize
-    >>> from scipy.special import expit, log_expit
-    >>> import adamopt
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.standard_normal((2000, 4)); y = rng.random(2000) < expit(X @ [2, -1, 0, 1])
-    >>> def loss(w, Xb, yb):
-    ...     z = Xb @ w
-    ...     f = -np.mean(np.where(yb, log_expit(z), log_expit(-z)))
-    ...     return f, Xb.T @ (expit(z) - yb) / len(yb)
-    >>> res = minimize(loss, np.zeros(4), jac=True, method=adamopt.adamw,
-    ...                options={"lr": 0.05, "weight_decay": 0.0, "maxiter": 1000,
-    ...                         "history": 10,
-    ...                         "batches": adamopt.minibatches(X, y, batch_size=50, seed=0)})
-    >>> bool(np.abs(res.x - [2, -1, 0, 1]).max() < 0.3)   # the true weights, to the noise
-    True
-    >>> res.history   # doctest: +ELLIPSIS
-    <history: 101 rows (every 10 iterations, iterations 0 to 1000) of nit, fun, ...>
-    """,
-    schedule_extra=r"""
-    decay_scaling : {"lr", "schedule"}, default: "lr"
-        Scale of the decay each step: the learning rate used (PyTorch, optax)
-        or the ``schedule`` multiplier alone (the paper).""")

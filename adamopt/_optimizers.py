@@ -1,90 +1,18 @@
-r"""Stateful Adam and AdamW optimizers over NumPy arrays.
+r"""The machinery every optimizer class shares (`_Optimizer`).
 
-The classes validate their arguments once, allocate the moments and hand the
-per-step work to the compiled core in `adamopt._kernels`.
+The public classes are built from the algorithm declarations by
+``adamopt._derive`` over `_Optimizer` and the compiled
+`adamopt._kernels.Core`: they validate their arguments once, allocate the
+state and hand the per-step work to the core.
 """
 
 import inspect
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
-import numpy.typing as npt
 
 from . import _validation as check
-from ._kernels import Core as AdamCore
-
-_COMMON_PARAMETERS = r"""
-    params : numpy.ndarray
-        The parameters, updated **in place** by `step`: any shape, dtype float32 or
-        float64, writeable and contiguous (C or Fortran order).  The moments are
-        kept, and each element computed, in the same dtype; the per-step scalars
-        (powers of the betas, bias corrections, step size) in float64.
-    lr : float or callable, default: 1e-3
-        Learning rate :math:`\alpha \ge 0`, or a schedule: a callable ``lr(t)``
-        returning :math:`\alpha_t` for the step number ``t = 1, 2, ...``.
-    beta1, beta2 : float, default: 0.9, 0.999
-        Decay rates of the first and second moment estimates, in ``[0, 1)``.
-    eps : float, default: 1e-8
-        :math:`\epsilon > 0`, added to :math:`\sqrt{\hat v_t}` (PyTorch's and the
-        paper's placement, not the "epsilon hat" of TensorFlow and Keras).  It
-        must stay positive in the parameters' dtype once scaled by
-        :math:`\sqrt{1-\beta_2^t}` (about 1e-43 or more for float32), else `step`
-        raises `ValueError`.
-"""
-
-_COMMON_FLAGS = r"""
-    amsgrad : bool, default: False
-        Use AMSGrad (Reddi et al. 2018): divide by the running maximum of the second
-        moment.  As in PyTorch, the maximum is taken over the raw :math:`v_t` and
-        then bias-corrected with the current :math:`1-\beta_2^t` (optax instead
-        takes it over :math:`\hat v_t`).
-    maximize : bool, default: False
-        Ascend the objective instead (the gradient's sign is flipped inside the
-        loop; ``grad`` is not copied).
-    schedule : callable, optional
-        A schedule multiplier :math:`\eta_t` = ``schedule(t)``: the learning rate
-        used at step ``t`` is :math:`\alpha_t \eta_t` (for example
-        `adamopt.CosineWarmRestarts`, the SGDR/AdamWR schedule).
-    check_finite : bool, default: True
-        Before each step, check that the gradient (plus the L2 term, for coupled
-        weight decay) is finite and small enough that its square cannot overflow
-        the second moment (about 1.8e19 for float32 and 1.3e154 for float64).  A
-        failed check raises `ValueError` and leaves the parameters and the state
-        exactly as they were.  ``False`` skips the check (one read of the
-        gradient) as SciPy's ``check_finite`` does; a NaN then propagates into
-        the parameters and the moments.
-"""
-
-_ATTRIBUTES_AND_NOTES = r"""
-    Attributes
-    ----------
-    params : numpy.ndarray
-        The array passed in, updated in place.
-    t : int
-        Number of steps taken.
-
-    Notes
-    -----
-    All state starts at zero and the step counter at ``t = 0``; `step` first
-    increments it, so the first update uses ``t = 1``.  The first Adam step
-    (without weight decay) is :math:`x_1 = x_0 - \alpha g / (|g| + \epsilon)`
-    elementwise.
-
-    ``state_dict()`` returns plain numbers, strings and NumPy arrays (picklable
-    and `numpy.savez`-able); ``load_state_dict`` restores them so that a resumed
-    run continues bitwise identically to an uninterrupted one.
-
-    The step with a gradient that is a C-contiguous (or, for Fortran-ordered
-    parameters, Fortran-contiguous) array of the parameters' dtype reads it
-    directly; any other array-like of the right shape is converted first (one
-    copy per step).
-
-    An optimizer is not thread-safe: do not call `step` on the same optimizer
-    from two threads at once.  Distinct optimizers run in parallel (the loop
-    releases the GIL for large arrays).
-"""
-
 
 #: A learning-rate schedule or multiplier: step number t (from 1) -> value.
 Schedule = Callable[[int], float]
@@ -123,17 +51,20 @@ class _Checked:
     """A hyperparameter kept in the compiled core's slot ``_<name>``,
     checked with ``_CHECKS[name]`` on every assignment."""
 
-    def __init__(self, doc):
+    def __init__(self, doc, rule=None):
         self.__doc__ = doc
+        self.rule = rule
 
     def __set_name__(self, owner, name):
         self.name, self.slot = name, "_" + name
+        if self.rule is None:
+            self.rule = _CHECKS[name]
 
     def __get__(self, obj, objtype=None):
         return self if obj is None else getattr(obj, self.slot)
 
     def __set__(self, obj, value):
-        setattr(obj, self.slot, _CHECKS[self.name](value, self.name, type(obj).__name__))
+        setattr(obj, self.slot, self.rule(value, self.name, type(obj).__name__))
 
 
 def _restore(cls, params, kwargs, state):
@@ -236,7 +167,7 @@ class _Optimizer:
 
     def _coupled_decay(self):
         """Whether the weight decay is added to the gradient (coupled L2)."""
-        return self._weight_decay != 0.0
+        return self._weight_decay != 0.0 and not self._decoupled_weight_decay
 
     # -- hooks called by the compiled core -------------------------------------
 
@@ -462,198 +393,8 @@ def _number(value):
     return repr(value) if callable(value) else f"{value:g}"
 
 
-class Adam(_Optimizer, AdamCore):
-    __doc__ = (r"""Adam: adaptive moment estimation (Kingma & Ba 2014), in place on a NumPy array.
-
-    Each call ``opt.step(grad)`` performs, with the gradient :math:`g_t` of the
-    objective at :math:`x_{t-1}`:
-
-    .. math::
-
-        g_t &\leftarrow -g_t \quad \text{(if maximize)} \\
-        g_t &\leftarrow g_t + \lambda x_{t-1} \quad \text{(if weight\_decay } \lambda \ne 0) \\
-        m_t &= \beta_1 m_{t-1} + (1 - \beta_1) g_t \\
-        v_t &= \beta_2 v_{t-1} + (1 - \beta_2) g_t^2 \\
-        \hat m_t &= m_t / (1 - \beta_1^t), \qquad
-        \hat v_t = v_t / (1 - \beta_2^t)
-            \quad (\hat v_t = \max_{s \le t} v_s / (1 - \beta_2^t) \text{ with amsgrad}) \\
-        x_t &= x_{t-1} - \alpha_t \hat m_t / (\sqrt{\hat v_t} + \epsilon)
-
-    This is Algorithm 1 of Kingma & Ba, with the L2 penalty added to the gradient
-    (coupled weight decay) and AMSGrad exactly as ``torch.optim.Adam`` computes
-    them, so that configurations port between the two unchanged.
-
-    Parameters
-    ----------""" + _COMMON_PARAMETERS + r"""    weight_decay : float or callable, default: 0.0
-        L2 penalty :math:`\lambda \ge 0`, added to the gradient before the moments
-        (coupled), or a callable ``weight_decay(t)`` returning :math:`\lambda_t`.
-        For decoupled weight decay use `AdamW`.""" + _COMMON_FLAGS
-        + _ATTRIBUTES_AND_NOTES + r"""
-    References
-    ----------
-    .. [1] D. P. Kingma and J. Ba, "Adam: A Method for Stochastic Optimization",
-       ICLR 2015, arXiv:1412.6980.
-    .. [2] S. J. Reddi, S. Kale and S. Kumar, "On the Convergence of Adam and
-       Beyond", ICLR 2018.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import adamopt
-    >>> x = np.array([1.0, -2.0])
-    >>> opt = adamopt.Adam(x, lr=0.1)
-    >>> for _ in range(200):
-    ...     _ = opt.step(2 * x)          # gradient of sum(x**2)
-    >>> bool(np.all(np.abs(x) < 0.05))
-    True
-    """)
-
-    _algorithm = "adam"
-    _DECOUPLED = False
-    _SAVED_HYPERPARAMETERS = ("lr", "beta1", "beta2", "eps", "weight_decay", "amsgrad",
-                              "maximize")
-    _FIXED = ("amsgrad",)
-    _STATE_ARRAYS: ClassVar[dict] = {"m": ("_m", "finite", None), "v": ("_v", "nonnegative", None),
-                                     "vmax": ("_vmax", "nonnegative", "amsgrad")}
-    _ZERO_AT_START = ("m", "v", "vmax")
-    _REPR_NUMBERS = ("beta1", "beta2", "eps", "weight_decay")
-    _EPS_RULE = "stay positive when scaled by sqrt(1 - beta2**t) and rounded to"
-
-    def __init__(self, params: npt.NDArray[np.floating], *, lr: float | Schedule = 1e-3,
-                 beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
-                 weight_decay: float | Schedule = 0.0, amsgrad: bool = False,
-                 maximize: bool = False,
-                 schedule: Schedule | None = None, check_finite: bool = True) -> None:
-        owner = type(self).__name__
-        params = check.params_array(params, owner)
-        amsgrad = check.boolean(amsgrad, "amsgrad", owner)
-        self.lr = lr
-        self.beta1 = beta1
-        self.beta2 = beta2
-        self.eps = eps
-        self.weight_decay = weight_decay
-        self.maximize = maximize
-        self.schedule = schedule
-        self.check_finite = check_finite
-        self._decay_by_schedule = False
-        self._t = 0
-        self._decoupled_weight_decay = type(self)._DECOUPLED
-        self._bind("adam", True, params, (np.zeros_like(params), np.zeros_like(params),
-                                          np.zeros_like(params) if amsgrad else None),
-                   amsgrad=amsgrad)
-
-    _m = property(lambda self: self._state[0])
-    _v = property(lambda self: self._state[1])
-    _vmax = property(lambda self: self._state[2])
-
-    beta1 = _Checked("Decay rate of the first moment, in ``[0, 1)``.")
-    beta2 = _Checked("Decay rate of the second moment, in ``[0, 1)``.")
-    eps = _Checked("Term added to the denominator, > 0.")
-
-    @property
-    def amsgrad(self) -> bool:
-        """Whether the AMSGrad variant is used (fixed at construction)."""
-        return self._amsgrad
-
-    def _coupled_decay(self):
-        return not self._DECOUPLED and self._weight_decay != 0.0
-
-    def _smoothed_gradient(self, grad):
-        """The bias-corrected first moment (see `_Optimizer._smoothed_gradient`)."""
-        return self._m, 1.0 / (1.0 - self._beta1 ** self._t), True
-
-
 def _scalar(value):
     """Unwrap a 0-d array (as `numpy.load` returns numbers) into a scalar."""
     if isinstance(value, np.ndarray) and value.ndim == 0:
         return value[()]
     return value
-
-
-_ADAMW_REFERENCES = r"""
-    References
-    ----------
-    .. [1] I. Loshchilov and F. Hutter, "Decoupled Weight Decay Regularization",
-       ICLR 2019, arXiv:1711.05101.
-    .. [2] D. P. Kingma and J. Ba, "Adam: A Method for Stochastic Optimization",
-       ICLR 2015, arXiv:1412.6980.
-    """
-
-
-class AdamW(Adam):
-    __doc__ = (r"""AdamW: Adam with decoupled weight decay (Loshchilov & Hutter 2019), in place.
-
-    Each call ``opt.step(grad)`` performs, with the gradient :math:`g_t` of the
-    objective at :math:`x_{t-1}` (negated if maximize):
-
-    .. math::
-
-        m_t &= \beta_1 m_{t-1} + (1 - \beta_1) g_t \\
-        v_t &= \beta_2 v_{t-1} + (1 - \beta_2) g_t^2 \\
-        \hat m_t &= m_t / (1 - \beta_1^t), \qquad
-        \hat v_t = v_t / (1 - \beta_2^t)
-            \quad (\hat v_t = \max_{s \le t} v_s / (1 - \beta_2^t) \text{ with amsgrad}) \\
-        x_t &= x_{t-1} - \alpha_t \hat m_t / (\sqrt{\hat v_t} + \epsilon)
-               - s_t \lambda x_{t-1}
-
-    The decay acts on the parameters directly, not through the gradient and the
-    moments.  Its scale :math:`s_t` depends on ``decay_scaling``:
-
-    * ``"lr"`` (default): :math:`s_t = \alpha_t \eta_t`, the learning rate actually
-      used, as in ``torch.optim.AdamW`` and ``optax.adamw``
-      (:math:`x \leftarrow x (1 - \mathrm{lr}_t \lambda)`); their configurations
-      port unchanged.
-    * ``"schedule"``: :math:`s_t = \eta_t`, the schedule multiplier alone, as in
-      Algorithm 2 of Loshchilov & Hutter, where
-      :math:`x_t = x_{t-1} - \eta_t (\alpha \hat m_t / (\sqrt{\hat v_t}+\epsilon)
-      + \lambda x_{t-1})`.  Give the multiplier as ``schedule=`` (without one,
-      :math:`\eta_t = 1` and the decay is :math:`\lambda` per step, so typical
-      values of :math:`\lambda` are much smaller than with ``"lr"``).
-
-    Parameters
-    ----------""" + _COMMON_PARAMETERS + r"""    weight_decay : float or callable, default: 1e-2
-        Decoupled weight decay :math:`\lambda \ge 0`, or a callable
-        ``weight_decay(t)`` returning :math:`\lambda_t` for step ``t``, such as
-        `adamopt.NormalizedWeightDecay` (the paper's normalized weight decay
-        :math:`\lambda_t = \lambda_{norm} \sqrt{b / (B T_i)}`, which changes at
-        each warm restart).
-    decay_scaling : {"lr", "schedule"}, default: "lr"
-        What scales the decay each step, see above.""" + _COMMON_FLAGS
-        + _ATTRIBUTES_AND_NOTES + _ADAMW_REFERENCES + r"""
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import adamopt
-    >>> x = np.array([1.0, -2.0])
-    >>> opt = adamopt.AdamW(x, lr=0.1, weight_decay=0.1)
-    >>> for _ in range(200):
-    ...     _ = opt.step(2 * (x - 1.0))    # gradient of sum((x - 1)**2)
-    >>> bool(np.all(np.abs(x - 1.0) < 0.1))   # the decay pulls x a little toward 0
-    True
-    """)
-
-    _algorithm = "adamw"
-    _DECOUPLED = True
-    _SAVED_HYPERPARAMETERS = (*Adam._SAVED_HYPERPARAMETERS, "decay_scaling")
-
-    def __init__(self, params: npt.NDArray[np.floating], *, lr: float | Schedule = 1e-3,
-                 beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
-                 weight_decay: float | Schedule = 1e-2, amsgrad: bool = False,
-                 maximize: bool = False,
-                 schedule: Schedule | None = None,
-                 decay_scaling: Literal["lr", "schedule"] = "lr",
-                 check_finite: bool = True) -> None:
-        super().__init__(params, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
-                         weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
-                         schedule=schedule, check_finite=check_finite)
-        self.decay_scaling = decay_scaling
-
-    @property
-    def decay_scaling(self) -> str:
-        """``"lr"`` (PyTorch, optax) or ``"schedule"`` (Loshchilov & Hutter)."""
-        return "schedule" if self._decay_by_schedule else "lr"
-
-    @decay_scaling.setter
-    def decay_scaling(self, value: str) -> None:
-        value = _CHECKS["decay_scaling"](value, "decay_scaling", type(self).__name__)
-        self._decay_by_schedule = value == "schedule"

@@ -14,9 +14,13 @@ import numpy.typing as npt
 from scipy.optimize import OptimizeResult
 
 from . import _validation as check
-from ._family import SGD
-from ._minimize import _least_squares_example, _method_doc, _minimize
-from ._optimizers import Adam, Schedule, _Checked
+from ._catalog import CLASSES
+from ._derive import assemble_method_doc as _method_doc
+from ._derive import least_squares_example as _least_squares_example
+from ._minimize import _minimize
+from ._optimizers import Schedule, _Checked
+
+Adam, SGD = CLASSES["adam"], CLASSES["sgd"]
 
 _REFERENCES = r"""
     References
@@ -226,7 +230,7 @@ class SWATS(Adam):
 
     @property
     def _momentum_buffer(self):
-        return self._sgd._a
+        return self._sgd._momentum_buffer
 
     def step(self, grad: npt.ArrayLike) -> npt.NDArray[np.floating]:
         """Take one step (Adam's, or SGD's after the switch) with the gradient ``grad``.

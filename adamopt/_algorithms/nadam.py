@@ -1,0 +1,97 @@
+r"""NAdam: Adam with Nesterov momentum (Dozat 2016), PyTorch's form."""
+
+from .. import _validation as check
+from .._registry import Algorithm, Hyperparameter, StateArray, Torch, register
+from ._common import GTOL_FIRST_MOMENT, betas, eps, first_moment, lr
+
+
+def _mu_product(value, t, where):
+    """The check of NAdam's saved product of momentum coefficients."""
+    x = check.real(value, "mu_product", where)
+    if not 0.0 <= x <= 1.0 or (t == 0 and x != 1.0):
+        raise ValueError(f"{where} must be in [0, 1] (1 at t = 0). Got {check.show(value)} "
+                         f"at t={t} instead.")
+    return x
+
+
+NADAM = register(Algorithm(
+    name="nadam", class_name="NAdam", kernel="nadam",
+    hyperparameters=(
+        lr(2e-3), *betas(),
+        eps(1e-8, r":math:`\sqrt{\hat v_t}`", r" once scaled by :math:`\sqrt{1-\beta_2^t}`"),
+        Hyperparameter("weight_decay", 0.0,
+            r"""Weight decay :math:`\lambda \ge 0`: an L2 penalty added to the gradient,
+or with ``decoupled_weight_decay`` applied to the parameters (NAdamW)."""),
+        Hyperparameter("momentum_decay", 4e-3,
+                       r":math:`\psi \ge 0` of the momentum schedule :math:`\mu_t`."),
+        Hyperparameter("decoupled_weight_decay", False,
+            r"""Decay the parameters directly, :math:`x \leftarrow x (1 - \alpha_t \lambda)`,
+as AdamW does, instead of adding :math:`\lambda x` to the gradient.""", "bool")),
+    state=(StateArray("m", "finite"), StateArray("v", "nonnegative")), squares=True,
+    state_scalars={"mu_product": _mu_product},
+    summary="NAdam: Adam with Nesterov momentum (Dozat 2016), in place.",
+    intro=r"""Each call ``opt.step(grad)`` performs, with the gradient :math:`g_t` of the
+    objective at :math:`x_{t-1}`, exactly the steps of ``torch.optim.NAdam``:""",
+    equations=r"""
+    .. math::
+
+        g_t &\leftarrow -g_t \quad \text{(if maximize)} \\
+        g_t &\leftarrow g_t + \lambda x_{t-1} \ \text{(coupled)}, \quad
+            x_{t-1} \leftarrow x_{t-1} (1 - \alpha_t \lambda) \ \text{(decoupled)} \\
+        \mu_t &= \beta_1 (1 - \tfrac12 \, 0.96^{t \psi}), \qquad
+            P_t = \textstyle\prod_{s \le t} \mu_s \\
+        m_t &= \beta_1 m_{t-1} + (1 - \beta_1) g_t, \qquad
+            v_t = \beta_2 v_{t-1} + (1 - \beta_2) g_t^2 \\
+        x_t &= x_{t-1} - \alpha_t \left( \frac{(1 - \mu_t) g_t}{1 - P_t}
+            + \frac{\mu_{t+1} m_t}{1 - P_t \mu_{t+1}} \right)
+            \Big/ \left( \sqrt{v_t / (1 - \beta_2^t)} + \epsilon \right)
+""",
+    notes=r"""
+    :math:`P_t` is kept in float64 whatever the parameters' dtype (PyTorch keeps
+    it in its default dtype, float32 unless changed: its float32 runs round the
+    step's coefficients a little differently).
+
+    **Differences from the paper.**  Dozat (2016) defines the momentum schedule
+    :math:`\mu_t = \beta_1 (1 - \frac12 0.96^{t/250})`: ``momentum_decay`` is
+    :math:`\psi = 1/250`, and the update is his Algorithm 2 with PyTorch's
+    placement of :math:`\epsilon` (added to the bias-corrected root).  The paper
+    has no weight decay: both forms here are PyTorch's.
+""",
+    references=r"""
+    References
+    ----------
+    .. [1] T. Dozat, "Incorporating Nesterov Momentum into Adam", ICLR 2016
+       workshop.
+    .. [2] I. Loshchilov and F. Hutter, "Decoupled Weight Decay Regularization",
+       ICLR 2019, arXiv:1711.05101.
+""",
+    example=r"""
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import adamopt
+    >>> x = np.array([1.0, -2.0])
+    >>> opt = adamopt.NAdam(x, lr=0.05)
+    >>> for _ in range(500):
+    ...     _ = opt.step(2 * x)          # gradient of sum(x**2)
+    >>> bool(np.all(np.abs(x) < 0.05))
+    True
+    """,
+    method_summary="Minimize a (stochastic) objective with NAdam, as a "
+                   "`scipy.optimize.minimize` method.",
+    method_example='"lr": 0.05',
+    gtol_doc=GTOL_FIRST_MOMENT, smoothed=first_moment,
+    oracle="nadam_step", torch=Torch("NAdam"),
+    table=("NAdam (Dozat 2016)",
+           "`torch.optim.NAdam` (its `mu_product` is float32 by default; ours float64)",
+           "the paper's schedule `mu_t = beta1 (1 - 0.96^(t/250)/2)` is "
+           "`momentum_decay=1/250`; no weight decay in the paper "
+           "(`decoupled_weight_decay=True` is NAdamW)", "bias-corrected `m`"),
+    position=6,
+    combinations=(dict(weight_decay=0.1), dict(weight_decay=0.1, decoupled_weight_decay=True),
+                  dict(beta1=0.3, beta2=0.5, momentum_decay=0.0, maximize=True)),
+    bad_options=(("momentum_decay", -1.0, ValueError), ("decoupled_weight_decay", "no", TypeError),
+                 ("beta2", 1.0, ValueError), ("eps", float("inf"), ValueError)),
+    repr_numbers=("beta1", "beta2", "eps", "weight_decay"),
+    eps_rule="stay positive when scaled by sqrt(1 - beta2**t) and rounded to",
+))
