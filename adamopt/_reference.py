@@ -299,3 +299,54 @@ def swats_run(x, grad, steps, *, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_de
             if k > 1 and estimate > 0.0 and abs(estimate - gamma) < switch_tol:
                 switched_at, sgd_lr = k, estimate
     return x, switched_at, sgd_lr
+
+
+# -- the oracles by algorithm name ----------------------------------------------------------
+# One signature for every algorithm, so that the tests run any declared
+# algorithm against its oracle with no test written for it: ``oracle(x, g,
+# state, t, **options) -> (x, state)``, where ``state`` maps the names of the
+# class's ``state_dict`` entries (arrays and scalars) to their values before
+# step ``t``, and ``options`` are the class's constructor options with ``lr``
+# the learning rate used at this step (a number) and ``eta`` the schedule
+# multiplier (1.0 without one).  A declaration names its oracle (``oracle=``).
+
+
+def adam(x, g, state, t, *, amsgrad=False, eta=1.0, **options):
+    """Adam (`adam_step`) by name; the state holds ``m``, ``v`` (and ``vmax``)."""
+    x, m, v, vmax = adam_step(x, g, state["m"], state["v"], state.get("vmax"), t,
+                              amsgrad=amsgrad, **options)
+    return x, {"m": m, "v": v, **({"vmax": vmax} if amsgrad else {})}
+
+
+def adamw(x, g, state, t, *, decay_scaling="lr", eta=1.0, **options):
+    """AdamW (`adam_step` with the decoupled decay) by name."""
+    scale = eta if decay_scaling == "schedule" else None
+    return adam(x, g, state, t, decoupled=True, decay_scale=scale, **options)
+
+
+def sgd(x, g, state, t, *, eta=1.0, **options):
+    x, buf = sgd_step(x, g, state["momentum_buffer"], t, **options)
+    return x, {"momentum_buffer": buf}
+
+
+def adagrad(x, g, state, t, *, initial_accumulator_value=0.0, eta=1.0, **options):
+    x, acc = adagrad_step(x, g, state["sum"], t, **options)
+    return x, {"sum": acc}
+
+
+def rmsprop(x, g, state, t, *, eta=1.0, **options):
+    x, sq, avg, buf = rmsprop_step(x, g, state["square_avg"], state.get("grad_avg"),
+                                   state["momentum_buffer"], t, **options)
+    return x, {"square_avg": sq, "momentum_buffer": buf,
+               **({"grad_avg": avg} if options.get("centered") else {})}
+
+
+def adamax(x, g, state, t, *, eta=1.0, **options):
+    x, m, u = adamax_step(x, g, state["m"], state["u"], t, **options)
+    return x, {"m": m, "u": u}
+
+
+def nadam(x, g, state, t, *, eta=1.0, **options):
+    x, m, v, mu_product = nadam_step(x, g, state["m"], state["v"], state["mu_product"], t,
+                                     **options)
+    return x, {"m": m, "v": v, "mu_product": mu_product}

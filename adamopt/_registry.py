@@ -8,7 +8,7 @@ kernel, what the ``gtol`` test of its SciPy method measures, its NumPy oracle
 derived from the declarations and written nowhere else: the public class and
 the SciPy method (``adamopt._derive``), their docstrings and
 `adamopt.show_options`, the checkpoint state names, the README's algorithm
-table (`algorithm_table`), the benchmarks' parameters and the
+table (``adamopt._tables``), the benchmarks' parameters and the
 parametrisation of the test suites (``tests/test_registry_*.py``).
 
 The declarations live in the modules of ``adamopt._algorithms``, one per
@@ -122,7 +122,8 @@ class Algorithm:
     #: ``smoothed(opt) -> (vector, scale)`` or None for the gradient itself.
     gtol_doc: str
     smoothed: Callable | None
-    #: The NumPy oracle: the name of its step in ``adamopt._reference``.
+    #: The NumPy oracle: the name of its function in ``adamopt._reference`` (the
+    #: signature shared by all oracles, see the end of that module).
     oracle: str
     #: The PyTorch counterpart, or None.
     torch: Torch | None
@@ -198,29 +199,3 @@ def algorithms() -> list[Algorithm]:
 def get(name: str) -> Algorithm:
     algorithms()
     return _REGISTRY[name]
-
-
-def _signature(algorithm):
-    from ._derive import show_default
-    shown = [f"{h.name}={show_default(h.default)}" for h in algorithm.hyperparameters]
-    return f"`{algorithm.class_name}({', '.join(shown)})`"
-
-
-#: The README table's columns.
-TABLE_HEADER = ("| algorithm | class | SciPy method | PyTorch match | differences from the paper "
-                "| `gtol` tests |\n| --- | --- | --- | --- | --- | --- |")
-
-
-def table_rows() -> list[str]:
-    """The README algorithm table's rows, one per declaration."""
-    rows = []
-    for a in algorithms():
-        title, torch_match, differences, gtol = a.table
-        rows.append(f"| {title} | {_signature(a)} | `adamopt.{a.name}` | {torch_match} "
-                    f"| {differences} | {gtol} |")
-    return rows
-
-
-def algorithm_table() -> str:
-    """The README's algorithm table (markdown), derived from the declarations."""
-    return "\n".join([TABLE_HEADER, *table_rows()])

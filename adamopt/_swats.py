@@ -52,6 +52,15 @@ _EQUATIONS = r"""
 """
 
 
+#: SWATS's row of the README's algorithm table (``adamopt._tables``): the
+#: algorithm and paper, the PyTorch match, the differences from the paper and
+#: what ``gtol`` tests; and its place in the table.
+TABLE_ROW = ("SWATS (Keskar & Socher 2017)", "Adam, then `torch.optim.SGD(momentum=beta1)`",
+             "eps outside the root (the paper: inside); a switch needs a positive estimate "
+             "(see below)", "Adam's, then SGD's")
+TABLE_POSITION = 7
+
+
 def _switched_at_rule(value, t, where):
     if isinstance(value, (bool, np.bool_)) or not float(value).is_integer():
         raise TypeError(f"{where} must be an integer. Got {check.show(value)} instead.")

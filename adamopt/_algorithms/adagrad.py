@@ -44,7 +44,7 @@ ADAGRAD = register(Algorithm(
                    "`scipy.optimize.minimize` method.",
     method_example='"lr": 0.5',
     gtol_doc=GTOL_GRADIENT, smoothed=None,
-    oracle="adagrad_step", torch=Torch("Adagrad", implementations=("single", "foreach", "fused")),
+    oracle="adagrad", torch=Torch("Adagrad", implementations=("single", "foreach", "fused")),
     table=("Adagrad (Duchi et al. 2011)", "`torch.optim.Adagrad`",
            "same eps placement (outside the root); `lr_decay` is PyTorch's; TensorFlow starts "
            "the sum at 0.1", "the gradient at x"),

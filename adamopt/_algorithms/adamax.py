@@ -47,7 +47,7 @@ ADAMAX = register(Algorithm(
                    "`scipy.optimize.minimize` method.",
     method_example='"lr": 0.05',
     gtol_doc=GTOL_FIRST_MOMENT, smoothed=first_moment,
-    oracle="adamax_step", torch=Torch("Adamax"),
+    oracle="adamax", torch=Torch("Adamax"),
     table=("Adamax (Kingma & Ba 2014, §7.1)", "`torch.optim.Adamax`",
            r"the paper has `u = max(beta2 u, \|g\|)` (0/0 for an all-zero coordinate); here "
            r"and in PyTorch `max(beta2 u, \|g\| + eps)`", "bias-corrected `m`"),

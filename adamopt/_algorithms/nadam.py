@@ -81,7 +81,7 @@ as AdamW does, instead of adding :math:`\lambda x` to the gradient.""", "bool"))
                    "`scipy.optimize.minimize` method.",
     method_example='"lr": 0.05',
     gtol_doc=GTOL_FIRST_MOMENT, smoothed=first_moment,
-    oracle="nadam_step", torch=Torch("NAdam"),
+    oracle="nadam", torch=Torch("NAdam"),
     table=("NAdam (Dozat 2016)",
            "`torch.optim.NAdam` (its `mu_product` is float32 by default; ours float64)",
            "the paper's schedule `mu_t = beta1 (1 - 0.96^(t/250)/2)` is "

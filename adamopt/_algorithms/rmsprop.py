@@ -72,7 +72,7 @@ the gradient) instead of the uncentred one (fixed at construction).""", "bool",
     gtol_doc=r"""with ``centered``, the bias-corrected gradient
         average :math:`\bar g_t / (1 - \rho^t)` (free: the optimizer keeps it);
         otherwise, """ + GTOL_GRADIENT, smoothed=_gradient_average,
-    oracle="rmsprop_step", torch=Torch("RMSprop"),
+    oracle="rmsprop", torch=Torch("RMSprop"),
     table=("RMSprop (Tieleman & Hinton 2012)",
            "`torch.optim.RMSprop`; a centred variance rounded below 0 is taken as 0 "
            "(PyTorch: NaN)",

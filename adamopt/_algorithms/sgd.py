@@ -93,7 +93,7 @@ PyTorch).""", "bool")),
         an average of the gradients, :math:`b_t (1 - \mu) / (1 - \tau)` (the
         gradient smoothed over ``~1/(1-momentum)`` steps; free: the optimizer
         keeps it); without momentum, """ + GTOL_GRADIENT, smoothed=_buffer,
-    oracle="sgd_step", torch=Torch("SGD", implementations=("single", "foreach", "fused")),
+    oracle="sgd", torch=Torch("SGD", implementations=("single", "foreach", "fused")),
     table=("SGD, momentum, Nesterov", "`torch.optim.SGD` (first buffer = g)",
            "Sutskever et al. 2013: `v = mu v - lr g`, Nesterov at the look-ahead point; "
            "equal for a constant `lr` (Bengio et al.'s rewriting), differ when `lr` changes",

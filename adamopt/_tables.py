@@ -1,0 +1,51 @@
+"""The README's algorithm table, derived from the declarations.
+
+``python -m adamopt._tables`` prints it; ``tests/test_registry_docs.py``
+checks that the README's table (between its ``<!-- algorithms -->`` markers)
+equals it.
+"""
+
+import inspect
+
+from . import _registry, _swats
+from ._derive import show_default
+
+#: The table's columns.
+HEADER = ("| algorithm | class | SciPy method | PyTorch match | differences from the paper "
+          "| `gtol` tests |\n| --- | --- | --- | --- | --- | --- |")
+
+#: The README's markers around the table.
+BEGIN, END = "<!-- algorithms -->", "<!-- /algorithms -->"
+
+
+def _signature(cls):
+    params = inspect.signature(cls).parameters.values()
+    shown = [f"{p.name}={show_default(p.default)}" for p in params
+             if p.kind is p.KEYWORD_ONLY and p.name not in _registry.COMMON]
+    return f"`{cls.__name__}({', '.join(shown)})`"
+
+
+def _rows():
+    from ._catalog import CLASSES
+    rows = [(a.position, a.table, CLASSES[a.name], a.name) for a in _registry.algorithms()]
+    rows.append((_swats.TABLE_POSITION, _swats.TABLE_ROW, _swats.SWATS, "swats"))
+    for _, (title, torch_match, differences, gtol), cls, method in sorted(
+            rows, key=lambda r: r[0]):
+        yield (f"| {title} | {_signature(cls)} | `adamopt.{method}` | {torch_match} "
+               f"| {differences} | {gtol} |")
+
+
+def algorithm_table():
+    """The README's algorithm table (markdown)."""
+    return "\n".join([HEADER, *_rows()])
+
+
+def readme_table(text):
+    """The table between the markers of the README ``text`` (None without them)."""
+    if BEGIN not in text or END not in text:
+        return None
+    return text.split(BEGIN, 1)[1].split(END, 1)[0].strip("\n")
+
+
+if __name__ == "__main__":
+    print(algorithm_table())
