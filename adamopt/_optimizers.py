@@ -171,15 +171,23 @@ class _Optimizer:
 
     # -- hooks called by the compiled core -------------------------------------
 
+    #: The name the step's error messages give (None: the class's name); an
+    #: optimizer that steps on behalf of another (SWATS's SGD phase) names it.
+    _OWNER: ClassVar[str | None] = None
+
+    @property
+    def _owner(self):
+        return self._OWNER or type(self).__name__
+
     def _slow_grad(self, grad):
-        return check.grad_array(grad, self._x, f"{type(self).__name__}.step",
+        return check.grad_array(grad, self._x, f"{self._owner}.step",
                                 check_range=self._check_finite)
 
     def _schedule_value(self, name, function, t):
-        return check.schedule_value(function, name, type(self).__name__, t)
+        return check.schedule_value(function, name, self._owner, t)
 
     def _raise_bad_scalars(self, name, value, t):
-        owner, dtype = type(self).__name__, self._x.dtype
+        owner, dtype = self._owner, self._x.dtype
         if name == "lr":
             raise ValueError(
                 f"The 'lr' parameter of {owner} (times the 'schedule' multiplier) must keep "
@@ -210,13 +218,13 @@ class _Optimizer:
         else:
             rule = "finite (check_finite=False skips this check)"
         raise check.GradientValueError(
-            f"The 'grad' parameter of {type(self).__name__}.step must be {rule}. "
+            f"The 'grad' parameter of {self._owner}.step must be {rule}. "
             f"Got {what} = {float(effective)!r} at index {where} instead; "
             f"the parameters and the optimizer state are unchanged."
         )
 
     def _raise_params_changed(self):
-        owner = type(self).__name__
+        owner = self._owner
         check.params_array(self._x, owner)
         raise ValueError(
             f"The 'params' array of {owner} changed size, dtype or memory layout since the "

@@ -99,10 +99,10 @@ class _Continued:
 
 class _SGDPhase(SGD):
     """The SGD of the second phase.  Its error messages name the class the
-    user created, and it is never pickled on its own (SWATS saves its state)."""
+    user created (``_OWNER``), and it is never pickled on its own (SWATS saves
+    its state)."""
 
-
-_SGDPhase.__name__ = _SGDPhase.__qualname__ = "SWATS"
+    _OWNER = "SWATS"
 
 
 class SWATS(Adam):
@@ -222,7 +222,11 @@ class SWATS(Adam):
                          schedule=schedule, check_finite=check_finite)
         self.switch_tol = switch_tol
         self._sgd = _SGDPhase(self._x, lr=0.0, momentum=self._beta1)
-        self._before = np.empty_like(self._x)
+        # Scratch of the switch test, in float64 (its dot products are taken
+        # there), allocated once: the iterate before the step, the gradient
+        # and the step.
+        self._before, self._g64, self._p64 = (np.empty_like(self._x, dtype=np.float64)
+                                              for _ in range(3))
         self._switched_at = 0
         self._gamma_average = 0.0
         self._sgd_lr = 0.0
@@ -248,10 +252,7 @@ class SWATS(Adam):
         does, leaving the parameters and the state unchanged.
         """
         if self._switched_at:
-            sgd = self._sgd
-            sgd._weight_decay, sgd._maximize = self._weight_decay, self._maximize
-            sgd._check_finite, sgd._momentum = self._check_finite, self._beta1
-            sgd.step(grad)
+            self._sync_sgd().step(grad)
             self._t += 1
             return self._x
         x, before = self._x, self._before
@@ -260,15 +261,27 @@ class SWATS(Adam):
         self._watch(x, before, grad)
         return x
 
+    def _sync_sgd(self):
+        """The SGD phase, with this optimizer's current options (set through
+        its public attributes, which check them)."""
+        sgd = self._sgd
+        for name, value in (("weight_decay", self._weight_decay), ("maximize", self._maximize),
+                            ("check_finite", self._check_finite), ("momentum", self._beta1)):
+            if getattr(sgd, name) != value:
+                setattr(sgd, name, value)
+        return sgd
+
     def _watch(self, x, before, grad):
-        """Update the average of the projected step size; switch when it has settled."""
-        g = np.asarray(grad, dtype=np.float64)
+        """Update the average of the projected step size; switch when it has
+        settled.  In float64, in the preallocated scratch arrays."""
+        g, p = self._g64, self._p64
+        np.copyto(g, grad, casting="unsafe")
         if self._maximize:
-            g = -g
-        x0 = before.astype(np.float64, copy=False)
+            np.negative(g, out=g)
         if self._weight_decay != 0.0:
-            g = g + self._weight_decay * x0
-        p = x.astype(np.float64, copy=False) - x0
+            np.multiply(before, self._weight_decay, out=p)
+            np.add(g, p, out=g)
+        np.subtract(x, before, out=p)
         pg = float(np.vdot(p, g))
         if pg == 0.0:
             return
@@ -289,7 +302,7 @@ class SWATS(Adam):
             at_switch = _Continued(self.lr, self._schedule, k, 1.0).rate(k)
             continued = _Continued(self.lr, self._schedule, k, at_switch)
         sgd.schedule = continued
-        sgd._t = self._t - k
+        self._sgd_steps(self._t - k)
 
     def _smoothed_gradient(self, grad):
         if self._switched_at:
@@ -308,7 +321,13 @@ class SWATS(Adam):
         if self._switched_at:
             self._configure_sgd()
         else:
-            self._sgd._t = 0
+            self._sgd_steps(0)
+
+    def _sgd_steps(self, t):
+        """Set the SGD phase's step count (through its state dict, checked)."""
+        sgd = self._sgd
+        if sgd.t != t:
+            sgd.load_state_dict({**sgd.state_dict(), "t": t})
 
     load_state_dict.__doc__ = Adam.load_state_dict.__doc__
 
