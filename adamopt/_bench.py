@@ -59,7 +59,7 @@ def _algorithms():
 
 
 #: The algorithms ``--algorithm`` accepts, by name (derived from the registry).
-ALGORITHMS = _algorithms()
+TIMED = _algorithms()
 
 
 def _problem(n, dtype, seed=0):
@@ -73,7 +73,7 @@ def make_adamopt(n, dtype, check_finite=True, algorithm="adam"):
     """adamopt's ``algorithm`` (Adam by default) on ``n`` parameters:
     (zero-argument step, parameter array)."""
     x, g = _problem(n, dtype)
-    cls, options = ALGORITHMS[algorithm][:2]
+    cls, options = TIMED[algorithm][:2]
     opt = cls(x, lr=LR, check_finite=check_finite, **options)
     step = opt.step
     return (lambda: step(g)), x
@@ -141,7 +141,7 @@ def make_torch(n, dtype, variant, algorithm="adam"):
     p.grad = torch.from_numpy(g)
     kwargs = {"fused": {"fused": True}, "foreach": {"foreach": True},
               "single": {"foreach": False, "fused": False}}[variant]
-    name, options, variants = ALGORITHMS[algorithm][2:5]
+    name, options, variants = TIMED[algorithm][2:5]
     if "fused" not in variants:     # torch.optim's class has no fused option
         kwargs.pop("fused", None)
     opt = getattr(torch.optim, name)([p], lr=LR, **options, **kwargs)
@@ -201,7 +201,7 @@ def peers(algorithm="adam"):
         out.append(("numpy", make_numpy))
     torch = _importable("torch")
     out += [(f"torch-{v}", (lambda n, d, v=v: make_torch(n, d, v, a)) if torch else None)
-            for v in ALGORITHMS[a][4]]
+            for v in TIMED[a][4]]
     if a == "adam":
         out.append(("optax-jit", make_optax if _importable("jax", "optax") else None))
     out.append(("probe", make_probe))
@@ -239,7 +239,7 @@ def run(sizes=(10, 10_000, 1_000_000, 10_000_000), dtypes=("float64", "float32")
         repeats=7, target=0.02, out=print, algorithm="adam"):
     """Print one table per dtype: time per step and our speed-up over each peer."""
     available = peers(algorithm)
-    arrays = ALGORITHMS[algorithm][5]
+    arrays = TIMED[algorithm][5]
     missing = [name for name, f in available if f is None]
     if missing:
         out(f"absent peers (not installed): {', '.join(missing)}")
@@ -290,7 +290,7 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--target", type=float, default=0.02,
                         help="seconds per timed repeat (default 0.02)")
-    parser.add_argument("--algorithm", default="adam", choices=list(ALGORITHMS),
+    parser.add_argument("--algorithm", default="adam", choices=list(TIMED),
                         help="the algorithm to time (default adam)")
     args = parser.parse_args(argv)
     run(args.sizes, args.dtypes, args.repeats, args.target, algorithm=args.algorithm)

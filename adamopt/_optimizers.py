@@ -14,8 +14,9 @@ import numpy as np
 
 from . import _validation as check
 
-#: A learning-rate schedule or multiplier: step number t (from 1) -> value.
-Schedule = Callable[[int], float]
+#: Any callable of the step number t (from 1) -> value: a learning rate, a
+#: multiplier or a weight decay (an `adamopt.Schedule` is one; so is a lambda).
+StepFunction = Callable[[int], float]
 
 
 #: Largest step count a state may hold (the compiled core counts in 64 bits).
@@ -110,12 +111,12 @@ class _Optimizer:
     # -- hyperparameters: validated on every assignment -------------------------
 
     @property
-    def lr(self) -> "float | Schedule":
+    def lr(self) -> "float | StepFunction":
         """Learning rate: a float, or the schedule callable ``t -> lr_t``."""
         return self._lr if self._lr_fn is None else self._lr_fn
 
     @lr.setter
-    def lr(self, value: "float | Schedule") -> None:
+    def lr(self, value: "float | StepFunction") -> None:
         value = check.number_or_callable(value, "lr", type(self).__name__)
         if callable(value):
             self._lr_fn, self._lr = value, float("nan")
@@ -123,12 +124,12 @@ class _Optimizer:
             self._lr_fn, self._lr = None, value
 
     @property
-    def weight_decay(self) -> "float | Schedule":
+    def weight_decay(self) -> "float | StepFunction":
         """Weight decay coefficient: a float >= 0, or a callable ``t -> lambda_t``."""
         return self._weight_decay if self._weight_decay_fn is None else self._weight_decay_fn
 
     @weight_decay.setter
-    def weight_decay(self, value: "float | Schedule") -> None:
+    def weight_decay(self, value: "float | StepFunction") -> None:
         value = check.number_or_callable(value, "weight_decay", type(self).__name__)
         if callable(value):
             # The compiled step sets _weight_decay from the callable before each update.
@@ -140,12 +141,12 @@ class _Optimizer:
     check_finite = _Checked("Whether each gradient is checked before it touches the state.")
 
     @property
-    def schedule(self) -> "Schedule | None":
-        """Schedule multiplier callable ``t -> eta_t``, or None."""
+    def schedule(self) -> "StepFunction | None":
+        """StepFunction multiplier callable ``t -> eta_t``, or None."""
         return self._schedule
 
     @schedule.setter
-    def schedule(self, value: "Schedule | None") -> None:
+    def schedule(self, value: "StepFunction | None") -> None:
         self._schedule = check.optional_callable(value, "schedule", type(self).__name__)
 
     @property

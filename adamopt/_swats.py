@@ -18,7 +18,7 @@ from ._catalog import CLASSES
 from ._derive import assemble_method_doc as _method_doc
 from ._derive import least_squares_example as _least_squares_example
 from ._minimize import _minimize
-from ._optimizers import Schedule, _Checked
+from ._optimizers import StepFunction, _Checked
 
 Adam, SGD = CLASSES["adam"], CLASSES["sgd"]
 
@@ -213,10 +213,10 @@ class SWATS(Adam):
     weight_decay = _Checked("L2 penalty coefficient, >= 0 (both phases).")
     switch_tol = _Checked("Tolerance of the switch test, > 0.")
 
-    def __init__(self, params: npt.NDArray[np.floating], *, lr: float | Schedule = 1e-3,
+    def __init__(self, params: npt.NDArray[np.floating], *, lr: float | StepFunction = 1e-3,
                  beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
                  weight_decay: float = 0.0, switch_tol: float = 1e-9, maximize: bool = False,
-                 schedule: Schedule | None = None, check_finite: bool = True) -> None:
+                 schedule: StepFunction | None = None, check_finite: bool = True) -> None:
         super().__init__(params, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
                          weight_decay=weight_decay, amsgrad=False, maximize=maximize,
                          schedule=schedule, check_finite=check_finite)
