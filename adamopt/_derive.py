@@ -120,7 +120,8 @@ def assemble_method_doc(summary, equations, options, gtol, references, schedule_
 
 def method_doc(a: Algorithm) -> str:
     options = "".join(_entry(h) for h in a.hyperparameters)
-    summary = (f"{a.method_summary}\n\n    Use it as ``minimize(fun, x0, jac=True, "
+    summary = (f"Minimize a (stochastic) objective with {a.class_name}, as a "
+               f"`scipy.optimize.minimize` method.\n\n    Use it as ``minimize(fun, x0, jac=True, "
             f"method=adamopt.{a.name}, options={{...}})``\n    or call it directly with the "
             f"same arguments.  Each iteration takes one step of\n    `adamopt.{a.class_name}` "
             f"with the gradient :math:`g_t` of ``fun`` at the current iterate:\n")

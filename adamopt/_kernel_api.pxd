@@ -80,15 +80,11 @@ ctypedef bint (*any_bad32_fn)(
     double sign, double weight_decay, double limit, bint coupled,
 ) noexcept nogil
 
-ctypedef Py_ssize_t (*first_bad64_fn)(
-    const double* g, const double* x, Py_ssize_t n,
-    double sign, double weight_decay, double limit, bint coupled,
-) noexcept nogil
-
-ctypedef Py_ssize_t (*first_bad32_fn)(
-    const float* g, const float* x, Py_ssize_t n,
-    double sign, double weight_decay, double limit, bint coupled,
-) noexcept nogil
+# The index of the first bad element (for the error message), of float64
+# (is64) or float32 arrays.
+ctypedef Py_ssize_t (*first_bad_fn)(bint is64, const void* g, const void* x, Py_ssize_t n,
+                                    double sign, double weight_decay, double limit,
+                                    bint coupled) noexcept nogil
 
 ctypedef void (*stream64_fn)(double* x, const double* g, double* m, double* v,
                              Py_ssize_t n) noexcept nogil
@@ -108,7 +104,6 @@ cdef struct KernelTable:
     update32_fn update32
     any_bad64_fn any_bad64
     any_bad32_fn any_bad32
-    first_bad64_fn first_bad64   # the index of the first bad element (for the error)
-    first_bad32_fn first_bad32
+    first_bad_fn first_bad
     stream64_fn stream64    # the memory-bandwidth probe of the benchmarks
     stream32_fn stream32

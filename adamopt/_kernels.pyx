@@ -637,15 +637,9 @@ cdef class Core:
     cdef _raise_first_bad(self, cnp.ndarray g, const StepJob* job):
         """Raise the error of the first bad element of ``g`` (through the
         ``_raise_bad_grad`` hook), once the check has found one."""
-        cdef Py_ssize_t bad
-        if job.is64:
-            bad = job.table.first_bad64(<const double*>cnp.PyArray_DATA(g),
-                                        <const double*>cnp.PyArray_DATA(self._x), self._n,
-                                        job.sign, job.weight_decay, job.limit, job.coupled)
-        else:
-            bad = job.table.first_bad32(<const float*>cnp.PyArray_DATA(g),
-                                        <const float*>cnp.PyArray_DATA(self._x), self._n,
-                                        job.sign, job.weight_decay, job.limit, job.coupled)
+        cdef Py_ssize_t bad = job.table.first_bad(
+            job.is64, cnp.PyArray_DATA(g), cnp.PyArray_DATA(self._x), self._n, job.sign,
+            job.weight_decay, job.limit, job.coupled)
         self._raise_bad_grad(g, bad)
 
     def _grad_limit(self):

@@ -557,18 +557,13 @@ cdef Py_ssize_t _first_bad(
     return -1
 
 
-cdef Py_ssize_t _first_bad64(
-    const double* g, const double* x, Py_ssize_t n,
-    double sign, double weight_decay, double limit, bint coupled,
-) noexcept nogil:
-    return _first_bad(g, x, n, sign, weight_decay, limit, coupled)
-
-
-cdef Py_ssize_t _first_bad32(
-    const float* g, const float* x, Py_ssize_t n,
-    double sign, double weight_decay, double limit, bint coupled,
-) noexcept nogil:
-    return _first_bad(g, x, n, sign, weight_decay, limit, coupled)
+cdef Py_ssize_t _first_bad_any(bint is64, const void* g, const void* x, Py_ssize_t n,
+                               double sign, double weight_decay, double limit,
+                               bint coupled) noexcept nogil:
+    if is64:
+        return _first_bad(<const double*>g, <const double*>x, n, sign, weight_decay, limit,
+                          coupled)
+    return _first_bad(<const float*>g, <const float*>x, n, sign, weight_decay, limit, coupled)
 
 
 cdef inline void _stream(floating* x, const floating* g, floating* m, floating* v,
@@ -601,8 +596,7 @@ _table.update64 = _update64
 _table.update32 = _update32
 _table.any_bad64 = _any_bad64
 _table.any_bad32 = _any_bad32
-_table.first_bad64 = _first_bad64
-_table.first_bad32 = _first_bad32
+_table.first_bad = _first_bad_any
 _table.stream64 = _stream64
 _table.stream32 = _stream32
 

@@ -115,8 +115,7 @@ class Algorithm:
     notes: str
     references: str
     example: str
-    #: The method's own summary line and the options of its Examples.
-    method_summary: str
+    #: The options of the method's Examples (a least-squares fit).
     method_example: str
     #: What ``gtol`` measures (method docs), and the hook that gives it:
     #: ``smoothed(opt) -> (vector, scale)`` or None for the gradient itself.

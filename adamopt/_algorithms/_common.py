@@ -55,14 +55,15 @@ def first_moment(opt):
     return opt._m, 1.0 / (1.0 - opt._beta1 ** opt._t)
 
 
-def quadratic_example(cls, lr, steps, tol):
+def quadratic_example(cls, options, steps, tol):
+    """A class's Examples section: minimizing sum(x**2) from (1, -2)."""
     return rf"""
     Examples
     --------
     >>> import numpy as np
     >>> import adamopt
     >>> x = np.array([1.0, -2.0])
-    >>> opt = adamopt.{cls}(x, lr={lr})
+    >>> opt = adamopt.{cls}(x, {options})
     >>> for _ in range({steps}):
     ...     _ = opt.step(2 * x)          # gradient of sum(x**2)
     >>> bool(np.all(np.abs(x) < {tol}))

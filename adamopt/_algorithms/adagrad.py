@@ -39,9 +39,7 @@ ADAGRAD = register(Algorithm(
     .. [1] J. Duchi, E. Hazan and Y. Singer, "Adaptive Subgradient Methods for
        Online Learning and Stochastic Optimization", JMLR 12, 2011.
 """,
-    example=quadratic_example("Adagrad", 0.5, 200, "1e-3"),
-    method_summary="Minimize a (stochastic) objective with Adagrad, as a "
-                   "`scipy.optimize.minimize` method.",
+    example=quadratic_example("Adagrad", "lr=0.5", 200, "1e-3"),
     method_example='"lr": 0.5',
     gtol_doc=GTOL_GRADIENT, smoothed=None,
     oracle="adagrad", torch=Torch("Adagrad", implementations=("single", "foreach", "fused")),

@@ -2,7 +2,7 @@ r"""Adam (Kingma & Ba 2014) and AdamW (Loshchilov & Hutter 2019)."""
 
 from .. import _validation as check
 from .._registry import Algorithm, Hyperparameter, StateArray, Torch, register
-from ._common import GTOL_FIRST_MOMENT, betas, eps, first_moment, lr
+from ._common import GTOL_FIRST_MOMENT, betas, eps, first_moment, lr, quadratic_example
 
 _EPS = eps(1e-8, r":math:`\sqrt{\hat v_t}` (the paper's placement, not the \"epsilon hat\" of"
            "\nTensorFlow and Keras)", r" once scaled by :math:`\sqrt{1-\beta_2^t}` (about 1e-43 or"
@@ -74,20 +74,7 @@ For decoupled weight decay use `AdamW`.""", "float or callable", schedulable=Tru
         x_t &= x_{t-1} - \alpha_t \hat m_t / (\sqrt{\hat v_t} + \epsilon)
 """,
     notes=_ADAM_NOTES, references=_ADAM_REFERENCES,
-    example=r"""
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import adamopt
-    >>> x = np.array([1.0, -2.0])
-    >>> opt = adamopt.Adam(x, lr=0.1)
-    >>> for _ in range(200):
-    ...     _ = opt.step(2 * x)          # gradient of sum(x**2)
-    >>> bool(np.all(np.abs(x) < 0.05))
-    True
-    """,
-    method_summary="Minimize a (stochastic) objective with Adam, as a "
-                   "`scipy.optimize.minimize` method.",
+    example=quadratic_example("Adam", "lr=0.1", 200, "0.05"),
     method_example='"lr": 0.05',
     gtol_doc=GTOL_FIRST_MOMENT, smoothed=first_moment,
     oracle="adam", torch=Torch("Adam", implementations=("single", "foreach", "fused")),
@@ -168,8 +155,6 @@ smaller than with ``"lr"``).""", '{"lr", "schedule"}', attribute=_DecayScaling()
     >>> bool(np.all(np.abs(x - 1.0) < 0.1))   # the decay pulls x a little toward 0
     True
     """,
-    method_summary="Minimize a (stochastic) objective with AdamW, as a "
-                   "`scipy.optimize.minimize` method.",
     method_example='"lr": 0.05, "weight_decay": 0.0',
     gtol_doc=GTOL_FIRST_MOMENT + r"""  (With ``weight_decay > 0`` the objective's
         gradient does not vanish at the solution, so rely on ``maxiter`` or the

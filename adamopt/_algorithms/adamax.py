@@ -42,9 +42,7 @@ ADAMAX = register(Algorithm(
     .. [1] D. P. Kingma and J. Ba, "Adam: A Method for Stochastic Optimization",
        ICLR 2015, arXiv:1412.6980, section 7.1.
 """,
-    example=quadratic_example("Adamax", 0.05, 500, "0.05"),
-    method_summary="Minimize a (stochastic) objective with Adamax, as a "
-                   "`scipy.optimize.minimize` method.",
+    example=quadratic_example("Adamax", "lr=0.05", 500, "0.05"),
     method_example='"lr": 0.05',
     gtol_doc=GTOL_FIRST_MOMENT, smoothed=first_moment,
     oracle="adamax", torch=Torch("Adamax"),

@@ -2,7 +2,7 @@ r"""NAdam: Adam with Nesterov momentum (Dozat 2016), PyTorch's form."""
 
 from .. import _validation as check
 from .._registry import Algorithm, Hyperparameter, StateArray, Torch, register
-from ._common import GTOL_FIRST_MOMENT, betas, eps, first_moment, lr
+from ._common import GTOL_FIRST_MOMENT, betas, eps, first_moment, lr, quadratic_example
 
 
 def _mu_product(value, t, where):
@@ -65,20 +65,7 @@ as AdamW does, instead of adding :math:`\lambda x` to the gradient.""", "bool"))
     .. [2] I. Loshchilov and F. Hutter, "Decoupled Weight Decay Regularization",
        ICLR 2019, arXiv:1711.05101.
 """,
-    example=r"""
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import adamopt
-    >>> x = np.array([1.0, -2.0])
-    >>> opt = adamopt.NAdam(x, lr=0.05)
-    >>> for _ in range(500):
-    ...     _ = opt.step(2 * x)          # gradient of sum(x**2)
-    >>> bool(np.all(np.abs(x) < 0.05))
-    True
-    """,
-    method_summary="Minimize a (stochastic) objective with NAdam, as a "
-                   "`scipy.optimize.minimize` method.",
+    example=quadratic_example("NAdam", "lr=0.05", 500, "0.05"),
     method_example='"lr": 0.05',
     gtol_doc=GTOL_FIRST_MOMENT, smoothed=first_moment,
     oracle="nadam", torch=Torch("NAdam"),

@@ -65,9 +65,7 @@ the gradient) instead of the uncentred one (fixed at construction).""", "bool",
     .. [2] A. Graves, "Generating Sequences With Recurrent Neural Networks",
        arXiv:1308.0850, 2013.
 """,
-    example=quadratic_example("RMSprop", 0.01, 500, "0.05"),
-    method_summary="Minimize a (stochastic) objective with RMSprop, as a "
-                   "`scipy.optimize.minimize` method.",
+    example=quadratic_example("RMSprop", "lr=0.01", 500, "0.05"),
     method_example='"lr": 0.01',
     gtol_doc=r"""with ``centered``, the bias-corrected gradient
         average :math:`\bar g_t / (1 - \rho^t)` (free: the optimizer keeps it);

@@ -1,7 +1,7 @@
 r"""SGD with momentum, dampening and Nesterov's form (PyTorch's)."""
 
 from .._registry import Algorithm, Hyperparameter, StateArray, Torch, register
-from ._common import GTOL_GRADIENT, SIGN_AND_L2, WEIGHT_DECAY, lr
+from ._common import GTOL_GRADIENT, SIGN_AND_L2, WEIGHT_DECAY, lr, quadratic_example
 
 
 def _nesterov_rule(opt):
@@ -74,20 +74,7 @@ PyTorch).""", "bool")),
     .. [3] Y. Nesterov, "A method of solving a convex programming problem with
        convergence rate O(1/k^2)", Soviet Mathematics Doklady 27, 1983.
 """,
-    example=r"""
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import adamopt
-    >>> x = np.array([1.0, -2.0])
-    >>> opt = adamopt.SGD(x, lr=0.1, momentum=0.9, nesterov=True)
-    >>> for _ in range(100):
-    ...     _ = opt.step(2 * x)          # gradient of sum(x**2)
-    >>> bool(np.all(np.abs(x) < 1e-3))
-    True
-    """,
-    method_summary="Minimize a (stochastic) objective with SGD, as a "
-                   "`scipy.optimize.minimize` method.",
+    example=quadratic_example("SGD", "lr=0.1, momentum=0.9, nesterov=True", 100, "1e-3"),
     method_example='"lr": 0.05, "momentum": 0.9',
     gtol_doc=r"""with momentum, the momentum buffer rescaled to
         an average of the gradients, :math:`b_t (1 - \mu) / (1 - \tau)` (the
