@@ -115,6 +115,13 @@ from adamopt._kernel_api cimport (
 import importlib
 import os
 
+# The loops of the baseline instruction set, compiled into this module too:
+# the step calls this copy's ``_prepare_step`` directly (the compiler inlines the
+# per-step scalars into `Core.step`; every variant computes them alike, in
+# float64 without contraction), and the loops of the variant chosen at
+# import through its table.
+include "_loops.pxi"
+
 cnp.import_array()
 
 
@@ -215,9 +222,6 @@ def _select_at_import():
 
 
 _select_at_import()
-
-#: The kernel id of each algorithm, by name (the same in every variant).
-KERNELS = dict(_table_module.KERNELS)
 
 
 # ---------------------------------------------------------------------------
@@ -430,6 +434,11 @@ _STEP_DOC = """Take one optimization step with the gradient ``grad``.
         """
 
 
+cdef inline char* _data(cnp.ndarray a) noexcept:
+    """The data of a state array, NULL for None."""
+    return NULL if a is None else <char*>cnp.PyArray_DATA(a)
+
+
 cdef inline bint _usable(double value, bint is64) noexcept nogil:
     """Whether a per-step scalar is finite in the parameters' dtype."""
     return isfinite(value) and (is64 or isfinite(<float>value))
@@ -449,8 +458,9 @@ cdef class Core:
     """
 
     cdef readonly cnp.ndarray _x
-    #: The state arrays in the declaration's order (None where absent).
-    cdef readonly tuple _state
+    # The state arrays in the declaration's order (None where absent): typed
+    # slots, so the step reads their data pointers without Python calls.
+    cdef cnp.ndarray _s0, _s1, _s2, _s3
     cdef readonly int _kernel
     #: Whether the algorithm squares the gradient (the check's limit).
     cdef readonly bint _squares
@@ -458,13 +468,14 @@ cdef class Core:
     cdef Py_ssize_t _n
     cdef int _typenum
     cdef int _layout_flag
+    cdef double _grad_max     # the check's limit (see `_grad_limit`), set by `_bind`
     cdef public long long _t
-    cdef public double _lr, _eps, _weight_decay
-    cdef public double _beta1, _beta2, _momentum, _dampening, _alpha, _lr_decay
-    cdef public double _momentum_decay, _mu_product
+    cdef public double _lr
+    # The hyperparameters, read by ``prepare`` in place each step (the
+    # attributes ``_eps``, ``_beta1``, ... below read and write them).
+    cdef Hyperparameters _h
     cdef public object _lr_fn, _schedule, _weight_decay_fn
     cdef public bint _maximize, _check_finite, _nesterov
-    cdef public bint _decoupled_weight_decay, _decay_by_schedule
 
     def _bind(self, str kernel, bint squares, cnp.ndarray params, state,
               bint amsgrad=False, bint centered=False):
@@ -482,13 +493,17 @@ cdef class Core:
         if len(state) > MAX_STATE:
             raise ValueError(f"at most {MAX_STATE} state arrays")
         self._bind_arrays(params, [params] + [a for a in state if a is not None])
-        self._state = state + (None,) * (MAX_STATE - len(state))
+        self._s0, self._s1, self._s2, self._s3 = state + (None,) * (MAX_STATE - len(state))
         self._kernel = KERNELS[kernel]
         self._squares = squares
+        if not squares:
+            self._grad_max = DBL_MAX if self._typenum == cnp.NPY_FLOAT64 else <double>FLT_MAX
+        else:
+            self._grad_max = LIMIT64 if self._typenum == cnp.NPY_FLOAT64 else <double>LIMIT32
         self._amsgrad = amsgrad
         self._centered = centered
-        if self._mu_product == 0.0:
-            self._mu_product = 1.0
+        if self._h.mu_product == 0.0:
+            self._h.mu_product = 1.0
 
     cdef _bind_arrays(self, cnp.ndarray params, list arrays):
         """Hold ``params``, after checking that every array of ``arrays``
@@ -563,7 +578,7 @@ cdef class Core:
             eta[0] = self._schedule_value("schedule", self._schedule, t)
             lr_t = lr_t * eta[0]
         if self._weight_decay_fn is not None:   # a schedule of the weight decay
-            self._weight_decay = self._schedule_value("weight_decay", self._weight_decay_fn, t)
+            self._h.weight_decay = self._schedule_value("weight_decay", self._weight_decay_fn, t)
         return lr_t
 
     cdef cnp.ndarray _gradient(self, object grad):
@@ -579,21 +594,21 @@ cdef class Core:
         arguments and the split between threads (the scalars and the flags
         are the caller's)."""
         cdef bint is64 = self._typenum == cnp.NPY_FLOAT64
-        cdef int k
         job.table = _table
         job.kernel = self._kernel
         job.x = <char*>cnp.PyArray_DATA(self._x)
         job.g = <const char*>cnp.PyArray_DATA(g)
-        for k in range(MAX_STATE):
-            a = self._state[k]
-            job.state[k] = NULL if a is None else <char*>cnp.PyArray_DATA(<cnp.ndarray>a)
+        job.state[0] = _data(self._s0)
+        job.state[1] = _data(self._s1)
+        job.state[2] = _data(self._s2)
+        job.state[3] = _data(self._s3)
         job.itemsize = 8 if is64 else 4
         job.is64 = is64
         job.coupled = coupled
         job.s = NULL
         job.flags = 0
         job.sign = -1.0 if self._maximize else 1.0
-        job.weight_decay = self._weight_decay
+        job.weight_decay = self._h.weight_decay
         job.limit = limit
         job.bad = 0
         job.nthreads = _num_threads
@@ -646,13 +661,7 @@ cdef class Core:
         """The largest gradient magnitude a step accepts: under the square
         root of the dtype's largest number for the algorithms that square the
         gradient, else the largest finite number."""
-        return self._limit()
-
-    cdef double _limit(self):
-        cdef bint is64 = self._typenum == cnp.NPY_FLOAT64
-        if not self._squares:
-            return DBL_MAX if is64 else <double>FLT_MAX
-        return LIMIT64 if is64 else <double>LIMIT32
+        return self._grad_max
 
     def step(self, grad):
         cdef long long t = self._t + 1
@@ -660,36 +669,24 @@ cdef class Core:
         cdef double lr_t = self._lr_at(t, &eta)
         cdef cnp.ndarray g = self._gradient(grad)
         cdef bint is64 = self._typenum == cnp.NPY_FLOAT64
-        cdef bint coupled = self._weight_decay != 0.0 and not self._decoupled_weight_decay
+        cdef bint coupled = self._h.weight_decay != 0.0 and not self._h.decoupled
         cdef StepJob job
-        self._start_job(&job, g, coupled, self._limit())
+        self._start_job(&job, g, coupled, self._grad_max)
 
-        cdef Hyperparameters h
+        cdef Hyperparameters* h = &self._h
         h.lr = lr_t
         h.eta = eta
-        h.beta1 = self._beta1
-        h.beta2 = self._beta2
-        h.eps = self._eps
-        h.weight_decay = self._weight_decay
-        h.momentum = self._momentum
-        h.dampening = self._dampening
-        h.alpha = self._alpha
-        h.lr_decay = self._lr_decay
-        h.momentum_decay = self._momentum_decay
-        h.mu_product = self._mu_product
-        h.decoupled = self._decoupled_weight_decay
-        h.decay_by_schedule = self._decay_by_schedule
         cdef StepScalars s
         s.sign = job.sign
-        s.weight_decay = self._weight_decay
+        s.weight_decay = self._h.weight_decay
         s.decay = 1.0
-        if self._decoupled_weight_decay:
-            s.decay = 1.0 - (eta if self._decay_by_schedule else lr_t) * self._weight_decay
-        s.mu_product = self._mu_product
+        if self._h.decoupled:
+            s.decay = 1.0 - (eta if self._h.decay_by_schedule else lr_t) * self._h.weight_decay
+        s.mu_product = self._h.mu_product
         cdef int flags = ((F_COUPLED if coupled else 0) | (F_AMSGRAD if self._amsgrad else 0)
                           | (F_NESTEROV if self._nesterov else 0)
                           | (F_CENTERED if self._centered else 0))
-        _table.prepare(self._kernel, &h, t, &s, &flags)
+        _prepare_step(self._kernel, h, t, &s, &flags)
         job.s = &s
         job.flags = flags
         # The scalars as the loop will see them, in the parameters' dtype.
@@ -697,13 +694,69 @@ cdef class Core:
                 and _usable(s.decay, is64)):
             self._refuse_scalars(&job, g, "lr", lr_t, t)
         if not (s.eps_hat > 0 and (is64 or <float>s.eps_hat > 0)):
-            self._refuse_scalars(&job, g, "eps", self._eps, t)
+            self._refuse_scalars(&job, g, "eps", self._h.eps, t)
         self._run(&job, g)
-        self._mu_product = s.mu_product
+        self._h.mu_product = s.mu_product
         self._t = t
         return self._x
 
     step.__doc__ = _STEP_DOC
+
+    # -- the hyperparameters as attributes (the classes check what they assign)
+
+    @property
+    def _eps(self): return self._h.eps
+    @_eps.setter
+    def _eps(self, double value): self._h.eps = value
+    @property
+    def _weight_decay(self): return self._h.weight_decay
+    @_weight_decay.setter
+    def _weight_decay(self, double value): self._h.weight_decay = value
+    @property
+    def _beta1(self): return self._h.beta1
+    @_beta1.setter
+    def _beta1(self, double value): self._h.beta1 = value
+    @property
+    def _beta2(self): return self._h.beta2
+    @_beta2.setter
+    def _beta2(self, double value): self._h.beta2 = value
+    @property
+    def _momentum(self): return self._h.momentum
+    @_momentum.setter
+    def _momentum(self, double value): self._h.momentum = value
+    @property
+    def _dampening(self): return self._h.dampening
+    @_dampening.setter
+    def _dampening(self, double value): self._h.dampening = value
+    @property
+    def _alpha(self): return self._h.alpha
+    @_alpha.setter
+    def _alpha(self, double value): self._h.alpha = value
+    @property
+    def _lr_decay(self): return self._h.lr_decay
+    @_lr_decay.setter
+    def _lr_decay(self, double value): self._h.lr_decay = value
+    @property
+    def _momentum_decay(self): return self._h.momentum_decay
+    @_momentum_decay.setter
+    def _momentum_decay(self, double value): self._h.momentum_decay = value
+    @property
+    def _mu_product(self): return self._h.mu_product
+    @_mu_product.setter
+    def _mu_product(self, double value): self._h.mu_product = value
+    @property
+    def _decoupled_weight_decay(self): return self._h.decoupled
+    @_decoupled_weight_decay.setter
+    def _decoupled_weight_decay(self, bint value): self._h.decoupled = value
+    @property
+    def _decay_by_schedule(self): return self._h.decay_by_schedule
+    @_decay_by_schedule.setter
+    def _decay_by_schedule(self, bint value): self._h.decay_by_schedule = value
+
+    @property
+    def _state(self):
+        """The state arrays in the declaration's order (None where absent)."""
+        return (self._s0, self._s1, self._s2, self._s3)
 
     @property
     def params(self):

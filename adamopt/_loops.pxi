@@ -359,11 +359,25 @@ cdef inline void _moment_form(double beta, double* p, double* q) noexcept nogil:
         q[0] = 0.0
 
 
+cdef inline void _moments(double beta1, double beta2, StepScalars* s) noexcept nogil:
+    """The forms of the first and second moments' averages."""
+    s.one_minus_beta1 = 1.0 - beta1
+    _moment_form(beta1, &s.p1, &s.q1)
+    s.one_minus_beta2 = 1.0 - beta2
+    _moment_form(beta2, &s.p2, &s.q2)
+
+
 cdef void _prepare(int kernel, const Hyperparameters* h, long long t, StepScalars* s,
                    int* flags) noexcept nogil:
+    """The table's entry of `_prepare_step`."""
+    _prepare_step(kernel, h, t, s, flags)
+
+
+cdef inline void _prepare_step(int kernel, const Hyperparameters* h, long long t,
+                               StepScalars* s, int* flags) noexcept nogil:
     """The scalars of step ``t`` of ``kernel``, in float64.  The core has set
-    sign, weight_decay, decay and mu_product; this sets the defaults every
-    loop shares, then the algorithm's own.
+    sign, weight_decay, decay and mu_product; this sets the fields the core
+    checks, then what the algorithm's loop reads.
 
     * Adam: ``step = lr_t sqrt(1 - beta2**t) / (1 - beta1**t)``,
       ``eps_hat = eps sqrt(1 - beta2**t)`` (and the closed form at t = 1).
@@ -382,25 +396,22 @@ cdef void _prepare(int kernel, const Hyperparameters* h, long long t, StepScalar
       division per element.
     """
     cdef double bc2_sqrt, mu, mu_next
+    # The fields the core checks, then each algorithm's own.
     s.lr = h.lr
     s.lr2 = 0.0
     s.step = 0.0
-    s.momentum = h.momentum
-    s.damp = 1.0 - h.dampening
-    s.one_minus_beta1 = 1.0 - h.beta1
-    _moment_form(h.beta1, &s.p1, &s.q1)
-    s.one_minus_beta2 = 1.0 - h.beta2
-    _moment_form(h.beta2, &s.p2, &s.q2)
-    s.beta2 = h.beta2
     s.eps = h.eps
     s.eps_hat = h.eps
     if kernel == K_ADAM:
+        _moments(h.beta1, h.beta2, s)
         bc2_sqrt = sqrt(1.0 - pow(h.beta2, <double>t))
         s.step = h.lr * bc2_sqrt / (1.0 - pow(h.beta1, <double>t))
         s.eps_hat = h.eps * bc2_sqrt
         if t == 1:   # the state is zero (load_state_dict enforces it)
             flags[0] |= F_FIRST
     elif kernel == K_SGD:
+        s.momentum = h.momentum
+        s.damp = 1.0 - h.dampening
         s.eps_hat = 1.0   # SGD adds no eps
         if h.momentum != 0.0:
             flags[0] |= F_MOMENTUM
@@ -409,13 +420,17 @@ cdef void _prepare(int kernel, const Hyperparameters* h, long long t, StepScalar
     elif kernel == K_ADAGRAD:
         s.lr = h.lr / (1.0 + (t - 1) * h.lr_decay)
     elif kernel == K_RMSPROP:
+        s.momentum = h.momentum
         s.one_minus_beta2 = 1.0 - h.alpha
         _moment_form(h.alpha, &s.p2, &s.q2)
         if h.momentum > 0.0:
             flags[0] |= F_MOMENTUM
     elif kernel == K_ADAMAX:
+        _moments(h.beta1, h.beta2, s)
+        s.beta2 = h.beta2
         s.lr = h.lr / (1.0 - pow(h.beta1, <double>t))
     elif kernel == K_NADAM:
+        _moments(h.beta1, h.beta2, s)
         bc2_sqrt = sqrt(1.0 - pow(h.beta2, <double>t))
         mu = h.beta1 * (1.0 - 0.5 * pow(0.96, t * h.momentum_decay))
         mu_next = h.beta1 * (1.0 - 0.5 * pow(0.96, (t + 1) * h.momentum_decay))
@@ -590,15 +605,15 @@ cdef void _stream32(float* x, const float* g, float* m, float* v,
     _stream(x, g, m, v, n)
 
 
-cdef KernelTable _table
-_table.prepare = _prepare
-_table.update64 = _update64
-_table.update32 = _update32
-_table.any_bad64 = _any_bad64
-_table.any_bad32 = _any_bad32
-_table.first_bad = _first_bad_any
-_table.stream64 = _stream64
-_table.stream32 = _stream32
+cdef KernelTable _own_table
+_own_table.prepare = _prepare
+_own_table.update64 = _update64
+_own_table.update32 = _update32
+_own_table.any_bad64 = _any_bad64
+_own_table.any_bad32 = _any_bad32
+_own_table.first_bad = _first_bad_any
+_own_table.stream64 = _stream64
+_own_table.stream32 = _stream32
 
 #: The loops of this variant, for ``adamopt._kernels``.
-TABLE = PyCapsule_New(<void*>&_table, b"adamopt._kernel_api.KernelTable", NULL)
+TABLE = PyCapsule_New(<void*>&_own_table, b"adamopt._kernel_api.KernelTable", NULL)
