@@ -25,16 +25,46 @@ carries a CRC-32 that is checked when it is read) with
     Plain numeric arrays: the iterate, the gradient at ``x`` (when ``fun`` is
     known), the stream's permutation (when it has one), and every array of the
     optimizer's state dict under its own name (Adam's ``m``, ``v``, ``vmax``;
-    SGD's ``momentum_buffer``; Adagrad's ``sum``; ...).
+    SGD's ``momentum_buffer``; Adagrad's ``sum``; ...), each at most the
+    size of ``x``.
 
-It is read with ``numpy.load(..., allow_pickle=False)``: loading never runs
-code, and every value is checked before the run uses it.
+Members are stored (as `numpy.savez` writes them; deflated ones, as
+`numpy.savez_compressed` writes them, are read too), at most 16 of them.
 
-Writes are atomic: the archive goes to a temporary file in the checkpoint's
-directory, which is flushed and fsynced, renamed over the checkpoint with
-`os.replace` (atomic on POSIX and Windows), and the directory is fsynced.  A
-process killed at any instant leaves the previous checkpoint or the new one,
-never a mixture (at worst a stray temporary ``.<name>.*.tmp`` beside it).
+The archive is read by `adamopt._checkpoint_file`, never by `numpy.load`:
+loading never runs code (no pickle), and a hostile file is refused with
+`ValueError` quickly and in bounded memory.  The zip directory and the header
+are checked before anything is inflated, the header is checked against the run
+(method, shape and dtype of ``x``) before any array is read, and only the
+members the header calls for are read, each at most the size of an array like
+``x0`` (the stream's permutation: at most about the file's size).  Every value
+is then checked before the run uses it.
+
+The file at the path:
+
+* is written atomically: the archive goes to a temporary file in the
+  checkpoint's directory, which is flushed and fsynced, renamed over the
+  checkpoint with `os.replace` (atomic on POSIX and Windows), and the
+  directory is fsynced.  A process killed at any instant leaves the previous
+  checkpoint or the new one, never a mixture (at worst a stray temporary
+  ``.<name>.*.tmp`` beside it).
+* has mode 0600 (read and write for its owner only) whatever the umask: it
+  holds the run's parameters.  Each write is a new file, so a mode changed by
+  hand does not survive the next write.
+* must be a regular file or nothing: a directory, FIFO, socket or device at
+  the ``checkpoint`` path is refused before the run, and ``resume`` refuses
+  to read one (checked with `os.stat` before opening, and opened with
+  ``O_NONBLOCK``, so a FIFO never blocks the run).
+* may not be a symbolic link: a link at the ``checkpoint`` path is refused
+  before the run, with ``resume=True`` too (give the path it points to).
+  Following it would let a link planted in a shared directory turn the
+  run's writes onto any file its user can write; replacing it (what
+  `os.replace` does) would silently detach the link, leaving its target
+  stale while later runs read from it.  A file given as ``resume=path``,
+  which the run only reads, may be a link: it is followed (the target must be
+  a regular file).  Directories on the way to the path may be links.  A link
+  put at the path after the check is replaced by the next write, never
+  written through.
 """
 
 import math
