@@ -86,7 +86,7 @@ from ._checkpoint_file import FORMAT, VERSION
 #: method returning a JSON-able dict, and ``from_config(dict)`` rebuilds it.
 #: adamopt's own schedule objects register here; other callables are not
 #: stored and must be passed again when a run resumes.
-STORABLE_CALLABLES = {}
+STORABLE_CALLABLES: dict[str, tuple] = {}
 
 
 def register_storable(cls, from_config=None):
