@@ -248,8 +248,9 @@ static Py_ssize_t adamopt_pool_work(unsigned long long job, int self) {
     int nthreads = __atomic_load_n(&adamopt_pool.nthreads, __ATOMIC_ACQUIRE);
     if (self >= nthreads)
         return 0;   /* not one of this job's threads */
-    Py_ssize_t nchunks = adamopt_pool.nchunks;
-    int two_phases = adamopt_pool.fn[1] != NULL;
+    /* atomic: a late worker may read these while the caller writes them */
+    Py_ssize_t nchunks = __atomic_load_n(&adamopt_pool.nchunks, __ATOMIC_RELAXED);
+    int two_phases = __atomic_load_n(&adamopt_pool.fn[1], __ATOMIC_RELAXED) != NULL;
     Py_ssize_t count = adamopt_run_phase(job, self, nthreads, 0);
     if (!two_phases)
         return count;
@@ -400,12 +401,12 @@ static void adamopt_parallel_for2(adamopt_chunk_fn fn0, adamopt_chunk_fn fn1, vo
     adamopt_pool.jobs_parallel++;
     unsigned long long job = adamopt_pool.posted + 1;   /* only the caller writes it */
     adamopt_pool.fn[0] = fn0;
-    adamopt_pool.fn[1] = fn1;
+    __atomic_store_n(&adamopt_pool.fn[1], fn1, __ATOMIC_RELAXED);   /* see adamopt_pool_work */
     adamopt_pool.ctx = ctx;
     adamopt_pool.stop = stop;
     adamopt_pool.n = n;
     adamopt_pool.chunk = chunk;
-    adamopt_pool.nchunks = nchunks;
+    __atomic_store_n(&adamopt_pool.nchunks, nchunks, __ATOMIC_RELAXED);
     __atomic_store_n(&adamopt_pool.done[0], 0, __ATOMIC_RELAXED);
     __atomic_store_n(&adamopt_pool.done[1], 0, __ATOMIC_RELAXED);
 #if defined(__linux__) && defined(CPU_SET)
