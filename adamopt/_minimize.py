@@ -680,7 +680,10 @@ _OPTIONS_DOC = r"""
         ``.npz`` archive with a versioned JSON header, read without pickle.
         Each write is atomic (a temporary file in the same directory, flushed,
         fsynced and renamed over the old one): a process killed at any instant
-        leaves the previous checkpoint or the new one, never a torn file.  A
+        leaves the previous checkpoint or the new one, never a torn file.  The
+        file has mode 0600 whatever the umask.  The path must not be a
+        symbolic link (refused before the run: give the path it points to)
+        nor a directory, FIFO, socket or device.  A
         callable ``lr`` or ``schedule`` is stored only if it is one of
         adamopt's storable schedule objects; otherwise the checkpoint records
         that it must be passed again.
@@ -707,7 +710,10 @@ _OPTIONS_DOC = r"""
         with the same ``x`` bit for bit, as one never interrupted; a run that
         had converged (status 0 or 2) ends at once with the same result, and
         one that reached ``maxiter`` continues only with a larger
-        ``maxiter``.  Not with ``state``.
+        ``maxiter``.  Not with ``state``.  A file that is not a checkpoint
+        (damaged or hostile: a zip bomb, a huge declared array, a FIFO) is
+        refused with `ValueError`, quickly and in bounded memory; a file
+        given as ``resume=path`` may be a symbolic link (followed).
     disp : bool, default: False
         Print a table of the iterations as the run goes (iteration, ``fun`` on
         its minibatch, its running average with factor ``smoothing``, the
