@@ -89,6 +89,11 @@ class BuildExt(build_ext):
     """Choose optimisation flags by the compiler actually used, and build the
     AVX2 variant only for a target that runs it (x86, not MSVC)."""
 
+    def finalize_options(self):
+        super().finalize_options()
+        if self.parallel is None:   # the three modules compile side by side
+            self.parallel = os.cpu_count() or 1
+
     def build_extensions(self):
         msvc = self.compiler.compiler_type == "msvc"
         flags = MSVC_FLAGS if msvc else UNIX_FLAGS

@@ -211,11 +211,11 @@ def report_targets(points, optimum, seconds_per_pass, epochs, out):
     if adam is not None and (lbfgs is None or adam[0] < lbfgs[0]):
         ratio = "" if lbfgs is None else f" {lbfgs[0] / adam[0]:.1f}x sooner"
         out(f"  AdamW came within 1% of the optimum{ratio} than L-BFGS-B: on a data set "
-            "this large its minibatch steps\n  make progress before a full-batch method "
-            "has made a few passes over the data.")
+            "this large,\n  its minibatch steps make progress before a full-batch method "
+            "has made a few passes.")
     else:
         out("  L-BFGS-B came within 1% of the optimum sooner than AdamW: on a data set "
-            "this small a full-batch\n  pass is cheap (try --samples 100000).")
+            "this small,\n  a full-batch pass is cheap (try --samples 100000).")
     exact = found[TARGETS[-1]]["L-BFGS-B (full batch)"]
     if exact is not None:
         out(f"  For the exact minimizer L-BFGS-B is the tool: within 0.01% after "
