@@ -25,6 +25,8 @@ needed; it takes about ten seconds.
 import math
 import os
 import time
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize
@@ -35,7 +37,7 @@ from ._minimize import adam, adamw
 
 #: The family in part 3: (label, method, options, base learning rate); each
 #: fit takes the best of 0.5, 1 and 2 times the base.
-FAMILY = (
+FAMILY: tuple[tuple[str, Callable[..., Any], dict[str, Any], float], ...] = (
     ("Adam", adam, {}, 0.02),
     ("SGD, Nesterov 0.9", _family_methods.sgd, {"momentum": 0.9, "nesterov": True}, 0.05),
     ("RMSprop", _family_methods.rmsprop, {}, 0.01),
