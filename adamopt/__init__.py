@@ -73,6 +73,7 @@ from ._schedules import (
     StepDecay,
 )
 from ._swats import SWATS, swats
+from ._version import __version__
 
 __all__ = [
     "SGD",
@@ -106,5 +107,3 @@ __all__ = [
     "show_options",
     "swats",
 ]
-
-__version__ = "0.1.0.dev0"

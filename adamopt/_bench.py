@@ -278,14 +278,24 @@ def main(argv=None):
         description="Time one step of adamopt (Adam, or --algorithm) against NumPy, "
                     "PyTorch (one thread), "
                     "optax and a memory-bandwidth probe, round-robin in one process.")
-    parser.add_argument("--sizes", type=int, nargs="+",
-                        default=[10, 10_000, 1_000_000, 10_000_000])
+    parser.add_argument("--sizes", type=int, nargs="+", metavar="N",
+                        default=[10, 10_000, 1_000_000, 10_000_000],
+                        help="numbers of parameters, a row each "
+                             "(default 10 10000 1000000 10000000)")
     parser.add_argument("--dtypes", nargs="+", default=["float64", "float32"],
-                        choices=["float64", "float32"])
-    parser.add_argument("--repeats", type=int, default=7)
+                        choices=["float64", "float32"],
+                        help="dtypes of the arrays, a table each (default float64 float32)")
+    parser.add_argument("--repeats", type=int, default=7,
+                        help="timed repeats per peer; the median is shown (default 7)")
     parser.add_argument("--target", type=float, default=0.02,
                         help="seconds per timed repeat (default 0.02)")
     parser.add_argument("--algorithm", default="adam", choices=list(ALGORITHMS),
                         help="the algorithm to time (default adam)")
     args = parser.parse_args(argv)
+    if min(args.sizes) < 1:
+        parser.error(f"--sizes must be at least 1; got {min(args.sizes)}")
+    if args.repeats < 1:
+        parser.error(f"--repeats must be at least 1; got {args.repeats}")
+    if not args.target > 0:
+        parser.error(f"--target must be positive; got {args.target}")
     run(args.sizes, args.dtypes, args.repeats, args.target, algorithm=args.algorithm)
