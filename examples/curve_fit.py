@@ -1,4 +1,5 @@
-"""Fit a spectral peak to a large, noisy measurement with Adam on minibatches.
+"""Fit a spectral peak to a large, noisy measurement with Adam on minibatches
+==========================================================================
 
 A Gaussian peak on a sloped background,
 

@@ -1,4 +1,5 @@
-"""Train a small neural-network classifier with AdamW on minibatches.
+"""Train a small neural-network classifier with AdamW on minibatches
+=================================================================
 
 Three interleaved spirals (3,000 points, 3 classes) are not linearly separable;
 a network with one hidden layer of 64 tanh units (387 parameters) separates
