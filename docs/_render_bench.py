@@ -26,7 +26,7 @@ def _table(header, rows):
     for row in [header, *rows]:
         lines.append(f"   * - {row[0]}")
         lines.extend(f"     - {cell}" for cell in row[1:])
-    return lines + [""]
+    return [*lines, ""]
 
 
 def _provenance(run):

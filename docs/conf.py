@@ -10,19 +10,21 @@ and the performance tables are rendered from ``docs/bench_results.json``.
 """
 
 import os
-import shutil
 import sys
+import warnings
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import adamopt  # noqa: E402
+from _readme_tables import render_file as render_algorithms  # noqa: E402
 from _render_bench import render_file  # noqa: E402
+
+import adamopt  # noqa: E402
 
 project = "adamopt"
 author = "the adamopt developers"
-copyright = "the adamopt developers, BSD-3-Clause"  # noqa: A001
+copyright = "the adamopt developers, BSD-3-Clause"
 release = adamopt.__version__
 version = release
 
@@ -37,8 +39,8 @@ extensions = [
 ]
 
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "generated/*.examples", "gallery/*.ipynb", "gallery/*.py",
-                    "gallery/*.zip", "gallery/*.json", "gallery/*.md5"]
+exclude_patterns = ["_build", "generated_*.rst", "generated/*.examples", "gallery/*.ipynb",
+                    "gallery/*.py", "gallery/*.zip", "gallery/*.json", "gallery/*.md5"]
 default_role = "obj"
 # Docstrings name NumPy and SciPy objects in backquotes; without the network
 # (intersphinx inventories are not fetched) these stay plain text.
@@ -68,38 +70,12 @@ html_last_updated_fmt = None
 doctest_global_setup = "import numpy as np\nimport adamopt\n"
 
 # -- the gallery -----------------------------------------------------------------------------
-#: The examples' own figures (each script writes its PNG with --plot PATH).
-_FIGURES = HERE / "_build" / "gallery-figures"
-
-
-def _example_argv(gallery_conf, script_vars):
-    """Arguments of each example under sphinx-gallery: the quick mode, and its
-    figure into a scratch folder that `_png_scraper` collects."""
-    _FIGURES.mkdir(parents=True, exist_ok=True)
-    name = Path(script_vars["src_file"]).stem
-    return ["--quick", "--plot", str(_FIGURES / f"{name}.png")]
-
-
-def _png_scraper(block, block_vars, gallery_conf):
-    """Put the PNG an example wrote (see `_example_argv`) on its gallery page."""
-    from sphinx_gallery.scrapers import figure_rst
-
-    name = Path(block_vars["src_file"]).stem
-    written = _FIGURES / f"{name}.png"
-    paths = []
-    if written.exists():
-        target = next(block_vars["image_path_iterator"])
-        shutil.move(written, target)
-        paths.append(target)
-    return figure_rst(paths, gallery_conf["src_dir"])
-
-
 sphinx_gallery_conf = {
     "examples_dirs": str(HERE.parent / "examples"),
     "gallery_dirs": "gallery",
     "filename_pattern": r".*\.py",
-    "reset_argv": _example_argv,
-    "image_scrapers": (_png_scraper,),
+    "reset_argv": "_gallery.example_argv",
+    "image_scrapers": ("_gallery.png_scraper",),
     "download_all_examples": False,
     "remove_config_comments": True,
     "abort_on_example_error": True,
@@ -109,5 +85,34 @@ sphinx_gallery_conf = {
 }
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+warnings.filterwarnings("ignore", message="Unknown section Options", category=UserWarning)
+
+# -- the methods' Options section -------------------------------------------------------------
+# The SciPy methods document their ``options`` under "Options", as SciPy's own
+# methods do; numpydoc knows no such section (it would drop it).  They are the
+# keyword arguments of the method callables, so numpydoc renders them as
+# "Other Parameters", and the label is set back to "Options" afterwards.
+_OPTIONS = "Options\n-------\n"
+_WITH_OPTIONS = set()
+
+
+def _options_before_numpydoc(app, what, name, obj, options, lines):
+    text = "\n".join(lines)
+    if _OPTIONS in text:
+        _WITH_OPTIONS.add(name)
+        lines[:] = text.replace(_OPTIONS, "Other Parameters\n----------------\n").split("\n")
+
+
+def _options_after_numpydoc(app, what, name, obj, options, lines):
+    if name in _WITH_OPTIONS:
+        lines[:] = [line.replace(":Other Parameters:", ":Options:") for line in lines]
+
+
+def setup(app):
+    app.connect("autodoc-process-docstring", _options_before_numpydoc, priority=100)
+    app.connect("autodoc-process-docstring", _options_after_numpydoc, priority=900)
+
+
 # -- generated pages -------------------------------------------------------------------------
 render_file(HERE / "bench_results.json", HERE / "generated_performance.rst")
+render_algorithms(HERE.parent / "README.md", HERE / "generated_algorithms.rst")

@@ -34,7 +34,7 @@ def linear(x, c):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--quick", action="store_true", help="600 steps instead of 3000")
     parser.add_argument("--plot", default="amsgrad_counterexample.png",
                         help="where to write the figure (with matplotlib)")

@@ -93,7 +93,7 @@ def train(method, options, alpha, X, y, epochs):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--plot", "--output", dest="output", default="compare_methods.png",
                         help="where to write the plot (PNG)")
     parser.add_argument("--epochs", type=int, default=None,

@@ -91,7 +91,7 @@ def compare(n, d=20, seed=0):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--quick", action="store_true", help="100,000 rows instead of 300,000")
     parser.add_argument("--plot", default=None, help="unused: this example draws no figure")
     args = parser.parse_args(argv)
