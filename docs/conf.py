@@ -58,6 +58,8 @@ intersphinx_mapping = {}
 html_theme = "pydata_sphinx_theme"
 html_title = f"adamopt {release}"
 html_static_path = ["_static"]
+html_favicon = "_static/favicon.png"
+html_context = {"default_mode": "auto"}
 html_theme_options = {
     "navbar_end": ["navbar-icon-links"],
     "secondary_sidebar_items": ["page-toc"],
