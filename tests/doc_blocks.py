@@ -3,7 +3,6 @@
 
 import re
 import shlex
-import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,8 +53,9 @@ def pages():
 
 def extras():
     """The optional-dependency extras that pyproject.toml declares."""
-    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    return set(data["project"]["optional-dependencies"])
+    text = (ROOT / "pyproject.toml").read_text()
+    section = text.split("[project.optional-dependencies]\n", 1)[1].split("\n[", 1)[0]
+    return set(re.findall(r"^([\w-]+) = \[", section, re.MULTILINE))
 
 
 def shell_commands(block):
@@ -86,7 +86,7 @@ def check_command(argv):
             problems.append(f"no script {argv[1]}")
         elif "--quick" in argv and "--quick" not in (ROOT / argv[1]).read_text():
             problems.append(f"{argv[1]} takes no --quick")
-    elif argv[:3] == ["python", "-m", "adamopt"]:
-        if len(argv) < 4 or argv[3] not in ("demo", "bench"):
-            problems.append(f"no adamopt command {argv[3:4]}")
+    elif argv[:3] == ["python", "-m", "adamopt"] and (
+            len(argv) < 4 or argv[3] not in ("demo", "bench")):
+        problems.append(f"no adamopt command {argv[3:4]}")
     return problems
