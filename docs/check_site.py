@@ -49,8 +49,13 @@ def serve(root):
         def log_message(self, *args):
             pass
 
+    class Server(http.server.ThreadingHTTPServer):
+        def handle_error(self, request, client_address):
+            if not isinstance(sys.exc_info()[1], ConnectionError):   # a cancelled load
+                super().handle_error(request, client_address)
+
     handler = functools.partial(Quiet, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = Server(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -78,7 +83,10 @@ def check_page(browser, url, page_name, screenshots=None, expect_image=False,
 
     page.on("console", console)
     page.on("pageerror", lambda error: problems.append(f"JavaScript exception: {error}"))
-    page.on("requestfailed", lambda request: None if request.url in external else
+    # A load cancelled by a navigation (ERR_ABORTED) is no missing file: those
+    # answer 404, which the response handler reports.
+    page.on("requestfailed", lambda request: None if request.url in external
+            or "ERR_ABORTED" in (request.failure or "") else
             problems.append(f"request failed: {request.url} ({request.failure})"))
     page.on("response", lambda response: problems.append(
         f"HTTP {response.status}: {response.url}") if response.status >= 400 else None)
@@ -86,6 +94,8 @@ def check_page(browser, url, page_name, screenshots=None, expect_image=False,
     if response is None:
         problems.append("no response")
     page.wait_for_timeout(300)      # scripts that run after load
+    if page.url != url + page_name:
+        print(f"      {page_name}: the page went on to {page.url[len(url):]}")
     broken = page.evaluate("""() => Array.from(document.images)
         .filter(img => img.complete && img.naturalWidth === 0).map(img => img.src)""")
     problems += [f"image did not load: {src}" for src in broken]

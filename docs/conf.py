@@ -48,6 +48,8 @@ nitpicky = False
 
 autosummary_generate = True
 autodoc_default_options = {"members": False}
+# The numpydoc sections give the types; the annotations would repeat them, longer.
+autodoc_typehints = "none"
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False

@@ -327,3 +327,49 @@ def test_the_readme_algorithm_table_converts_to_rst(tmp_path):
 def test_a_readme_without_markers_is_refused():
     with pytest.raises(ValueError, match="no table between"):
         _readme_tables.markdown_table("| a |\n| --- |\n| b |\n")
+
+
+# -- the browser check of the built site (docs/check_site.py) ------------------------------
+
+import shutil  # noqa: E402
+
+import check_site  # noqa: E402
+
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                    "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201e2c0"
+                    "b1d40000000049454e44ae426082")
+
+
+def _site(tmp_path, body):
+    (tmp_path / "dot.png").write_bytes(PNG)
+    (tmp_path / "page.html").write_text(f"<html><body><p>adamopt</p>{body}</body></html>")
+    return str(tmp_path)
+
+
+def _browser_or_skip():
+    pytest.importorskip("playwright")
+    if not any(shutil.which(name) for name in check_site.CHROMIUM):
+        pytest.skip("no chromium on PATH")
+
+
+def test_the_browser_check_passes_a_page_that_renders(tmp_path, capsys):
+    _browser_or_skip()
+    site = _site(tmp_path, '<img src="dot.png">')
+    assert check_site.main([site, "page.html", "--expect-image", "page.html",
+                            "--expect-text", "page.html=adamopt"]) == 0
+
+
+def test_the_browser_check_reports_a_script_error(tmp_path, capsys):
+    _browser_or_skip()
+    site = _site(tmp_path, "<script>no_such_function()</script>")
+    assert check_site.main([site, "page.html"]) == 1
+    assert "JavaScript exception" in capsys.readouterr().out
+
+
+def test_the_browser_check_reports_a_missing_figure(tmp_path, capsys):
+    _browser_or_skip()
+    site = _site(tmp_path, '<img src="missing.png">')
+    assert check_site.main([site, "page.html", "--expect-image", "page.html"]) == 1
+    out = capsys.readouterr().out
+    assert "HTTP 404" in out
+    assert "no image rendered" in out
