@@ -3,7 +3,7 @@
 Usage::
 
     python docs/check_site.py SITE_DIR PAGE [PAGE ...] [--screenshots DIR]
-        [--expect-image PAGE] [--expect-text PAGE=TEXT]
+        [--expect-image PAGE] [--expect-text PAGE=TEXT] [--expect-math PAGE]
 
 Each PAGE (a path relative to SITE_DIR) is loaded from a local HTTP server
 on 127.0.0.1 in Debian's ``chromium``, driven through Playwright's driver
@@ -11,7 +11,7 @@ on 127.0.0.1 in Debian's ``chromium``, driven through Playwright's driver
 fails when it does not load (HTTP status >= 400), logs an error in the
 console, raises an uncaught JavaScript exception, fails to fetch one of its
 resources, shows an image that did not decode (``naturalWidth == 0``), or
-misses an expected image or text.  A full-page screenshot of each page goes
+misses an expected image, text or typeset math.  A full-page screenshot of each page goes
 to ``--screenshots``.  Exit status 0 when every page passes, 1 otherwise,
 with one line per problem.
 """
@@ -65,8 +65,14 @@ def serve(root):
         server.server_close()
 
 
+try:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+except ImportError:          # reported by main when it is needed
+    PlaywrightTimeout = TimeoutError
+
+
 def check_page(browser, url, page_name, screenshots=None, expect_image=False,
-               expect_text=()):
+               expect_text=(), expect_math=False):
     """The problems of one page, as a list of strings."""
     problems = []
     external = []
@@ -102,6 +108,13 @@ def check_page(browser, url, page_name, screenshots=None, expect_image=False,
     if expect_image and not page.evaluate(
             "() => Array.from(document.images).some(img => img.naturalWidth > 0)"):
         problems.append("no image rendered")
+    if expect_math:
+        try:       # MathJax typesets after the load, asynchronously
+            page.wait_for_function("""() => document.querySelector(
+                '.MathJax_SVG, .MathJax_SVG_Display, mjx-container, .MathJax')""",
+                                   timeout=20_000)
+        except PlaywrightTimeout:
+            problems.append("no typeset math (MathJax did not render)")
     body = page.inner_text("body")
     problems += [f"text missing: {text!r}" for text in expect_text if text not in body]
     if screenshots is not None:
@@ -122,6 +135,8 @@ def main(argv=None):
                         help="write a full-page PNG of each page there")
     parser.add_argument("--expect-image", action="append", default=[], metavar="PAGE",
                         help="PAGE must show at least one image (repeatable)")
+    parser.add_argument("--expect-math", action="append", default=[], metavar="PAGE",
+                        help="PAGE must show typeset math (repeatable)")
     parser.add_argument("--expect-text", action="append", default=[], metavar="PAGE=TEXT",
                         help="PAGE must contain TEXT (repeatable)")
     args = parser.parse_args(argv)
@@ -137,7 +152,8 @@ def main(argv=None):
                                              args=["--no-sandbox", "--disable-gpu"])
         for page_name in args.pages:
             found = check_page(browser, url, page_name, args.screenshots,
-                               page_name in args.expect_image, texts.get(page_name, ()))
+                               page_name in args.expect_image, texts.get(page_name, ()),
+                               page_name in args.expect_math)
             print(f"{'FAIL' if found else 'ok'}  {page_name}")
             problems += found
         browser.close()

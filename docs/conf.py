@@ -10,6 +10,7 @@ and the performance tables are rendered from ``docs/bench_results.json``.
 """
 
 import os
+import shutil
 import sys
 import warnings
 from pathlib import Path
@@ -69,6 +70,26 @@ html_theme_options = {
 }
 html_sidebars = {"**": ["sidebar-nav-bs"]}
 html_last_updated_fmt = None
+
+# -- math offline ----------------------------------------------------------------------------
+# By default the pages load MathJax from its CDN.  ADAMOPT_DOCS_MATHJAX=DIR
+# (a MathJax 2 tree, e.g. Debian's libjs-mathjax: /usr/share/javascript/mathjax)
+# ships a copy in the site instead, so that it renders offline (CI does this).
+_MATHJAX = os.environ.get("ADAMOPT_DOCS_MATHJAX")
+if _MATHJAX:
+    _local = HERE / "_build" / "mathjax-static"
+    _copy = _local / "mathjax"
+    if not (_copy / "MathJax.js").exists():
+        for part in ("MathJax.js", "config/TeX-AMS-MML_SVG.js", "jax/input/TeX",
+                     "jax/output/SVG", "jax/element", "extensions", "localization/en"):
+            source, target = Path(_MATHJAX) / part, _copy / part
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if source.is_dir():
+                shutil.copytree(source, target, dirs_exist_ok=True)
+            else:
+                shutil.copy(source, target)
+    html_static_path.append(str(_local))
+    mathjax_path = "mathjax/MathJax.js?config=TeX-AMS-MML_SVG"
 
 # -- doctest ---------------------------------------------------------------------------------
 doctest_global_setup = "import numpy as np\nimport adamopt\n"
