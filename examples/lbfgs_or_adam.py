@@ -64,9 +64,13 @@ class Recorder:
             self.points.append((time.perf_counter() - self.start, xk.copy()))
 
 
-def times_to_targets(points, X, y, optimum):
+def excess_losses(points, X, y, optimum):
+    """(seconds, full-batch excess loss) of each recorded point."""
+    return [(t, loss_and_grad(x, X, y)[0] - optimum) for t, x in points]
+
+
+def times_to_targets(excess):
     """The first recorded time at which the excess loss is below each target."""
-    excess = [(t, loss_and_grad(x, X, y)[0] - optimum) for t, x in points]
     return [next((t for t, e in excess if e < target), None) for target in TARGETS]
 
 
@@ -86,26 +90,53 @@ def compare(n, d=20, seed=0):
     minimize(loss_and_grad, np.zeros(d), jac=True, method=adamopt.adam, callback=adam,
              options={"lr": lambda t: 0.05 / np.sqrt(1 + t / per_epoch), "gtol": 0,
                       "maxiter": epochs * per_epoch, "batches": batches})
-    return (times_to_targets(lbfgs.points, X, y, optimum),
-            times_to_targets(adam.points, X, y, optimum))
+    return (excess_losses(lbfgs.points, X, y, optimum),
+            excess_losses(adam.points, X, y, optimum))
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--quick", action="store_true", help="100,000 rows instead of 300,000")
-    parser.add_argument("--plot", default=None, help="unused: this example draws no figure")
+    parser.add_argument("--plot", default="lbfgs_or_adam.png",
+                        help="where to write the figure (with matplotlib)")
     args = parser.parse_args(argv)
     large = 100_000 if args.quick else 300_000
     print("Seconds to bring the full-batch excess loss f(x) - f* below each target "
-          "(- : not reached; Adam runs "
-          "at least 3 epochs and 1,000 steps)\n")
+          "(- : not reached; Adam runs at least 3 epochs and 1,000 steps)\n")
     print(f"| rows | method | {' | '.join(f'< {t:g}' for t in TARGETS)} |")
     print("| --- | --- |" + " --- |" * len(TARGETS))
+    curves = {}
     for n in (5_000, large):
         lbfgs, adam = compare(n)
-        for name, times in (("L-BFGS-B, full batch", lbfgs), ("adam, minibatches of 256", adam)):
-            cells = " | ".join("-" if t is None else f"{t:.3f}" for t in times)
+        for name, excess in (("L-BFGS-B, full batch", lbfgs),
+                             ("adam, minibatches of 256", adam)):
+            cells = " | ".join("-" if t is None else f"{t:.3f}"
+                               for t in times_to_targets(excess))
             print(f"| {n:,} | {name} | {cells} |")
+            curves[n, name] = excess
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("(install matplotlib for a figure)")
+        return
+    figure, axes = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
+    for ax, n in zip(axes, (5_000, large), strict=True):
+        for name in ("L-BFGS-B, full batch", "adam, minibatches of 256"):
+            t, e = np.array(curves[n, name][1:]).T     # from the first recorded step
+            ax.plot(t, np.maximum(e, 1e-12), label=name, marker=".", markersize=3)
+        for target in TARGETS:
+            ax.axhline(target, color="0.8", linewidth=0.8)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("seconds")
+        ax.set_ylabel("excess loss f(x) - f* (full batch)")
+        ax.set_title(f"{n:,} rows")
+        ax.legend()
+    figure.savefig(args.plot, dpi=100)
+    print(f"figure written to {args.plot}")
 
 
 if __name__ == "__main__":
