@@ -40,7 +40,9 @@ def test_the_python_blocks_run_in_order_and_fit(tmp_path, monkeypatch, capsys):
         exec(compile(block, "README.md", "exec"), namespace)
     assert abs(namespace["res"].x - [1.0, -2.0, 0.5, 0.0, 3.0]).max() < 0.05
     assert abs(namespace["w"] - [1.0, -2.0, 0.5, 0.0, 3.0]).max() < 0.05
-    assert "[ 1." in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Maximum number of iterations" in out       # the first block's res.message
+    assert len(out.splitlines()) == 2                  # and the second block's print
 
 
 def test_the_bash_blocks_name_commands_that_exist():
