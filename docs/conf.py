@@ -33,7 +33,6 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.doctest",
-    "sphinx.ext.intersphinx",
     "sphinx.ext.mathjax",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
@@ -43,8 +42,8 @@ templates_path = ["_templates"]
 exclude_patterns = ["_build", "generated_*.rst", "generated/*.examples", "gallery/*.ipynb",
                     "gallery/*.py", "gallery/*.zip", "gallery/*.json", "gallery/*.md5"]
 default_role = "obj"
-# Docstrings name NumPy and SciPy objects in backquotes; without the network
-# (intersphinx inventories are not fetched) these stay plain text.
+# Docstrings name NumPy and SciPy objects in backquotes: adamopt's own become
+# links, the others stay plain text (no intersphinx: the build runs offline).
 nitpicky = False
 
 autosummary_generate = True
@@ -54,8 +53,6 @@ autodoc_typehints = "none"
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
-
-intersphinx_mapping = {}
 
 # -- HTML ------------------------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"
