@@ -126,7 +126,38 @@ def minibatches(*arrays, batch_size, shuffle=True, seed=None, drop_last=False,
 
 
 class MinibatchStream:
-    """The iterator returned by `minibatches` (see there)."""
+    """The iterator `minibatches` returns for NumPy arrays (see there).
+
+    Create it with `minibatches`, which also accepts Dask arrays (and then
+    returns a `DaskMinibatchStream`); calling the class takes the same
+    arguments.
+
+    Parameters
+    ----------
+    *arrays : array_like
+        Aligned arrays (the same number of rows), as for `minibatches`.
+    batch_size : int
+        Rows per minibatch.
+    shuffle : bool, default: True
+        Draw a new random permutation of the rows each epoch.
+    seed : None, int, numpy.random.SeedSequence or numpy.random.Generator
+        Seed of the permutations.
+    drop_last : bool, default: False
+        Skip the last, smaller batch of an epoch.
+
+    Attributes
+    ----------
+    n_samples : int
+        Rows of the arrays.
+    batch_size : int
+        Rows per minibatch.
+    batches_per_epoch : int
+        Batches in one pass over the rows.
+    epoch : int
+        The epoch the next batch comes from, counting from 0.
+    shuffle, drop_last : bool
+        As given.
+    """
 
     def __init__(self, *arrays, batch_size, shuffle=True, seed=None, drop_last=False):
         if not arrays:

@@ -36,10 +36,33 @@ TRANSFER_BYTES = 4 * 2**20
 class DaskMinibatchStream:
     """The iterator `minibatches` returns for Dask arrays (see there).
 
+    Create it with `minibatches` on Dask arrays (it needs a running
+    ``distributed.Client``); calling the class takes the same arguments.
+
     Batch ``i`` depends only on the seed and on ``i``: it draws from its own
     generator, a child of the seed's `numpy.random.SeedSequence` with spawn
     key ``i``.  Batches are therefore the same however long each step takes,
     however many are in flight, and after `load_state_dict`.
+
+    Parameters
+    ----------
+    *arrays : dask.array.Array or numpy.ndarray
+        Aligned arrays, as for `minibatches`.
+    batch_size : int
+        Rows per minibatch.
+    shuffle : bool, default: True
+        Draw each batch from random chunks and rows (see `minibatches`).
+    seed : None, int, numpy.random.SeedSequence or numpy.random.Generator
+        Seed of the stream.
+    drop_last : bool, default: False
+        As for `minibatches`.
+    chunks_per_batch : int, optional
+        The number of random chunks each batch is drawn from (default 1).
+    prefetch : int, default: 2
+        Transfers computed and fetched in the background beyond the current one.
+    batches_per_transfer : int, optional
+        Consecutive batches that travel together (default: up to 16, at most
+        4 MiB).
 
     Attributes
     ----------
