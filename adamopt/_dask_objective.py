@@ -150,9 +150,9 @@ class DaskObjective:
         blocks = _dask.RowBlocks(arrays, _OWNER, self._client, numpy_allowed=False)
         self.reduction = check.choice(reduction, "reduction", _OWNER, ("mean", "sum"))
         if blocks_per_call is not None:
-            blocks_per_call = _dask.integer(blocks_per_call, "blocks_per_call", _OWNER)
+            blocks_per_call = check.integer(blocks_per_call, "blocks_per_call", _OWNER)
         self.blocks_per_call = blocks_per_call
-        self.split_every = _dask.integer(split_every, "split_every", _OWNER, low=2)
+        self.split_every = check.integer(split_every, "split_every", _OWNER, low=2)
         self._root = _dask.root_seed(seed, _OWNER)
         self._function = loss_and_grad
         self._blocks = blocks

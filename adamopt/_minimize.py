@@ -23,10 +23,17 @@ from scipy.optimize import Bounds, OptimizeResult, OptimizeWarning
 from . import _checkpoint, _monitor, _objective, _schedules
 from . import _validation as check
 from ._optimizers import _ADAMW_REFERENCES, _CHECKS, Adam, AdamW
-from ._stopping import STATUS_MESSAGES, SUCCESS, GradientTest, Plateau
+from ._stopping import (
+    ESTIMATED_NOTE,
+    MAXFEV_MESSAGE,
+    STATUS_MESSAGES,
+    SUCCESS,
+    GradientTest,
+    Plateau,
+)
 
 #: Options of the run itself (beside the optimizer's hyperparameters).
-_RUN_DEFAULTS = {"maxiter": 1000, "gtol": 1e-5, "norm": math.inf, "ftol": 1e-4,
+_RUN_DEFAULTS = {"maxiter": 1000, "maxfev": None, "gtol": 1e-5, "norm": math.inf, "ftol": 1e-4,
                  "patience": None, "smoothing": 0.9, "batches": None, "state": None,
                  "disp": False, "checkpoint": None, "checkpoint_every": 100, "resume": False}
 _RUN_DEFAULTS.update(_monitor.DEFAULTS)   # history, disp_every, progress
@@ -66,24 +73,18 @@ def _check_hyperparameter(name, value, owner):
     return _CHECKS[name](value, name, owner)
 
 
-def _integer(value, name, owner, low):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise check._fail(TypeError, name, owner, f"an integer >= {low}", value)
-    if value < low:
-        raise check._fail(ValueError, name, owner, f"an integer >= {low}", value)
-    return int(value)
-
-
 def _check_run_option(name, value, owner):
     if name in _monitor.DEFAULTS:
         return _monitor.check_option(name, value, owner)
     if name == "maxiter":     # as SciPy: a float is accepted (1e4); inf: no limit
         if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
-            return _integer(value, name, owner, 0)
+            return check.integer(value, name, owner, 0)
         x = check.real(value, name, owner)
         if not x >= 0.0:
             raise check._fail(ValueError, name, owner, "a number >= 0", value)
         return math.inf if x == math.inf else int(x)
+    if name == "maxfev":
+        return None if value is None else check.integer(value, name, owner, 1)
     if name in ("gtol", "ftol"):
         return check.finite_at_least(value, name, owner)
     if name == "norm":
@@ -92,7 +93,7 @@ def _check_run_option(name, value, owner):
             raise check._fail(ValueError, name, owner, "a number >= 1 or numpy.inf", value)
         return x
     if name == "patience":
-        return None if value is None else _integer(value, name, owner, 1)
+        return None if value is None else check.integer(value, name, owner, 1)
     if name == "smoothing":
         return check.unit_interval(value, name, owner)
     if name == "disp":
@@ -250,17 +251,19 @@ def _callback(callback, owner):
 
 
 def _evaluator(fun, jac, args, owner, lower, upper):
+    """Return ``(evaluate, calls, estimated)``: the evaluator, its counts
+    ``[nfev, njev]`` and whether it estimates the gradient by differences."""
     inner = _objective.unwrap_memoized(fun, jac)
     if inner is not None:
         fun, jac = inner, True
     if not callable(fun):
         raise check._fail(TypeError, "fun", owner, "a callable", fun)
     if jac is True:
-        return _objective.combined(fun, args, owner)
+        return (*_objective.combined(fun, args, owner), False)
     if callable(jac):
-        return _objective.separate(fun, jac, args, owner)
+        return (*_objective.separate(fun, jac, args, owner), False)
     if jac is None or jac is False or (isinstance(jac, str) and jac == "2-point"):
-        return _objective.forward_differences(fun, args, owner, lower, upper)
+        return (*_objective.forward_differences(fun, args, owner, lower, upper), True)
     raise check._fail(ValueError, "jac", owner,
                       "a callable, True (fun returns value and gradient), or None/'2-point' "
                       "(forward differences)", jac)
@@ -292,10 +295,22 @@ def _resume(state, cls, owner, x, defaults, given):
             f"{'was a callable' if len(missing) == 1 else 'were callables'}, which a state "
             f"does not hold: pass {' and '.join(missing)} again in the options."
         )
+    if state["evaluation"] is not None and not math.isfinite(state["evaluation"][0]):
+        raise ValueError(f"{where} has a non-finite 'fun' in its evaluation "
+                         f"({state['evaluation'][0]!r}); a run never saves one.")
     saved = dict(state["optimizer"])
     kwargs = {**defaults,
               **{k: saved[k] for k in defaults if k in saved}, **given}
     return kwargs, saved
+
+
+def _same_value(a, b):
+    """Whether a saved hyperparameter equals this run's (callables: by identity
+    of type and configuration is not known, so only numbers and strings compare)."""
+    if callable(a) or callable(b):
+        return a is b or (type(a) is type(b) and getattr(a, "to_config", None) is not None
+                          and a.to_config() == b.to_config())
+    return a == b
 
 
 def _dry_step(cls, kwargs, dtype, t):
@@ -327,7 +342,9 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
     defaults, given, run = _parse_options(cls, owner, options)
     x = _initial_x(x0, owner)
     lower, upper = _bounds(bounds, x, owner)
-    evaluate, calls = _evaluator(fun, jac, args, owner, lower, upper)
+    evaluate, calls, estimated = _evaluator(fun, jac, args, owner, lower, upper)
+    # The most calls of fun one evaluation makes (maxfev is never exceeded).
+    cost = x.size + 1 if estimated else 1
     call_back, new_style = _callback(callback, owner)
 
     state = run["state"]
@@ -342,6 +359,12 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
     else:
         kwargs, saved = _resume(state, cls, owner, x, defaults, given)
     opt = cls(x, **kwargs)
+    # The tests that a resumed run runs at once trust the saved state only
+    # when it was saved with the hyperparameters of this run: a smoothed
+    # gradient kept by other ones (an all-zero momentum buffer of a run without
+    # momentum) says nothing about convergence.
+    same_settings = state is None or all(
+        _same_value(saved[name], kwargs[name]) for name in defaults if name in saved)
     if state is not None:
         arrays = {k: v for k, v in saved.items() if k not in defaults or k in cls._FIXED}
         opt.load_state_dict(arrays)
@@ -381,8 +404,11 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
     # evaluation, at the current x when t == opt.t; `good` = (x copy, f, g, nit)
     # is the last iterate whose objective and gradient were both finite.
     good = None
+    note, by_maxfev = "", False
     spare = np.empty_like(x)
-    nit = 0 if resumed is None else resumed.nit
+    nit = first_nit = 0 if resumed is None else resumed.nit
+    first_t = opt.t     # nit - first_nit == opt.t - first_t: the steps taken
+    maxfev = run["maxfev"]
     status = None
     try:
         if evaluation is None:
@@ -402,6 +428,8 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
                     status = 2
                 elif gradient_test is not None and gradient_test(g):
                     status = 0
+        elif not same_settings:
+            pass                 # tested after the first step of this run
         elif plateau.fired:      # a state whose last evaluation is current:
             status = 2           # the tests that run after it, as a run that
         elif gradient_test is not None and gradient_test(evaluation[1]):   # never stopped
@@ -413,6 +441,9 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
         while status is None:
             if nit >= maxiter:
                 status = 1
+                break
+            if maxfev is not None and calls[0] + cost > maxfev:
+                status, by_maxfev = 1, True
                 break
             if pending is None and batches is not None:
                 try:        # drawn before the step, so that x always has its evaluation
@@ -469,12 +500,15 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
             if saver is not None and status is None and saver.due(nit):
                 saver.save(nit, evaluation)
     except KeyboardInterrupt:
-        status = 6
+        # The iterations are the steps taken: an interrupt between a step and
+        # the count of it (or inside a large step, raised once it returns).
+        status, nit = 6, first_nit + (opt.t - first_t)
+        if lower is not None:     # an interrupt between a step and its projection
+            np.clip(x, lower, upper, out=x)
     except BaseException:
         if monitor is not None:    # the objective raised: leave the terminal clean
             monitor.abandon()
         raise
-    note = ""
     if status not in (4, 5) and not np.isfinite(x).all():
         # A step overflowed the parameters to infinity (an lr or a weight decay
         # too large for their dtype) and the objective stayed finite there: a
@@ -489,8 +523,11 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
     if monitor is not None:
         monitor.close(nit, evaluation is not None and evaluation[2] == opt.t, x,
                       None if good is None else good[0])
+    message = (MAXFEV_MESSAGE if by_maxfev and status == 1 else STATUS_MESSAGES[status]) + note
+    if estimated:
+        message += ESTIMATED_NOTE
     result = _result(opt, owner, x, status, nit, calls, evaluation, good, pending, plateau,
-                     callables, run["disp"], kept, note)
+                     callables, run["disp"], kept, message)
     if monitor is not None and run["history"]:
         result["history"] = monitor.history()
     return result
@@ -527,9 +564,9 @@ _OVERFLOW_NOTE = (" (Here a step overflowed the parameters to infinity: lr or "
 
 
 def _result(opt, owner, x, status, nit, calls, evaluation, good, pending, plateau,
-            callables, disp, kept, note=""):
+            callables, disp, kept, note):
     current = evaluation is not None and evaluation[2] == opt.t
-    message = STATUS_MESSAGES[status] + note
+    message = note
     if status in (4, 5) and good is not None:
         # A fault: report the last iterate where the objective and gradient were finite.
         xr, f, g, _ = good
@@ -543,8 +580,8 @@ def _result(opt, owner, x, status, nit, calls, evaluation, good, pending, platea
         xr = x.copy()
         f, g = (evaluation[0], evaluation[1]) if evaluation is not None else (math.nan, None)
     if status == 6 and not current and evaluation is not None:
-        message += (" The interrupt came during the evaluation at x: fun and jac are from "
-                    "the previous iterate.")
+        message += (" The interrupt came after the step to x, before its evaluation "
+                    "completed: fun and jac are from the previous iterate.")
     if g is not None and status == 4:   # a gradient never checked: kept if it is one
         try:
             g = _jac_array(g, x, owner)
@@ -563,10 +600,13 @@ def _result(opt, owner, x, status, nit, calls, evaluation, good, pending, platea
     })
     result = OptimizeResult(
         x=xr, fun=float(f), jac=jac, nit=nit, nfev=calls[0], njev=calls[1], status=status,
-        success=status in SUCCESS, message=message, state=run_state,
+        success=status in SUCCESS and math.isfinite(f) and bool(np.isfinite(xr).all()),
+        message=message, state=run_state,
     )
     if disp:
         _print_summary(result, owner)
+        if not result.success:      # as SciPy's methods do with disp=True
+            _warn(message, OptimizeWarning)
     return result
 
 
@@ -604,9 +644,11 @@ _OPTIONS_DOC = r"""
         gradient together (one call per iteration; SciPy's memoizing wrapper,
         which caches by ``x`` alone and would return a stale gradient when the
         batch changes but ``x`` does not, is bypassed); ``None`` (what
-        `~scipy.optimize.minimize` passes for ``'2-point'``) for forward
-        differences on the same batch, ``n + 1`` calls of ``fun`` per
-        iteration with steps ``sqrt(eps) * max(1, |x_i|)``.
+        `~scipy.optimize.minimize` passes for ``'2-point'``, and also for
+        ``'3-point'`` and ``'cs'``, which a method cannot tell apart) for
+        forward differences on the same batch, ``n + 1`` calls of ``fun`` per
+        iteration with steps ``sqrt(eps) * max(1, |x_i|)``; the result's
+        ``message`` then says that forward differences were used.
     bounds : sequence of (min, max) pairs or `~scipy.optimize.Bounds`, optional
         Box constraints (``None`` or an infinity for no bound).  ``x0`` is
         clipped into the box and every iterate is projected back onto it after
@@ -633,6 +675,13 @@ _OPTIONS_DOC = r"""
         Maximum number of iterations (steps) in this call.  A float is rounded
         down (``1e4`` is fine); ``numpy.inf`` leaves the run to the other
         stopping rules.
+    maxfev : int, optional
+        Maximum number of calls of ``fun`` (counted as ``nfev``, from the
+        fresh start of the run across resumes): the run stops with
+        ``status=1`` and SciPy's message "Maximum number of function
+        evaluations has been exceeded." before an iteration whose evaluation
+        would exceed it (``n + 1`` calls with forward differences), so
+        ``nfev <= maxfev`` once ``x0`` is evaluated.
     gtol : float, default: 1e-5
         Stop with ``status=0`` when ``norm(s_t) <= gtol``, where ``s_t`` is a
         smoothed gradient: {gtol}
@@ -742,7 +791,8 @@ _OPTIONS_DOC = r"""
         objective returns the same gradient array every call), ``nit``
         (iterations in this call), ``nfev`` and ``njev`` (calls of ``fun`` and
         gradient evaluations made in this call; with ``jac=True`` each call
-        counts in both, with forward differences ``njev`` is 0), ``status``,
+        counts in both; with forward differences ``nfev`` counts every call and
+        ``njev`` each gradient estimated, as SciPy counts them), ``status``,
         ``success`` (True only when a convergence test fired: status 0 or 2),
         ``message``, and ``state`` (see the ``state`` option).
 
@@ -750,7 +800,7 @@ _OPTIONS_DOC = r"""
         status  meaning
         ======  ==============================================================
         0       ``gtol`` test fired (success)
-        1       ``maxiter`` reached
+        1       ``maxiter`` or ``maxfev`` reached
         2       plateau test fired (success)
         3       the ``batches`` iterable is exhausted
         4       ``fun`` returned a non-finite value: ``x`` is the last iterate
@@ -759,8 +809,10 @@ _OPTIONS_DOC = r"""
                 or a step overflowed ``x`` to infinity while ``fun`` stayed
                 finite (found at the end of the run): ``x`` as for 4
         6       `KeyboardInterrupt` (Ctrl-C): ``x`` is the current iterate,
-                ``state`` resumes the run; if the interrupt came during an
-                evaluation, ``fun`` and ``jac`` are from the previous iterate
+                ``state`` resumes the run and ``nit`` counts the steps
+                taken; if the interrupt came after a step, before the
+                evaluation at its iterate completed, ``fun`` and ``jac`` are
+                from the previous iterate
         99      ``callback`` raised `StopIteration`
         ======  ==============================================================
 
@@ -772,7 +824,8 @@ _OPTIONS_DOC = r"""
     Warns
     -----
     OptimizeWarning
-        For an option this method does not know (as SciPy's methods do).
+        For an option this method does not know, and with ``disp=True`` when
+        the run ends without success (its message), as SciPy's methods do.
 
     Notes
     -----

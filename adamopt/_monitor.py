@@ -49,9 +49,7 @@ def check_option(name, value, owner):
             return 1 if value else 0
         rule = "True, False or an integer >= 1 (record every k-th iteration)"
     else:   # disp_every
-        if value is None:
-            return None
-        rule = "an integer >= 1 or None"
+        return None if value is None else check.integer(value, name, owner, 1)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise check._fail(TypeError, name, owner, rule, value)
     if value < 1:

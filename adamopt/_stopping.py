@@ -22,6 +22,13 @@ STATUS_MESSAGES = {
     99: "`callback` raised `StopIteration`.",
 }
 
+#: The message of status 1 when ``maxfev`` (not ``maxiter``) ended the run, as SciPy's.
+MAXFEV_MESSAGE = "Maximum number of function evaluations has been exceeded."
+
+#: Added to the message of a run whose gradients were estimated by forward differences.
+ESTIMATED_NOTE = (" (The gradients were estimated by forward differences: jac=None, which "
+                  "is what minimize passes for '2-point', '3-point' and 'cs' alike.)")
+
 #: Status codes of a converged run (``success=True``).
 SUCCESS = frozenset({0, 2})
 
