@@ -161,38 +161,56 @@ class MinibatchStream:
         # statements of __next__ leaves a consistent one): (epoch, index of the
         # next batch in the epoch, the epoch's permutation or None while it is
         # not drawn, the generator's state before that permutation's draw began
-        # or None).
-        self._position = (0, 0, None, None)
+        # (kept until the epoch's first batch is handed out) or None, the number of batches handed out, the position before the
+        # last one was handed out or None: see `_unget`).
+        self._position = (0, 0, None, None, 0, None)
 
     @property
     def epoch(self) -> int:
         """The epoch the next batch comes from, counting from 0."""
         return self._position[0]
 
+    # -- the hand-off to the run loop (see adamopt._minimize) --------------------
+
+    @property
+    def _handed(self):
+        """The number of batches handed out so far."""
+        return self._position[4]
+
+    def _unget(self):
+        """Take back the last batch handed out, which an interrupt lost on its
+        way to the run loop (between ``return`` here and the store there): the
+        next batch is that one again."""
+        previous = self._position[5]
+        if previous is not None:
+            self._position = previous
+
     def __iter__(self):
         return self
 
     def __next__(self):
-        epoch, position, order, origin = self._position
+        epoch, position, order, origin, handed, _ = before = self._position
         if self.shuffle and order is None:
             bit_generator = self._rng.bit_generator
             if origin is None:
                 # Record where the draw begins before it advances the generator,
                 # so that a draw an interrupt cut short starts again from there.
-                self._position = (epoch, position, None, bit_generator.state)
+                origin = bit_generator.state
+                self._position = before = (epoch, position, None, origin, handed, None)
             else:
                 bit_generator.state = origin
             order = self._rng.permutation(self.n_samples)
-            self._position = (epoch, position, order, None)
+            self._position = before = (epoch, position, order, origin, handed, None)
         start = position * self.batch_size
         stop = min(start + self.batch_size, self.n_samples)
         index = order[start:stop] if self.shuffle else slice(start, stop)
         batch = tuple(a[index] for a in self._arrays)
         # Advance only once the batch exists, so an interrupt above loses nothing.
+        before = (*before[:5], None)
         if position + 1 == self.batches_per_epoch:
-            self._position = (epoch + 1, 0, None, None)
+            self._position = (epoch + 1, 0, None, None, handed + 1, before)
         else:
-            self._position = (epoch, position + 1, order, None)
+            self._position = (epoch, position + 1, order, None, handed + 1, before)
         return batch
 
     # -- position: saved and restored by checkpoints -----------------------------
@@ -216,10 +234,12 @@ class MinibatchStream:
         not saved: `load_state_dict` restores the position of a stream over
         the same data.
         """
-        epoch, position, order, origin = self._position
+        epoch, position, order, origin, _, _ = self._position
         if position == 0:       # the epoch's permutation is drawn from "rng" when it begins
             order = None
-        rng = origin if origin is not None and order is None else self._rng.bit_generator.state
+        # (at the start of an epoch, its permutation drawn or not: the generator
+        # as it was before the draw, which a restored stream repeats)
+        rng = origin if origin is not None else self._rng.bit_generator.state
         return {"stream": "minibatches", "signature": self._signature(),
                 "epoch": int(epoch), "next": int(position),
                 "order": None if order is None else np.array(order, np.int64),
@@ -293,7 +313,7 @@ class MinibatchStream:
         self._rng.bit_generator.state = scratch.state
         if position == 0 or not self.shuffle:
             order = None        # drawn (or not needed) when the epoch begins
-        self._position = (int(epoch), int(position), order, None)
+        self._position = (int(epoch), int(position), order, None, self._handed, None)
 
     def __repr__(self):
         shapes = ", ".join(str(a.shape) for a in self._arrays)

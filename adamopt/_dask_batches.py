@@ -198,6 +198,20 @@ class DaskMinibatchStream:
     def __iter__(self):
         return self
 
+    # -- the hand-off to the run loop (see adamopt._minimize) --------------------
+
+    @property
+    def _handed(self):
+        """The number of batches handed out so far."""
+        return self._delivered
+
+    def _unget(self):
+        """Take back the last batch handed out, which an interrupt lost on its
+        way to the run loop: the next batch is that one again (its transfer is
+        still in flight: `_fill` drops a transfer only at the next draw)."""
+        if self._delivered > 0:
+            self._delivered -= 1
+
     def __next__(self):
         # The refill comes first: once the batch is counted nothing else runs
         # before it is returned, so an interrupt never loses a counted batch.

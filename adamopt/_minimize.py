@@ -410,11 +410,17 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
     first_t = opt.t     # nit - first_nit == opt.t - first_t: the steps taken
     maxfev = run["maxfev"]
     status = None
+    # The count of batches an adamopt stream had handed out before the draw in
+    # progress (None otherwise): an interrupt between the stream's ``return``
+    # and the store into `pending` loses a batch, which the stream takes back.
+    drawn = None
     try:
         if evaluation is None:
             if pending is None and batches is not None:
                 try:
+                    drawn = getattr(batches, "_handed", None)
                     pending = next(batches)
+                    drawn = None
                 except StopIteration:
                     status = 3
             if status is None:
@@ -447,7 +453,9 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
                 break
             if pending is None and batches is not None:
                 try:        # drawn before the step, so that x always has its evaluation
+                    drawn = getattr(batches, "_handed", None)
                     pending = next(batches)
+                    drawn = None
                 except StopIteration:
                     status = 3
                     break
@@ -503,6 +511,8 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
         # The iterations are the steps taken: an interrupt between a step and
         # the count of it (or inside a large step, raised once it returns).
         status, nit = 6, first_nit + (opt.t - first_t)
+        if pending is None and drawn is not None and batches._handed == drawn + 1:
+            batches._unget()
         if lower is not None:     # an interrupt between a step and its projection
             np.clip(x, lower, upper, out=x)
     except BaseException:
