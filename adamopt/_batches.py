@@ -161,8 +161,9 @@ class MinibatchStream:
         # statements of __next__ leaves a consistent one): (epoch, index of the
         # next batch in the epoch, the epoch's permutation or None while it is
         # not drawn, the generator's state before that permutation's draw began
-        # (kept until the epoch's first batch is handed out) or None, the number of batches handed out, the position before the
-        # last one was handed out or None: see `_unget`).
+        # (kept until the epoch's first batch is handed out) or None, the
+        # number of batches handed out, the position before the last one was
+        # handed out or None: see `_unget`).
         self._position = (0, 0, None, None, 0, None)
 
     @property
