@@ -22,7 +22,8 @@ from scipy.optimize import Bounds, OptimizeResult, OptimizeWarning
 
 from . import _checkpoint, _monitor, _objective, _schedules
 from . import _validation as check
-from ._optimizers import _ADAMW_REFERENCES, _CHECKS, Adam, AdamW
+from ._mapping import ReadOnlyMapping
+from ._optimizers import _ADAMW_REFERENCES, Adam, AdamW  # for adam/adamw below only
 from ._stopping import (
     ESTIMATED_NOTE,
     MAXFEV_MESSAGE,
@@ -57,20 +58,8 @@ def _warn(message, category):
 
 
 def _hyperparameter_defaults(cls):
-    """The optimizer class's constructor defaults: one source of truth."""
-    params = inspect.signature(cls.__init__).parameters
-    return {name: p.default for name, p in params.items()
-            if p.kind is inspect.Parameter.KEYWORD_ONLY and name != "check_finite"}
-
-
-def _check_hyperparameter(name, value, owner):
-    if name in ("lr", "weight_decay"):
-        return check.number_or_callable(value, name, owner)
-    if name == "schedule":
-        return check.optional_callable(value, name, owner)
-    if name == "amsgrad":
-        return check.boolean(value, name, owner)
-    return _CHECKS[name](value, name, owner)
+    """The optimizer class's hyperparameters and their defaults: one source of truth."""
+    return cls._run_defaults()
 
 
 def _check_run_option(name, value, owner):
@@ -129,7 +118,7 @@ def _parse_options(cls, owner, options):
     unknown = sorted(set(options) - set(defaults) - set(_RUN_DEFAULTS))
     if unknown:
         _warn(f"Unknown solver options: {', '.join(unknown)}", OptimizeWarning)
-    given = {name: _check_hyperparameter(name, options[name], owner)
+    given = {name: cls._run_check(name, options[name], owner)
              for name in defaults if name in options}
     run = {name: _check_run_option(name, options.get(name, default), owner)
            for name, default in _RUN_DEFAULTS.items()}
@@ -313,20 +302,6 @@ def _same_value(a, b):
     return a == b
 
 
-def _dry_step(cls, kwargs, dtype, t):
-    """Take step ``t`` on a one-element scratch optimizer with a zero gradient,
-    so that numeric hyperparameters the step would refuse in ``dtype`` (an
-    ``eps`` that vanishes in float32, an ``lr`` whose step overflows) raise
-    before the objective is ever called.  Callable ``lr``/``schedule``/
-    ``weight_decay`` values are checked as the run calls them instead (calling
-    them here could have side effects)."""
-    if any(callable(kwargs.get(name)) for name in _CALLABLE_HYPERPARAMETERS):
-        return
-    scratch = cls(np.zeros(1, dtype), **kwargs)
-    scratch._t = t - 1
-    scratch.step(np.zeros(1, dtype))
-
-
 def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, constraints,
               options):
     if hess is not None or hessp is not None:
@@ -366,7 +341,7 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
     same_settings = state is None or all(
         _same_value(saved[name], kwargs[name]) for name in defaults if name in saved)
     if state is not None:
-        arrays = {k: v for k, v in saved.items() if k not in defaults or k in cls._FIXED}
+        arrays = {k: v for k, v in saved.items() if k not in defaults or k in cls._run_fixed()}
         opt.load_state_dict(arrays)
         if np.array_equal(x, state["x"]) and state["evaluation"] is not None:
             evaluation = (*state["evaluation"], opt.t)
@@ -376,7 +351,7 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
         run["batches"].load_state_dict(resumed.stream)
     if lower is not None:
         np.clip(x, lower, upper, out=x)
-    _dry_step(cls, kwargs, x.dtype, opt.t + 1)
+    cls._run_check_settings(kwargs, x.dtype, opt.t + 1)
 
     callables = tuple(name for name in _CALLABLE_HYPERPARAMETERS
                       if callable(kwargs.get(name)) and not _schedules.storable(kwargs[name]))
@@ -543,22 +518,10 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
     return result
 
 
-class RunState(Mapping):
+class RunState(ReadOnlyMapping):
     """The ``state`` of a result: a read-only mapping of plain values and
     arrays (picklable; ``dict(state)`` gives a plain dict) with a short repr,
     so that printing a result does not print the moments."""
-
-    def __init__(self, data):
-        self._data = dict(data)
-
-    def __getitem__(self, key):
-        return self._data[key]
-
-    def __iter__(self):
-        return iter(self._data)
-
-    def __len__(self):
-        return len(self._data)
 
     def __repr__(self):
         x = self.get("x")
