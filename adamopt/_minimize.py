@@ -304,6 +304,15 @@ def _same_value(a, b):
 
 def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, constraints,
               options):
+    """The generic driver of every SciPy method: a setup, a loop and a finish
+    around one `_Run`.  ``cls`` is an optimizer class (`adamopt._driven.Driven`)."""
+    _warn_ignored(owner, hess, hessp, constraints)
+    run = _setup(cls, owner, fun, x0, args, jac, callback, bounds, options)
+    _loop(run)
+    return _finish(run)
+
+
+def _warn_ignored(owner, hess, hessp, constraints):
     if hess is not None or hessp is not None:
         _warn(f"Method {owner} does not use Hessian information (hess, hessp); "
               f"it is ignored.", RuntimeWarning)
@@ -312,79 +321,127 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
         _warn(f"Method {owner} cannot handle constraints; they are ignored "
               f"(use bounds, or a constrained method such as 'trust-constr').",
               RuntimeWarning)
+
+
+class _Run:
+    """One run of a SciPy method: what `_setup` builds, `_loop` advances and
+    `_finish` reports.
+
+    The loop reads the settings (``opt``, ``x``, ``evaluate``, the stopping
+    tests, ...) into locals and writes its state back when it ends: the last
+    completed evaluation ``evaluation = (f, g, t)`` (at the current ``x`` when
+    ``t == opt.t``), the batch drawn but not used yet ``pending``, the last
+    iterate whose objective and gradient were both finite ``good = (x copy, f,
+    g, nit)`` and ``start`` (the first one), ``nit`` (from the run's fresh
+    start), ``status`` and whether ``maxfev`` ended it.
+    """
+
+    def __init__(self, **settings):
+        self.__dict__.update(settings)
+        self.good = self.start = self.status = None
+        self.by_maxfev = False
+
+
+def _setup(cls, owner, fun, x0, args, jac, callback, bounds, options):
+    """Check everything and build the run (before any call of ``fun``)."""
     if not isinstance(args, tuple):
         args = (args,)
-    defaults, given, run = _parse_options(cls, owner, options)
+    defaults, given, settings = _parse_options(cls, owner, options)
     x = _initial_x(x0, owner)
     lower, upper = _bounds(bounds, x, owner)
     evaluate, calls, estimated = _evaluator(fun, jac, args, owner, lower, upper)
-    # The most calls of fun one evaluation makes (maxfev is never exceeded).
-    cost = x.size + 1 if estimated else 1
     call_back, new_style = _callback(callback, owner)
+    resumed = _checkpoint.start(settings, owner, x, given)
+    opt, kwargs, start = _optimizer(cls, owner, x, settings, resumed, defaults, given)
+    if lower is not None:
+        np.clip(x, lower, upper, out=x)
+    cls._run_check_settings(kwargs, x.dtype, opt.t + 1)
+    sign = -1.0 if kwargs["maximize"] else 1.0
+    plateau = Plateau(settings["ftol"], settings["patience"], settings["smoothing"], sign,
+                      start["plateau"])
+    batches = settings["batches"]
+    saver = None
+    if settings["checkpoint"] is not None:
+        saver = _checkpoint.Saver(settings["checkpoint"], settings["checkpoint_every"],
+                                  owner, opt, x, plateau, batches, calls, kwargs)
+    if resumed is not None:     # maxiter, nit, nfev and njev count from the fresh start
+        calls[0], calls[1] = resumed.nfev, resumed.njev
+        if saver is not None:
+            saver.last = resumed.nit
+    return _Run(
+        owner=owner, opt=opt, x=x, lower=lower, upper=upper, evaluate=evaluate,
+        calls=calls, estimated=estimated,
+        # the most calls of fun one evaluation makes (maxfev is never exceeded)
+        cost=x.size + 1 if estimated else 1,
+        call_back=call_back, new_style=new_style, batches=batches, plateau=plateau,
+        gradient_test=(GradientTest(opt, settings["gtol"], settings["norm"], lower,
+                                    upper).test if settings["gtol"] > 0.0 else None),
+        monitor=_monitor.monitor(owner, settings, settings["smoothing"], _warn),
+        saver=saver, maxiter=settings["maxiter"], maxfev=settings["maxfev"],
+        disp=settings["disp"], history=settings["history"],
+        evaluation=start["evaluation"], pending=start["pending"],
+        same_settings=start["same_settings"],
+        nit=0 if resumed is None else resumed.nit,
+        callables=tuple(name for name in _CALLABLE_HYPERPARAMETERS
+                        if callable(kwargs.get(name))
+                        and not _schedules.storable(kwargs[name])),
+        kept={name: kwargs[name] for name in _CALLABLE_HYPERPARAMETERS
+              if _schedules.storable(kwargs.get(name))},
+    )
 
-    state = run["state"]
-    resumed = _checkpoint.start(run, owner, x, given)
+
+def _optimizer(cls, owner, x, settings, resumed, defaults, given):
+    """The optimizer of the run, fresh or continuing a ``state`` or a checkpoint
+    (``x`` then holds the checkpoint's iterate); return it, its hyperparameters
+    and what the loop starts from."""
+    state = settings["state"]
     if resumed is not None:
         state, given = resumed.state, {**resumed.given, **given}
         x[...] = resumed.x
-    evaluation, pending = None, None
-    plateau_saved = None
+    start = {"evaluation": None, "pending": None, "plateau": None, "same_settings": True}
     if state is None:
         kwargs = {**defaults, **given}
-    else:
-        kwargs, saved = _resume(state, cls, owner, x, defaults, given)
+        return cls(x, **kwargs), kwargs, start
+    kwargs, saved = _resume(state, cls, owner, x, defaults, given)
     opt = cls(x, **kwargs)
     # The tests that a resumed run runs at once trust the saved state only
     # when it was saved with the hyperparameters of this run: a smoothed
     # gradient kept by other ones (an all-zero momentum buffer of a run without
     # momentum) says nothing about convergence.
-    same_settings = state is None or all(
-        _same_value(saved[name], kwargs[name]) for name in defaults if name in saved)
-    if state is not None:
-        arrays = {k: v for k, v in saved.items() if k not in defaults or k in cls._run_fixed()}
-        opt.load_state_dict(arrays)
-        if np.array_equal(x, state["x"]) and state["evaluation"] is not None:
-            evaluation = (*state["evaluation"], opt.t)
-        pending = state["batch"]
-        plateau_saved = state["plateau"]
+    start["same_settings"] = all(_same_value(saved[name], kwargs[name])
+                                 for name in defaults if name in saved)
+    fixed = cls._run_fixed()
+    opt.load_state_dict({k: v for k, v in saved.items() if k not in defaults or k in fixed})
+    if np.array_equal(x, state["x"]) and state["evaluation"] is not None:
+        start["evaluation"] = (*state["evaluation"], opt.t)
+    start["pending"], start["plateau"] = state["batch"], state["plateau"]
     if resumed is not None and resumed.stream is not None:
-        run["batches"].load_state_dict(resumed.stream)
-    if lower is not None:
-        np.clip(x, lower, upper, out=x)
-    cls._run_check_settings(kwargs, x.dtype, opt.t + 1)
+        settings["batches"].load_state_dict(resumed.stream)
+    return opt, kwargs, start
 
-    callables = tuple(name for name in _CALLABLE_HYPERPARAMETERS
-                      if callable(kwargs.get(name)) and not _schedules.storable(kwargs[name]))
-    kept = {name: kwargs[name] for name in _CALLABLE_HYPERPARAMETERS
-            if _schedules.storable(kwargs.get(name))}
-    sign = -1.0 if kwargs["maximize"] else 1.0
-    plateau = Plateau(run["ftol"], run["patience"], run["smoothing"], sign, plateau_saved)
-    batches, maxiter = run["batches"], run["maxiter"]
-    gradient_test = (GradientTest(opt, run["gtol"], run["norm"], lower, upper).test
-                     if run["gtol"] > 0.0 else None)
+
+def _loop(run):
+    """Iterate until a stopping rule, a fault or an interrupt; store the loop's
+    state back into ``run``.
+
+    The loop keeps every piece of run state in a variable replaced whole (one
+    store), so that a KeyboardInterrupt between any two statements leaves a
+    consistent picture (tests/test_interrupts.py raises one at each): see
+    `_Run` for what each holds.  The work of an iteration is counted in
+    attribute lookups too, hence the locals.
+    """
+    opt, x, lower, upper, owner = run.opt, run.x, run.lower, run.upper, run.owner
+    evaluate, calls, cost, batches = run.evaluate, run.calls, run.cost, run.batches
+    plateau, gradient_test, monitor, saver = (run.plateau, run.gradient_test, run.monitor,
+                                              run.saver)
+    call_back, new_style, maxiter, maxfev = (run.call_back, run.new_style, run.maxiter,
+                                             run.maxfev)
+    evaluation, pending, nit = run.evaluation, run.pending, run.nit
+    first_nit, first_t = nit, opt.t   # nit - first_nit == opt.t - first_t: the steps taken
+    good = start = status = None
+    by_maxfev = False
     no_batch = ()
-    monitor = _monitor.monitor(owner, run, run["smoothing"], _warn)
-    saver = None
-    if run["checkpoint"] is not None:
-        saver = _checkpoint.Saver(run["checkpoint"], run["checkpoint_every"], owner, opt, x,
-                                  plateau, batches, calls, kwargs)
-    if resumed is not None:     # maxiter, nit, nfev and njev count from the fresh start
-        calls[0], calls[1] = resumed.nfev, resumed.njev
-        if saver is not None:
-            saver.last = resumed.nit
-
-    # The loop keeps every piece of run state in a variable replaced whole (one
-    # store), so that a KeyboardInterrupt between any two statements leaves a
-    # consistent picture: `evaluation` = (f, g, t) is the last completed
-    # evaluation, at the current x when t == opt.t; `good` = (x copy, f, g, nit)
-    # is the last iterate whose objective and gradient were both finite.
-    good = None
-    note, by_maxfev = "", False
     spare = np.empty_like(x)
-    nit = first_nit = 0 if resumed is None else resumed.nit
-    first_t = opt.t     # nit - first_nit == opt.t - first_t: the steps taken
-    maxfev = run["maxfev"]
-    status = None
     # The count of batches an adamopt stream had handed out before the draw in
     # progress (None otherwise): an interrupt between the stream's ``return``
     # and the store into `pending` loses a batch, which the stream takes back.
@@ -409,13 +466,13 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
                     status = 2
                 elif gradient_test is not None and gradient_test(g):
                     status = 0
-        elif not same_settings:
+        elif not run.same_settings:
             pass                 # tested after the first step of this run
         elif plateau.fired:      # a state whose last evaluation is current:
             status = 2           # the tests that run after it, as a run that
         elif gradient_test is not None and gradient_test(evaluation[1]):   # never stopped
             status = 0
-        # A finite iterate to fall back on if a step overflows x (see below).
+        # A finite iterate to fall back on if a step overflows x (see _finish).
         start = None if evaluation is None else (x.copy(), evaluation[0], None, nit)
         if monitor is not None and status is None:
             monitor.update(nit, evaluation[0], evaluation[1], x, None)
@@ -494,26 +551,35 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
         if monitor is not None:    # the objective raised: leave the terminal clean
             monitor.abandon()
         raise
+    run.evaluation, run.pending, run.good, run.start = evaluation, pending, good, start
+    run.nit, run.status, run.by_maxfev = nit, status, by_maxfev
+
+
+def _finish(run):
+    """The result of the run: the last checks, the final checkpoint, the
+    monitor's last row, and the `OptimizeResult`."""
+    x, opt, status, note = run.x, run.opt, run.status, ""
     if status not in (4, 5) and not np.isfinite(x).all():
         # A step overflowed the parameters to infinity (an lr or a weight decay
         # too large for their dtype) and the objective stayed finite there: a
         # fault, reported with the last iterate that was finite.  Checked once
         # per run, not per iteration, to keep the loop cheap.
         status, note = 5, _OVERFLOW_NOTE
-        if good is None or not np.isfinite(good[0]).all():
-            good = start
-    if saver is not None:
-        saver.finish(nit, status, evaluation, pending)
-
+        if run.good is None or not np.isfinite(run.good[0]).all():
+            run.good = run.start
+        run.status = status
+    if run.saver is not None:
+        run.saver.finish(run.nit, status, run.evaluation, run.pending)
+    monitor = run.monitor
     if monitor is not None:
-        monitor.close(nit, evaluation is not None and evaluation[2] == opt.t, x,
-                      None if good is None else good[0])
-    message = (MAXFEV_MESSAGE if by_maxfev and status == 1 else STATUS_MESSAGES[status]) + note
-    if estimated:
+        monitor.close(run.nit, run.evaluation is not None and run.evaluation[2] == opt.t, x,
+                      None if run.good is None else run.good[0])
+    message = (MAXFEV_MESSAGE if run.by_maxfev and status == 1
+               else STATUS_MESSAGES[status]) + note
+    if run.estimated:
         message += ESTIMATED_NOTE
-    result = _result(opt, owner, x, status, nit, calls, evaluation, good, pending, plateau,
-                     callables, run["disp"], kept, message)
-    if monitor is not None and run["history"]:
+    result = _result(run, message)
+    if monitor is not None and run.history:
         result["history"] = monitor.history()
     return result
 
@@ -536,10 +602,11 @@ _OVERFLOW_NOTE = (" (Here a step overflowed the parameters to infinity: lr or "
                   "weight_decay is too large for their dtype.)")
 
 
-def _result(opt, owner, x, status, nit, calls, evaluation, good, pending, plateau,
-            callables, disp, kept, note):
+def _result(run, message):
+    """The `OptimizeResult` of a finished run, its ``message`` so far given."""
+    opt, owner, x, status, evaluation, good = (run.opt, run.owner, run.x, run.status,
+                                               run.evaluation, run.good)
     current = evaluation is not None and evaluation[2] == opt.t
-    message = note
     if status in (4, 5) and good is not None:
         # A fault: report the last iterate where the objective and gradient were finite.
         xr, f, g, _ = good
@@ -563,20 +630,21 @@ def _result(opt, owner, x, status, nit, calls, evaluation, good, pending, platea
     jac = None if g is None else _jac_array(g, x, owner)
     run_state = RunState({
         "method": owner,
-        "optimizer": {**opt.state_dict(), **kept},
+        "optimizer": {**opt.state_dict(), **run.kept},
         "x": x.copy(),
         "evaluation": ((evaluation[0], _jac_array(evaluation[1], x, owner))
                        if current and status not in (4, 5) else None),
-        "batch": pending,
-        "plateau": plateau.state,
-        "callables": callables,
+        "batch": run.pending,
+        "plateau": run.plateau.state,
+        "callables": run.callables,
     })
     result = OptimizeResult(
-        x=xr, fun=float(f), jac=jac, nit=nit, nfev=calls[0], njev=calls[1], status=status,
+        x=xr, fun=float(f), jac=jac, nit=run.nit, nfev=run.calls[0], njev=run.calls[1],
+        status=status,
         success=status in SUCCESS and math.isfinite(f) and bool(np.isfinite(xr).all()),
         message=message, state=run_state,
     )
-    if disp:
+    if run.disp:
         _print_summary(result, owner)
         if not result.success:      # as SciPy's methods do with disp=True
             _warn(message, OptimizeWarning)

@@ -2,9 +2,10 @@
 
 A systematic sweep, with no hook in the package: `Interrupter` traces the
 package's own Python code (`sys.settrace`) while the run loop of the driver is
-active (from its ``try:`` to its ``except KeyboardInterrupt:``, with every
-function of the package the loop calls: the minibatch stream, the evaluator,
-the stopping tests, the monitor, the checkpoint writer, the schedules) and
+active (`adamopt._minimize._loop`, from its ``try:`` to its ``except
+KeyboardInterrupt:``, with every function of the package the loop calls: the
+minibatch stream, the evaluator, the stopping tests, the monitor, the
+checkpoint writer, the schedules) and
 raises `KeyboardInterrupt` before the ``k``-th line it executes.  Each test
 counts the lines of an uninterrupted run, then interrupts a run at each of
 them in turn, resumes it (from its ``state``, or from its checkpoint) and
@@ -24,12 +25,12 @@ import adamopt
 from adamopt import _minimize
 
 PACKAGE = os.path.dirname(os.path.abspath(adamopt.__file__))
-DRIVER = _minimize._minimize.__code__
+DRIVER = _minimize._loop.__code__
 
 
 def _loop_lines():
-    """The driver's lines from its ``try:`` to its ``except KeyboardInterrupt:``."""
-    lines, first = inspect.getsourcelines(_minimize._minimize)
+    """The run loop's lines from its ``try:`` to its ``except KeyboardInterrupt:``."""
+    lines, first = inspect.getsourcelines(_minimize._loop)
     start = next(i for i, line in enumerate(lines) if line.strip() == "try:")
     stop = next(i for i, line in enumerate(lines) if line.strip() == "except KeyboardInterrupt:")
     return first + start + 1, first + stop    # inside the try block
