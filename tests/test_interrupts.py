@@ -182,8 +182,9 @@ def test_the_interrupted_result_counts_the_steps_taken():
 def dask_arrays():
     da = pytest.importorskip("dask.array")
     distributed = pytest.importorskip("distributed")
+    # (dashboard on a free port: another process may hold the default one)
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster, \
+                                  dashboard_address=":0") as cluster, \
             distributed.Client(cluster):
         rows = np.random.default_rng(1).standard_normal((40, 4))
         Xd = da.from_array(rows[:, :3], chunks=((10, 10, 20), 3)).persist()
