@@ -16,9 +16,10 @@ few seconds.
 import math
 import os
 import time
+import warnings
 
 import numpy as np
-from scipy.optimize import minimize
+from scipy.optimize import OptimizeWarning, minimize
 from scipy.special import log_softmax, softmax
 
 from . import _bench, _family_methods
@@ -164,12 +165,16 @@ def run(epochs=20, batch_size=50, lr=0.02, seed=0, plot_path=PLOT_FILE, speed=Tr
             snapshots.append((intermediate_result.nit, intermediate_result.x))
 
     t0 = time.perf_counter()
-    res = minimize(loss_and_grad, np.zeros(size), jac=True, method=adamw,
-                   callback=snapshot if plot_path is not None else None,
-                   options={"lr": rate, "weight_decay": 0.0, "maxiter": epochs * per_epoch,
-                            "gtol": 0.0, "disp": True, "disp_every": 2 * per_epoch,
-                            "history": max(1, per_epoch // 20),
-                            "batches": minibatches(X, y, batch_size=batch_size, seed=seed)})
+    with warnings.catch_warnings():     # the demo runs to maxiter on purpose
+        warnings.filterwarnings("ignore", "Maximum number of iterations", OptimizeWarning)
+        res = minimize(loss_and_grad, np.zeros(size), jac=True, method=adamw,
+                       callback=snapshot if plot_path is not None else None,
+                       options={"lr": rate, "weight_decay": 0.0,
+                                "maxiter": epochs * per_epoch,
+                                "gtol": 0.0, "disp": True, "disp_every": 2 * per_epoch,
+                                "history": max(1, per_epoch // 20),
+                                "batches": minibatches(X, y, batch_size=batch_size,
+                                                       seed=seed)})
     t_adam = time.perf_counter() - t0
 
     out("\n2. minimize(method='L-BFGS-B') on the full batch")
