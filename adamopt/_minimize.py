@@ -429,6 +429,11 @@ def _loop(run):
     consistent picture (tests/test_interrupts.py raises one at each): see
     `_Run` for what each holds.  The work of an iteration is counted in
     attribute lookups too, hence the locals.
+
+    (Why this function is longer than 80 lines: the loop's state lives in its
+    locals, and a piece of the body moved into a function would hand new
+    state back through a ``return``, where an interrupt between the return and
+    the store loses it, the window the streams' `_unget` exists for.)
     """
     opt, x, lower, upper, owner = run.opt, run.x, run.lower, run.upper, run.owner
     evaluate, calls, cost, batches = run.evaluate, run.calls, run.cost, run.batches
