@@ -25,11 +25,12 @@ needed; it takes about ten seconds.
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from scipy.optimize import minimize
+from scipy.optimize import OptimizeWarning, minimize
 
 from . import _bench, _family_methods
 from ._batches import minibatches
@@ -250,11 +251,15 @@ def run(epochs=2, samples=100_000, batch_size=100, lr=0.02, seed=0, plot_path=PL
             marks.append((time.perf_counter(), intermediate_result.nit, intermediate_result.x))
 
     t0 = time.perf_counter()
-    res = minimize(loss_and_grad, np.zeros(size), jac=True, method=adamw, callback=mark,
-                   options={"lr": rate, "weight_decay": 0.0, "maxiter": epochs * per_epoch,
-                            "gtol": 0.0, "disp": True, "disp_every": max(1, per_epoch // 4),
-                            "history": max(1, per_epoch // 20),
-                            "batches": minibatches(X, y, batch_size=batch_size, seed=seed)})
+    with warnings.catch_warnings():     # the demo runs to maxiter on purpose
+        warnings.filterwarnings("ignore", "Maximum number of iterations", OptimizeWarning)
+        res = minimize(loss_and_grad, np.zeros(size), jac=True, method=adamw, callback=mark,
+                       options={"lr": rate, "weight_decay": 0.0,
+                                "maxiter": epochs * per_epoch, "gtol": 0.0, "disp": True,
+                                "disp_every": max(1, per_epoch // 4),
+                                "history": max(1, per_epoch // 20),
+                                "batches": minibatches(X, y, batch_size=batch_size,
+                                                       seed=seed)})
     t_adam = time.perf_counter() - t0
     adam_points = ([(0.0, 0.0, loss(np.zeros(size), X, y))]
                    + [(t - t0, nit / per_epoch, loss(x, X, y)) for t, nit, x in marks])
