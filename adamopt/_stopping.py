@@ -88,12 +88,26 @@ class GradientTest:
                 return True
             if threshold > 1e150:    # the squares below could overflow
                 return self.norm(grad) <= self.gtol
-        squares = float(m.dot(m))
+        with np.errstate(over="ignore"):
+            squares = float(m.dot(m))
+        if not math.isfinite(squares):
+            # Elements beyond sqrt(max) (an extreme but finite state): the
+            # squares overflow, so compare the norm scaled by its largest element.
+            return _scaled_norm(m, self.order) <= threshold
         if self.order == 2.0:
             return squares <= threshold * threshold
         if squares > self.size * threshold * threshold:
             return False
         return float(np.abs(m).max()) <= threshold
+
+
+def _scaled_norm(m, order):
+    """The 2- or infinity norm of ``m`` without overflow in its squares."""
+    largest = float(np.abs(m).max())
+    if order == math.inf or not largest > 0.0 or not math.isfinite(largest):
+        return largest
+    scaled = m / largest
+    return largest * math.sqrt(float(scaled.dot(scaled)))
 
 
 class Plateau:
