@@ -19,6 +19,8 @@ adam, adamw, sgd, adagrad, rmsprop, adamax, nadam
 minibatches
     An endless, reproducible stream of aligned minibatches for ``batches=``
     (NumPy arrays, or Dask arrays on a cluster).
+MinibatchStream, DaskMinibatchStream
+    The streams `minibatches` returns (for NumPy and for Dask arrays).
 dask_objective
     A data-parallel objective over Dask arrays: a NumPy ``loss_and_grad`` on
     each chunk, summed on the workers (``pip install 'adamopt[dask]'``).
@@ -54,8 +56,9 @@ except ImportError as error:  # pragma: no cover - only in an unbuilt source tre
         "'pip install .' and import it from outside the clone."
     ) from error
 
-from ._batches import minibatches
+from ._batches import MinibatchStream, minibatches
 from ._catalog import public_names as _public_names
+from ._dask_batches import DaskMinibatchStream
 from ._dask_objective import dask_objective
 from ._options import show_options
 from ._parallel import set_num_threads
@@ -71,6 +74,7 @@ from ._schedules import (
     StepDecay,
 )
 from ._swats import SWATS, swats
+from ._version import __version__
 
 #: The classes and SciPy methods of the declared algorithms (``adamopt._algorithms``).
 globals().update(_public_names())
@@ -80,8 +84,10 @@ __all__ = sorted([
     "Constant",
     "CosineAnnealing",
     "CosineWarmRestarts",
+    "DaskMinibatchStream",
     "Join",
     "LinearWarmup",
+    "MinibatchStream",
     "NormalizedWeightDecay",
     "Schedule",
     "StepDecay",
@@ -94,5 +100,3 @@ __all__ = sorted([
     "swats",
     *_public_names(),
 ])
-
-__version__ = "0.1.0.dev0"

@@ -136,11 +136,20 @@ class Schedule:
 
     @classmethod
     def from_config(cls, config: dict) -> "Schedule":
-        """Rebuild a schedule from its ``to_config()`` (validated by the constructor)."""
+        """Rebuild a schedule from its ``to_config()`` (validated by the constructor).
+
+        A configuration that nests schedules and lists more than
+        `MAX_NESTING` deep (a ``Join`` of a ``Join`` of ... 16 deep is 32
+        levels) raises `ValueError` instead of being recursed into.
+        """
+        return cls._from_config(config, 0)
+
+    @classmethod
+    def _from_config(cls, config, depth):
         if not isinstance(config, dict) or set(config) != set(cls._fields):
             raise ValueError(f"A {cls.__name__} configuration must be a dict with the keys "
                              f"{list(cls._fields)}. Got {check.show(config)} instead.")
-        return _rebuild(cls, {name: _decode(value) for name, value in config.items()})
+        return _rebuild(cls, {name: _decode(value, depth) for name, value in config.items()})
 
     def __mul__(self, other):
         if isinstance(other, Schedule):
@@ -170,16 +179,31 @@ def _encode(value):
     return value
 
 
-def _decode(value):
+#: Deepest nesting of schedules and lists in a stored configuration (each
+#: ``Join`` inside a ``Join`` adds two): deeper ones are refused, not recursed into.
+MAX_NESTING = 32
+
+
+def _decode(value, depth):
     if isinstance(value, dict):
-        cls = _BY_NAME.get(value.get("type")) if set(value) == {"type", "config"} else None
+        cls = (_BY_NAME.get(value.get("type"))
+               if set(value) == {"type", "config"} and isinstance(value["type"], str)
+               else None)
         if cls is None:
             raise ValueError(f"Not the stored form of an adamopt schedule: "
                              f"{check.show(value)}.")
-        return cls.from_config(value["config"])
+        _deeper(depth)
+        return cls._from_config(value["config"], depth + 1)
     if isinstance(value, list):
-        return tuple(_decode(item) for item in value)
+        _deeper(depth)
+        return tuple(_decode(item, depth + 1) for item in value)
     return value
+
+
+def _deeper(depth):
+    if depth >= MAX_NESTING:
+        raise ValueError(f"A stored schedule may nest schedules and lists at most "
+                         f"{MAX_NESTING} deep; this one nests them deeper.")
 
 
 def storable(value):
@@ -209,6 +233,7 @@ class Constant(Schedule):
 
     _fields = ("value",)
     __slots__ = _fields
+    value: float
 
     def __init__(self, value: float = 1.0) -> None:
         self._init(value=check.finite_at_least(value, "value", "Constant"))
@@ -259,6 +284,9 @@ class CosineAnnealing(Schedule):
 
     _fields = ("T_max", "eta_min", "eta_max")
     __slots__ = _fields
+    T_max: int
+    eta_min: float
+    eta_max: float
     _defaults: ClassVar[dict] = {"eta_min": 0.0, "eta_max": 1.0}
 
     def __init__(self, T_max: int, eta_min: float = 0.0, eta_max: float = 1.0) -> None:
@@ -336,6 +364,11 @@ class CosineWarmRestarts(Schedule):
 
     _fields = ("T_0", "T_mult", "eta_min", "eta_max")
     __slots__ = (*_fields, "_last")     # _last: the period found last, (start, length)
+    T_0: int
+    T_mult: int
+    eta_min: float
+    eta_max: float
+    _last: tuple[int, int]
     _defaults: ClassVar[dict] = {"T_mult": 1, "eta_min": 0.0, "eta_max": 1.0}
 
     def __init__(self, T_0: int, T_mult: int = 1, eta_min: float = 0.0,
@@ -410,6 +443,8 @@ class LinearWarmup(Schedule):
 
     _fields = ("warmup_steps", "start")
     __slots__ = _fields
+    warmup_steps: int
+    start: float
     _defaults: ClassVar[dict] = {"start": 0.0}
 
     def __init__(self, warmup_steps: int, start: float = 0.0) -> None:
@@ -453,6 +488,8 @@ class StepDecay(Schedule):
 
     _fields = ("step_size", "gamma")
     __slots__ = _fields
+    step_size: int
+    gamma: float
     _defaults: ClassVar[dict] = {"gamma": 0.1}
 
     def __init__(self, step_size: int, gamma: float = 0.1) -> None:
@@ -483,9 +520,10 @@ class Product(Schedule):
 
     _fields = ("factors",)
     __slots__ = _fields
+    factors: tuple[Schedule, ...]
 
     def __init__(self, *factors: "Schedule | float") -> None:
-        flat = []
+        flat: list[Schedule] = []
         for k, factor in enumerate(factors):
             if isinstance(factor, numbers.Real) and not isinstance(factor, bool):
                 factor = Constant(factor)
@@ -550,6 +588,8 @@ class Join(Schedule):
 
     _fields = ("schedules", "boundaries")
     __slots__ = _fields
+    schedules: tuple[Schedule, ...]
+    boundaries: tuple[int, ...]
 
     def __init__(self, schedules, boundaries) -> None:
         owner = type(self).__name__
@@ -664,6 +704,12 @@ class NormalizedWeightDecay(Schedule):
     _fields = ("lambda_norm", "batch_size", "n_samples", "batches_per_epoch", "epochs",
                "schedule")
     __slots__ = _fields
+    lambda_norm: float
+    batch_size: int
+    n_samples: int
+    batches_per_epoch: int
+    epochs: float | None
+    schedule: Schedule | None
     _defaults: ClassVar[dict] = {"epochs": None, "schedule": None}
 
     def __init__(self, lambda_norm: float, *, batches=None, batch_size: int | None = None,
