@@ -90,21 +90,30 @@ class _Optimizer:
     the repr.  A subclass describes itself with the class attributes below.
     """
 
+    # What the compiled core provides (for type checkers; see _kernels.pyi).
+    _x: np.ndarray
+    _t: int
+    _lr: float
+    _weight_decay: float
+    _lr_fn: StepFunction | None
+    _weight_decay_fn: StepFunction | None
+    _schedule: StepFunction | None
+
     #: The name saved in a state dict (``"adam"``, ``"sgd"``, ...).
     _algorithm = ""
     #: Hyperparameters saved in a state dict (``lr`` only when it is a number).
-    _SAVED_HYPERPARAMETERS = ()
+    _SAVED_HYPERPARAMETERS: tuple[str, ...] = ()
     #: Options fixed at construction: saved, and a state must agree with them.
-    _FIXED = ()
+    _FIXED: tuple[str, ...] = ()
     #: The state arrays: name -> (core attribute, rule, the fixed option that
     #: makes it exist or None).  Rule "finite" or "nonnegative".
     _STATE_ARRAYS: ClassVar[dict] = {}
     #: Scalars of the state besides ``t``: name -> check(value, t, where).
     _STATE_SCALARS: ClassVar[dict] = {}
     #: State arrays that must be zero at t = 0 (the first step relies on it).
-    _ZERO_AT_START = ()
+    _ZERO_AT_START: tuple[str, ...] = ()
     #: Hyperparameters the repr always shows after ``lr``.
-    _REPR_NUMBERS = ()
+    _REPR_NUMBERS: tuple[str, ...] = ()
     #: What a usable ``eps`` must do each step (the rule of its error message).
     _EPS_RULE = "stay positive when rounded to"
 

@@ -7,7 +7,7 @@ a SciPy method.
 
 import math
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -20,7 +20,17 @@ from ._derive import least_squares_example as _least_squares_example
 from ._minimize import _minimize
 from ._optimizers import StepFunction, _Checked
 
-Adam, SGD = CLASSES["adam"], CLASSES["sgd"]
+if TYPE_CHECKING:   # the derived classes, as type checkers see them
+    from ._kernels import Core
+    from ._optimizers import _Optimizer
+
+    class Adam(_Optimizer, Core):
+        def __init__(self, params: Any, **options: Any) -> None: ...
+
+    class SGD(_Optimizer, Core):
+        def __init__(self, params: Any, **options: Any) -> None: ...
+else:
+    Adam, SGD = CLASSES["adam"], CLASSES["sgd"]
 
 _REFERENCES = r"""
     References
