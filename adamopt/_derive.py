@@ -15,6 +15,7 @@ import numpy as np
 
 from . import _validation as check
 from ._kernels import Core
+from ._method_doc import _OPTIONS_DOC
 from ._optimizers import _CHECKS, _Checked, _Optimizer
 from ._registry import COMMON, Algorithm
 
@@ -112,7 +113,6 @@ def assemble_method_doc(summary, equations, options, gtol, references, schedule_
     """The docstring of a SciPy method: its summary, its update equations, the
     shared parameters, its own options (numpydoc entries) then the shared
     ones, what its ``gtol`` test measures, and its references."""
-    from ._minimize import _OPTIONS_DOC
     doc = (_OPTIONS_DOC.replace("{options}", options.strip("\n"))
            .replace("{schedule_extra}", schedule_extra).replace("{gtol}", gtol))
     return summary + equations + doc + references
