@@ -126,11 +126,13 @@ class _Optimizer:
 
     @lr.setter
     def lr(self, value: "float | StepFunction") -> None:
-        value = check.number_or_callable(value, "lr", type(self).__name__)
-        if callable(value):
-            self._lr_fn, self._lr = value, float("nan")
-        else:
-            self._lr_fn, self._lr = None, value
+        self._lr_fn, self._lr = self._number_or_function(value, "lr", float("nan"))
+
+    def _number_or_function(self, value, name, unset):
+        """``(function, number)`` of a hyperparameter that may be a callable
+        ``t -> value`` (checked); ``unset`` is the number kept beside one."""
+        value = check.number_or_callable(value, name, type(self).__name__)
+        return (value, unset) if callable(value) else (None, value)
 
     @property
     def weight_decay(self) -> "float | StepFunction":
@@ -139,12 +141,9 @@ class _Optimizer:
 
     @weight_decay.setter
     def weight_decay(self, value: "float | StepFunction") -> None:
-        value = check.number_or_callable(value, "weight_decay", type(self).__name__)
-        if callable(value):
-            # The compiled step sets _weight_decay from the callable before each update.
-            self._weight_decay_fn, self._weight_decay = value, 0.0
-        else:
-            self._weight_decay_fn, self._weight_decay = None, value
+        # With a callable, the compiled step sets _weight_decay before each update.
+        self._weight_decay_fn, self._weight_decay = self._number_or_function(
+            value, "weight_decay", 0.0)
 
     maximize = _Checked("Whether the objective is maximized.")
     check_finite = _Checked("Whether each gradient is checked before it touches the state.")

@@ -112,19 +112,10 @@ def adagrad_step(x, g, acc, t, *, lr, lr_decay=0.0, weight_decay=0.0, eps=1e-10,
                  maximize=False):
     r"""One step of Adagrad (Duchi et al. 2011, as ``torch.optim.Adagrad``).
 
-    Parameters
-    ----------
-    x, g, acc : numpy.ndarray
-        Parameters, gradient at ``x`` and sum of squared gradients before the step.
-    t : int
-        Number of this step, starting at 1.
-    lr, lr_decay, weight_decay, eps, maximize
-        As in `adamopt.Adagrad`; ``lr`` is the learning rate used at this step.
-
-    Returns
-    -------
-    x, acc : numpy.ndarray
-        The state after the step, in the dtype of ``x``.
+    ``x``, ``g`` and ``acc`` are the parameters, the gradient at ``x`` and the
+    sum of squared gradients before step ``t`` (from 1); the options are
+    `adamopt.Adagrad`'s, ``lr`` the learning rate used at this step.  Returns
+    ``(x, acc)`` after the step, in the dtype of ``x``.
     """
     dtype = x.dtype
     x, g, acc = (np.asarray(a, dtype=np.float64) for a in (x, g, acc))
