@@ -108,6 +108,7 @@ class _FamilyOptimizer(_Optimizer, FamilyCore):
     def _setup(self, params, hyperparameters, schedule, check_finite, *, fixed=None):
         owner = type(self).__name__
         params = check.params_array(params, owner)
+        self._dtype = params.dtype
         fixed = {name: _CHECKS[name](value, name, owner) for name, value in (fixed or {}).items()}
         for name, value in hyperparameters.items():
             setattr(self, name, value)

@@ -145,6 +145,11 @@ cdef double LIMIT64 = nextafter(sqrt(DBL_MAX) * (1.0 - 2.0 ** -20), 0)
 GRAD_LIMIT_FLOAT32 = LIMIT32
 GRAD_LIMIT_FLOAT64 = LIMIT64
 
+#: The largest step count (a state at it is still loadable: the step that
+#: would go past it is refused).  The core counts in 64 bits.
+MAX_STEPS = 2**62
+cdef long long _MAX_STEPS = MAX_STEPS
+
 #: The algorithms of `FamilyCore` (its ``algo``), by name.
 ALGORITHMS = {"sgd": ALGO_SGD, "adagrad": ALGO_ADAGRAD, "rmsprop": ALGO_RMSPROP,
               "adamax": ALGO_ADAMAX, "nadam": ALGO_NADAM}
@@ -460,6 +465,14 @@ cdef Py_ssize_t _first_bad(
     return -1
 
 
+def _raise_step_cap(owner, t):
+    """Refuse a step from step count ``t`` (at the cap, or a bad private
+    ``_t``): no state with a count beyond `MAX_STEPS` is ever produced."""
+    raise ValueError(
+        f"The step count of {owner} cannot go past {MAX_STEPS} (2**62). Got t = {t} "
+        f"instead; the parameters and the optimizer state are unchanged.")
+
+
 @cython.auto_pickle(False)
 cdef class _Core:
     """What the compiled cores of every optimizer share: the parameters, the
@@ -515,6 +528,36 @@ cdef class _Core:
                 and cnp.PyArray_ISALIGNED(x)
                 and cnp.PyArray_ISNOTSWAPPED(x))
 
+    cdef bint _array_intact(self, cnp.ndarray a):
+        """Whether the state array ``a`` still has the parameters' size, dtype
+        and layout, as bound (an ndarray can be resized in place, even a
+        private one)."""
+        return (cnp.PyArray_SIZE(a) == self._n
+                and cnp.PyArray_TYPE(a) == self._typenum
+                and (cnp.PyArray_FLAGS(a) & self._layout_flag) == self._layout_flag
+                and cnp.PyArray_ISWRITEABLE(a)
+                and cnp.PyArray_ISALIGNED(a)
+                and cnp.PyArray_ISNOTSWAPPED(a))
+
+    cdef int _recheck(self, cnp.ndarray g, tuple state) except -1:
+        """Re-check, after the last call into Python of a step (the
+        schedules, the gradient's conversion) and right before its pass,
+        everything the pass's memory safety depends on: a callable may have
+        resized or reinterpreted the parameters or a state array in place
+        (``x.resize(10, refcheck=False)``), so no size checked before it is
+        trusted.  O(1) per array.  Raises `ValueError` (nothing changed)."""
+        if not self._params_intact():
+            self._raise_params_changed()
+        if cnp.PyArray_SIZE(g) != self._n or cnp.PyArray_TYPE(g) != self._typenum:
+            raise ValueError("internal error: the gradient does not match the parameters")
+        for a in state:
+            if a is not None and not self._array_intact(<cnp.ndarray>a):
+                raise ValueError(
+                    f"A state array of {type(self).__name__} changed size, dtype or memory "
+                    f"layout during the step (now shape {a.shape}, dtype {a.dtype}); "
+                    f"the parameters and the optimizer state are unchanged.")
+        return 0
+
     cdef bint _grad_ready(self, object grad):
         """Whether ``grad`` can be read directly: an ndarray with the
         parameters' dtype, shape and layout that does not overlap them."""
@@ -543,6 +586,8 @@ cdef class _Core:
         ``_weight_decay`` to its value at step ``t`` when it is a callable."""
         if not self._params_intact():
             self._raise_params_changed()
+        if not 0 < t <= _MAX_STEPS:
+            _raise_step_cap(type(self).__name__, t - 1)
         cdef double lr_t
         eta[0] = 1.0
         if self._lr_fn is None:
@@ -558,8 +603,12 @@ cdef class _Core:
 
     cdef cnp.ndarray _gradient(self, object grad):
         """``grad`` as an array the loops can read (converted if need be)."""
+        if not self._params_intact():   # (a schedule resized them)
+            self._raise_params_changed()
         if not self._grad_ready(grad):
             grad = self._slow_grad(grad)
+            if not self._params_intact():   # (the gradient's __array__ resized them)
+                self._raise_params_changed()
             if not self._grad_ready(grad):
                 raise ValueError("internal error: gradient conversion failed")
         return <cnp.ndarray>grad
@@ -710,6 +759,8 @@ cdef class AdamCore(_Core):
         cdef cnp.ndarray g = self._gradient(grad)
         cdef bint is64 = self._typenum == cnp.NPY_FLOAT64
         cdef StepJob job
+        # No call into Python from here to the end of the pass.
+        self._recheck(g, (self._m, self._v, self._vmax))
         self._start_job(&job, g, ALGO_ADAM, (not self._decoupled) and self._weight_decay != 0.0,
                         LIMIT64 if is64 else LIMIT32)
         job.m = <char*>cnp.PyArray_DATA(self._m)
@@ -833,6 +884,8 @@ cdef class FamilyCore(_Core):
         cdef bint is64 = self._typenum == cnp.NPY_FLOAT64
         cdef StepJob job
         cdef int algo = self._algo
+        # No call into Python from here to the end of the pass.
+        self._recheck(g, (self._a, self._b, self._c))
         self._start_job(&job, g, algo, self._coupled(), self._limit())
         job.m = <char*>cnp.PyArray_DATA(self._a)
         job.v = <char*>cnp.PyArray_DATA(self._b) if self._b is not None else NULL

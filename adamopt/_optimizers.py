@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _validation as check
-from ._kernels import AdamCore
+from ._kernels import MAX_STEPS, AdamCore
 
 _COMMON_PARAMETERS = r"""
     params : numpy.ndarray
@@ -90,8 +90,9 @@ _ATTRIBUTES_AND_NOTES = r"""
 Schedule = Callable[[int], float]
 
 
-#: Largest step count a state may hold (the compiled core counts in 64 bits).
-_MAX_STEPS = 2**62
+#: Largest step count a state may hold (the compiled core counts in 64 bits
+#: and refuses the step that would go past it, so every state it produces loads).
+_MAX_STEPS = MAX_STEPS
 
 #: The check of each hyperparameter, by name: ``check(value, name, owner)``.
 _CHECKS = {
@@ -133,7 +134,9 @@ class _Checked:
         return self if obj is None else getattr(obj, self.slot)
 
     def __set__(self, obj, value):
-        setattr(obj, self.slot, _CHECKS[self.name](value, self.name, type(obj).__name__))
+        owner = type(obj).__name__
+        value = _CHECKS[self.name](value, self.name, owner)
+        setattr(obj, self.slot, obj._fit_dtype(self.name, value))
 
 
 def _restore(cls, params, kwargs, state):
@@ -176,7 +179,19 @@ class _Optimizer:
     #: What a usable ``eps`` must do each step (the rule of its error message).
     _EPS_RULE = "stay positive when rounded to"
 
+    #: The parameters' dtype, set by the constructor before any hyperparameter.
+    _dtype = None
+
     # -- hyperparameters: validated on every assignment -------------------------
+
+    def _fit_dtype(self, name, value):
+        """Refuse a number the step would round to an infinity in the
+        parameters' dtype (the one place that checks it: the constructor
+        sets ``_dtype`` first, and every assignment and state load goes
+        through the descriptors and setters)."""
+        if self._dtype is None:
+            return value
+        return check.within_dtype(value, name, type(self).__name__, self._dtype)
 
     @property
     def lr(self) -> "float | Schedule":
@@ -186,6 +201,7 @@ class _Optimizer:
     @lr.setter
     def lr(self, value: "float | Schedule") -> None:
         value = check.number_or_callable(value, "lr", type(self).__name__)
+        value = value if callable(value) else self._fit_dtype("lr", value)
         if callable(value):
             self._lr_fn, self._lr = value, float("nan")
         else:
@@ -199,6 +215,7 @@ class _Optimizer:
     @weight_decay.setter
     def weight_decay(self, value: "float | Schedule") -> None:
         value = check.number_or_callable(value, "weight_decay", type(self).__name__)
+        value = value if callable(value) else self._fit_dtype("weight_decay", value)
         if callable(value):
             # The compiled step sets _weight_decay from the callable before each update.
             self._weight_decay_fn, self._weight_decay = value, 0.0
@@ -396,11 +413,21 @@ class _Optimizer:
                 f"not {self._algorithm!r}."
             )
         t = state["t"]
-        if isinstance(t, (bool, np.bool_)) or not isinstance(t, (int, np.integer)):
+        if isinstance(t, (bool, np.bool_)) or not isinstance(t, (int, np.integer, float,
+                                                                  np.floating)):
             raise TypeError(
                 f"The 't' entry of the state given to {owner} must be an integer. "
                 f"Got {check.show(t)} instead."
             )
+        if isinstance(t, (float, np.floating)):
+            # An integral float (PyTorch's test of non-tensor steps writes 10.0).
+            if not (np.isfinite(t) and float(t).is_integer()):
+                raise ValueError(
+                    f"The 't' entry of the state given to {owner} must be an integer "
+                    f"(an integral float such as 10.0 is accepted). Got {check.show(t)} "
+                    f"instead."
+                )
+            t = int(t)
         if not 0 <= t <= _MAX_STEPS:
             raise ValueError(
                 f"The 't' entry of the state given to {owner} must be in [0, {_MAX_STEPS}]. "
@@ -526,6 +553,7 @@ class Adam(_Optimizer, AdamCore):
                  schedule: Schedule | None = None, check_finite: bool = True) -> None:
         owner = type(self).__name__
         params = check.params_array(params, owner)
+        self._dtype = params.dtype
         amsgrad = check.boolean(amsgrad, "amsgrad", owner)
         self.lr = lr
         self.beta1 = beta1
