@@ -122,6 +122,34 @@ class _FamilyOptimizer(_Optimizer, FamilyCore):
                 slots[attribute] = np.full_like(params, fill if attribute == "_a" else 0.0)
         self._bind(self._ALGO, params, slots["_a"], slots["_b"], slots["_c"],
                    fixed.get("centered", False))
+        self._examine()
+
+    def _examine(self):
+        """Set the premise of the overflow guard of SGD and Adagrad
+        (`FamilyCore._bound`) from the arrays as they are now: whether x or
+        the growing state array (the momentum buffer, the sum of squares) is
+        beyond the limit a step's pass would compare it with.  One pass, at
+        construction, ``load_state_dict`` and SWATS' switch (not per step)."""
+        algo = self._algo
+        if algo not in (ALGORITHMS["sgd"], ALGORITHMS["adagrad"]):
+            return
+        top = float(np.finfo(self._x.dtype).max)
+        if algo == ALGORITHMS["sgd"]:
+            lr = self._lr if self._lr_fn is None else 1.0
+            limit = top / (8192 * max(1.0, lr))
+        else:
+            limit = top / 4
+        arrays = [(self._x, top / 4)] + ([(self._a, limit)] if self._a is not None else [])
+        with np.errstate(invalid="ignore"):
+            inside = all(bool(np.all(np.abs(a) <= lim)) for a, lim in arrays)
+        self._beyond = not inside
+        self._s_limit = limit
+
+    def load_state_dict(self, state) -> None:
+        super().load_state_dict(state)
+        self._examine()
+
+    load_state_dict.__doc__ = _Optimizer.load_state_dict.__doc__
 
 
 # -- SGD -----------------------------------------------------------------------------------
@@ -196,6 +224,7 @@ class SGD(_FamilyOptimizer):
 
     _algorithm = "sgd"
     _ALGO = ALGORITHMS["sgd"]
+    _GROWING = "momentum buffer"
     _SAVED_HYPERPARAMETERS = ("lr", "momentum", "dampening", "weight_decay", "nesterov",
                               "maximize")
     _STATE_ARRAYS: ClassVar[dict] = {"momentum_buffer": ("_a", "finite", None)}
@@ -290,6 +319,7 @@ class Adagrad(_FamilyOptimizer):
 
     _algorithm = "adagrad"
     _ALGO = ALGORITHMS["adagrad"]
+    _GROWING = "sum of squares"
     _SAVED_HYPERPARAMETERS = ("lr", "lr_decay", "weight_decay", "initial_accumulator_value",
                               "eps", "maximize")
     _STATE_ARRAYS: ClassVar[dict] = {"sum": ("_a", "nonnegative", None)}

@@ -55,6 +55,12 @@ cdef struct FamilyScalars:
     double p2, q2           # for both of its averages)
     double beta2            # Adamax: decay of the infinity norm
     double eps              # eps (NAdam: eps * sqrt(1 - beta2**t))
+    # The magnitudes the step's new values are compared with (SGD, Adagrad):
+    # the loop returns whether any new x exceeds x_limit or any new value of
+    # the growing state array (the momentum buffer, the sum of squares)
+    # exceeds s_limit; the next step's overflow bound assumes neither did.
+    double x_limit
+    double s_limit
 
 
 ctypedef void (*update64_fn)(
@@ -77,12 +83,12 @@ ctypedef bint (*any_bad32_fn)(
     double sign, double weight_decay, double limit, bint coupled,
 ) noexcept nogil
 
-ctypedef void (*family64_fn)(
+ctypedef bint (*family64_fn)(
     int algo, double* x, const double* grad, double* a, double* b, double* c,
     Py_ssize_t n, const FamilyScalars* s, int flags,
 ) noexcept nogil
 
-ctypedef void (*family32_fn)(
+ctypedef bint (*family32_fn)(
     int algo, float* x, const float* grad, float* a, float* b, float* c,
     Py_ssize_t n, const FamilyScalars* s, int flags,
 ) noexcept nogil

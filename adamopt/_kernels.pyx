@@ -319,6 +319,7 @@ cdef struct StepJob:
     int flags             # the family's F_* flags
     double sign, weight_decay, limit
     int bad
+    int big               # a new value exceeded its limit (FamilyScalars.x_limit, s_limit)
 
 
 cdef inline bint _check_range(StepJob* j, Py_ssize_t begin, Py_ssize_t end) noexcept nogil:
@@ -359,15 +360,18 @@ cdef void _update_chunk(void* ctx, Py_ssize_t begin, Py_ssize_t end) noexcept no
     cdef StepJob* j = <StepJob*>ctx
     cdef Py_ssize_t off = begin * j.itemsize
     cdef char* w = j.vmax + off if j.amsgrad else NULL
+    cdef bint big
     if j.algo != ALGO_ADAM:
         if j.is64:
-            j.table.family64(j.algo, <double*>(j.x + off), <const double*>(j.g + off),
-                             <double*>_at(j.m, off), <double*>_at(j.v, off),
-                             <double*>_at(j.vmax, off), end - begin, j.fs, j.flags)
+            big = j.table.family64(j.algo, <double*>(j.x + off), <const double*>(j.g + off),
+                                   <double*>_at(j.m, off), <double*>_at(j.v, off),
+                                   <double*>_at(j.vmax, off), end - begin, j.fs, j.flags)
         else:
-            j.table.family32(j.algo, <float*>(j.x + off), <const float*>(j.g + off),
-                             <float*>_at(j.m, off), <float*>_at(j.v, off),
-                             <float*>_at(j.vmax, off), end - begin, j.fs, j.flags)
+            big = j.table.family32(j.algo, <float*>(j.x + off), <const float*>(j.g + off),
+                                   <float*>_at(j.m, off), <float*>_at(j.v, off),
+                                   <float*>_at(j.vmax, off), end - begin, j.fs, j.flags)
+        if big:
+            adamopt_flag_set(&j.big)
         return
     if j.is64:
         j.table.update64(<double*>(j.x + off), <const double*>(j.g + off),
@@ -635,6 +639,7 @@ cdef class _Core:
         job.weight_decay = self._weight_decay
         job.limit = limit
         job.bad = 0
+        job.big = 0
         job.nthreads = _num_threads
         if self._n < (THREAD_MIN_SIZE64 if is64 else THREAD_MIN_SIZE32):
             job.nthreads = 1
@@ -839,6 +844,12 @@ cdef class FamilyCore(_Core):
     cdef public double _momentum, _dampening, _alpha, _lr_decay
     cdef public double _beta1, _beta2, _momentum_decay, _mu_product
     cdef public bint _nesterov, _decoupled_weight_decay
+    # The overflow guard (SGD, Adagrad; see `_bound`): whether the last pass
+    # (or the examination of a new or loaded state) found a value beyond its
+    # limit, the limit of the growing state array it used, and the gradient
+    # limit of the last step (for the error message).
+    cdef public bint _beyond
+    cdef public double _s_limit, _step_limit
 
     def _bind(self, int algo, cnp.ndarray params, a, b, c, bint centered=False):
         """Hold ``params`` and the state arrays ``a``, ``b``, ``c`` (None
@@ -873,8 +884,56 @@ cdef class FamilyCore(_Core):
     def _grad_limit(self):
         """The largest gradient magnitude a step accepts: under the square
         root of the dtype's largest number for the algorithms that square the
-        gradient, else the largest finite number."""
+        gradient, else the largest finite number; for SGD and Adagrad, the
+        bound of the last step (`_bound`) if lower."""
+        if self._step_limit > 0:
+            return min(self._limit(), self._step_limit)
         return self._limit()
+
+    cdef double _bound(self, FamilyScalars* s, bint is64):
+        """The overflow guard of SGD and Adagrad: set the limits the pass
+        compares its new values with (``s.x_limit``, ``s.s_limit``) and
+        return the largest gradient magnitude G for which this step provably
+        keeps x and the state finite, given that every |x| and every state
+        value is within the limits of the previous pass (``_beyond`` false);
+        negative when no gradient is safe (the step size alone is too large).
+        With F the dtype's largest number, in float64 (each bound has a
+        factor 0.99 of room for the roundings of the loop, a few units of
+        2**-24 at most)::
+
+            all:      |x| <= F/4, so the pass keeps x finite if |step| <= F/2
+            SGD:      |x - lr d| with d = g (no momentum): G = F/2 / lr.
+                      Momentum b = mu b + (1 - dampening) g, |b| <= B (the
+                      previous step's limit, F / (8192 max(1, lr)), low enough
+                      that a schedule may raise lr 4096-fold in one step):
+                      |b_new| <= B + G, |d| <= 2G + B (Nesterov: g + mu b_new),
+                      so G = min(F/8, (F/(2 lr) - B) / 2).
+            Adagrad:  s_new = s + g^2 with s <= F/4: G = sqrt(F/2); the step
+                      is clr g / (sqrt(s_new) + eps) <= clr (s_new >= g^2),
+                      so clr <= F/2 is needed.
+
+        Conservative only at extreme magnitudes: a value beyond F/4 (beyond
+        F / (8192 max(1, lr)) for SGD's buffer) refuses the next step.  The
+        limits of x assume it holds what the last pass wrote (or what
+        construction and ``load_state_dict`` examined: `_examine` of the
+        classes); values written into it between steps are not re-read."""
+        cdef double F = DBL_MAX if is64 else <double>FLT_MAX
+        cdef double lr = s.lr, b_limit, g_limit
+        s.x_limit = F / 4
+        s.s_limit = F
+        if self._algo == ALGO_SGD:
+            if self._momentum == 0.0:
+                return 0.99 * (F / 2) / lr if lr > 0 else F
+            b_limit = self._s_limit if self._s_limit > 0 else F / 8192
+            s.s_limit = F / (8192 * max(1.0, lr))
+            g_limit = 0.99 * (F / (2 * lr) - b_limit) / 2 if lr > 0 else F
+            return min(0.99 * F / 8, g_limit)
+        if self._algo == ALGO_ADAGRAD:
+            s.s_limit = F / 4
+            if not lr <= 0.99 * F / 2:
+                return -1.0
+            return 0.99 * sqrt(F / 2)
+        return F
 
     def step(self, grad):
         cdef long long t = self._t + 1
@@ -942,7 +1001,23 @@ cdef class FamilyCore(_Core):
             self._refuse_scalars(&job, g, "lr", lr_t, t)
         if algo != ALGO_SGD and not (s.eps > 0 and (is64 or <float>s.eps > 0)):
             self._refuse_scalars(&job, g, "eps", self._eps, t)
+        # The overflow guard (with the check only: without it nothing is
+        # promised): the check refuses any gradient above the bound.
+        cdef double bound = self._bound(&s, is64)
+        if self._check_finite and algo in (ALGO_SGD, ALGO_ADAGRAD):
+            if self._beyond:
+                self._refuse_scalars(&job, g, "state", 0.0, t)
+            if bound < 0:
+                self._refuse_scalars(&job, g, "lr", lr_t, t)
+            if bound < job.limit:
+                job.limit = bound
+                self._step_limit = bound
+            else:
+                self._step_limit = 0.0
         self._run(&job, g)
+        if algo in (ALGO_SGD, ALGO_ADAGRAD):
+            self._beyond = job.big != 0
+            self._s_limit = s.s_limit
         self._mu_product = mu_product
         self._t = t
         return self._x

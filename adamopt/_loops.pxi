@@ -179,13 +179,21 @@ cdef inline floating _abs(floating a) noexcept nogil:
 # so the compiler emits one specialised, vectorised loop per combination.
 # The arithmetic of each is documented in _kernels.pyx ("The family").
 
-cdef inline void _sgd_loop(
+cdef inline floating _over(floating big, floating a, floating limit) noexcept nogil:
+    """The flag of the new values a loop writes: 1 once one exceeds ``limit``
+    in magnitude (or is NaN), else ``big`` (a select on a constant: the loop
+    still vectorises, as the gradient check's flags do)."""
+    return big if _abs(a) <= limit else 1
+
+
+cdef inline bint _sgd_loop(
     floating* x, const floating* grad, floating* buf, Py_ssize_t n,
     const FamilyScalars* s, bint coupled, bint momentum, bint nesterov, bint first,
 ) noexcept nogil:
     cdef floating sign = <floating>s.sign, wd = <floating>s.weight_decay
     cdef floating lr = <floating>s.lr, mu = <floating>s.momentum, damp = <floating>s.damp
-    cdef floating xi, gi, bi
+    cdef floating xl = <floating>s.x_limit, sl = <floating>s.s_limit
+    cdef floating xi, gi, bi, xn, big = 0
     cdef Py_ssize_t i
     for i in range(n):
         xi = x[i]
@@ -196,49 +204,56 @@ cdef inline void _sgd_loop(
             else:
                 bi = mu * buf[i] + damp * gi
             buf[i] = bi
+            big = _over(big, bi, sl)
             if nesterov:
                 gi = gi + mu * bi
             else:
                 gi = bi
-        x[i] = xi - lr * gi
+        xn = xi - lr * gi
+        x[i] = xn
+        big = _over(big, xn, xl)
+    return big != 0
 
 
-cdef inline void _sgd_nesterov(
+cdef inline bint _sgd_nesterov(
     floating* x, const floating* grad, floating* buf, Py_ssize_t n,
     const FamilyScalars* s, bint coupled, bint first, int flags,
 ) noexcept nogil:
     if flags & F_NESTEROV:
-        _sgd_loop(x, grad, buf, n, s, coupled, True, True, first)
-    else:
-        _sgd_loop(x, grad, buf, n, s, coupled, True, False, first)
+        return _sgd_loop(x, grad, buf, n, s, coupled, True, True, first)
+    return _sgd_loop(x, grad, buf, n, s, coupled, True, False, first)
 
 
-cdef inline void _sgd_momentum(
+cdef inline bint _sgd_momentum(
     floating* x, const floating* grad, floating* buf, Py_ssize_t n,
     const FamilyScalars* s, bint coupled, int flags,
 ) noexcept nogil:
     if not flags & F_MOMENTUM:
-        _sgd_loop(x, grad, buf, n, s, coupled, False, False, False)
+        return _sgd_loop(x, grad, buf, n, s, coupled, False, False, False)
     elif flags & F_FIRST:
-        _sgd_nesterov(x, grad, buf, n, s, coupled, True, flags)
-    else:
-        _sgd_nesterov(x, grad, buf, n, s, coupled, False, flags)
+        return _sgd_nesterov(x, grad, buf, n, s, coupled, True, flags)
+    return _sgd_nesterov(x, grad, buf, n, s, coupled, False, flags)
 
 
-cdef inline void _adagrad_loop(
+cdef inline bint _adagrad_loop(
     floating* x, const floating* grad, floating* acc, Py_ssize_t n,
     const FamilyScalars* s, bint coupled,
 ) noexcept nogil:
     cdef floating sign = <floating>s.sign, wd = <floating>s.weight_decay
     cdef floating clr = <floating>s.lr, eps = <floating>s.eps
-    cdef floating xi, gi, ai
+    cdef floating xl = <floating>s.x_limit, sl = <floating>s.s_limit
+    cdef floating xi, gi, ai, xn, big = 0
     cdef Py_ssize_t i
     for i in range(n):
         xi = x[i]
         gi = _grad_at(grad, xi, i, sign, wd, coupled)
         ai = acc[i] + gi * gi
         acc[i] = ai
-        x[i] = xi - clr * (gi / (_sqrt(ai) + eps))
+        big = _over(big, ai, sl)
+        xn = xi - clr * (gi / (_sqrt(ai) + eps))
+        x[i] = xn
+        big = _over(big, xn, xl)
+    return big != 0
 
 
 cdef inline void _rmsprop_loop(
@@ -329,25 +344,25 @@ cdef inline void _nadam_loop(
         x[i] = xi * decay - (cg * gi + cm * mi) / (_sqrt(vi) + eps_hat)
 
 
-cdef inline void _family_update(
+cdef inline bint _family_update(
     int algo, floating* x, const floating* grad, floating* a, floating* b, floating* c,
     Py_ssize_t n, const FamilyScalars* s, int flags,
 ) noexcept nogil:
     """One step of algorithm ``algo`` over n elements; ``a``, ``b``, ``c``
     are its state arrays (SGD: the momentum buffer; Adagrad: the sum of
     squares; RMSprop: the square average, the gradient average and the
-    momentum buffer; Adamax: m and the infinity norm u; NAdam: m and v)."""
+    momentum buffer; Adamax: m and the infinity norm u; NAdam: m and v).
+    Returns whether a new value exceeded its limit (``x_limit``,
+    ``s_limit``; SGD and Adagrad only, else False)."""
     cdef bint coupled = (flags & F_COUPLED) != 0
     if algo == ALGO_SGD:
         if coupled:
-            _sgd_momentum(x, grad, a, n, s, True, flags)
-        else:
-            _sgd_momentum(x, grad, a, n, s, False, flags)
+            return _sgd_momentum(x, grad, a, n, s, True, flags)
+        return _sgd_momentum(x, grad, a, n, s, False, flags)
     elif algo == ALGO_ADAGRAD:
         if coupled:
-            _adagrad_loop(x, grad, a, n, s, True)
-        else:
-            _adagrad_loop(x, grad, a, n, s, False)
+            return _adagrad_loop(x, grad, a, n, s, True)
+        return _adagrad_loop(x, grad, a, n, s, False)
     elif algo == ALGO_RMSPROP:
         if coupled:
             _rmsprop_momentum(x, grad, a, b, c, n, s, True, flags)
@@ -363,20 +378,21 @@ cdef inline void _family_update(
             _nadam_loop(x, grad, a, b, n, s, True)
         else:
             _nadam_loop(x, grad, a, b, n, s, False)
+    return False
 
 
-cdef void _family64(
+cdef bint _family64(
     int algo, double* x, const double* grad, double* a, double* b, double* c,
     Py_ssize_t n, const FamilyScalars* s, int flags,
 ) noexcept nogil:
-    _family_update(algo, x, grad, a, b, c, n, s, flags)
+    return _family_update(algo, x, grad, a, b, c, n, s, flags)
 
 
-cdef void _family32(
+cdef bint _family32(
     int algo, float* x, const float* grad, float* a, float* b, float* c,
     Py_ssize_t n, const FamilyScalars* s, int flags,
 ) noexcept nogil:
-    _family_update(algo, x, grad, a, b, c, n, s, flags)
+    return _family_update(algo, x, grad, a, b, c, n, s, flags)
 
 
 cdef inline floating _effective(

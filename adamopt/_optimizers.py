@@ -176,6 +176,8 @@ class _Optimizer:
     _ZERO_AT_START = ()
     #: Hyperparameters the repr always shows after ``lr``.
     _REPR_NUMBERS = ()
+    #: The state array whose growth the overflow guard bounds (its error message).
+    _GROWING = "state"
     #: What a usable ``eps`` must do each step (the rule of its error message).
     _EPS_RULE = "stay positive when rounded to"
 
@@ -266,6 +268,16 @@ class _Optimizer:
 
     def _raise_bad_scalars(self, name, value, t):
         owner, dtype = type(self).__name__, self._x.dtype
+        if name == "state":
+            big = float(np.finfo(dtype).max) / 4
+            advice = "rescale the problem" + (" or use float64" if dtype == np.float32 else "")
+            raise check.GradientValueError(
+                f"The parameters or the state of {owner} reached a magnitude beyond what a "
+                f"further step can take without overflowing {dtype} (|params| > {big:.3g}, "
+                f"or the optimizer's {self._GROWING} beyond its limit) at t={t - 1}; the "
+                f"step is refused and the parameters and the optimizer state are unchanged "
+                f"({advice})."
+            )
         if name == "lr":
             raise ValueError(
                 f"The 'lr' parameter of {owner} (times the 'schedule' multiplier) must keep "
@@ -289,7 +301,11 @@ class _Optimizer:
         limit = self._grad_limit()
         order = check.memory_order(x)
         where = tuple(int(i) for i in np.unravel_index(index, x.shape, order=order))
-        if np.isfinite(effective):
+        if np.isfinite(effective) and getattr(self, "_step_limit", 0.0) == limit:
+            rule = (f"at most {limit:.3g} in magnitude at this step for {x.dtype} "
+                    f"parameters (a larger one could overflow the optimizer's state or the "
+                    f"parameters: rescale the objective, lower lr or use float64)")
+        elif np.isfinite(effective):
             rule = (f"at most {limit:.3g} in magnitude for {x.dtype} parameters (its square "
                     f"would overflow the optimizer's state: rescale the objective or use "
                     f"float64)")

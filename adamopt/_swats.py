@@ -280,6 +280,7 @@ class SWATS(Adam):
             continued = _Continued(self.lr, self._schedule, k, at_switch)
         sgd.schedule = continued
         sgd._t = self._t - k
+        sgd._examine()   # the Adam phase moved x: the SGD phase's guard re-reads it
 
     def _smoothed_gradient(self, grad):
         if self._switched_at:

@@ -14,8 +14,10 @@ import numpy as np
 
 class GradientValueError(ValueError):
     """A gradient an optimizer refuses to step with: a NaN or an infinity, or
-    a value whose square would overflow the second moment.  The parameters
-    and the optimizer state are unchanged when it is raised."""
+    a value whose square would overflow the second moment, or (SGD, Adagrad)
+    one with which the step could overflow the parameters or the state, or a
+    step refused because they are already too large for another.  The
+    parameters and the optimizer state are unchanged when it is raised."""
 
 
 #: dtypes the compiled kernels support for parameters and optimizer state.

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import adamopt
+from adamopt._validation import GradientValueError
 
 #: Every optimizer class, with options that reach each compiled loop.
 CONFIGS = [
@@ -256,3 +257,133 @@ def test_many_element_array_hyperparameter_is_refused():
     """An array of two numbers is still refused (TypeError)."""
     with pytest.raises(TypeError, match="'lr' parameter of Adam"):
         adamopt.Adam(np.zeros(3), lr=np.array([0.1, 0.2]))
+
+
+# -- overflowing state (item 2): SGD and Adagrad ----------------------------------------
+
+DTYPES = [np.float32, np.float64]
+
+
+def _snapshot(opt):
+    return opt.params.tobytes(), {k: (v.tobytes() if isinstance(v, np.ndarray) else v)
+                                  for k, v in opt.state_dict().items()}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_adagrad_sum_that_would_overflow_is_refused(dtype):
+    """Two gradients near the square root of the dtype's maximum (1e154 in
+    float64) made Adagrad's sum inf; now the second step is refused with
+    nothing changed, and the state saved then loads again."""
+    top = float(np.finfo(dtype).max)
+    x = np.zeros(3, dtype)
+    opt = adamopt.Adagrad(x, lr=0.1)
+    g = np.full(3, 0.7 * np.sqrt(top), dtype)
+    opt.step(g)
+    before = _snapshot(opt)
+    with pytest.raises(GradientValueError, match="sum of squares"):
+        opt.step(g)
+    assert _snapshot(opt) == before
+    adamopt.Adagrad(x.copy(), lr=0.1).load_state_dict(opt.state_dict())
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sgd_momentum_near_the_maximum_never_overflows(dtype, nesterov):
+    """SGD's momentum buffer fed gradients near the dtype's maximum drove x
+    to -inf; now a step that could overflow is refused and x and the buffer
+    stay finite."""
+    top = float(np.finfo(dtype).max)
+    x = np.zeros(4, dtype)
+    opt = adamopt.SGD(x, lr=1.0, momentum=0.9, nesterov=nesterov)
+    g = np.full(4, top / 16, dtype)
+    refused = 0
+    for _ in range(20):
+        before = _snapshot(opt)
+        try:
+            opt.step(g)
+        except GradientValueError:
+            refused += 1
+            assert _snapshot(opt) == before
+        assert np.isfinite(x).all()
+        assert np.isfinite(opt.state_dict()["momentum_buffer"]).all()
+    assert refused > 0
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sgd_gradient_whose_step_would_overflow_x_is_refused(dtype):
+    """Without momentum, a gradient with |lr g| beyond half the maximum is
+    refused before anything changes, with its bound in the message."""
+    top = float(np.finfo(dtype).max)
+    x = np.full(2, top / 8, dtype)
+    opt = adamopt.SGD(x, lr=4.0)
+    before = _snapshot(opt)
+    with pytest.raises(GradientValueError, match=r"'grad' .* at this step"):
+        opt.step(np.array([-top / 4, 1.0], dtype))
+    assert _snapshot(opt) == before
+
+
+@pytest.mark.parametrize(("cls", "key"), [("SGD", "momentum_buffer"), ("Adagrad", "sum")])
+def test_loaded_state_beyond_the_limit_refuses_the_step(cls, key):
+    """A state loaded with a value no step could continue from is examined
+    at load: its first step is refused, nothing changed."""
+    top = float(np.finfo(np.float32).max)
+    options = {"momentum": 0.5} if cls == "SGD" else {}
+    opt = getattr(adamopt, cls)(np.zeros(3, np.float32), **options)
+    opt.step(np.ones(3, np.float32))
+    state = opt.state_dict()
+    state[key] = np.full(3, top / 2, np.float32)
+    opt.load_state_dict(state)
+    before = _snapshot(opt)
+    with pytest.raises(GradientValueError, match="beyond"):
+        opt.step(np.ones(3, np.float32))
+    assert _snapshot(opt) == before
+
+
+@pytest.mark.parametrize("cls", ["SGD", "Adagrad"])
+def test_params_beyond_a_quarter_of_the_maximum_refuse_the_step(cls):
+    """x beyond a quarter of the maximum (examined at construction) refuses
+    the step: conservative only at extreme magnitudes."""
+    top = float(np.finfo(np.float64).max)
+    x = np.array([top / 2, 1.0])
+    opt = getattr(adamopt, cls)(x, lr=1e-3)
+    with pytest.raises(GradientValueError, match=r"\|params\|"):
+        opt.step(np.ones(2))
+    assert x[0] == top / 2
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+@pytest.mark.parametrize("cls", ["SGD", "Adagrad"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_extreme_magnitudes_keep_every_value_finite(dtype, cls, momentum):
+    """A seeded random walk over extreme gradient magnitudes, learning
+    rates and weight decays: every step either leaves x and the state
+    finite or is refused with nothing changed (the fuzzer's 139-step NaN)."""
+    rng = np.random.default_rng(13)
+    top_exp = int(np.log10(np.finfo(dtype).max))
+    taken = refused = 0
+    for trial in range(20):
+        options = {"lr": 10.0 ** rng.uniform(-3, 2),
+                   "weight_decay": float(rng.choice([0.0, 10.0 ** rng.uniform(-3, 1)]))}
+        if cls == "SGD" and momentum:
+            options["momentum"] = momentum
+        x = (rng.standard_normal(8) * 10.0 ** rng.uniform(0, top_exp - 1)).astype(dtype)
+        opt = getattr(adamopt, cls)(x, **options)
+        for _ in range(40):
+            scale = 10.0 ** rng.uniform(0, top_exp)
+            with np.errstate(over="ignore"):
+                g = (rng.standard_normal(8) * scale).astype(dtype)
+            if not np.isfinite(g).all():
+                continue
+            before = _snapshot(opt)
+            try:
+                opt.step(g)
+                taken += 1
+            except GradientValueError:
+                refused += 1
+                assert _snapshot(opt) == before
+            assert np.isfinite(x).all(), (trial, options)
+            state = opt.state_dict()
+            assert all(np.isfinite(state[k]).all() for k in state
+                       if isinstance(state[k], np.ndarray)), (trial, options)
+    assert taken > 20
+    assert refused > 20
