@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from . import _validation as check
 from ._kernels import ALGORITHMS, FamilyCore
-from ._optimizers import _CHECKS, Schedule, _Checked, _Optimizer
+from ._optimizers import _CHECKS, Schedule, _Checked, _finite_max, _Optimizer
 
 _PARAMS = r"""
     params : numpy.ndarray
@@ -125,13 +125,13 @@ class _FamilyOptimizer(_Optimizer, FamilyCore):
         self._examine()
 
     def _examine(self):
-        """Set the premise of the overflow guard of SGD and Adagrad
+        """Set the premise of the overflow guard of SGD, Adagrad and NAdam
         (`FamilyCore._bound`) from the arrays as they are now: whether x or
-        the growing state array (the momentum buffer, the sum of squares) is
-        beyond the limit a step's pass would compare it with.  One pass, at
+        the bounded state array (the momentum buffer, the sum of squares,
+        NAdam's m) is beyond the limit a step's pass would compare it with.  One pass, at
         construction, ``load_state_dict`` and SWATS' switch (not per step)."""
         algo = self._algo
-        if algo not in (ALGORITHMS["sgd"], ALGORITHMS["adagrad"]):
+        if algo not in (ALGORITHMS["sgd"], ALGORITHMS["adagrad"], ALGORITHMS["nadam"]):
             return
         top = float(np.finfo(self._x.dtype).max)
         if algo == ALGORITHMS["sgd"]:
@@ -139,10 +139,13 @@ class _FamilyOptimizer(_Optimizer, FamilyCore):
             limit = top / (8192 * max(1.0, lr))
         else:
             limit = top / 4
-        arrays = [(self._x, top / 4)] + ([(self._a, limit)] if self._a is not None else [])
+        self._x_bound = _finite_max(self._x)
+        if algo == ALGORITHMS["nadam"]:   # the largest |m| (as Adam's: Adam._examine)
+            self._s_bound = _finite_max(self._a)
+            self._beyond = False
+            return
         with np.errstate(invalid="ignore"):
-            inside = all(bool(np.all(np.abs(a) <= lim)) for a, lim in arrays)
-        self._beyond = not inside
+            self._beyond = self._a is not None and not bool(np.all(np.abs(self._a) <= limit))
         self._s_limit = limit
 
     def load_state_dict(self, state) -> None:
@@ -606,6 +609,7 @@ class NAdam(_FamilyOptimizer):
 
     _algorithm = "nadam"
     _ALGO = ALGORITHMS["nadam"]
+    _GROWING = "first moment"
     _SAVED_HYPERPARAMETERS = ("lr", "beta1", "beta2", "eps", "weight_decay", "momentum_decay",
                               "decoupled_weight_decay", "maximize")
     _STATE_ARRAYS: ClassVar[dict] = {"m": ("_a", "finite", None),

@@ -374,13 +374,15 @@ cdef void _update_chunk(void* ctx, Py_ssize_t begin, Py_ssize_t end) noexcept no
             adamopt_flag_set(&j.big)
         return
     if j.is64:
-        j.table.update64(<double*>(j.x + off), <const double*>(j.g + off),
-                         <double*>(j.m + off), <double*>(j.v + off), <double*>w,
-                         end - begin, j.s, j.coupled, j.amsgrad, j.first)
+        big = j.table.update64(<double*>(j.x + off), <const double*>(j.g + off),
+                               <double*>(j.m + off), <double*>(j.v + off), <double*>w,
+                               end - begin, j.s, j.coupled, j.amsgrad, j.first)
     else:
-        j.table.update32(<float*>(j.x + off), <const float*>(j.g + off),
-                         <float*>(j.m + off), <float*>(j.v + off), <float*>w,
-                         end - begin, j.s, j.coupled, j.amsgrad, j.first)
+        big = j.table.update32(<float*>(j.x + off), <const float*>(j.g + off),
+                               <float*>(j.m + off), <float*>(j.v + off), <float*>w,
+                               end - begin, j.s, j.coupled, j.amsgrad, j.first)
+    if big:
+        adamopt_flag_set(&j.big)
 
 
 cdef void _stream_chunk(void* ctx, Py_ssize_t begin, Py_ssize_t end) noexcept nogil:
@@ -494,6 +496,9 @@ cdef class _Core:
     cdef int _layout_flag
     cdef public long long _t
     cdef public double _lr, _eps, _weight_decay
+    # The overflow guard: every finite |x| is at most _x_bound (the largest
+    # one at construction and load, then the limit the last pass checked).
+    cdef public double _x_bound
     cdef public object _lr_fn, _schedule, _weight_decay_fn
     cdef public bint _maximize, _check_finite
 
@@ -736,6 +741,10 @@ cdef class AdamCore(_Core):
     cdef public double _beta1, _beta2
     cdef public bint _decay_by_schedule
     cdef readonly bint _decoupled, _amsgrad
+    # The overflow guard (see `step`): whether the last pass (or the
+    # examination of a new or loaded state) found |x| > F/4 or |m| > 2 L.
+    cdef public bint _beyond
+    cdef public double _m_bound   # every |m| is at most this (see `step`)
 
     def _bind(self, cnp.ndarray params, cnp.ndarray m, cnp.ndarray v, vmax,
               bint decoupled, bint amsgrad):
@@ -800,11 +809,70 @@ cdef class AdamCore(_Core):
             self._refuse_scalars(&job, g, "lr", lr_t, t)
         if not eps_ok:
             self._refuse_scalars(&job, g, "eps", self._eps, t)
+        # The overflow guard (with the check only).  With F the dtype's
+        # largest number and L the gradient limit (|g| <= L: g * g < F),
+        # given every finite |x| <= X (``_x_bound``) and |m| <= M
+        # (``_m_bound``) before the step (the largest ones at construction
+        # and load, then the limits the last pass flagged): m and v are
+        # averages of values within max(M, L) and L * L, so they stay finite,
+        # and `_moment_step_ok` bounds the update of x.  The pass flags a new
+        # finite |x| beyond F / (4 max(1, |decay|)) (the next X) and a new |m|
+        # beyond the next M; a flagged value refuses the next step.
+        # Conservative only at extreme magnitudes.
+        cdef double F = DBL_MAX if is64 else <double>FLT_MAX
+        cdef double L = job.limit
+        cdef bint ok = _moment_step_ok(F, s.decay, self._x_bound, self._m_bound, L,
+                                       self._beta1, s.one_minus_beta1, s.one_minus_beta2,
+                                       0.0, s.step, s.eps_hat, &s.s_limit)
+        if job.first:   # the closed form: |lr g / (|g| + eps)| <= lr
+            ok = lr_t * (1 + 2.0 ** -18) <= 0.99 * F - fabs(s.decay) * self._x_bound
+        s.x_limit = F / (4 * max(1.0, fabs(s.decay)))
+        if self._check_finite:
+            if self._beyond:
+                self._refuse_scalars(&job, g, "state", 0.0, t)
+            if not ok:
+                self._refuse_scalars(&job, g, "overflow", lr_t, t)
         self._run(&job, g)
+        self._beyond = job.big != 0
+        self._x_bound = s.x_limit
+        self._m_bound = s.s_limit
         self._t = t
         return self._x
 
     step.__doc__ = _STEP_DOC
+
+
+cdef inline bint _moment_step_ok(
+    double F, double decay, double X, double M, double L, double beta1, double c1,
+    double c2, double coef_g, double coef_m, double eps_hat, double* m_next,
+) noexcept nogil:
+    """The overflow guard of a moment step (Adam, AdamW, NAdam):
+    ``x * decay - (coef_g g + coef_m m_new) / (sqrt(w) + eps_hat)`` with
+    ``m_new = beta1 m + c1 g`` (either form), given that every finite |x| is
+    at most X, every |m| at most M and every |g| at most L (the check),
+    w >= v_new >= c2 g**2.  Then |m_new| <= max(M, L), and per element
+
+        |update| <= coef_g / sqrt(c2) + coef_m (beta1 M / eps_hat + c1 / sqrt(c2))
+
+    (the part of m_new from g is divided by at least sqrt(c2) |g|, the part
+    from the old m by at least eps_hat), so x stays finite if that plus
+    |decay| X is below 0.99 F, and the numerator if coef_g L + coef_m
+    max(M, L) is below F / 2.  Each term has room for the loop's roundings.
+    Sets ``m_next``, the limit of |m_new| the pass flags (the M of the next
+    step): 2 L, or less when a larger m would take a quarter of the room of
+    a next step with these scalars (a flagged m refuses the next step)."""
+    cdef double d = 2.0 ** -18
+    cdef double room = 0.99 * F - fabs(decay) * X
+    cdef double room_next = 0.99 * F - fabs(decay) * (F / (4 * max(1.0, fabs(decay))))
+    cdef double root = sqrt(c2 * (1 - d))
+    cdef double eps_low = eps_hat * (1 - d)
+    cdef double update = (coef_g * (1 + d) / root
+                          + coef_m * ((beta1 + d) * M / eps_low + (c1 + d) / root)) * (1 + d)
+    m_next[0] = 2 * L
+    if coef_m > 0:
+        m_next[0] = min(2 * L, 0.25 * room_next * eps_low / coef_m)
+    return (room > 0 and update <= room
+            and coef_g * L + coef_m * max(M, L) * (1 + d) <= 0.5 * F)
 
 
 cdef inline bint _usable(double value, bint is64) noexcept nogil:
@@ -850,6 +918,7 @@ cdef class FamilyCore(_Core):
     # limit of the last step (for the error message).
     cdef public bint _beyond
     cdef public double _s_limit, _step_limit
+    cdef public double _s_bound   # NAdam: every |m| is at most this
 
     def _bind(self, int algo, cnp.ndarray params, a, b, c, bint centered=False):
         """Hold ``params`` and the state arrays ``a``, ``b``, ``c`` (None
@@ -891,48 +960,60 @@ cdef class FamilyCore(_Core):
         return self._limit()
 
     cdef double _bound(self, FamilyScalars* s, bint is64):
-        """The overflow guard of SGD and Adagrad: set the limits the pass
-        compares its new values with (``s.x_limit``, ``s.s_limit``) and
+        """The overflow guard of SGD, Adagrad and NAdam: set the limits the
+        pass compares its new values with (``s.x_limit``, ``s.s_limit``) and
         return the largest gradient magnitude G for which this step provably
-        keeps x and the state finite, given that every |x| and every state
-        value is within the limits of the previous pass (``_beyond`` false);
-        negative when no gradient is safe (the step size alone is too large).
-        With F the dtype's largest number, in float64 (each bound has a
-        factor 0.99 of room for the roundings of the loop, a few units of
-        2**-24 at most)::
+        keeps x and the state finite, given that every finite |x| is at most
+        X = ``_x_bound`` and every state value within the limit of the
+        previous pass (``_beyond`` false); negative when no gradient is safe
+        (the step size alone is too large).  With F the dtype's largest
+        number, in float64 (each bound has a factor 0.99 of room for the
+        roundings of the loop, a few units of 2**-24 at most)::
 
-            all:      |x| <= F/4, so the pass keeps x finite if |step| <= F/2
-            SGD:      |x - lr d| with d = g (no momentum): G = F/2 / lr.
+            all:      the pass keeps x finite if |decay| X + |step| <= 0.99 F
+            SGD:      |x - lr d| with d = g (no momentum): G = (0.99 F - X) / lr.
                       Momentum b = mu b + (1 - dampening) g, |b| <= B (the
                       previous step's limit, F / (8192 max(1, lr)), low enough
                       that a schedule may raise lr 4096-fold in one step):
                       |b_new| <= B + G, |d| <= 2G + B (Nesterov: g + mu b_new),
-                      so G = min(F/8, (F/(2 lr) - B) / 2).
+                      so G = min(F/8, ((0.99 F - X) / lr - B) / 2).
             Adagrad:  s_new = s + g^2 with s <= F/4: G = sqrt(F/2); the step
                       is clr g / (sqrt(s_new) + eps) <= clr (s_new >= g^2),
-                      so clr <= F/2 is needed.
+                      so clr <= 0.99 F - X is needed.
+            NAdam:    as Adam (`_moment_step_ok`), with M = ``_s_bound``.
 
-        Conservative only at extreme magnitudes: a value beyond F/4 (beyond
-        F / (8192 max(1, lr)) for SGD's buffer) refuses the next step.  The
-        limits of x assume it holds what the last pass wrote (or what
+        The pass flags a new finite |x| beyond F / (4 max(1, |decay|)) (then X
+        for the next step) and a state value beyond its limit; a flagged
+        value refuses the next step.  Conservative only at those extreme
+        magnitudes.  X assumes x holds what the last pass wrote (or what
         construction and ``load_state_dict`` examined: `_examine` of the
         classes); values written into it between steps are not re-read."""
         cdef double F = DBL_MAX if is64 else <double>FLT_MAX
         cdef double lr = s.lr, b_limit, g_limit
-        s.x_limit = F / 4
+        cdef double room = 0.99 * F - fabs(s.decay) * self._x_bound
+        s.x_limit = F / (4 * max(1.0, fabs(s.decay)))
         s.s_limit = F
+        if room <= 0:
+            return -1.0
         if self._algo == ALGO_SGD:
             if self._momentum == 0.0:
-                return 0.99 * (F / 2) / lr if lr > 0 else F
+                return room / lr if lr > 0 else F
             b_limit = self._s_limit if self._s_limit > 0 else F / 8192
             s.s_limit = F / (8192 * max(1.0, lr))
-            g_limit = 0.99 * (F / (2 * lr) - b_limit) / 2 if lr > 0 else F
+            g_limit = 0.99 * (room / lr - b_limit) / 2 if lr > 0 else F
             return min(0.99 * F / 8, g_limit)
         if self._algo == ALGO_ADAGRAD:
             s.s_limit = F / 4
-            if not lr <= 0.99 * F / 2:
+            if not lr <= room:
                 return -1.0
             return 0.99 * sqrt(F / 2)
+        if self._algo == ALGO_NADAM:
+            g_limit = self._limit()
+            if not _moment_step_ok(F, s.decay, self._x_bound, self._s_bound, g_limit,
+                                   self._beta1, s.one_minus_beta1, s.one_minus_beta2,
+                                   fabs(s.lr), fabs(s.lr2), s.eps, &s.s_limit):
+                return -1.0
+            return g_limit
         return F
 
     def step(self, grad):
@@ -1004,19 +1085,21 @@ cdef class FamilyCore(_Core):
         # The overflow guard (with the check only: without it nothing is
         # promised): the check refuses any gradient above the bound.
         cdef double bound = self._bound(&s, is64)
-        if self._check_finite and algo in (ALGO_SGD, ALGO_ADAGRAD):
+        if self._check_finite and algo in (ALGO_SGD, ALGO_ADAGRAD, ALGO_NADAM):
             if self._beyond:
                 self._refuse_scalars(&job, g, "state", 0.0, t)
             if bound < 0:
-                self._refuse_scalars(&job, g, "lr", lr_t, t)
+                self._refuse_scalars(&job, g, "overflow", lr_t, t)
             if bound < job.limit:
                 job.limit = bound
                 self._step_limit = bound
             else:
                 self._step_limit = 0.0
         self._run(&job, g)
-        if algo in (ALGO_SGD, ALGO_ADAGRAD):
+        if algo in (ALGO_SGD, ALGO_ADAGRAD, ALGO_NADAM):
             self._beyond = job.big != 0
+            self._x_bound = s.x_limit
+            self._s_bound = s.s_limit
             self._s_limit = s.s_limit
         self._mu_product = mu_product
         self._t = t

@@ -278,6 +278,14 @@ class _Optimizer:
                 f"step is refused and the parameters and the optimizer state are unchanged "
                 f"({advice})."
             )
+        if name == "overflow":
+            raise check.GradientValueError(
+                f"The step of {owner} at t={t} could carry the parameters past the largest "
+                f"{dtype} number: the 'lr' parameter (lr_t = {value!r}) is too large for "
+                f"parameters or moments of their current magnitude; the step is refused and "
+                f"the parameters and the optimizer state are unchanged (lower lr or rescale "
+                f"the problem)."
+            )
         if name == "lr":
             raise ValueError(
                 f"The 'lr' parameter of {owner} (times the 'schedule' multiplier) must keep "
@@ -560,6 +568,7 @@ class Adam(_Optimizer, AdamCore):
                                      "vmax": ("_vmax", "nonnegative", "amsgrad")}
     _ZERO_AT_START = ("m", "v", "vmax")
     _REPR_NUMBERS = ("beta1", "beta2", "eps", "weight_decay")
+    _GROWING = "first moment"
     _EPS_RULE = "stay positive when scaled by sqrt(1 - beta2**t) and rounded to"
 
     def __init__(self, params: npt.NDArray[np.floating], *, lr: float | Schedule = 1e-3,
@@ -589,6 +598,7 @@ class Adam(_Optimizer, AdamCore):
             type(self)._DECOUPLED,
             amsgrad,
         )
+        self._examine()
 
     beta1 = _Checked("Decay rate of the first moment, in ``[0, 1)``.")
     beta2 = _Checked("Decay rate of the second moment, in ``[0, 1)``.")
@@ -599,12 +609,36 @@ class Adam(_Optimizer, AdamCore):
         """Whether the AMSGrad variant is used (fixed at construction)."""
         return self._amsgrad
 
+    def _examine(self):
+        """Set the premise of the overflow guard (`AdamCore.step`) from the
+        arrays as they are now: the largest finite |x| and |m|.  One pass, at
+        construction and ``load_state_dict`` (not per step)."""
+        with np.errstate(invalid="ignore"):
+            self._x_bound = _finite_max(self._x)
+            self._m_bound = _finite_max(self._m)
+            self._beyond = False
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        super().load_state_dict(state)
+        self._examine()
+
+    load_state_dict.__doc__ = _Optimizer.load_state_dict.__doc__
+
     def _coupled_decay(self):
         return not self._DECOUPLED and self._weight_decay != 0.0
 
     def _smoothed_gradient(self, grad):
         """The bias-corrected first moment (see `_Optimizer._smoothed_gradient`)."""
         return self._m, 1.0 / (1.0 - self._beta1 ** self._t), True
+
+
+def _finite_max(x):
+    """The largest finite magnitude in ``x`` (0 if none): NaN or infinite
+    elements are accepted, and stay so, elementwise."""
+    a = np.abs(x)
+    with np.errstate(invalid="ignore"):
+        finite = a[np.isfinite(a)] if not np.isfinite(a).all() else a
+    return float(finite.max()) if finite.size else 0.0
 
 
 def _scalar(value):

@@ -339,20 +339,34 @@ def test_loaded_state_beyond_the_limit_refuses_the_step(cls, key):
     assert _snapshot(opt) == before
 
 
-@pytest.mark.parametrize("cls", ["SGD", "Adagrad"])
-def test_params_beyond_a_quarter_of_the_maximum_refuse_the_step(cls):
-    """x beyond a quarter of the maximum (examined at construction) refuses
-    the step: conservative only at extreme magnitudes."""
+def test_sgd_params_near_the_maximum_refuse_a_step_past_it():
+    """x near the maximum (examined at construction): a gradient that could
+    carry it past the maximum is refused, a small one is taken."""
     top = float(np.finfo(np.float64).max)
-    x = np.array([top / 2, 1.0])
-    opt = getattr(adamopt, cls)(x, lr=1e-3)
-    with pytest.raises(GradientValueError, match=r"\|params\|"):
-        opt.step(np.ones(2))
-    assert x[0] == top / 2
+    x = np.array([0.9 * top, 1.0])
+    opt = adamopt.SGD(x, lr=1.0)
+    with pytest.raises(GradientValueError, match="at this step"):
+        opt.step(np.array([-0.2 * top, 0.0]))
+    assert x[0] == 0.9 * top
+    opt.step(np.array([-1e300, 0.0]))
+    assert np.isfinite(x).all()
+
+
+@pytest.mark.parametrize("cls", ["Adagrad", "Adam", "NAdam"])
+def test_params_near_the_maximum_refuse_a_step_size_past_it(cls):
+    """x near the maximum and a step size that could carry it past:
+    refused naming lr, nothing changed."""
+    top = float(np.finfo(np.float64).max)
+    x = np.array([0.9 * top, 1.0])
+    opt = getattr(adamopt, cls)(x, lr=0.2 * top)
+    before = _snapshot(opt)
+    with pytest.raises(ValueError, match="'lr'"):
+        opt.step(np.array([-1.0, 1.0]))
+    assert _snapshot(opt) == before
 
 
 @pytest.mark.parametrize("momentum", [0.0, 0.9])
-@pytest.mark.parametrize("cls", ["SGD", "Adagrad"])
+@pytest.mark.parametrize("cls", ["SGD", "Adagrad", "Adam", "AdamW", "NAdam"])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_extreme_magnitudes_keep_every_value_finite(dtype, cls, momentum):
     """A seeded random walk over extreme gradient magnitudes, learning
@@ -364,8 +378,8 @@ def test_extreme_magnitudes_keep_every_value_finite(dtype, cls, momentum):
     for trial in range(20):
         options = {"lr": 10.0 ** rng.uniform(-3, 2),
                    "weight_decay": float(rng.choice([0.0, 10.0 ** rng.uniform(-3, 1)]))}
-        if cls == "SGD" and momentum:
-            options["momentum"] = momentum
+        if momentum:
+            options[{"SGD": "momentum", "Adagrad": "lr_decay"}.get(cls, "beta1")] = momentum
         x = (rng.standard_normal(8) * 10.0 ** rng.uniform(0, top_exp - 1)).astype(dtype)
         opt = getattr(adamopt, cls)(x, **options)
         for _ in range(40):
