@@ -25,6 +25,42 @@
  *
  * POSIX threads and GCC/Clang atomics only; elsewhere (MSVC) every job runs
  * on the calling thread.
+ *
+ * Lifetime protocol (what a worker may read, and when).  A job's memory is
+ * the caller's: `ctx` (for the kernels, a struct on the posting thread's
+ * stack), `*stop` inside it, and the arrays the chunks update.  The caller
+ * returns, and its thread may exit and its stack be unmapped, as soon as
+ * every chunk of the job is done; a worker descheduled at any point may run
+ * again after that, in the middle of pool_work for a job long over.  So:
+ *
+ * 1. A worker dereferences job memory (calls fn[phase] on ctx, reads *stop)
+ *    only while it holds a claimed, unfinished chunk: a claim is a CAS on a
+ *    home word tagged with the job's generation, it succeeds only while that
+ *    job is current, and the job stays current (the caller waits) until the
+ *    claimed chunk is counted in `done`.  Nothing of the job is read after
+ *    the increment of `done` that finishes the chunk.
+ * 2. Everything else a worker reads lives in the static `adamopt_pool`:
+ *    the settings (fn, ctx, stop, n, chunk, nchunks, nthreads), `posted`,
+ *    `done`, the homes, and `stopped`.  A late worker may read a later job's
+ *    settings there; that is harmless, because each claim checks the
+ *    generation (32 bits: a worker would have to sleep through 2^32 jobs
+ *    inside pool_work for a stale claim to succeed) and a worker waiting for
+ *    a phase gives up as soon as `posted` says its job is over.
+ * 3. The stop decision between the phases is pool-owned and tagged with the
+ *    job: a thread that ran a chunk of phase 0 reads *stop (rule 1: it still
+ *    holds the chunk) and, if it is set, stores the job's number into
+ *    `stopped` before it counts the chunk done.  Once every chunk of phase 0
+ *    is done, `stopped == job` exactly when some chunk set *stop; every
+ *    thread (the caller too) decides on phase 1 from `stopped`, never from
+ *    *stop.  A stopped job's phase-1 homes are emptied before the caller
+ *    returns, so a late worker that reads a later job's `stopped` finds
+ *    nothing to claim.
+ *
+ * The fast path gains no lock and no extra atomic read-modify-write: one
+ * relaxed load of *stop per chunk of phase 0, one load of `stopped` per
+ * thread and job, and a load of `posted` in a worker's wait between phases.
+ * tests/test_pool_stress.py runs short-lived posting threads (under
+ * AddressSanitizer's stack-use-after-return detection in CI).
  */
 #ifndef ADAMOPT_POOL_H
 #define ADAMOPT_POOL_H
@@ -48,13 +84,17 @@ typedef void (*adamopt_chunk_fn)(void *ctx, Py_ssize_t begin, Py_ssize_t end);
 #define ADAMOPT_WAIT_SPIN_NS 5000   /* 5 us */
 #endif
 
-/* A home: generation << 44 | lo << 22 | hi, the unclaimed chunks [lo, hi)
+/* A home: generation << 32 | lo << 16 | hi, the unclaimed chunks [lo, hi)
  * of one thread's range in the current job.  A claim is a compare-and-swap
  * of the whole word: it succeeds only while the job it read is current, and
- * a job stays current until every chunk claimed from it is done. */
-#define ADAMOPT_GEN_SHIFT 44
-#define ADAMOPT_LO_SHIFT 22
-#define ADAMOPT_MAX_CHUNKS ((1LL << 22) - 1)
+ * a job stays current until every chunk claimed from it is done.  The
+ * generation is the low 32 bits of the job's number (with 20 bits, a worker
+ * descheduled for 2^20 jobs, seconds of small steps, could claim a chunk of
+ * an unrelated job); 65535 chunks of at most CHUNK_MAX (2^18) elements cover
+ * 1.7e10 elements, and larger jobs get larger chunks. */
+#define ADAMOPT_GEN_SHIFT 32
+#define ADAMOPT_LO_SHIFT 16
+#define ADAMOPT_MAX_CHUNKS ((1LL << 16) - 1)
 #define ADAMOPT_FIELD(s, shift) ((Py_ssize_t)(((s) >> (shift)) & ADAMOPT_MAX_CHUNKS))
 #define ADAMOPT_GEN(g) ((unsigned long long)(g) & ((1ULL << (64 - ADAMOPT_GEN_SHIFT)) - 1))
 
@@ -83,7 +123,8 @@ static struct {
     /* the current job, written before the homes publish it */
     adamopt_chunk_fn fn[2] __attribute__((aligned(64)));   /* phases; fn[1] may be NULL */
     void *ctx;
-    const int *stop;            /* nonzero after phase 0: skip phase 1 */
+    const int *stop;            /* in ctx: nonzero after phase 0, skip phase 1 */
+    unsigned long long stopped; /* the last job whose phase 0 set *stop */
     Py_ssize_t n, chunk, nchunks;
     int nthreads;               /* threads of the job, the caller included */
     adamopt_home homes[2][ADAMOPT_MAX_THREADS];
@@ -121,13 +162,21 @@ static inline Py_ssize_t adamopt_claim(unsigned long long job, int phase, int h,
     }
 }
 
-static inline void adamopt_run_chunk(int phase, Py_ssize_t idx) {
-    /* The job cannot change while one of its chunks is unfinished. */
+/* Run chunk idx of a phase of job `job`, which the caller claimed.  The job
+ * cannot change, nor its memory go, while one of its chunks is unfinished:
+ * this is the only place where a worker touches the job's memory (rule 1 at
+ * the top).  After a chunk of phase 0, publish a stop in the pool (rule 3). */
+static inline void adamopt_run_chunk(unsigned long long job, int phase, Py_ssize_t idx) {
     Py_ssize_t begin = idx * adamopt_pool.chunk;
     Py_ssize_t end = begin + adamopt_pool.chunk;
     if (end > adamopt_pool.n)
         end = adamopt_pool.n;
     adamopt_pool.fn[phase](adamopt_pool.ctx, begin, end);
+    const int *stop = adamopt_pool.stop;
+    if (phase == 0 && stop != NULL && __atomic_load_n(stop, __ATOMIC_RELAXED))
+        __atomic_store_n(&adamopt_pool.stopped, job, __ATOMIC_RELAXED);
+    /* adamopt_run_phase's increment of `done` (sequentially consistent)
+     * orders this store before the chunk counts as done */
 }
 
 /* Run the chunks of thread `self`'s home in one phase, then steal from the
@@ -142,7 +191,7 @@ static Py_ssize_t adamopt_run_phase(unsigned long long job, int self, int nthrea
         int h = (self + k) % nthreads;
         /* the owner from its own end, thieves from the other */
         while ((idx = adamopt_claim(job, phase, h, k == 0 ? forward : !forward)) >= 0) {
-            adamopt_run_chunk(phase, idx);
+            adamopt_run_chunk(job, phase, idx);
             count++;
             __atomic_add_fetch(&adamopt_pool.done[phase], 1, __ATOMIC_SEQ_CST);
             if (self != 0 && __atomic_load_n(&adamopt_pool.caller_sleeps, __ATOMIC_SEQ_CST)) {
@@ -155,16 +204,22 @@ static Py_ssize_t adamopt_run_phase(unsigned long long job, int self, int nthrea
     return count;
 }
 
-/* Wait until every chunk of a phase is done: spin, then (the caller) sleep
- * or (a worker) yield, which frees the core for a thread that was
- * descheduled mid-chunk when the other cores are busy. */
-static void adamopt_wait_phase(int self, int phase, long long since) {
-    Py_ssize_t nchunks = adamopt_pool.nchunks;
+/* Wait until every chunk of a phase of job `job`, of `nchunks` chunks, is
+ * done: spin, then (the caller) sleep or (a worker) yield, which frees the
+ * core for a thread that was descheduled mid-chunk when the other cores are
+ * busy.  Returns 1 when the phase is done, 0 (a worker only) when the job is
+ * over: a worker late for a job may have read another job's `nchunks`, and
+ * would otherwise wait (yielding, a core busy) for a count that the `done`
+ * of a later, smaller job never reaches. */
+static int adamopt_wait_phase(unsigned long long job, int self, int phase,
+                              Py_ssize_t nchunks, long long since) {
     if (__atomic_load_n(&adamopt_pool.done[phase], __ATOMIC_ACQUIRE) >= nchunks)
-        return;
+        return 1;
     long long deadline = since + ADAMOPT_WAIT_SPIN_NS;
     int k = 0;
     while (__atomic_load_n(&adamopt_pool.done[phase], __ATOMIC_ACQUIRE) < nchunks) {
+        if (self != 0 && __atomic_load_n(&adamopt_pool.posted, __ATOMIC_ACQUIRE) != job)
+            return 0;
         adamopt_cpu_relax();
         if (++k % 16 != 0 || adamopt_now_ns() <= deadline)
             continue;
@@ -179,24 +234,32 @@ static void adamopt_wait_phase(int self, int phase, long long since) {
         __atomic_store_n(&adamopt_pool.caller_sleeps, 0, __ATOMIC_SEQ_CST);
         pthread_mutex_unlock(&adamopt_pool.lock);
     }
+    return 1;
 }
 
 /* Take part in job `job` (the value of `posted` that announced it) as
  * thread `self`: phase 0, then, once every chunk of phase 0 is done and
- * unless `stop` says otherwise, phase 1.  Return how many chunks this thread
- * ran.  Every claim checks the job, so a thread that reads the settings of
- * a later job (it was descheduled) claims nothing. */
+ * unless the job stopped (`stopped`, rule 3 at the top), phase 1.  Return
+ * how many chunks this thread ran.  The settings read here are the pool's;
+ * a thread late for the job may read a later job's, and then claims nothing
+ * (every claim checks the job) and waits for nothing (the wait checks
+ * `posted`). */
 static Py_ssize_t adamopt_pool_work(unsigned long long job, int self) {
     int nthreads = __atomic_load_n(&adamopt_pool.nthreads, __ATOMIC_ACQUIRE);
     if (self >= nthreads)
         return 0;   /* not one of this job's threads */
+    /* atomic: a late worker may read these while the caller writes them */
+    Py_ssize_t nchunks = __atomic_load_n(&adamopt_pool.nchunks, __ATOMIC_RELAXED);
+    int two_phases = __atomic_load_n(&adamopt_pool.fn[1], __ATOMIC_RELAXED) != NULL;
     Py_ssize_t count = adamopt_run_phase(job, self, nthreads, 0);
-    if (adamopt_pool.fn[1] == NULL)
+    if (!two_phases)
         return count;
-    /* A worker may wait here only for chunks of phase 0 that another thread
-     * claimed: the job cannot end (and change) before phase 1 is done. */
-    adamopt_wait_phase(self, 0, adamopt_now_ns());
-    if (adamopt_pool.stop != NULL && __atomic_load_n(adamopt_pool.stop, __ATOMIC_ACQUIRE))
+    /* A thread may wait here only for chunks of phase 0 that another thread
+     * claimed: the job cannot end (and change) before phase 1 is done, or,
+     * stopped, before phase 0 is. */
+    if (!adamopt_wait_phase(job, self, 0, nchunks, adamopt_now_ns()))
+        return count;
+    if (__atomic_load_n(&adamopt_pool.stopped, __ATOMIC_ACQUIRE) == job)
         return count;
     return count + adamopt_run_phase(job, self, nthreads, 1);
 }
@@ -338,14 +401,14 @@ static void adamopt_parallel_for2(adamopt_chunk_fn fn0, adamopt_chunk_fn fn1, vo
     adamopt_pool.jobs_parallel++;
     unsigned long long job = adamopt_pool.posted + 1;   /* only the caller writes it */
     adamopt_pool.fn[0] = fn0;
-    adamopt_pool.fn[1] = fn1;
+    __atomic_store_n(&adamopt_pool.fn[1], fn1, __ATOMIC_RELAXED);   /* see adamopt_pool_work */
     adamopt_pool.ctx = ctx;
     adamopt_pool.stop = stop;
     adamopt_pool.n = n;
     adamopt_pool.chunk = chunk;
-    adamopt_pool.nchunks = nchunks;
-    adamopt_pool.done[0] = 0;
-    adamopt_pool.done[1] = 0;
+    __atomic_store_n(&adamopt_pool.nchunks, nchunks, __ATOMIC_RELAXED);
+    __atomic_store_n(&adamopt_pool.done[0], 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&adamopt_pool.done[1], 0, __ATOMIC_RELAXED);
 #if defined(__linux__) && defined(CPU_SET)
     __atomic_store_n(&adamopt_pool.caller_cpu, sched_getcpu(), __ATOMIC_RELAXED);
 #endif
@@ -373,14 +436,16 @@ static void adamopt_parallel_for2(adamopt_chunk_fn fn0, adamopt_chunk_fn fn1, vo
     Py_ssize_t mine = adamopt_pool_work(job, 0);
     long long t1 = adamopt_now_ns();
     /* Wait for the chunks that workers claimed; every chunk of the last
-     * phase run is claimed by now. */
-    int last = (fn1 == NULL || (stop != NULL && *stop)) ? 0 : 1;
-    adamopt_wait_phase(0, last, t1);
+     * phase run is claimed by now.  With two phases, adamopt_pool_work has
+     * waited for phase 0, so `stopped` is final for this job. */
+    int last = (fn1 == NULL
+                || __atomic_load_n(&adamopt_pool.stopped, __ATOMIC_ACQUIRE) == job) ? 0 : 1;
+    adamopt_wait_phase(job, 0, last, nchunks, t1);
     if (fn1 != NULL && last == 0) {
         /* Stopped after phase 0: empty phase 1's homes before returning.  A
-         * worker descheduled before its check of `stop` could otherwise wake
-         * once this job is over, read the next job's `stop` (still zero) and
-         * claim one of these chunks: phase 1 with another job's context. */
+         * worker descheduled before its check of `stopped` could otherwise
+         * wake once this job is over, read a later job's `stopped` and claim
+         * one of these chunks: phase 1 with a dead context. */
         for (int t = 0; t < nthreads; t++)
             __atomic_store_n(&adamopt_pool.homes[1][t].word,
                              ADAMOPT_GEN(job) << ADAMOPT_GEN_SHIFT, __ATOMIC_RELEASE);

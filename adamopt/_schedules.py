@@ -209,6 +209,7 @@ class Constant(Schedule):
 
     _fields = ("value",)
     __slots__ = _fields
+    value: float
 
     def __init__(self, value: float = 1.0) -> None:
         self._init(value=check.finite_at_least(value, "value", "Constant"))
@@ -259,6 +260,9 @@ class CosineAnnealing(Schedule):
 
     _fields = ("T_max", "eta_min", "eta_max")
     __slots__ = _fields
+    T_max: int
+    eta_min: float
+    eta_max: float
     _defaults: ClassVar[dict] = {"eta_min": 0.0, "eta_max": 1.0}
 
     def __init__(self, T_max: int, eta_min: float = 0.0, eta_max: float = 1.0) -> None:
@@ -336,6 +340,11 @@ class CosineWarmRestarts(Schedule):
 
     _fields = ("T_0", "T_mult", "eta_min", "eta_max")
     __slots__ = (*_fields, "_last")     # _last: the period found last, (start, length)
+    T_0: int
+    T_mult: int
+    eta_min: float
+    eta_max: float
+    _last: tuple[int, int]
     _defaults: ClassVar[dict] = {"T_mult": 1, "eta_min": 0.0, "eta_max": 1.0}
 
     def __init__(self, T_0: int, T_mult: int = 1, eta_min: float = 0.0,
@@ -410,6 +419,8 @@ class LinearWarmup(Schedule):
 
     _fields = ("warmup_steps", "start")
     __slots__ = _fields
+    warmup_steps: int
+    start: float
     _defaults: ClassVar[dict] = {"start": 0.0}
 
     def __init__(self, warmup_steps: int, start: float = 0.0) -> None:
@@ -453,6 +464,8 @@ class StepDecay(Schedule):
 
     _fields = ("step_size", "gamma")
     __slots__ = _fields
+    step_size: int
+    gamma: float
     _defaults: ClassVar[dict] = {"gamma": 0.1}
 
     def __init__(self, step_size: int, gamma: float = 0.1) -> None:
@@ -483,9 +496,10 @@ class Product(Schedule):
 
     _fields = ("factors",)
     __slots__ = _fields
+    factors: tuple[Schedule, ...]
 
     def __init__(self, *factors: "Schedule | float") -> None:
-        flat = []
+        flat: list[Schedule] = []
         for k, factor in enumerate(factors):
             if isinstance(factor, numbers.Real) and not isinstance(factor, bool):
                 factor = Constant(factor)
@@ -550,6 +564,8 @@ class Join(Schedule):
 
     _fields = ("schedules", "boundaries")
     __slots__ = _fields
+    schedules: tuple[Schedule, ...]
+    boundaries: tuple[int, ...]
 
     def __init__(self, schedules, boundaries) -> None:
         owner = type(self).__name__
@@ -664,6 +680,12 @@ class NormalizedWeightDecay(Schedule):
     _fields = ("lambda_norm", "batch_size", "n_samples", "batches_per_epoch", "epochs",
                "schedule")
     __slots__ = _fields
+    lambda_norm: float
+    batch_size: int
+    n_samples: int
+    batches_per_epoch: int
+    epochs: float | None
+    schedule: Schedule | None
     _defaults: ClassVar[dict] = {"epochs": None, "schedule": None}
 
     def __init__(self, lambda_norm: float, *, batches=None, batch_size: int | None = None,
