@@ -722,8 +722,9 @@ _STEP_DOC = """Take one optimization step with the gradient ``grad``.
         ValueError
             If ``grad`` has the wrong shape, or (with ``check_finite``) holds
             a NaN, an infinity or (for the algorithms that square it) a value
-            whose square would overflow; the parameters and the state are then
-            unchanged.
+            whose square would overflow, or (SGD, Adagrad, Adam, AdamW, NAdam)
+            if the step could overflow the parameters or the state; the
+            parameters and the state are then unchanged.
         TypeError
             If ``grad`` is not an array of real numbers.
         """

@@ -51,9 +51,12 @@ _COMMON_FLAGS = r"""
         weight decay) is finite and small enough that its square cannot overflow
         the second moment (about 1.8e19 for float32 and 1.3e154 for float64).  A
         failed check raises `ValueError` and leaves the parameters and the state
-        exactly as they were.  ``False`` skips the check (one read of the
-        gradient) as SciPy's ``check_finite`` does; a NaN then propagates into
-        the parameters and the moments.
+        exactly as they were.  With the check, a step that could carry the
+        parameters or the moments past the dtype's maximum (a step size too
+        large for their magnitude) is refused the same way
+        (`GradientValueError`, naming ``lr``).  ``False`` skips the check (one
+        read of the gradient) as SciPy's ``check_finite`` does; a NaN then
+        propagates into the parameters and the moments.
 """
 
 _ATTRIBUTES_AND_NOTES = r"""
