@@ -125,13 +125,14 @@ class _FamilyOptimizer(_Optimizer, FamilyCore):
         self._examine()
 
     def _examine(self):
-        """Set the premise of the overflow guard of SGD, Adagrad and NAdam
+        """Set the premise of the overflow guard of SGD, Adagrad, Adamax and NAdam
         (`FamilyCore._bound`) from the arrays as they are now: whether x or
         the bounded state array (the momentum buffer, the sum of squares,
         NAdam's m) is beyond the limit a step's pass would compare it with.  One pass, at
         construction, ``load_state_dict`` and SWATS' switch (not per step)."""
         algo = self._algo
-        if algo not in (ALGORITHMS["sgd"], ALGORITHMS["adagrad"], ALGORITHMS["nadam"]):
+        if algo not in (ALGORITHMS["sgd"], ALGORITHMS["adagrad"], ALGORITHMS["nadam"],
+                        ALGORITHMS["adamax"]):
             return
         top = float(np.finfo(self._x.dtype).max)
         if algo == ALGORITHMS["sgd"]:
@@ -143,6 +144,13 @@ class _FamilyOptimizer(_Optimizer, FamilyCore):
         if algo == ALGORITHMS["nadam"]:   # the largest |m| (as Adam's: Adam._examine)
             self._s_bound = _finite_max(self._a)
             self._beyond = False
+            return
+        if algo == ALGORITHMS["adamax"]:  # the largest |m| and |m| / u (_adamax_bound)
+            self._s_bound = _finite_max(self._a)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = np.where(self._a == 0, 0.0, np.abs(self._a) / self._b)
+            self._r_bound = float(ratio.max()) if ratio.size else 0.0
+            self._beyond = not self._s_bound <= top / 4
             return
         with np.errstate(invalid="ignore"):
             self._beyond = self._a is not None and not bool(np.all(np.abs(self._a) <= limit))
@@ -508,6 +516,7 @@ class Adamax(_FamilyOptimizer):
 
     _algorithm = "adamax"
     _ALGO = ALGORITHMS["adamax"]
+    _GROWING = "first moment"
     _SAVED_HYPERPARAMETERS = ("lr", "beta1", "beta2", "eps", "weight_decay", "maximize")
     _STATE_ARRAYS: ClassVar[dict] = {"m": ("_a", "finite", None),
                                      "u": ("_b", "nonnegative", None)}

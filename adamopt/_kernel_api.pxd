@@ -64,6 +64,7 @@ cdef struct FamilyScalars:
     # assumes neither did.
     double x_limit
     double s_limit
+    double r_limit          # Adamax: ... or a new |m| > r_limit * u
 
 
 ctypedef bint (*update64_fn)(

@@ -105,7 +105,7 @@ cimport numpy as cnp
 from cpython.pycapsule cimport PyCapsule_GetPointer
 from cython cimport floating
 from libc.float cimport DBL_MAX, FLT_MAX
-from libc.math cimport fabs, fabsf, isfinite, nextafter, nextafterf, pow, sqrt, sqrtf
+from libc.math cimport INFINITY, fabs, fabsf, isfinite, nextafter, nextafterf, pow, sqrt, sqrtf
 from libc.string cimport memcmp
 
 from adamopt._kernel_api cimport (
@@ -149,6 +149,10 @@ GRAD_LIMIT_FLOAT64 = LIMIT64
 #: would go past it is refused).  The core counts in 64 bits.
 MAX_STEPS = 2**62
 cdef long long _MAX_STEPS = MAX_STEPS
+
+#: Adamax's overflow guard: the largest |m| / u a state may hold (`_adamax_bound`).
+ADAMAX_RATIO = 2.0**40
+cdef double _ADAMAX_RATIO = ADAMAX_RATIO
 
 #: The algorithms of `FamilyCore` (its ``algo``), by name.
 ALGORITHMS = {"sgd": ALGO_SGD, "adagrad": ALGO_ADAGRAD, "rmsprop": ALGO_RMSPROP,
@@ -722,8 +726,8 @@ _STEP_DOC = """Take one optimization step with the gradient ``grad``.
         ValueError
             If ``grad`` has the wrong shape, or (with ``check_finite``) holds
             a NaN, an infinity or (for the algorithms that square it) a value
-            whose square would overflow, or (SGD, Adagrad, Adam, AdamW, NAdam)
-            if the step could overflow the parameters or the state; the
+            whose square would overflow, or (every algorithm but RMSprop) if
+            the step could overflow the parameters or the state; the
             parameters and the state are then unchanged.
         TypeError
             If ``grad`` is not an array of real numbers.
@@ -919,7 +923,8 @@ cdef class FamilyCore(_Core):
     # limit of the last step (for the error message).
     cdef public bint _beyond
     cdef public double _s_limit, _step_limit
-    cdef public double _s_bound   # NAdam: every |m| is at most this
+    cdef public double _s_bound   # NAdam, Adamax: every |m| is at most this
+    cdef public double _r_bound   # Adamax: every |m| / u is at most this
 
     def _bind(self, int algo, cnp.ndarray params, a, b, c, bint centered=False):
         """Hold ``params`` and the state arrays ``a``, ``b``, ``c`` (None
@@ -961,7 +966,7 @@ cdef class FamilyCore(_Core):
         return self._limit()
 
     cdef double _bound(self, FamilyScalars* s, bint is64):
-        """The overflow guard of SGD, Adagrad and NAdam: set the limits the
+        """The overflow guard of SGD, Adagrad, Adamax and NAdam: set the limits the
         pass compares its new values with (``s.x_limit``, ``s.s_limit``) and
         return the largest gradient magnitude G for which this step provably
         keeps x and the state finite, given that every finite |x| is at most
@@ -982,6 +987,7 @@ cdef class FamilyCore(_Core):
                       is clr g / (sqrt(s_new) + eps) <= clr (s_new >= g^2),
                       so clr <= 0.99 F - X is needed.
             NAdam:    as Adam (`_moment_step_ok`), with M = ``_s_bound``.
+            Adamax:   `_adamax_bound`.
 
         The pass flags a new finite |x| beyond F / (4 max(1, |decay|)) (then X
         for the next step) and a state value beyond its limit; a flagged
@@ -994,6 +1000,7 @@ cdef class FamilyCore(_Core):
         cdef double room = 0.99 * F - fabs(s.decay) * self._x_bound
         s.x_limit = F / (4 * max(1.0, fabs(s.decay)))
         s.s_limit = F
+        s.r_limit = F
         if room <= 0:
             return -1.0
         if self._algo == ALGO_SGD:
@@ -1008,6 +1015,8 @@ cdef class FamilyCore(_Core):
             if not lr <= room:
                 return -1.0
             return 0.99 * sqrt(F / 2)
+        if self._algo == ALGO_ADAMAX:
+            return self._adamax_bound(s, F, room)
         if self._algo == ALGO_NADAM:
             g_limit = self._limit()
             if not _moment_step_ok(F, s.decay, self._x_bound, self._s_bound, g_limit,
@@ -1016,6 +1025,39 @@ cdef class FamilyCore(_Core):
                 return -1.0
             return g_limit
         return F
+
+    cdef double _adamax_bound(self, FamilyScalars* s, double F, double room):
+        """Adamax's part of `_bound`.  Given |m| <= M (``_s_bound``) <= F/4
+        and |m| <= K u elementwise (K = ``_r_bound``: the largest ratio at
+        construction and load, then ``ADAMAX_RATIO`` = 2**40), gradients
+        up to G = F/4 keep g - m and |g| + eps finite (eps <= F/2), and with
+        m_new = beta1 m + c1 g, u_new >= max(beta2 u, |g| + eps):
+
+            |m_new| / u_new <= beta1 min(K / beta2, M / eps) + c1
+
+        so x stays finite if clr times that is within the room.  The pass
+        flags a new |m| beyond the next M (at most F/4: less when a larger m
+        would take a quarter of the room of a next step with these scalars)
+        or beyond K u."""
+        cdef double d = 2.0 ** -18
+        cdef double eps = s.eps, clr = fabs(s.lr), beta1 = self._beta1, ratio
+        cdef double room_next = 0.99 * F - F / 4
+        # (beta2 = 0: u_new = |g| + eps, no ratio carries over, none is flagged)
+        s.r_limit = _ADAMAX_RATIO if s.beta2 > 0 else INFINITY
+        s.s_limit = F / 4
+        if clr > 0 and not (s.beta2 > 0 and clr * ((beta1 + d) * _ADAMAX_RATIO / s.beta2 + 1)
+                            * (1 + d) <= 0.25 * room_next):
+            # (only when the ratio limit alone would not keep the next step safe)
+            s.s_limit = min(F / 4, 0.25 * room_next * eps * (1 - d) / clr)
+        if not eps <= F / 2:
+            return -1.0
+        ratio = self._s_bound / (eps * (1 - d))
+        if s.beta2 > 0:
+            ratio = min(ratio, self._r_bound / s.beta2)
+        ratio = ((beta1 + d) * ratio + (1.0 - beta1) + d) * (1 + d)
+        if not clr * ratio <= room:
+            return -1.0
+        return 0.99 * F / 4
 
     def step(self, grad):
         cdef long long t = self._t + 1
@@ -1086,7 +1128,7 @@ cdef class FamilyCore(_Core):
         # The overflow guard (with the check only: without it nothing is
         # promised): the check refuses any gradient above the bound.
         cdef double bound = self._bound(&s, is64)
-        if self._check_finite and algo in (ALGO_SGD, ALGO_ADAGRAD, ALGO_NADAM):
+        if self._check_finite and algo in (ALGO_SGD, ALGO_ADAGRAD, ALGO_NADAM, ALGO_ADAMAX):
             if self._beyond:
                 self._refuse_scalars(&job, g, "state", 0.0, t)
             if bound < 0:
@@ -1097,10 +1139,11 @@ cdef class FamilyCore(_Core):
             else:
                 self._step_limit = 0.0
         self._run(&job, g)
-        if algo in (ALGO_SGD, ALGO_ADAGRAD, ALGO_NADAM):
+        if algo in (ALGO_SGD, ALGO_ADAGRAD, ALGO_NADAM, ALGO_ADAMAX):
             self._beyond = job.big != 0
             self._x_bound = s.x_limit
             self._s_bound = s.s_limit
+            self._r_bound = s.r_limit
             self._s_limit = s.s_limit
         self._mu_product = mu_product
         self._t = t

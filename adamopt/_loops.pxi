@@ -320,14 +320,16 @@ cdef inline void _rmsprop_momentum(
         _rmsprop_loop(x, grad, sq, avg, buf, n, s, coupled, False, False)
 
 
-cdef inline void _adamax_loop(
+cdef inline bint _adamax_loop(
     floating* x, const floating* grad, floating* m, floating* u, Py_ssize_t n,
     const FamilyScalars* s, bint coupled,
 ) noexcept nogil:
     cdef floating sign = <floating>s.sign, wd = <floating>s.weight_decay
     cdef floating clr = <floating>s.lr, eps = <floating>s.eps, beta2 = <floating>s.beta2
     cdef floating c1 = <floating>s.one_minus_beta1, p1 = <floating>s.p1, q1 = <floating>s.q1
-    cdef floating xi, gi, mi, ui, ai
+    cdef floating xl = <floating>s.x_limit, ml = <floating>s.s_limit
+    cdef floating rl = <floating>s.r_limit
+    cdef floating xi, gi, mi, ui, ai, xn, big = 0
     cdef Py_ssize_t i
     for i in range(n):
         xi = x[i]
@@ -339,7 +341,12 @@ cdef inline void _adamax_loop(
         # max that propagates NaN like torch.maximum
         ui = ai if (ai > ui or ai != ai) else ui
         u[i] = ui
-        x[i] = xi - clr * (mi / ui)
+        xn = xi - clr * (mi / ui)
+        x[i] = xn
+        big = _over_x(big, xn, xl)
+        big = _over(big, mi, ml)
+        big = big if _abs(mi) <= rl * ui else 1
+    return big != 0
 
 
 cdef inline bint _nadam_loop(
@@ -394,9 +401,8 @@ cdef inline bint _family_update(
             _rmsprop_momentum(x, grad, a, b, c, n, s, False, flags)
     elif algo == ALGO_ADAMAX:
         if coupled:
-            _adamax_loop(x, grad, a, b, n, s, True)
-        else:
-            _adamax_loop(x, grad, a, b, n, s, False)
+            return _adamax_loop(x, grad, a, b, n, s, True)
+        return _adamax_loop(x, grad, a, b, n, s, False)
     elif algo == ALGO_NADAM:
         if coupled:
             return _nadam_loop(x, grad, a, b, n, s, True)

