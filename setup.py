@@ -23,33 +23,83 @@ x86 with GCC or Clang, ``adamopt._loops_avx2`` with ``-mavx2 -mfma`` as well
 (``-ffp-contract=off`` still forbids fused multiply-adds, so both round every
 operation alike).  ``adamopt._kernels`` picks the best one the CPU runs at
 import time; ``ADAMOPT_KERNEL=baseline`` forces the baseline.
+
+Whether the AVX2 variant is built is decided by the target of the build, not
+by the machine running it: a probe (`AVX2_PROBE`) is compiled with the
+compiler, flags and architecture of the build (``CC``, ``CFLAGS``,
+``ARCHFLAGS`` on macOS, a cross compiler) plus ``-mavx2 -mfma``; only if it
+compiles is the variant built.  An arm64 build on an x86-64 host (macOS cross
+compilation, a universal2 wheel's arm64 half) thus gets no ``-mavx2``, and an
+x86-64 build on an arm64 host does.
+
+There is no bounds-checked build (the former ``ADAMOPT_DEBUG_BUILD`` changed
+nothing: a ``.pyx`` header's directives win over the ones passed here, and the
+loops index raw pointers, where Cython's ``boundscheck`` has nothing to
+check).  AddressSanitizer is the check of the compiled code's memory accesses
+(``CFLAGS=-fsanitize=address``, as ``.ci/run`` builds it).
 """
 
 import os
-import platform
+import tempfile
 
 import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
+try:
+    from setuptools.errors import CompileError
+except ImportError:   # setuptools < 59
+    from distutils.errors import CompileError
+
 UNIX_FLAGS = ["-O3", "-fno-math-errno", "-ffp-contract=off"]
 MSVC_FLAGS = ["/O2", "/fp:precise"]
 
-
 #: Extra flags of each instruction-set variant of the loops (GCC and Clang).
 VARIANT_FLAGS = {"baseline": [], "avx2": ["-mavx2", "-mfma"]}
-X86 = platform.machine().lower() in ("x86_64", "amd64", "i386", "i686")
+
+#: Compiles only for an x86 target whose compiler accepts AVX2 and FMA code.
+AVX2_PROBE = """
+#if !(defined(__x86_64__) || defined(__i386__))
+#error "not an x86 target"
+#endif
+#include <immintrin.h>
+double adamopt_avx2_probe(double x) {
+    __m256d a = _mm256_set1_pd(x);
+    return _mm256_cvtsd_f64(_mm256_fmadd_pd(a, a, a));
+}
+"""
+
+
+def compiles(compiler, source, flags):
+    """Whether ``compiler`` (with the build's own flags and target) compiles
+    the C ``source`` with the extra ``flags``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "probe.c")
+        with open(path, "w") as f:
+            f.write(source)
+        try:
+            compiler.compile([path], output_dir=tmp, extra_postargs=flags)
+        except CompileError:
+            return False
+    return True
 
 
 class BuildExt(build_ext):
     """Choose optimisation flags by the compiler actually used, and build the
-    AVX2 variant only where it can be built (x86, not MSVC)."""
+    AVX2 variant only for a target that runs it (x86, not MSVC)."""
+
+    def finalize_options(self):
+        super().finalize_options()
+        if self.parallel is None:   # the three modules compile side by side
+            self.parallel = os.cpu_count() or 1
 
     def build_extensions(self):
         msvc = self.compiler.compiler_type == "msvc"
         flags = MSVC_FLAGS if msvc else UNIX_FLAGS
-        if msvc or not X86:
+        if msvc or not compiles(self.compiler, AVX2_PROBE, VARIANT_FLAGS["avx2"]):
+            print("adamopt: the target is not x86 with AVX2 (or the compiler is MSVC): "
+                  "building the baseline loops only")
             self.extensions = [ext for ext in self.extensions
                                if not ext.name.endswith("_avx2")]
         for ext in self.extensions:
@@ -59,6 +109,9 @@ class BuildExt(build_ext):
         super().build_extensions()
 
 
+#: The Cython directives of every module; each .pyx header sets the same
+#: (a header wins over these), so that cythonizing a file by hand gives the
+#: same C.
 directives = {
     "language_level": 3,
     "boundscheck": False,
@@ -67,9 +120,6 @@ directives = {
     "initializedcheck": False,
     "embedsignature": True,
 }
-if os.environ.get("ADAMOPT_DEBUG_BUILD"):
-    # Bounds-checked build for debugging the kernels.
-    directives.update(boundscheck=True, wraparound=True, cdivision=False)
 
 extensions = [
     Extension(

@@ -18,6 +18,8 @@ adam, adamw, sgd, adagrad, rmsprop, adamax, nadam
 minibatches
     An endless, reproducible stream of aligned minibatches for ``batches=``
     (NumPy arrays, or Dask arrays on a cluster).
+MinibatchStream, DaskMinibatchStream
+    The streams `minibatches` returns (for NumPy and for Dask arrays).
 dask_objective
     A data-parallel objective over Dask arrays: a NumPy ``loss_and_grad`` on
     each chunk, summed on the workers (``pip install 'adamopt[dask]'``).
@@ -53,7 +55,8 @@ except ImportError as error:  # pragma: no cover - only in an unbuilt source tre
         "'pip install .' and import it from outside the clone."
     ) from error
 
-from ._batches import minibatches
+from ._batches import MinibatchStream, minibatches
+from ._dask_batches import DaskMinibatchStream
 from ._dask_objective import dask_objective
 from ._family import SGD, Adagrad, Adamax, NAdam, RMSprop
 from ._family_methods import adagrad, adamax, nadam, rmsprop, sgd
@@ -73,6 +76,7 @@ from ._schedules import (
     StepDecay,
 )
 from ._swats import SWATS, swats
+from ._version import __version__
 
 __all__ = [
     "SGD",
@@ -84,8 +88,10 @@ __all__ = [
     "Constant",
     "CosineAnnealing",
     "CosineWarmRestarts",
+    "DaskMinibatchStream",
     "Join",
     "LinearWarmup",
+    "MinibatchStream",
     "NAdam",
     "NormalizedWeightDecay",
     "RMSprop",
@@ -106,5 +112,3 @@ __all__ = [
     "show_options",
     "swats",
 ]
-
-__version__ = "0.1.0.dev0"

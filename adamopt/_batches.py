@@ -1,7 +1,6 @@
 """Endless, reproducible streams of aligned minibatches for stochastic objectives."""
 
 import numbers
-import operator
 from typing import Any
 
 import numpy as np
@@ -126,7 +125,38 @@ def minibatches(*arrays, batch_size, shuffle=True, seed=None, drop_last=False,
 
 
 class MinibatchStream:
-    """The iterator returned by `minibatches` (see there)."""
+    """The iterator `minibatches` returns for NumPy arrays (see there).
+
+    Create it with `minibatches`, which also accepts Dask arrays (and then
+    returns a `DaskMinibatchStream`); calling the class takes the same
+    arguments.
+
+    Parameters
+    ----------
+    *arrays : array_like
+        Aligned arrays (the same number of rows), as for `minibatches`.
+    batch_size : int
+        Rows per minibatch.
+    shuffle : bool, default: True
+        Draw a new random permutation of the rows each epoch.
+    seed : None, int, numpy.random.SeedSequence or numpy.random.Generator
+        Seed of the permutations.
+    drop_last : bool, default: False
+        Skip the last, smaller batch of an epoch.
+
+    Attributes
+    ----------
+    n_samples : int
+        Rows of the arrays.
+    batch_size : int
+        Rows per minibatch.
+    batches_per_epoch : int
+        Batches in one pass over the rows.
+    epoch : int
+        The epoch the next batch comes from, counting from 0.
+    shuffle, drop_last : bool
+        As given.
+    """
 
     def __init__(self, *arrays, batch_size, shuffle=True, seed=None, drop_last=False):
         if not arrays:
@@ -144,14 +174,7 @@ class MinibatchStream:
         if n == 0:
             raise ValueError(f"The arrays given to {_OWNER} must not be empty. Got 0 rows.")
         self.n_samples = n
-        if isinstance(batch_size, (bool, np.bool_)) or not isinstance(batch_size,
-                                                                     numbers.Integral):
-            raise check._fail(TypeError, "batch_size", _OWNER, f"an integer in [1, {n}]",
-                              batch_size)
-        if not 1 <= batch_size <= n:
-            raise check._fail(ValueError, "batch_size", _OWNER,
-                              f"in [1, {n}] (the number of rows)", batch_size)
-        self.batch_size = operator.index(batch_size)
+        self.batch_size = check.integer(batch_size, "batch_size", _OWNER, 1, n)
         self.shuffle = check.boolean(shuffle, "shuffle", _OWNER)
         self.drop_last = check.boolean(drop_last, "drop_last", _OWNER)
         if isinstance(seed, (bool, np.bool_)) or (seed is not None and not isinstance(
@@ -165,25 +188,61 @@ class MinibatchStream:
                               seed) from exc
         full, rest = divmod(n, self.batch_size)
         self.batches_per_epoch = full if (self.drop_last or rest == 0) else full + 1
-        self.epoch = 0
-        self._next = 0          # index of the next batch within the epoch
-        self._order = None      # the epoch's permutation (shuffle=True)
+        # The position, one tuple replaced whole (an interrupt between any two
+        # statements of __next__ leaves a consistent one): (epoch, index of the
+        # next batch in the epoch, the epoch's permutation or None while it is
+        # not drawn, the generator's state before that permutation's draw began
+        # (kept until the epoch's first batch is handed out) or None, the
+        # number of batches handed out, the position before the last one was
+        # handed out or None: see `_unget`).
+        self._position = (0, 0, None, None, 0, None)
+
+    @property
+    def epoch(self) -> int:
+        """The epoch the next batch comes from, counting from 0."""
+        return self._position[0]
+
+    # -- the hand-off to the run loop (see adamopt._minimize) --------------------
+
+    @property
+    def _handed(self):
+        """The number of batches handed out so far."""
+        return self._position[4]
+
+    def _unget(self):
+        """Take back the last batch handed out, which an interrupt lost on its
+        way to the run loop (between ``return`` here and the store there): the
+        next batch is that one again."""
+        previous = self._position[5]
+        if previous is not None:
+            self._position = previous
 
     def __iter__(self):
         return self
 
     def __next__(self):
-        if self._next == 0 and self.shuffle:
-            self._order = self._rng.permutation(self.n_samples)
-        start = self._next * self.batch_size
+        epoch, position, order, origin, handed, _ = before = self._position
+        if self.shuffle and order is None:
+            bit_generator = self._rng.bit_generator
+            if origin is None:
+                # Record where the draw begins before it advances the generator,
+                # so that a draw an interrupt cut short starts again from there.
+                origin = bit_generator.state
+                self._position = before = (epoch, position, None, origin, handed, None)
+            else:
+                bit_generator.state = origin
+            order = self._rng.permutation(self.n_samples)
+            self._position = before = (epoch, position, order, origin, handed, None)
+        start = position * self.batch_size
         stop = min(start + self.batch_size, self.n_samples)
-        index = self._order[start:stop] if self.shuffle else slice(start, stop)
+        index = order[start:stop] if self.shuffle else slice(start, stop)
         batch = tuple(a[index] for a in self._arrays)
         # Advance only once the batch exists, so an interrupt above loses nothing.
-        if self._next + 1 == self.batches_per_epoch:
-            self._next, self.epoch = 0, self.epoch + 1
+        before = (*before[:5], None)
+        if position + 1 == self.batches_per_epoch:
+            self._position = (epoch + 1, 0, None, None, handed + 1, before)
         else:
-            self._next += 1
+            self._position = (epoch, position + 1, order, None, handed + 1, before)
         return batch
 
     # -- position: saved and restored by checkpoints -----------------------------
@@ -207,10 +266,15 @@ class MinibatchStream:
         not saved: `load_state_dict` restores the position of a stream over
         the same data.
         """
-        rng = self._rng.bit_generator.state
+        epoch, position, order, origin, _, _ = self._position
+        if position == 0:       # the epoch's permutation is drawn from "rng" when it begins
+            order = None
+        # (at the start of an epoch, its permutation drawn or not: the generator
+        # as it was before the draw, which a restored stream repeats)
+        rng = origin if origin is not None else self._rng.bit_generator.state
         return {"stream": "minibatches", "signature": self._signature(),
-                "epoch": int(self.epoch), "next": int(self._next),
-                "order": None if self._order is None else np.array(self._order, np.int64),
+                "epoch": int(epoch), "next": int(position),
+                "order": None if order is None else np.array(order, np.int64),
                 "rng": _copy_state(rng)}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -279,8 +343,9 @@ class MinibatchStream:
             raise ValueError(f"The 'rng' entry of the state given to {owner} is not a "
                              f"valid {kind} state: {exc}") from None
         self._rng.bit_generator.state = scratch.state
-        self._order = order
-        self.epoch, self._next = int(epoch), int(position)
+        if position == 0 or not self.shuffle:
+            order = None        # drawn (or not needed) when the epoch begins
+        self._position = (int(epoch), int(position), order, None, self._handed, None)
 
     def __repr__(self):
         shapes = ", ".join(str(a.shape) for a in self._arrays)

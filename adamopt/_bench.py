@@ -32,8 +32,13 @@ the repeats of the mean time per step within a repeat.
 """
 
 import argparse
+import datetime
+import json
 import math
+import os
+import platform
 import statistics
+import sys
 import time
 
 import numpy as np
@@ -278,14 +283,80 @@ def main(argv=None):
         description="Time one step of adamopt (Adam, or --algorithm) against NumPy, "
                     "PyTorch (one thread), "
                     "optax and a memory-bandwidth probe, round-robin in one process.")
-    parser.add_argument("--sizes", type=int, nargs="+",
-                        default=[10, 10_000, 1_000_000, 10_000_000])
+    parser.add_argument("--sizes", type=int, nargs="+", metavar="N",
+                        default=[10, 10_000, 1_000_000, 10_000_000],
+                        help="numbers of parameters, a row each "
+                             "(default 10 10000 1000000 10000000)")
     parser.add_argument("--dtypes", nargs="+", default=["float64", "float32"],
-                        choices=["float64", "float32"])
-    parser.add_argument("--repeats", type=int, default=7)
+                        choices=["float64", "float32"],
+                        help="dtypes of the arrays, a table each (default float64 float32)")
+    parser.add_argument("--repeats", type=int, default=7,
+                        help="timed repeats per peer; the median is shown (default 7)")
     parser.add_argument("--target", type=float, default=0.02,
                         help="seconds per timed repeat (default 0.02)")
     parser.add_argument("--algorithm", default="adam", choices=list(ALGORITHMS),
                         help="the algorithm to time (default adam)")
+    parser.add_argument("--output", metavar="PATH", default=None,
+                        help="also write the results as JSON to PATH, with the date, the "
+                             "machine and the command (an existing file of this format "
+                             "keeps its runs of other algorithms)")
     args = parser.parse_args(argv)
-    run(args.sizes, args.dtypes, args.repeats, args.target, algorithm=args.algorithm)
+    if min(args.sizes) < 1:
+        parser.error(f"--sizes must be at least 1; got {min(args.sizes)}")
+    if args.repeats < 1:
+        parser.error(f"--repeats must be at least 1; got {args.repeats}")
+    if not args.target > 0:
+        parser.error(f"--target must be positive; got {args.target}")
+    rows = run(args.sizes, args.dtypes, args.repeats, args.target, algorithm=args.algorithm)
+    if args.output is not None:
+        write_results(args.output, args.algorithm, rows,
+                      command=["python", "-m", "adamopt", "bench",
+                               *(sys.argv[2:] if argv is None else argv)])
+
+
+#: The ``format`` of the JSON files `write_results` writes.
+RESULTS_FORMAT = "adamopt-bench/1"
+
+
+def machine():
+    """A description of this machine and of the software timed, for a results file."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as info:
+            cpu = next((line.split(":", 1)[1].strip() for line in info
+                        if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    versions = {"python": platform.python_version(), "numpy": np.__version__}
+    for module in ("torch", "jax", "optax"):
+        if _importable(module):
+            versions[module] = sys.modules[module].__version__
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    return {"cpu": cpu, "cores": os.cpu_count(), "system": platform.platform(),
+            "kernel": _kernels._kernel_name(), "threads": _kernels._get_num_threads(),
+            "load_average_1min": load, "versions": versions}
+
+
+def write_results(path, algorithm, rows, command):
+    """Write one run of `run` to the JSON file ``path``.
+
+    The file holds ``{"format": RESULTS_FORMAT, "runs": {algorithm: run}}``;
+    each run has its ``date`` (UTC, ISO 8601), ``machine`` (see `machine`),
+    ``command`` and ``rows`` (dtype, n and the median seconds per step of each
+    implementation).  The runs of other algorithms already in the file are kept.
+    """
+    runs = {}
+    try:
+        with open(path) as existing:
+            old = json.load(existing)
+        if isinstance(old, dict) and old.get("format") == RESULTS_FORMAT:
+            runs = dict(old["runs"])
+    except (OSError, ValueError):
+        pass
+    runs[algorithm] = {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "machine": machine(), "command": " ".join(command), "rows": rows,
+    }
+    with open(path, "w") as out:
+        json.dump({"format": RESULTS_FORMAT, "runs": runs}, out, indent=1, sort_keys=True)
+        out.write("\n")

@@ -25,41 +25,68 @@ carries a CRC-32 that is checked when it is read) with
     Plain numeric arrays: the iterate, the gradient at ``x`` (when ``fun`` is
     known), the stream's permutation (when it has one), and every array of the
     optimizer's state dict under its own name (Adam's ``m``, ``v``, ``vmax``;
-    SGD's ``momentum_buffer``; Adagrad's ``sum``; ...).
+    SGD's ``momentum_buffer``; Adagrad's ``sum``; ...), each at most the
+    size of ``x``.
 
-It is read with ``numpy.load(..., allow_pickle=False)``: loading never runs
-code, and every value is checked before the run uses it.
+Members are stored (as `numpy.savez` writes them; deflated ones, as
+`numpy.savez_compressed` writes them, are read too), at most 16 of them.
 
-Writes are atomic: the archive goes to a temporary file in the checkpoint's
-directory, which is flushed and fsynced, renamed over the checkpoint with
-`os.replace` (atomic on POSIX and Windows), and the directory is fsynced.  A
-process killed at any instant leaves the previous checkpoint or the new one,
-never a mixture (at worst a stray temporary ``.<name>.*.tmp`` beside it).
+The archive is read by `adamopt._checkpoint_file`, never by `numpy.load`:
+loading never runs code (no pickle), and a hostile file is refused with
+`ValueError` quickly and in bounded memory.  The zip directory and the header
+are checked before anything is inflated, the header is checked against the run
+(method, shape and dtype of ``x``) before any array is read, and only the
+members the header calls for are read, each at most the size of an array like
+``x0`` (the stream's permutation: at most about the file's size).  Every value
+is then checked before the run uses it.
+
+The file at the path:
+
+* is written atomically: the archive goes to a temporary file in the
+  checkpoint's directory, which is flushed and fsynced, renamed over the
+  checkpoint with `os.replace` (atomic on POSIX and Windows), and the
+  directory is fsynced.  A process killed at any instant leaves the previous
+  checkpoint or the new one, never a mixture (at worst a stray temporary
+  ``.<name>.*.tmp`` beside it).
+* has mode 0600 (read and write for its owner only) whatever the umask: it
+  holds the run's parameters.  Each write is a new file, so a mode changed by
+  hand does not survive the next write.
+* must be a regular file or nothing: a directory, FIFO, socket or device at
+  the ``checkpoint`` path is refused before the run, and ``resume`` refuses
+  to read one (checked with `os.stat` before opening, and opened with
+  ``O_NONBLOCK``, so a FIFO never blocks the run).
+* may not be a symbolic link: a link at the ``checkpoint`` path is refused
+  before the run, with ``resume=True`` too (give the path it points to).
+  Following it would let a link planted in a shared directory turn the
+  run's writes onto any file its user can write; replacing it (what
+  `os.replace` does) would silently detach the link, leaving its target
+  stale while later runs read from it.  A file given as ``resume=path``,
+  which the run only reads, may be a link: it is followed (the target must be
+  a regular file).  Directories on the way to the path may be links.  A link
+  put at the path after the check is replaced by the next write, never
+  written through.
 """
 
-import contextlib
-import json
 import math
 import numbers
 import os
+import stat
 import tempfile
-import zipfile
 from collections.abc import Mapping
 
 import numpy as np
 
+from . import _checkpoint_file as _file
 from . import _schedules
 from . import _validation as check
-
-FORMAT = "adamopt-checkpoint"
-VERSION = 1
+from ._checkpoint_file import FORMAT, VERSION
 
 #: Storable callable hyperparameters (``lr``, ``schedule``), by type name:
 #: ``name -> (class, from_config)``.  A registered object has a ``to_config()``
 #: method returning a JSON-able dict, and ``from_config(dict)`` rebuilds it.
 #: adamopt's own schedule objects register here; other callables are not
 #: stored and must be passed again when a run resumes.
-STORABLE_CALLABLES = {}
+STORABLE_CALLABLES: dict[str, tuple] = {}
 
 
 def register_storable(cls, from_config=None):
@@ -119,7 +146,7 @@ def _restorable(batches):
                                 and callable(getattr(batches, "load_state_dict", None))))
 
 
-# -- atomic writes and safe reads ------------------------------------------------
+# -- the file (see `_checkpoint_file`) --------------------------------------------------
 
 
 def _to_json(value):
@@ -145,72 +172,100 @@ def _from_json(value):
 
 
 def write(path, header, arrays):
-    """Write a checkpoint atomically (see the module docstring)."""
-    blob = np.frombuffer(json.dumps(header, sort_keys=True).encode("utf-8"), np.uint8)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
-                               dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, header=blob, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_directory(directory)
+    """Write a checkpoint atomically, mode 0600 (see `_checkpoint_file.write`)."""
+    _file.write(path, header, arrays)
 
 
-def _fsync_directory(directory):
-    """Make the rename durable (POSIX; a no-op where directories cannot be opened)."""
+def _unreadable(where, path, reason):
+    return ValueError(f"{where}: {path!r} is not a readable adamopt checkpoint ({reason}).")
+
+
+def _open(path, where):
+    """The checked `_checkpoint_file.Archive` of ``path``, its header of this
+    format and version; `ValueError` for anything else."""
     try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
+        archive = _file.Archive(path)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{where}: no checkpoint file {path!r}.") from None
+    except _file.Unreadable as exc:
+        raise _unreadable(where, path, exc) from None
+    header = archive.header
+    if header is None or header.get("format") != FORMAT:
+        archive.close()
+        raise ValueError(f"{where}: {path!r} is not an adamopt checkpoint.")
+    if header.get("version") != VERSION:
+        archive.close()
+        raise ValueError(f"{where}: {path!r} is a checkpoint of format version "
+                         f"{check.show(header.get('version'))}; this adamopt reads version "
+                         f"{VERSION}.")
+    return archive
+
+
+def _arrays(archive, where, path, shape, dtype):
     try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+        return archive.arrays(shape, dtype)
+    except _file.Unreadable as exc:
+        raise _unreadable(where, path, exc) from None
+
+
+def _like_x(header):
+    """The shape and dtype of ``x`` that the header declares, or None."""
+    shape, dtype = header.get("shape"), header.get("dtype")
+    if not (isinstance(shape, list) and len(shape) <= 32
+            and all(_count(n) and n < 2**62 for n in shape)
+            and dtype in ("<f4", "<f8", ">f4", ">f8")):
+        return None
+    return tuple(shape), np.dtype(dtype)
 
 
 def read(path, where):
     """Return ``(header, arrays)`` of a checkpoint file, checked for format and
-    version; `ValueError` for anything that is not a readable checkpoint."""
-    try:
-        # Opened here, not by numpy.load, which leaks the handle of a bad zip file.
-        with open(path, "rb") as f:
-            archive = np.load(f, allow_pickle=False)
-            if not isinstance(archive, np.lib.npyio.NpzFile):
-                raise ValueError("a single .npy array, not an .npz archive")
-            with archive:
-                arrays = {key: np.array(archive[key]) for key in archive.files}
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{where}: no checkpoint file {path!r}.") from None
-    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile,
-            zipfile.LargeZipFile, NotImplementedError) as exc:
-        raise ValueError(f"{where}: {path!r} is not a readable adamopt checkpoint "
-                         f"({type(exc).__name__}: {exc}).") from None
-    blob = arrays.pop("header", None)
-    try:
-        if blob is None or blob.dtype != np.uint8 or blob.ndim != 1:
-            raise ValueError("no header")
-        header = json.loads(blob.tobytes().decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{where}: {path!r} is not an adamopt checkpoint "
-                         f"(its header is unreadable: {exc}).") from None
-    if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise ValueError(f"{where}: {path!r} is not an adamopt checkpoint.")
-    if header.get("version") != VERSION:
-        raise ValueError(f"{where}: {path!r} is a checkpoint of format version "
-                         f"{header.get('version')!r}; this adamopt reads version {VERSION}.")
-    return header, arrays
+    version, its arrays bounded by the size of ``x`` that its header declares;
+    `ValueError` for anything that is not a readable checkpoint."""
+    with _open(path, where) as archive:
+        like = _like_x(archive.header)
+        if like is None:
+            raise _unreadable(where, path, "its header has no valid 'shape' and 'dtype'")
+        return archive.header, _arrays(archive, where, path, *like)
 
 
 # -- the run's side ------------------------------------------------------------------
+
+
+def _check_checkpoint_path(path, owner):
+    """Refuse, before the run, a 'checkpoint' path that cannot be written: in no
+    directory, unwritable, or where something other than a regular file is
+    (a directory, a FIFO, a socket, a device, or a symbolic link, which is
+    refused rather than followed or replaced: see the module docstring)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    problem = None
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        problem = f"cannot be examined ({exc.strerror or exc})"
+        mode = None
+    if problem is not None:
+        pass
+    elif mode is not None and stat.S_ISLNK(mode):
+        problem = ("is a symbolic link (a checkpoint is written only to a regular file; "
+                   f"give the path it points to, {os.path.realpath(path)!r}, instead)")
+    elif mode is not None and not stat.S_ISREG(mode):
+        problem = f"is {_file.kind_of(mode)}"
+    elif not os.path.isdir(directory):
+        problem = f"is in {directory!r}, which is not a directory"
+    else:
+        try:    # found before the run, not at its first checkpoint
+            fd, probe = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.",
+                                         suffix=".tmp", dir=directory)
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as exc:
+            problem = f"cannot be written ({exc.strerror or exc})"
+    if problem is not None:
+        raise ValueError(f"The 'checkpoint' option of {owner} must be a file path that "
+                         f"can be written. Got {path!r}, which {problem}.")
 
 
 class Saver:
@@ -224,23 +279,7 @@ class Saver:
                 f"load_state_dict()) when the 'checkpoint' option is given. Got "
                 f"{check.show(batches)} instead."
             )
-        directory = os.path.dirname(os.path.abspath(path))
-        problem = None
-        if os.path.isdir(path):
-            problem = "is a directory"
-        elif not os.path.isdir(directory):
-            problem = f"is in {directory!r}, which is not a directory"
-        else:
-            try:    # found before the run, not at its first checkpoint
-                fd, probe = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.",
-                                             suffix=".tmp", dir=directory)
-                os.close(fd)
-                os.unlink(probe)
-            except OSError as exc:
-                problem = f"cannot be written ({exc.strerror or exc})"
-        if problem is not None:
-            raise ValueError(f"The 'checkpoint' option of {owner} must be a file path that "
-                             f"can be written. Got {path!r}, which {problem}.")
+        _check_checkpoint_path(path, owner)
         self.path, self.every, self.owner = path, every, owner
         self.opt, self.x, self.plateau, self.batches, self.calls = (
             opt, x, plateau, batches, calls)
@@ -251,8 +290,9 @@ class Saver:
                 self.callables[name] = _callable_config(value)
         self.last = None
         try:    # what a write needs must be storable: found now, not mid-run
-            json.dumps([self.callables, self._stream_state()[0]])
-        except (TypeError, ValueError) as exc:
+            _file.encode_header({"callables": self.callables,
+                                 "stream": self._stream_state()[0]})
+        except (TypeError, ValueError, RecursionError) as exc:
             raise ValueError(f"The 'batches' option of {owner} has a position that a "
                              f"checkpoint cannot store ({exc}).") from None
 
@@ -317,10 +357,29 @@ def _count(value):
         and value >= 0
 
 
+def _as_float(value):
+    """A real number as a float, or None (also for an integer beyond the float
+    range, which no run writes)."""
+    if not _real(value):
+        return None
+    try:
+        return float(value)
+    except OverflowError:
+        return None
+
+
+def _not_nan(value):
+    number = _as_float(value)
+    return number is not None and not math.isnan(number)
+
+
 def check_run_state(state, x, where, callable_names):
     """Check the pieces of a run state (a result's ``state``, or one read from a
     checkpoint) that the run loop uses as they are; raise a `ValueError`
-    (`TypeError` for a wrong type) naming the piece."""
+    (`TypeError` for a wrong type) naming the piece.
+
+    The one check of these pieces: `load` builds the state of a checkpoint and
+    checks it here, as `_minimize` does for a ``state`` option."""
     optimizer = state["optimizer"]
     if not isinstance(optimizer, Mapping):
         raise TypeError(f"{where} must have an 'optimizer' entry as saved by the method "
@@ -328,16 +387,15 @@ def check_run_state(state, x, where, callable_names):
     evaluation = state["evaluation"]
     if evaluation is not None and not (
             isinstance(evaluation, (tuple, list)) and len(evaluation) == 2
-            and _real(evaluation[0]) and isinstance(evaluation[1], np.ndarray)
+            and _as_float(evaluation[0]) is not None and isinstance(evaluation[1], np.ndarray)
             and evaluation[1].shape == x.shape and evaluation[1].dtype == x.dtype):
         raise ValueError(f"{where} must have an 'evaluation' entry None or (fun, jac) with "
                          f"jac an array like x ({check.show(x)}). Got "
                          f"{check.show(evaluation)} instead.")
     plateau = state["plateau"]
     if not (isinstance(plateau, (tuple, list)) and len(plateau) == 4
-            and _real(plateau[0]) and _count(plateau[1]) and _real(plateau[2])
-            and _count(plateau[3]) and not math.isnan(plateau[0])
-            and not math.isnan(plateau[2])):
+            and _not_nan(plateau[0]) and _count(plateau[1]) and _not_nan(plateau[2])
+            and _count(plateau[3])):
         raise ValueError(f"{where} must have a 'plateau' entry (average, count, best, "
                          f"since) as saved by the method. Got {check.show(plateau)} instead.")
     callables = state["callables"]
@@ -348,13 +406,22 @@ def check_run_state(state, x, where, callable_names):
 
 
 def _callable_config(value):
-    """The stored form of a callable hyperparameter, or None if it cannot be stored."""
+    """The stored form of a callable hyperparameter, or None if it cannot be stored
+    (nor read back: a configuration is stored only if it rebuilds)."""
     entry = STORABLE_CALLABLES.get(type(value).__name__)
     if entry is None or type(value) is not entry[0]:
         return None
-    if isinstance(value, _schedules.Schedule) and not _schedules.storable(value):
-        return None     # e.g. a product with a schedule of the user's own class
-    return {"type": type(value).__name__, "config": value.to_config()}
+    if isinstance(value, _schedules.Schedule):
+        if not _schedules.storable(value):
+            return None     # e.g. a product with a schedule of the user's own class
+        config = value.to_config()
+        try:                # e.g. nested deeper than a checkpoint reads back
+            entry[1](config)
+        except ValueError:
+            return None
+    else:
+        config = value.to_config()
+    return {"type": type(value).__name__, "config": config}
 
 
 class Resumed:
@@ -368,7 +435,10 @@ class Resumed:
 
 def start(run, owner, x, given):
     """Return what the ``resume`` option resumes from (`Resumed`), or None for a
-    fresh run (``resume=False``, or ``True`` and no checkpoint file yet)."""
+    fresh run (``resume=False``, or ``True`` and no checkpoint file yet).
+
+    With ``resume=True`` the 'checkpoint' path is checked as the run will write
+    it (no symbolic link, FIFO, ...) before anything is read from it."""
     resume = run["resume"]
     if resume is False:
         return None
@@ -380,7 +450,8 @@ def start(run, owner, x, given):
         if path is None:
             raise ValueError(f"The 'resume' option of {owner} is True, which resumes from "
                              f"the 'checkpoint' file, but no 'checkpoint' is given.")
-        if not os.path.exists(path):
+        _check_checkpoint_path(path, owner)
+        if not os.path.lexists(path):
             return None
     else:
         path = resume
@@ -388,86 +459,109 @@ def start(run, owner, x, given):
 
 
 def load(path, owner, x, batches, given):
-    """Read and check a checkpoint for a run of ``owner`` from ``x`` (x0)."""
+    """Read and check a checkpoint for a run of ``owner`` from ``x`` (x0).
+
+    The header is checked against the run (method, shape and dtype of ``x``)
+    before any array is read, and the arrays are then bounded by ``x``'s size."""
     where = f"The 'resume' option of {owner}"
-    header, arrays = read(path, where)
-    if header.get("method") != owner:
-        raise ValueError(f"{where}: the checkpoint {path!r} is of a run of method "
-                         f"{header.get('method')!r}, not {owner!r}.")
+    with _open(path, where) as archive:
+        header = archive.header
+        if header.get("method") != owner:
+            raise ValueError(f"{where}: the checkpoint {path!r} is of a run of method "
+                             f"{check.show(header.get('method'))}, not {owner!r}.")
+        like = _like_x(header)
+        if like != (x.shape, x.dtype):
+            saved = ("x of unknown shape and dtype" if like is None else
+                     f"x of array of shape {like[0]} and dtype {like[1]}")
+            raise ValueError(f"{where}: the checkpoint {path!r} is for {saved}; x0 is "
+                             f"{check.show(x)}.")
+        arrays = _arrays(archive, where, path, x.shape, x.dtype)
+    return _resumed(header, arrays, f"{where}: the checkpoint {path!r}", owner, x, batches,
+                    given)
+
+
+def _resumed(header, arrays, where, owner, x, batches, given):
+    """The `Resumed` of a checkpoint's header and arrays (``where`` names the file)."""
     saved_x = arrays.get("x")
-    if (not isinstance(saved_x, np.ndarray) or saved_x.dtype != x.dtype
-            or saved_x.shape != x.shape or header.get("shape") != list(x.shape)
-            or header.get("dtype") != x.dtype.str):
-        raise ValueError(f"{where}: the checkpoint {path!r} is for x of "
-                         f"{check.show(saved_x)}; x0 is {check.show(x)}.")
+    if not (isinstance(saved_x, np.ndarray) and saved_x.dtype == x.dtype
+            and saved_x.shape == x.shape):
+        raise ValueError(f"{where} is for x of {check.show(saved_x)}; x0 is "
+                         f"{check.show(x)}.")
     if not np.isfinite(saved_x).all():
-        raise ValueError(f"{where}: the checkpoint {path!r} holds a non-finite x "
-                         f"(a corrupted file?).")
+        raise ValueError(f"{where} holds a non-finite x (a corrupted file?).")
     counts = {}
     for key in ("nit", "nfev", "njev"):
         value = header.get(key)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(f"{where}: the checkpoint {path!r} has a bad {key!r} count "
-                             f"({value!r}).")
+        if not (_count(value) and isinstance(value, int) and value < 2**63):
+            raise ValueError(f"{where} has a bad {key!r} count ({check.show(value)}).")
         counts[key] = value
     optimizer = header.get("optimizer")
     if not isinstance(optimizer, dict) or any(k in optimizer for k in arrays):
-        raise ValueError(f"{where}: the checkpoint {path!r} has no optimizer state.")
+        raise ValueError(f"{where} has no optimizer state.")
     optimizer = {**optimizer,
                  **{k: v for k, v in arrays.items() if k not in _RESERVED}}
-    fun, jac = header.get("fun"), arrays.get("jac")
-    evaluation = None
-    if fun is not None:
-        if (not isinstance(fun, (int, float)) or isinstance(fun, bool)
-                or not isinstance(jac, np.ndarray) or jac.shape != x.shape
-                or jac.dtype != x.dtype):
-            raise ValueError(f"{where}: the checkpoint {path!r} has a bad evaluation "
-                             f"(fun {fun!r}, jac {check.show(jac)}).")
-        evaluation = (float(fun), jac)
+    fun = header.get("fun")
+    evaluation = None if fun is None else (fun, arrays.get("jac"))
     plateau = header.get("plateau")
-    if not (isinstance(plateau, list) and len(plateau) == 4
-            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in plateau)
-            and isinstance(plateau[1], int) and isinstance(plateau[3], int)
-            and not math.isnan(plateau[0]) and not math.isnan(plateau[2])):
-        raise ValueError(f"{where}: the checkpoint {path!r} has a bad plateau state "
-                         f"({plateau!r}).")
     callables = header.get("callables")
-    if not isinstance(callables, dict) or not set(callables) <= set(_CALLABLE_NAMES):
-        raise ValueError(f"{where}: the checkpoint {path!r} has a bad 'callables' entry.")
+    if not (isinstance(callables, dict) and all(
+            name in _CALLABLE_NAMES and (stored is None or (
+                isinstance(stored, dict) and set(stored) == {"type", "config"}
+                and isinstance(stored["type"], str)))
+            for name, stored in callables.items())):
+        raise ValueError(f"{where} has a bad 'callables' entry ({check.show(callables)}): "
+                         f"a mapping of {list(_CALLABLE_NAMES)} to null or "
+                         f"{{'type': name, 'config': ...}}.")
+    state = {
+        "method": owner, "optimizer": optimizer, "x": saved_x, "evaluation": evaluation,
+        "batch": None, "plateau": tuple(plateau) if isinstance(plateau, list) else plateau,
+        "callables": tuple(callables),
+    }
+    check_run_state(state, x, where, _CALLABLE_NAMES)
+    if evaluation is not None:
+        state["evaluation"] = (float(fun), evaluation[1])
+    return Resumed(state, saved_x, counts["nit"], counts["nfev"], counts["njev"],
+                   _rebuild_callables(callables, where, given),
+                   _stream(header.get("stream"), arrays, where, owner, batches))
+
+
+def _rebuild_callables(callables, where, given):
+    """The stored callables that the run is not given again, rebuilt."""
     rebuilt = {}
     for name, stored in callables.items():
         if name in given or stored is None:
             continue
-        entry = (STORABLE_CALLABLES.get(stored.get("type"))
-                 if isinstance(stored, dict) else None)
+        entry = STORABLE_CALLABLES.get(stored["type"])
         if entry is None:
-            raise ValueError(f"{where}: the checkpoint {path!r} stores the {name!r} "
-                             f"callable as {stored!r}, which this adamopt cannot rebuild: "
+            raise ValueError(f"{where} stores the {name!r} callable as "
+                             f"{check.show(stored)}, which this adamopt cannot rebuild: "
                              f"pass {name} again in the options.")
-        rebuilt[name] = entry[1](stored["config"])
-    stream = header.get("stream")
+        try:
+            rebuilt[name] = entry[1](stored["config"])
+        except Exception as exc:    # a configuration from a file: any refusal is its fault
+            raise ValueError(f"{where} stores a {stored['type']} as {name!r} that cannot "
+                             f"be rebuilt ({type(exc).__name__}: {exc}).") from exc
+    return rebuilt
+
+
+def _stream(stream, arrays, where, owner, batches):
+    """The stream position to restore (None without a stream)."""
     if (stream is None) != (batches is None):
         hint = ("none" if stream is None else
                 "the same batches again (a new stream over the same data, same seed)")
-        raise ValueError(f"{where}: the checkpoint {path!r} was written by a run "
+        raise ValueError(f"{where} was written by a run "
                          f"{'without' if stream is None else 'with'} a 'batches' option; "
                          f"pass {hint}.")
-    if stream is not None:
-        if not _restorable(batches):
-            raise ValueError(f"The 'batches' option of {owner} must be able to restore its "
-                             f"position (adamopt.minibatches(...)) to resume from a "
-                             f"checkpoint. Got {check.show(batches)} instead.")
-        try:
-            stream = _from_json(stream)
-            if "order_saved" in stream:
-                stream["order"] = arrays.get("order") if stream.pop("order_saved") else None
-        except (TypeError, ValueError, AttributeError) as exc:
-            raise ValueError(f"{where}: the checkpoint {path!r} has a bad stream position "
-                             f"({exc}).") from None
-    state = {
-        "method": owner, "optimizer": optimizer, "x": saved_x, "evaluation": evaluation,
-        "batch": None, "plateau": tuple(plateau),
-        "callables": tuple(name for name, stored in callables.items()),
-    }
-    return Resumed(state, saved_x, counts["nit"], counts["nfev"], counts["njev"],
-                   rebuilt, stream)
+    if stream is None:
+        return None
+    if not _restorable(batches):
+        raise ValueError(f"The 'batches' option of {owner} must be able to restore its "
+                         f"position (adamopt.minibatches(...)) to resume from a "
+                         f"checkpoint. Got {check.show(batches)} instead.")
+    try:
+        stream = _from_json(stream)
+        if "order_saved" in stream:
+            stream["order"] = arrays.get("order") if stream.pop("order_saved") else None
+    except (TypeError, ValueError, AttributeError, OverflowError) as exc:
+        raise ValueError(f"{where} has a bad stream position ({exc}).") from None
+    return stream

@@ -238,13 +238,3 @@ def draw_rng(root, i):
     child = np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, i),
                                    pool_size=root.pool_size)
     return np.random.default_rng(child)
-
-
-def integer(value, name, owner, low=1, high=None):
-    """An integer in ``[low, high]`` (``high=None``: no upper limit)."""
-    rule = f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise check._fail(TypeError, name, owner, rule, value)
-    if value < low or (high is not None and value > high):
-        raise check._fail(ValueError, name, owner, rule, value)
-    return int(value)

@@ -36,10 +36,33 @@ TRANSFER_BYTES = 4 * 2**20
 class DaskMinibatchStream:
     """The iterator `minibatches` returns for Dask arrays (see there).
 
+    Create it with `minibatches` on Dask arrays (it needs a running
+    ``distributed.Client``); calling the class takes the same arguments.
+
     Batch ``i`` depends only on the seed and on ``i``: it draws from its own
     generator, a child of the seed's `numpy.random.SeedSequence` with spawn
     key ``i``.  Batches are therefore the same however long each step takes,
     however many are in flight, and after `load_state_dict`.
+
+    Parameters
+    ----------
+    *arrays : dask.array.Array or numpy.ndarray
+        Aligned arrays, as for `minibatches`.
+    batch_size : int
+        Rows per minibatch.
+    shuffle : bool, default: True
+        Draw each batch from random chunks and rows (see `minibatches`).
+    seed : None, int, numpy.random.SeedSequence or numpy.random.Generator
+        Seed of the stream.
+    drop_last : bool, default: False
+        As for `minibatches`.
+    chunks_per_batch : int, optional
+        The number of random chunks each batch is drawn from (default 1).
+    prefetch : int, default: 2
+        Transfers computed and fetched in the background beyond the current one.
+    batches_per_transfer : int, optional
+        Consecutive batches that travel together (default: up to 16, at most
+        4 MiB).
 
     Attributes
     ----------
@@ -68,14 +91,7 @@ class DaskMinibatchStream:
         blocks = _dask.RowBlocks(arrays, _OWNER, client)
         n = blocks.n_samples
         self.n_samples = n
-        if isinstance(batch_size, (bool, np.bool_)) or not isinstance(
-                batch_size, (int, np.integer)):
-            raise check._fail(TypeError, "batch_size", _OWNER, f"an integer in [1, {n}]",
-                              batch_size)
-        if not 1 <= batch_size <= n:
-            raise check._fail(ValueError, "batch_size", _OWNER,
-                              f"in [1, {n}] (the number of rows)", batch_size)
-        self.batch_size = int(batch_size)
+        self.batch_size = check.integer(batch_size, "batch_size", _OWNER, 1, n)
         self.shuffle = check.boolean(shuffle, "shuffle", _OWNER)
         self.drop_last = check.boolean(drop_last, "drop_last", _OWNER)
         if chunks_per_batch is None:
@@ -86,9 +102,9 @@ class DaskMinibatchStream:
                 f"(with shuffle=False batches are consecutive rows). "
                 f"Got {check.show(chunks_per_batch)} instead."
             )
-        self.chunks_per_batch = _dask.integer(
+        self.chunks_per_batch = check.integer(
             chunks_per_batch, "chunks_per_batch", _OWNER, high=self.batch_size)
-        self._prefetch = _dask.integer(prefetch, "prefetch", _OWNER)
+        self._prefetch = check.integer(prefetch, "prefetch", _OWNER)
         self._root = _dask.root_seed(seed, _OWNER)
         full, rest = divmod(n, self.batch_size)
         self.batches_per_epoch = full if (self.drop_last or rest == 0) else full + 1
@@ -102,7 +118,7 @@ class DaskMinibatchStream:
         if batches_per_transfer is None:
             batches_per_transfer = max(1, min(BATCHES_PER_TRANSFER, TRANSFER_BYTES // max(
                 1, row_bytes * self.batch_size)))
-        self._per_transfer = _dask.integer(batches_per_transfer, "batches_per_transfer",
+        self._per_transfer = check.integer(batches_per_transfer, "batches_per_transfer",
                                            _OWNER)
         # (first batch number, future of the list of its batches)
         self._in_flight = collections.deque()
@@ -171,7 +187,7 @@ class DaskMinibatchStream:
         if saved != mine:
             raise ValueError(f"The state given to {owner} is for another stream: saved "
                              f"{saved}, this stream {mine}.")
-        drawn = _dask.integer(state["batches_drawn"], "batches_drawn", owner, low=0)
+        drawn = check.integer(state["batches_drawn"], "batches_drawn", owner, low=0)
         seed = state["seed"]
         try:
             entropy = seed["entropy"]
@@ -205,16 +221,29 @@ class DaskMinibatchStream:
     def __iter__(self):
         return self
 
+    # -- the hand-off to the run loop (see adamopt._minimize) --------------------
+
+    @property
+    def _handed(self):
+        """The number of batches handed out so far."""
+        return self._delivered
+
+    def _unget(self):
+        """Take back the last batch handed out, which an interrupt lost on its
+        way to the run loop: the next batch is that one again (its transfer is
+        still in flight: `_fill` drops a transfer only at the next draw)."""
+        if self._delivered > 0:
+            self._delivered -= 1
+
     def __next__(self):
+        # The refill comes first: once the batch is counted nothing else runs
+        # before it is returned, so an interrupt never loses a counted batch.
         self._fill()
         first, future = self._in_flight[0]
         batches = future.result()
         batch = batches[self._delivered - first]
         # Advance only once the batch exists, so an interrupt above loses nothing.
         self._delivered += 1
-        if self._delivered == first + len(batches):
-            self._in_flight.popleft()
-            self._fill()
         return batch
 
     def __repr__(self):
@@ -226,7 +255,11 @@ class DaskMinibatchStream:
                 f"epoch={self.epoch})")
 
     def _fill(self):
-        """Keep the current transfer and `prefetch` more in flight."""
+        """Drop the transfers whose batches were all handed out, and keep the
+        one of the next batch and `prefetch` more in flight."""
+        in_flight = self._in_flight
+        while in_flight and in_flight[0][0] + self._per_transfer <= self._delivered:
+            in_flight.popleft()
         following = ((self._in_flight[-1][0] + self._per_transfer) if self._in_flight
                      else self._delivered)
         while len(self._in_flight) <= self._prefetch:

@@ -150,9 +150,9 @@ class DaskObjective:
         blocks = _dask.RowBlocks(arrays, _OWNER, self._client, numpy_allowed=False)
         self.reduction = check.choice(reduction, "reduction", _OWNER, ("mean", "sum"))
         if blocks_per_call is not None:
-            blocks_per_call = _dask.integer(blocks_per_call, "blocks_per_call", _OWNER)
+            blocks_per_call = check.integer(blocks_per_call, "blocks_per_call", _OWNER)
         self.blocks_per_call = blocks_per_call
-        self.split_every = _dask.integer(split_every, "split_every", _OWNER, low=2)
+        self.split_every = check.integer(split_every, "split_every", _OWNER, low=2)
         self._root = _dask.root_seed(seed, _OWNER)
         self._function = loss_and_grad
         self._blocks = blocks
@@ -180,7 +180,7 @@ class DaskObjective:
         k = self.blocks_per_call
         rng = _dask.draw_rng(self._root, call)
         chosen = rng.choice(self.n_blocks, size=k, p=sizes / n)
-        out = {}
+        out: dict[int, float] = {}
         for c in chosen.tolist():
             # mean: 1/k per draw; sum: 1 / (k p_c) = n / (k n_c) per draw
             out[c] = out.get(c, 0.0) + (1.0 / k if mean else n / (k * int(sizes[c])))
@@ -192,13 +192,14 @@ class DaskObjective:
         name = f"adamopt-objective-{self._token}-{number}"
         if number and number % _OWNERS_EVERY == 0:
             self._locate()
-        groups, alone = {}, []
+        groups: dict[Any, list[tuple[int, float]]] = {}
+        alone: list[list[tuple[int, float]]] = []
         for c, weight in weights.items():
             if self._owner[c] is None:
                 alone.append([(c, weight)])
             else:
                 groups.setdefault(self._owner[c], []).append((c, weight))
-        split = []
+        split: list[Any] = []
         for worker, pairs in sorted(groups.items()):
             threads = max(1, min(self._threads.get(worker, 1), len(pairs)))
             split.extend(pairs[j::threads] for j in range(threads))

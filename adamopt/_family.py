@@ -524,7 +524,7 @@ class Adamax(_FamilyOptimizer):
 
     beta1 = _Checked("Decay rate of the first moment, in ``[0, 1)``.")
     beta2 = _Checked("Decay rate of the infinity norm, in ``[0, 1)``.")
-    eps = _Checked("Term added to |g| inside the max, > 0.")
+    eps = _Checked("Term added to ``|g|`` inside the max, > 0.")
 
     def __init__(self, params: npt.NDArray[np.floating], *, lr: float | Schedule = 2e-3,
                  beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,

@@ -22,11 +22,19 @@ from scipy.optimize import Bounds, OptimizeResult, OptimizeWarning
 
 from . import _checkpoint, _monitor, _objective, _schedules
 from . import _validation as check
-from ._optimizers import _ADAMW_REFERENCES, _CHECKS, Adam, AdamW
-from ._stopping import STATUS_MESSAGES, SUCCESS, GradientTest, Plateau
+from ._mapping import ReadOnlyMapping
+from ._optimizers import _ADAMW_REFERENCES, Adam, AdamW  # for adam/adamw below only
+from ._stopping import (
+    ESTIMATED_NOTE,
+    MAXFEV_MESSAGE,
+    STATUS_MESSAGES,
+    SUCCESS,
+    GradientTest,
+    Plateau,
+)
 
 #: Options of the run itself (beside the optimizer's hyperparameters).
-_RUN_DEFAULTS = {"maxiter": 1000, "gtol": 1e-5, "norm": math.inf, "ftol": 1e-4,
+_RUN_DEFAULTS = {"maxiter": 1000, "maxfev": None, "gtol": 1e-5, "norm": math.inf, "ftol": 1e-4,
                  "patience": None, "smoothing": 0.9, "batches": None, "state": None,
                  "disp": False, "checkpoint": None, "checkpoint_every": 100, "resume": False}
 _RUN_DEFAULTS.update(_monitor.DEFAULTS)   # history, disp_every, progress
@@ -50,28 +58,8 @@ def _warn(message, category):
 
 
 def _hyperparameter_defaults(cls):
-    """The optimizer class's constructor defaults: one source of truth."""
-    params = inspect.signature(cls.__init__).parameters
-    return {name: p.default for name, p in params.items()
-            if p.kind is inspect.Parameter.KEYWORD_ONLY and name != "check_finite"}
-
-
-def _check_hyperparameter(name, value, owner):
-    if name in ("lr", "weight_decay"):
-        return check.number_or_callable(value, name, owner)
-    if name == "schedule":
-        return check.optional_callable(value, name, owner)
-    if name == "amsgrad":
-        return check.boolean(value, name, owner)
-    return _CHECKS[name](value, name, owner)
-
-
-def _integer(value, name, owner, low):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise check._fail(TypeError, name, owner, f"an integer >= {low}", value)
-    if value < low:
-        raise check._fail(ValueError, name, owner, f"an integer >= {low}", value)
-    return int(value)
+    """The optimizer class's hyperparameters and their defaults: one source of truth."""
+    return cls._run_defaults()
 
 
 def _check_run_option(name, value, owner):
@@ -79,11 +67,13 @@ def _check_run_option(name, value, owner):
         return _monitor.check_option(name, value, owner)
     if name == "maxiter":     # as SciPy: a float is accepted (1e4); inf: no limit
         if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
-            return _integer(value, name, owner, 0)
+            return check.integer(value, name, owner, 0)
         x = check.real(value, name, owner)
         if not x >= 0.0:
             raise check._fail(ValueError, name, owner, "a number >= 0", value)
         return math.inf if x == math.inf else int(x)
+    if name == "maxfev":
+        return None if value is None else check.integer(value, name, owner, 1)
     if name in ("gtol", "ftol"):
         return check.finite_at_least(value, name, owner)
     if name == "norm":
@@ -92,7 +82,7 @@ def _check_run_option(name, value, owner):
             raise check._fail(ValueError, name, owner, "a number >= 1 or numpy.inf", value)
         return x
     if name == "patience":
-        return None if value is None else _integer(value, name, owner, 1)
+        return None if value is None else check.integer(value, name, owner, 1)
     if name == "smoothing":
         return check.unit_interval(value, name, owner)
     if name == "disp":
@@ -128,7 +118,7 @@ def _parse_options(cls, owner, options):
     unknown = sorted(set(options) - set(defaults) - set(_RUN_DEFAULTS))
     if unknown:
         _warn(f"Unknown solver options: {', '.join(unknown)}", OptimizeWarning)
-    given = {name: _check_hyperparameter(name, options[name], owner)
+    given = {name: cls._run_check(name, options[name], owner)
              for name in defaults if name in options}
     run = {name: _check_run_option(name, options.get(name, default), owner)
            for name, default in _RUN_DEFAULTS.items()}
@@ -250,17 +240,19 @@ def _callback(callback, owner):
 
 
 def _evaluator(fun, jac, args, owner, lower, upper):
+    """Return ``(evaluate, calls, estimated)``: the evaluator, its counts
+    ``[nfev, njev]`` and whether it estimates the gradient by differences."""
     inner = _objective.unwrap_memoized(fun, jac)
     if inner is not None:
         fun, jac = inner, True
     if not callable(fun):
         raise check._fail(TypeError, "fun", owner, "a callable", fun)
     if jac is True:
-        return _objective.combined(fun, args, owner)
+        return (*_objective.combined(fun, args, owner), False)
     if callable(jac):
-        return _objective.separate(fun, jac, args, owner)
+        return (*_objective.separate(fun, jac, args, owner), False)
     if jac is None or jac is False or (isinstance(jac, str) and jac == "2-point"):
-        return _objective.forward_differences(fun, args, owner, lower, upper)
+        return (*_objective.forward_differences(fun, args, owner, lower, upper), True)
     raise check._fail(ValueError, "jac", owner,
                       "a callable, True (fun returns value and gradient), or None/'2-point' "
                       "(forward differences)", jac)
@@ -292,28 +284,35 @@ def _resume(state, cls, owner, x, defaults, given):
             f"{'was a callable' if len(missing) == 1 else 'were callables'}, which a state "
             f"does not hold: pass {' and '.join(missing)} again in the options."
         )
+    if state["evaluation"] is not None and not math.isfinite(state["evaluation"][0]):
+        raise ValueError(f"{where} has a non-finite 'fun' in its evaluation "
+                         f"({state['evaluation'][0]!r}); a run never saves one.")
     saved = dict(state["optimizer"])
     kwargs = {**defaults,
               **{k: saved[k] for k in defaults if k in saved}, **given}
     return kwargs, saved
 
 
-def _dry_step(cls, kwargs, dtype, t):
-    """Take step ``t`` on a one-element scratch optimizer with a zero gradient,
-    so that numeric hyperparameters the step would refuse in ``dtype`` (an
-    ``eps`` that vanishes in float32, an ``lr`` whose step overflows) raise
-    before the objective is ever called.  Callable ``lr``/``schedule``/
-    ``weight_decay`` values are checked as the run calls them instead (calling
-    them here could have side effects)."""
-    if any(callable(kwargs.get(name)) for name in _CALLABLE_HYPERPARAMETERS):
-        return
-    scratch = cls(np.zeros(1, dtype), **kwargs)
-    scratch._t = t - 1
-    scratch.step(np.zeros(1, dtype))
+def _same_value(a, b):
+    """Whether a saved hyperparameter equals this run's (callables: by identity
+    of type and configuration is not known, so only numbers and strings compare)."""
+    if callable(a) or callable(b):
+        return a is b or (type(a) is type(b) and getattr(a, "to_config", None) is not None
+                          and a.to_config() == b.to_config())
+    return a == b
 
 
 def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, constraints,
               options):
+    """The generic driver of every SciPy method: a setup, a loop and a finish
+    around one `_Run`.  ``cls`` is an optimizer class (`adamopt._driven.Driven`)."""
+    _warn_ignored(owner, hess, hessp, constraints)
+    run = _setup(cls, owner, fun, x0, args, jac, callback, bounds, options)
+    _loop(run)
+    return _finish(run)
+
+
+def _warn_ignored(owner, hess, hessp, constraints):
     if hess is not None or hessp is not None:
         _warn(f"Method {owner} does not use Hessian information (hess, hessp); "
               f"it is ignored.", RuntimeWarning)
@@ -322,73 +321,143 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
         _warn(f"Method {owner} cannot handle constraints; they are ignored "
               f"(use bounds, or a constrained method such as 'trust-constr').",
               RuntimeWarning)
+
+
+class _Run:
+    """One run of a SciPy method: what `_setup` builds, `_loop` advances and
+    `_finish` reports.
+
+    The loop reads the settings (``opt``, ``x``, ``evaluate``, the stopping
+    tests, ...) into locals and writes its state back when it ends: the last
+    completed evaluation ``evaluation = (f, g, t)`` (at the current ``x`` when
+    ``t == opt.t``), the batch drawn but not used yet ``pending``, the last
+    iterate whose objective and gradient were both finite ``good = (x copy, f,
+    g, nit)`` and ``start`` (the first one), ``nit`` (from the run's fresh
+    start), ``status`` and whether ``maxfev`` ended it.
+    """
+
+    def __init__(self, **settings):
+        self.__dict__.update(settings)
+        self.good = self.start = self.status = None
+        self.by_maxfev = False
+
+
+def _setup(cls, owner, fun, x0, args, jac, callback, bounds, options):
+    """Check everything and build the run (before any call of ``fun``)."""
     if not isinstance(args, tuple):
         args = (args,)
-    defaults, given, run = _parse_options(cls, owner, options)
+    defaults, given, settings = _parse_options(cls, owner, options)
     x = _initial_x(x0, owner)
     lower, upper = _bounds(bounds, x, owner)
-    evaluate, calls = _evaluator(fun, jac, args, owner, lower, upper)
+    evaluate, calls, estimated = _evaluator(fun, jac, args, owner, lower, upper)
     call_back, new_style = _callback(callback, owner)
-
-    state = run["state"]
-    resumed = _checkpoint.start(run, owner, x, given)
-    if resumed is not None:
-        state, given = resumed.state, {**resumed.given, **given}
-        x[...] = resumed.x
-    evaluation, pending = None, None
-    plateau_saved = None
-    if state is None:
-        kwargs = {**defaults, **given}
-    else:
-        kwargs, saved = _resume(state, cls, owner, x, defaults, given)
-    opt = cls(x, **kwargs)
-    if state is not None:
-        arrays = {k: v for k, v in saved.items() if k not in defaults or k in cls._FIXED}
-        opt.load_state_dict(arrays)
-        if np.array_equal(x, state["x"]) and state["evaluation"] is not None:
-            evaluation = (*state["evaluation"], opt.t)
-        pending = state["batch"]
-        plateau_saved = state["plateau"]
-    if resumed is not None and resumed.stream is not None:
-        run["batches"].load_state_dict(resumed.stream)
+    resumed = _checkpoint.start(settings, owner, x, given)
+    opt, kwargs, start = _optimizer(cls, owner, x, settings, resumed, defaults, given)
     if lower is not None:
         np.clip(x, lower, upper, out=x)
-    _dry_step(cls, kwargs, x.dtype, opt.t + 1)
-
-    callables = tuple(name for name in _CALLABLE_HYPERPARAMETERS
-                      if callable(kwargs.get(name)) and not _schedules.storable(kwargs[name]))
-    kept = {name: kwargs[name] for name in _CALLABLE_HYPERPARAMETERS
-            if _schedules.storable(kwargs.get(name))}
+    cls._run_check_settings(kwargs, x.dtype, opt.t + 1)
     sign = -1.0 if kwargs["maximize"] else 1.0
-    plateau = Plateau(run["ftol"], run["patience"], run["smoothing"], sign, plateau_saved)
-    batches, maxiter = run["batches"], run["maxiter"]
-    gradient_test = (GradientTest(opt, run["gtol"], run["norm"], lower, upper).test
-                     if run["gtol"] > 0.0 else None)
-    no_batch = ()
-    monitor = _monitor.monitor(owner, run, run["smoothing"], _warn)
+    plateau = Plateau(settings["ftol"], settings["patience"], settings["smoothing"], sign,
+                      start["plateau"])
+    batches = settings["batches"]
     saver = None
-    if run["checkpoint"] is not None:
-        saver = _checkpoint.Saver(run["checkpoint"], run["checkpoint_every"], owner, opt, x,
-                                  plateau, batches, calls, kwargs)
+    if settings["checkpoint"] is not None:
+        saver = _checkpoint.Saver(settings["checkpoint"], settings["checkpoint_every"],
+                                  owner, opt, x, plateau, batches, calls, kwargs)
     if resumed is not None:     # maxiter, nit, nfev and njev count from the fresh start
         calls[0], calls[1] = resumed.nfev, resumed.njev
         if saver is not None:
             saver.last = resumed.nit
+    return _Run(
+        owner=owner, opt=opt, x=x, lower=lower, upper=upper, evaluate=evaluate,
+        calls=calls, estimated=estimated,
+        # the most calls of fun one evaluation makes (maxfev is never exceeded)
+        cost=x.size + 1 if estimated else 1,
+        call_back=call_back, new_style=new_style, batches=batches, plateau=plateau,
+        gradient_test=(GradientTest(opt, settings["gtol"], settings["norm"], lower,
+                                    upper).test if settings["gtol"] > 0.0 else None),
+        monitor=_monitor.monitor(owner, settings, settings["smoothing"], _warn),
+        saver=saver, maxiter=settings["maxiter"], maxfev=settings["maxfev"],
+        disp=settings["disp"], history=settings["history"],
+        evaluation=start["evaluation"], pending=start["pending"],
+        same_settings=start["same_settings"],
+        nit=0 if resumed is None else resumed.nit,
+        callables=tuple(name for name in _CALLABLE_HYPERPARAMETERS
+                        if callable(kwargs.get(name))
+                        and not _schedules.storable(kwargs[name])),
+        kept={name: kwargs[name] for name in _CALLABLE_HYPERPARAMETERS
+              if _schedules.storable(kwargs.get(name))},
+    )
 
-    # The loop keeps every piece of run state in a variable replaced whole (one
-    # store), so that a KeyboardInterrupt between any two statements leaves a
-    # consistent picture: `evaluation` = (f, g, t) is the last completed
-    # evaluation, at the current x when t == opt.t; `good` = (x copy, f, g, nit)
-    # is the last iterate whose objective and gradient were both finite.
-    good = None
+
+def _optimizer(cls, owner, x, settings, resumed, defaults, given):
+    """The optimizer of the run, fresh or continuing a ``state`` or a checkpoint
+    (``x`` then holds the checkpoint's iterate); return it, its hyperparameters
+    and what the loop starts from."""
+    state = settings["state"]
+    if resumed is not None:
+        state, given = resumed.state, {**resumed.given, **given}
+        x[...] = resumed.x
+    start = {"evaluation": None, "pending": None, "plateau": None, "same_settings": True}
+    if state is None:
+        kwargs = {**defaults, **given}
+        return cls(x, **kwargs), kwargs, start
+    kwargs, saved = _resume(state, cls, owner, x, defaults, given)
+    opt = cls(x, **kwargs)
+    # The tests that a resumed run runs at once trust the saved state only
+    # when it was saved with the hyperparameters of this run: a smoothed
+    # gradient kept by other ones (an all-zero momentum buffer of a run without
+    # momentum) says nothing about convergence.
+    start["same_settings"] = all(_same_value(saved[name], kwargs[name])
+                                 for name in defaults if name in saved)
+    fixed = cls._run_fixed()
+    opt.load_state_dict({k: v for k, v in saved.items() if k not in defaults or k in fixed})
+    if np.array_equal(x, state["x"]) and state["evaluation"] is not None:
+        start["evaluation"] = (*state["evaluation"], opt.t)
+    start["pending"], start["plateau"] = state["batch"], state["plateau"]
+    if resumed is not None and resumed.stream is not None:
+        settings["batches"].load_state_dict(resumed.stream)
+    return opt, kwargs, start
+
+
+def _loop(run):
+    """Iterate until a stopping rule, a fault or an interrupt; store the loop's
+    state back into ``run``.
+
+    The loop keeps every piece of run state in a variable replaced whole (one
+    store), so that a KeyboardInterrupt between any two statements leaves a
+    consistent picture (tests/test_interrupts.py raises one at each): see
+    `_Run` for what each holds.  The work of an iteration is counted in
+    attribute lookups too, hence the locals.
+
+    (Why this function is longer than 80 lines: the loop's state lives in its
+    locals, and a piece of the body moved into a function would hand new
+    state back through a ``return``, where an interrupt between the return and
+    the store loses it, the window the streams' `_unget` exists for.)
+    """
+    opt, x, lower, upper, owner = run.opt, run.x, run.lower, run.upper, run.owner
+    evaluate, calls, cost, batches = run.evaluate, run.calls, run.cost, run.batches
+    plateau, gradient_test, monitor, saver = (run.plateau, run.gradient_test, run.monitor,
+                                              run.saver)
+    call_back, new_style, maxiter, maxfev = (run.call_back, run.new_style, run.maxiter,
+                                             run.maxfev)
+    evaluation, pending, nit = run.evaluation, run.pending, run.nit
+    first_nit, first_t = nit, opt.t   # nit - first_nit == opt.t - first_t: the steps taken
+    good = start = status = None
+    by_maxfev = False
+    no_batch = ()
     spare = np.empty_like(x)
-    nit = 0 if resumed is None else resumed.nit
-    status = None
+    # The count of batches an adamopt stream had handed out before the draw in
+    # progress (None otherwise): an interrupt between the stream's ``return``
+    # and the store into `pending` loses a batch, which the stream takes back.
+    drawn = None
     try:
         if evaluation is None:
             if pending is None and batches is not None:
                 try:
+                    drawn = getattr(batches, "_handed", None)
                     pending = next(batches)
+                    drawn = None
                 except StopIteration:
                     status = 3
             if status is None:
@@ -402,11 +471,13 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
                     status = 2
                 elif gradient_test is not None and gradient_test(g):
                     status = 0
+        elif not run.same_settings:
+            pass                 # tested after the first step of this run
         elif plateau.fired:      # a state whose last evaluation is current:
             status = 2           # the tests that run after it, as a run that
         elif gradient_test is not None and gradient_test(evaluation[1]):   # never stopped
             status = 0
-        # A finite iterate to fall back on if a step overflows x (see below).
+        # A finite iterate to fall back on if a step overflows x (see _finish).
         start = None if evaluation is None else (x.copy(), evaluation[0], None, nit)
         if monitor is not None and status is None:
             monitor.update(nit, evaluation[0], evaluation[1], x, None)
@@ -414,9 +485,14 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
             if nit >= maxiter:
                 status = 1
                 break
+            if maxfev is not None and calls[0] + cost > maxfev:
+                status, by_maxfev = 1, True
+                break
             if pending is None and batches is not None:
                 try:        # drawn before the step, so that x always has its evaluation
+                    drawn = getattr(batches, "_handed", None)
                     pending = next(batches)
+                    drawn = None
                 except StopIteration:
                     status = 3
                     break
@@ -469,49 +545,54 @@ def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, con
             if saver is not None and status is None and saver.due(nit):
                 saver.save(nit, evaluation)
     except KeyboardInterrupt:
-        status = 6
+        # The iterations are the steps taken: an interrupt between a step and
+        # the count of it (or inside a large step, raised once it returns).
+        status, nit = 6, first_nit + (opt.t - first_t)
+        if pending is None and drawn is not None and batches._handed == drawn + 1:
+            batches._unget()
+        if lower is not None:     # an interrupt between a step and its projection
+            np.clip(x, lower, upper, out=x)
     except BaseException:
         if monitor is not None:    # the objective raised: leave the terminal clean
             monitor.abandon()
         raise
-    note = ""
+    run.evaluation, run.pending, run.good, run.start = evaluation, pending, good, start
+    run.nit, run.status, run.by_maxfev = nit, status, by_maxfev
+
+
+def _finish(run):
+    """The result of the run: the last checks, the final checkpoint, the
+    monitor's last row, and the `OptimizeResult`."""
+    x, opt, status, note = run.x, run.opt, run.status, ""
     if status not in (4, 5) and not np.isfinite(x).all():
         # A step overflowed the parameters to infinity (an lr or a weight decay
         # too large for their dtype) and the objective stayed finite there: a
         # fault, reported with the last iterate that was finite.  Checked once
         # per run, not per iteration, to keep the loop cheap.
         status, note = 5, _OVERFLOW_NOTE
-        if good is None or not np.isfinite(good[0]).all():
-            good = start
-    if saver is not None:
-        saver.finish(nit, status, evaluation, pending)
-
+        if run.good is None or not np.isfinite(run.good[0]).all():
+            run.good = run.start
+        run.status = status
+    if run.saver is not None:
+        run.saver.finish(run.nit, status, run.evaluation, run.pending)
+    monitor = run.monitor
     if monitor is not None:
-        monitor.close(nit, evaluation is not None and evaluation[2] == opt.t, x,
-                      None if good is None else good[0])
-    result = _result(opt, owner, x, status, nit, calls, evaluation, good, pending, plateau,
-                     callables, run["disp"], kept, note)
-    if monitor is not None and run["history"]:
+        monitor.close(run.nit, run.evaluation is not None and run.evaluation[2] == opt.t, x,
+                      None if run.good is None else run.good[0])
+    message = (MAXFEV_MESSAGE if run.by_maxfev and status == 1
+               else STATUS_MESSAGES[status]) + note
+    if run.estimated:
+        message += ESTIMATED_NOTE
+    result = _result(run, message)
+    if monitor is not None and run.history:
         result["history"] = monitor.history()
     return result
 
 
-class RunState(Mapping):
+class RunState(ReadOnlyMapping):
     """The ``state`` of a result: a read-only mapping of plain values and
     arrays (picklable; ``dict(state)`` gives a plain dict) with a short repr,
     so that printing a result does not print the moments."""
-
-    def __init__(self, data):
-        self._data = dict(data)
-
-    def __getitem__(self, key):
-        return self._data[key]
-
-    def __iter__(self):
-        return iter(self._data)
-
-    def __len__(self):
-        return len(self._data)
 
     def __repr__(self):
         x = self.get("x")
@@ -526,10 +607,11 @@ _OVERFLOW_NOTE = (" (Here a step overflowed the parameters to infinity: lr or "
                   "weight_decay is too large for their dtype.)")
 
 
-def _result(opt, owner, x, status, nit, calls, evaluation, good, pending, plateau,
-            callables, disp, kept, note=""):
+def _result(run, message):
+    """The `OptimizeResult` of a finished run, its ``message`` so far given."""
+    opt, owner, x, status, evaluation, good = (run.opt, run.owner, run.x, run.status,
+                                               run.evaluation, run.good)
     current = evaluation is not None and evaluation[2] == opt.t
-    message = STATUS_MESSAGES[status] + note
     if status in (4, 5) and good is not None:
         # A fault: report the last iterate where the objective and gradient were finite.
         xr, f, g, _ = good
@@ -543,8 +625,8 @@ def _result(opt, owner, x, status, nit, calls, evaluation, good, pending, platea
         xr = x.copy()
         f, g = (evaluation[0], evaluation[1]) if evaluation is not None else (math.nan, None)
     if status == 6 and not current and evaluation is not None:
-        message += (" The interrupt came during the evaluation at x: fun and jac are from "
-                    "the previous iterate.")
+        message += (" The interrupt came after the step to x, before its evaluation "
+                    "completed: fun and jac are from the previous iterate.")
     if g is not None and status == 4:   # a gradient never checked: kept if it is one
         try:
             g = _jac_array(g, x, owner)
@@ -553,20 +635,24 @@ def _result(opt, owner, x, status, nit, calls, evaluation, good, pending, platea
     jac = None if g is None else _jac_array(g, x, owner)
     run_state = RunState({
         "method": owner,
-        "optimizer": {**opt.state_dict(), **kept},
+        "optimizer": {**opt.state_dict(), **run.kept},
         "x": x.copy(),
         "evaluation": ((evaluation[0], _jac_array(evaluation[1], x, owner))
                        if current and status not in (4, 5) else None),
-        "batch": pending,
-        "plateau": plateau.state,
-        "callables": callables,
+        "batch": run.pending,
+        "plateau": run.plateau.state,
+        "callables": run.callables,
     })
     result = OptimizeResult(
-        x=xr, fun=float(f), jac=jac, nit=nit, nfev=calls[0], njev=calls[1], status=status,
-        success=status in SUCCESS, message=message, state=run_state,
+        x=xr, fun=float(f), jac=jac, nit=run.nit, nfev=run.calls[0], njev=run.calls[1],
+        status=status,
+        success=status in SUCCESS and math.isfinite(f) and bool(np.isfinite(xr).all()),
+        message=message, state=run_state,
     )
-    if disp:
+    if run.disp:
         _print_summary(result, owner)
+        if not result.success:      # as SciPy's methods do with disp=True
+            _warn(message, OptimizeWarning)
     return result
 
 
@@ -604,9 +690,11 @@ _OPTIONS_DOC = r"""
         gradient together (one call per iteration; SciPy's memoizing wrapper,
         which caches by ``x`` alone and would return a stale gradient when the
         batch changes but ``x`` does not, is bypassed); ``None`` (what
-        `~scipy.optimize.minimize` passes for ``'2-point'``) for forward
-        differences on the same batch, ``n + 1`` calls of ``fun`` per
-        iteration with steps ``sqrt(eps) * max(1, |x_i|)``.
+        `~scipy.optimize.minimize` passes for ``'2-point'``, and also for
+        ``'3-point'`` and ``'cs'``, which a method cannot tell apart) for
+        forward differences on the same batch, ``n + 1`` calls of ``fun`` per
+        iteration with steps ``sqrt(eps) * max(1, |x_i|)``; the result's
+        ``message`` then says that forward differences were used.
     bounds : sequence of (min, max) pairs or `~scipy.optimize.Bounds`, optional
         Box constraints (``None`` or an infinity for no bound).  ``x0`` is
         clipped into the box and every iterate is projected back onto it after
@@ -633,6 +721,13 @@ _OPTIONS_DOC = r"""
         Maximum number of iterations (steps) in this call.  A float is rounded
         down (``1e4`` is fine); ``numpy.inf`` leaves the run to the other
         stopping rules.
+    maxfev : int, optional
+        Maximum number of calls of ``fun`` (counted as ``nfev``, from the
+        fresh start of the run across resumes): the run stops with
+        ``status=1`` and SciPy's message "Maximum number of function
+        evaluations has been exceeded." before an iteration whose evaluation
+        would exceed it (``n + 1`` calls with forward differences), so
+        ``nfev <= maxfev`` once ``x0`` is evaluated.
     gtol : float, default: 1e-5
         Stop with ``status=0`` when ``norm(s_t) <= gtol``, where ``s_t`` is a
         smoothed gradient: {gtol}
@@ -680,7 +775,10 @@ _OPTIONS_DOC = r"""
         ``.npz`` archive with a versioned JSON header, read without pickle.
         Each write is atomic (a temporary file in the same directory, flushed,
         fsynced and renamed over the old one): a process killed at any instant
-        leaves the previous checkpoint or the new one, never a torn file.  A
+        leaves the previous checkpoint or the new one, never a torn file.  The
+        file has mode 0600 whatever the umask.  The path must not be a
+        symbolic link (refused before the run: give the path it points to)
+        nor a directory, FIFO, socket or device.  A
         callable ``lr`` or ``schedule`` is stored only if it is one of
         adamopt's storable schedule objects; otherwise the checkpoint records
         that it must be passed again.
@@ -707,7 +805,10 @@ _OPTIONS_DOC = r"""
         with the same ``x`` bit for bit, as one never interrupted; a run that
         had converged (status 0 or 2) ends at once with the same result, and
         one that reached ``maxiter`` continues only with a larger
-        ``maxiter``.  Not with ``state``.
+        ``maxiter``.  Not with ``state``.  A file that is not a checkpoint
+        (damaged or hostile: a zip bomb, a huge declared array, a FIFO) is
+        refused with `ValueError`, quickly and in bounded memory; a file
+        given as ``resume=path`` may be a symbolic link (followed).
     disp : bool, default: False
         Print a table of the iterations as the run goes (iteration, ``fun`` on
         its minibatch, its running average with factor ``smoothing``, the
@@ -742,7 +843,8 @@ _OPTIONS_DOC = r"""
         objective returns the same gradient array every call), ``nit``
         (iterations in this call), ``nfev`` and ``njev`` (calls of ``fun`` and
         gradient evaluations made in this call; with ``jac=True`` each call
-        counts in both, with forward differences ``njev`` is 0), ``status``,
+        counts in both; with forward differences ``nfev`` counts every call and
+        ``njev`` each gradient estimated, as SciPy counts them), ``status``,
         ``success`` (True only when a convergence test fired: status 0 or 2),
         ``message``, and ``state`` (see the ``state`` option).
 
@@ -750,7 +852,7 @@ _OPTIONS_DOC = r"""
         status  meaning
         ======  ==============================================================
         0       ``gtol`` test fired (success)
-        1       ``maxiter`` reached
+        1       ``maxiter`` or ``maxfev`` reached
         2       plateau test fired (success)
         3       the ``batches`` iterable is exhausted
         4       ``fun`` returned a non-finite value: ``x`` is the last iterate
@@ -759,8 +861,10 @@ _OPTIONS_DOC = r"""
                 or a step overflowed ``x`` to infinity while ``fun`` stayed
                 finite (found at the end of the run): ``x`` as for 4
         6       `KeyboardInterrupt` (Ctrl-C): ``x`` is the current iterate,
-                ``state`` resumes the run; if the interrupt came during an
-                evaluation, ``fun`` and ``jac`` are from the previous iterate
+                ``state`` resumes the run and ``nit`` counts the steps
+                taken; if the interrupt came after a step, before the
+                evaluation at its iterate completed, ``fun`` and ``jac`` are
+                from the previous iterate
         99      ``callback`` raised `StopIteration`
         ======  ==============================================================
 
@@ -772,7 +876,8 @@ _OPTIONS_DOC = r"""
     Warns
     -----
     OptimizeWarning
-        For an option this method does not know (as SciPy's methods do).
+        For an option this method does not know, and with ``disp=True`` when
+        the run ends without success (its message), as SciPy's methods do.
 
     Notes
     -----

@@ -19,11 +19,11 @@ import math
 import numbers
 import sys
 import time
-from collections.abc import Mapping
 
 import numpy as np
 
 from . import _validation as check
+from ._mapping import ReadOnlyMapping
 
 #: The options of this module, with their defaults (merged into the methods' run options).
 DEFAULTS = {"history": False, "disp_every": None, "progress": False}
@@ -49,9 +49,7 @@ def check_option(name, value, owner):
             return 1 if value else 0
         rule = "True, False or an integer >= 1 (record every k-th iteration)"
     else:   # disp_every
-        if value is None:
-            return None
-        rule = "an integer >= 1 or None"
+        return None if value is None else check.integer(value, name, owner, 1)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise check._fail(TypeError, name, owner, rule, value)
     if value < 1:
@@ -91,7 +89,7 @@ def _norm(a):
     return math.sqrt(float(a.dot(a)))
 
 
-class History(Mapping):
+class History(ReadOnlyMapping):
     """The ``history`` of a result: a read-only mapping of equal-length NumPy
     arrays, one per column of `COLUMNS` (also readable as attributes:
     ``res.history.fun``), with a short repr (so that printing a result does
@@ -109,19 +107,10 @@ class History(Mapping):
 
     def __init__(self, rows, every):
         columns = list(zip(*rows, strict=True)) if rows else [()] * len(COLUMNS)
-        self._data = {
+        super().__init__({
             name: np.array(column, dtype=np.int64 if name == "nit" else np.float64)
-            for name, column in zip(COLUMNS, columns, strict=True)}
+            for name, column in zip(COLUMNS, columns, strict=True)})
         self.every = every
-
-    def __getitem__(self, key):
-        return self._data[key]
-
-    def __iter__(self):
-        return iter(self._data)
-
-    def __len__(self):
-        return len(self._data)
 
     def __getattr__(self, name):
         if name.startswith("_"):

@@ -5,7 +5,9 @@ objective value as a Python float and the gradient as whatever array-like the
 user returned (the optimizer converts it if it must).  The objective always
 receives a fresh copy of ``x``, as SciPy's own methods pass, so an objective
 that modifies its argument cannot disturb the run.  ``calls`` counts the real
-calls, ``[nfev, njev]``, incremented just before each call.
+calls, ``[nfev, njev]``, incremented just before each call (with forward
+differences every call of ``fun`` counts in ``nfev`` and each gradient
+estimated in ``njev``, as SciPy counts them).
 """
 
 import math
@@ -33,6 +35,13 @@ def value(f, owner, what):
         arr = np.asarray(f)
     except Exception:
         arr = None
+    if arr is not None and arr.size != 1 and arr.dtype.kind in "fiub":
+        # SciPy's methods raise ValueError for an objective that is not scalar.
+        raise ValueError(
+            f"The objective {what} given to {owner} must return a scalar value"
+            f"{' (and a gradient)' if what == 'fun (jac=True)' else ''}. "
+            f"Got {show(f)} instead."
+        )
     if arr is None or arr.size != 1 or arr.dtype.kind not in "fiu":
         raise TypeError(
             f"The objective {what} given to {owner} must return a real scalar"
@@ -101,6 +110,7 @@ def forward_differences(fun, args, owner, lower, upper):
 
     def evaluate(x, batch):
         calls[0] += 1
+        calls[1] += 1      # one gradient estimated, as SciPy counts them
         f0 = value(fun(x.copy(), *batch, *args), owner, "fun")
         rel = math.sqrt(np.finfo(x.dtype).eps)
         h = rel * np.maximum(1.0, np.abs(x))

@@ -244,6 +244,54 @@ class _Optimizer:
         """Number of steps taken so far."""
         return self._t
 
+    # == The run driver's protocol (adamopt._driven.Driven) ======================
+    # Everything `adamopt._minimize` uses of an optimizer class besides the
+    # public API (construction, t, step, state_dict, load_state_dict).
+
+    @classmethod
+    def _run_defaults(cls):
+        """The hyperparameters a run may set (the constructor's keyword-only
+        arguments but ``check_finite``), with their defaults."""
+        return {name: value for name, value in _signature_defaults(cls).items()
+                if name != "check_finite"}
+
+    @classmethod
+    def _run_check(cls, name, value, owner):
+        """Check the hyperparameter ``name`` given to the run ``owner`` (a
+        callable ``lr``/``weight_decay``/``schedule`` is checked as it is called)."""
+        if name in ("lr", "weight_decay"):
+            return check.number_or_callable(value, name, owner)
+        if name == "schedule":
+            return check.optional_callable(value, name, owner)
+        rule = getattr(inspect.getattr_static(cls, name, None), "rule", None)
+        return (rule or _CHECKS[name])(value, name, owner)
+
+    @classmethod
+    def _run_fixed(cls):
+        """The options fixed at construction, which a state must agree with."""
+        return tuple(cls._FIXED)
+
+    @classmethod
+    def _run_check_settings(cls, hyperparameters, dtype, t):
+        """Take step ``t`` on a one-element scratch optimizer with a zero
+        gradient, so that numeric hyperparameters the step would refuse in
+        ``dtype`` (an ``eps`` that vanishes in float32, an ``lr`` whose step
+        overflows) raise before the objective is ever called.  Callable
+        ``lr``/``schedule``/``weight_decay`` values are checked as the run
+        calls them instead (calling them here could have side effects)."""
+        if any(callable(hyperparameters.get(name))
+               for name in ("lr", "schedule", "weight_decay")):
+            return
+        scratch = cls(np.zeros(1, dtype), **hyperparameters)
+        scratch._t = t - 1
+        scratch.step(np.zeros(1, dtype))
+
+    def _run_smoothed_gradient(self, grad):
+        """What the ``gtol`` test measures (see `_smoothed_gradient`)."""
+        return self._smoothed_gradient(grad)
+
+    # == end of the run driver's protocol ========================================
+
     def _smoothed_gradient(self, grad):
         """What the ``gtol`` test of the SciPy methods measures: ``(vector,
         scale, owned)`` where ``scale * norm(vector)`` is a smoothed gradient

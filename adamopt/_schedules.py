@@ -136,11 +136,20 @@ class Schedule:
 
     @classmethod
     def from_config(cls, config: dict) -> "Schedule":
-        """Rebuild a schedule from its ``to_config()`` (validated by the constructor)."""
+        """Rebuild a schedule from its ``to_config()`` (validated by the constructor).
+
+        A configuration that nests schedules and lists more than
+        `MAX_NESTING` deep (a ``Join`` of a ``Join`` of ... 16 deep is 32
+        levels) raises `ValueError` instead of being recursed into.
+        """
+        return cls._from_config(config, 0)
+
+    @classmethod
+    def _from_config(cls, config, depth):
         if not isinstance(config, dict) or set(config) != set(cls._fields):
             raise ValueError(f"A {cls.__name__} configuration must be a dict with the keys "
                              f"{list(cls._fields)}. Got {check.show(config)} instead.")
-        return _rebuild(cls, {name: _decode(value) for name, value in config.items()})
+        return _rebuild(cls, {name: _decode(value, depth) for name, value in config.items()})
 
     def __mul__(self, other):
         if isinstance(other, Schedule):
@@ -170,16 +179,31 @@ def _encode(value):
     return value
 
 
-def _decode(value):
+#: Deepest nesting of schedules and lists in a stored configuration (each
+#: ``Join`` inside a ``Join`` adds two): deeper ones are refused, not recursed into.
+MAX_NESTING = 32
+
+
+def _decode(value, depth):
     if isinstance(value, dict):
-        cls = _BY_NAME.get(value.get("type")) if set(value) == {"type", "config"} else None
+        cls = (_BY_NAME.get(value.get("type"))
+               if set(value) == {"type", "config"} and isinstance(value["type"], str)
+               else None)
         if cls is None:
             raise ValueError(f"Not the stored form of an adamopt schedule: "
                              f"{check.show(value)}.")
-        return cls.from_config(value["config"])
+        _deeper(depth)
+        return cls._from_config(value["config"], depth + 1)
     if isinstance(value, list):
-        return tuple(_decode(item) for item in value)
+        _deeper(depth)
+        return tuple(_decode(item, depth + 1) for item in value)
     return value
+
+
+def _deeper(depth):
+    if depth >= MAX_NESTING:
+        raise ValueError(f"A stored schedule may nest schedules and lists at most "
+                         f"{MAX_NESTING} deep; this one nests them deeper.")
 
 
 def storable(value):

@@ -22,6 +22,13 @@ STATUS_MESSAGES = {
     99: "`callback` raised `StopIteration`.",
 }
 
+#: The message of status 1 when ``maxfev`` (not ``maxiter``) ended the run, as SciPy's.
+MAXFEV_MESSAGE = "Maximum number of function evaluations has been exceeded."
+
+#: Added to the message of a run whose gradients were estimated by forward differences.
+ESTIMATED_NOTE = (" (The gradients were estimated by forward differences: jac=None, which "
+                  "is what minimize passes for '2-point', '3-point' and 'cs' alike.)")
+
 #: Status codes of a converged run (``success=True``).
 SUCCESS = frozenset({0, 2})
 
@@ -30,7 +37,8 @@ class GradientTest:
     """The ``gtol`` test on the smoothed gradient of an optimizer.
 
     ``test(grad)`` is True when the norm of the optimizer's smoothed gradient
-    (its ``_smoothed_gradient(grad)``: for Adam and AdamW the bias-corrected
+    (its ``_run_smoothed_gradient(grad)``, see `adamopt._driven.Driven`: for
+    Adam and AdamW the bias-corrected
     first moment :math:`\\hat m_t = m_t / (1 - \\beta_1^t)`, for the other
     algorithms what their SciPy method's ``gtol`` option says) is at most
     ``gtol``; ``grad`` is the objective's gradient at the current iterate.
@@ -51,7 +59,7 @@ class GradientTest:
         """The norm being tested (``inf`` before the first step)."""
         if self.opt.t == 0:
             return math.inf
-        vector, scale, _ = self.opt._smoothed_gradient(grad)
+        vector, scale, _ = self.opt._run_smoothed_gradient(grad)
         with np.errstate(over="ignore", invalid="ignore"):   # a raw gradient may be huge
             smoothed = scale * np.asarray(vector)
             if self.lower is not None:
@@ -61,11 +69,11 @@ class GradientTest:
 
     def test(self, grad=None):
         """True when the test fires."""
-        if self.opt._t == 0:
+        if self.opt.t == 0:
             return False
         if self.lower is not None or self.order not in (2.0, math.inf):
             return self.norm(grad) <= self.gtol
-        m, scale, owned = self.opt._smoothed_gradient(grad)
+        m, scale, owned = self.opt._run_smoothed_gradient(grad)
         if not owned:
             m = np.asarray(m).ravel()
         elif m.ndim != 1:     # the optimizer's own array: skip the conversions
@@ -80,12 +88,26 @@ class GradientTest:
                 return True
             if threshold > 1e150:    # the squares below could overflow
                 return self.norm(grad) <= self.gtol
-        squares = float(m.dot(m))
+        with np.errstate(over="ignore"):
+            squares = float(m.dot(m))
+        if not math.isfinite(squares):
+            # Elements beyond sqrt(max) (an extreme but finite state): the
+            # squares overflow, so compare the norm scaled by its largest element.
+            return _scaled_norm(m, self.order) <= threshold
         if self.order == 2.0:
             return squares <= threshold * threshold
         if squares > self.size * threshold * threshold:
             return False
         return float(np.abs(m).max()) <= threshold
+
+
+def _scaled_norm(m, order):
+    """The 2- or infinity norm of ``m`` without overflow in its squares."""
+    largest = float(np.abs(m).max())
+    if order == math.inf or not largest > 0.0 or not math.isfinite(largest):
+        return largest
+    scaled = m / largest
+    return largest * math.sqrt(float(scaled.dot(scaled)))
 
 
 class Plateau:

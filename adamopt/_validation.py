@@ -63,6 +63,20 @@ def _unwrap(value):
     return value
 
 
+def integer(value, name, owner, low=1, high=None):
+    """An integer in ``[low, high]`` (``high=None``: no upper limit), as a Python int.
+
+    Python and NumPy integers are accepted; booleans, floats and everything
+    else are a `TypeError`.
+    """
+    rule = f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise _fail(TypeError, name, owner, rule, value)
+    if value < low or (high is not None and value > high):
+        raise _fail(ValueError, name, owner, rule, value)
+    return int(value)
+
+
 def finite_at_least(value, name, owner, low=0.0):
     """A finite real number ``>= low``."""
     x = real(value, name, owner)

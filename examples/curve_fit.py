@@ -1,4 +1,5 @@
-"""Fit a spectral peak to a large, noisy measurement with Adam on minibatches.
+"""Fit a spectral peak to a large, noisy measurement with Adam on minibatches
+==========================================================================
 
 A Gaussian peak on a sloped background,
 
@@ -57,7 +58,7 @@ def loss_and_grad(p, x, y):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--quick", action="store_true", help="a small, fast run")
     parser.add_argument("--plot", default="curve_fit.png",
                         help="where to write the figure (with matplotlib)")

@@ -1,4 +1,5 @@
-"""Train a small neural-network classifier with AdamW on minibatches.
+"""Train a small neural-network classifier with AdamW on minibatches
+=================================================================
 
 Three interleaved spirals (3,000 points, 3 classes) are not linearly separable;
 a network with one hidden layer of 64 tanh units (387 parameters) separates
@@ -83,7 +84,7 @@ def predict(w, X):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("--quick", action="store_true", help="a short run")
     parser.add_argument("--plot", default="minibatch_classifier.png",
                         help="where to write the figure (with matplotlib)")

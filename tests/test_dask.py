@@ -2,10 +2,8 @@
 `distributed.LocalCluster` of two worker processes (one thread each)."""
 
 import json
-import re
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -585,15 +583,17 @@ def test_is_dask_array_without_dask_imported_is_false():
     assert not _dask.is_dask_array(np.zeros(3))
 
 
-def test_the_readme_example_runs_and_fits(client):
-    readme = Path(__file__).resolve().parent.parent / "README.md"
-    if not readme.exists():
-        pytest.skip("no README.md beside the tests")
-    code = next(block for block in re.findall(r"```python\n(.*?)```", readme.read_text(),
-                                              re.DOTALL) if "dask_objective" in block)
+def test_the_documented_example_runs_and_fits(client):
+    from doc_blocks import DOCS, rst_blocks
+
+    page = DOCS / "user_guide" / "dask.rst"
+    if not page.exists():
+        pytest.skip("no docs/ beside the tests")
+    code = next(block for block in rst_blocks(page.read_text(), "python")
+                if "dask_objective" in block)
     assert "from distributed import Client\n" in code
-    # the test's cluster instead of a new one
-    namespace = {"Client": lambda *args, **kwargs: client}
+    # the test's cluster instead of a new one; the page's block is a script
+    namespace = {"Client": lambda *args, **kwargs: client, "__name__": "__main__"}
     exec(code.replace("from distributed import Client\n", ""), namespace)
     truth = [1.0, -2.0, 0.5, 0.0, 3.0]
     assert abs(namespace["res"].x - truth).max() < 0.05

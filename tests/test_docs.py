@@ -195,3 +195,181 @@ def test_show_options_without_a_method_shows_each_under_a_heading():
 def test_show_options_refuses_an_unknown_method(method, error):
     with pytest.raises(error, match=expect(name("method"), "show_options")):
         adamopt.show_options(method)
+
+
+# -- the documentation site's pages (docs/) -----------------------------------------------------
+
+import json  # noqa: E402
+import os  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+from doc_blocks import DOCS, ROOT, check_command, pages, rst_blocks, shell_commands  # noqa: E402
+
+PAGES = pages()
+#: Pages whose Python blocks form a script that starts worker processes.
+SCRIPTS = {"dask.rst"}
+
+
+def test_the_docs_have_their_user_guide_pages():
+    names = {p.name for p in PAGES}
+    assert {"getting_started.rst", "stochastic_fitting.rst", "choosing_a_method.rst",
+            "algorithms.rst", "schedules.rst", "performance.rst", "dask.rst",
+            "migrating.rst", "index.rst", "api.rst"} <= names
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if p.name not in SCRIPTS],
+                         ids=lambda p: p.name)
+def test_the_python_blocks_of_a_page_run_in_order(page, tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    monkeypatch.chdir(tmp_path)
+    namespace = {"__name__": "__main__"}
+    for block in rst_blocks(page.read_text(), "python"):
+        exec(compile(block, str(page), "exec"), namespace)
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+def test_the_dask_page_runs_pasted_into_a_script(tmp_path):
+    pytest.importorskip("distributed")
+    blocks = rst_blocks((DOCS / "user_guide" / "dask.rst").read_text(), "python")
+    assert len(blocks) == 1
+    assert 'if __name__ == "__main__":' in blocks[0]
+    script = tmp_path / "fit_on_dask.py"
+    script.write_text(blocks[0])
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=240, cwd=tmp_path, env={**os.environ, "PYTHONWARNINGS": ""})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    fits = [np.array(line.strip("[]").split(), dtype=float)
+            for line in proc.stdout.splitlines()]
+    assert len(fits) == 2, proc.stdout
+    assert [abs(f - [1.0, -2.0, 0.5, 0.0, 3.0]).max() < 0.25 for f in fits] == [True, True]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_the_bash_blocks_of_a_page_name_commands_that_exist(page):
+    problems = [p for block in rst_blocks(page.read_text(), "bash")
+                for argv in shell_commands(block) for p in check_command(argv)]
+    assert problems == []
+
+
+def test_the_api_reference_lists_every_public_name():
+    text = (DOCS / "api.rst").read_text()
+    listed = set(re.findall(r"^   (\w+)$", text, re.MULTILINE))
+    missing = [n for n in adamopt.__all__ if n not in listed and n != "__version__"]
+    assert missing == []
+    assert ".. data:: __version__" in text
+
+
+def test_minibatch_streams_are_public_types():
+    stream = adamopt.minibatches(np.zeros((10, 2)), batch_size=3, seed=0)
+    assert isinstance(stream, adamopt.MinibatchStream)
+    assert "MinibatchStream" in adamopt.__all__
+    assert "DaskMinibatchStream" in adamopt.__all__
+
+
+# -- the performance tables: bench --output and its rendering ------------------------------
+
+sys.path.insert(0, str(DOCS))
+import _readme_tables  # noqa: E402
+import _render_bench  # noqa: E402
+import numpy as np  # noqa: E402
+
+from adamopt import _bench  # noqa: E402
+
+
+def test_bench_output_writes_a_results_file_with_date_machine_and_command(tmp_path):
+    path = tmp_path / "results.json"
+    _bench.main(["--sizes", "10", "--dtypes", "float64", "--repeats", "1",
+                 "--target", "0.001", "--output", str(path)])
+    run = json.loads(path.read_text())["runs"]["adam"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", run["date"])
+    assert run["machine"]["cores"] >= 1
+    assert "--output" in run["command"]
+    assert [(r["dtype"], r["n"]) for r in run["rows"]] == [("float64", 10)]
+    assert run["rows"][0]["adamopt"] > 0
+
+
+def test_bench_output_keeps_the_runs_of_other_algorithms(tmp_path):
+    path = tmp_path / "results.json"
+    for algorithm in ("adam", "sgd"):
+        _bench.main(["--sizes", "10", "--dtypes", "float64", "--repeats", "1",
+                     "--target", "0.001", "--algorithm", algorithm, "--output", str(path)])
+    assert set(json.loads(path.read_text())["runs"]) == {"adam", "sgd"}
+
+
+def test_the_shipped_results_file_renders_with_its_date_and_machine():
+    results = json.loads((DOCS / "bench_results.json").read_text())
+    text = _render_bench.render(results)
+    run = results["runs"]["adam"]
+    assert f"Measured {run['date']}" in text
+    assert run["machine"]["cpu"] in text
+    assert ".. list-table::" in text
+
+
+def test_the_renderer_refuses_another_file_format():
+    with pytest.raises(ValueError, match="not an adamopt bench results file"):
+        _render_bench.render({"format": "something-else", "runs": {}})
+
+
+def test_the_readme_algorithm_table_converts_to_rst(tmp_path):
+    target = tmp_path / "algorithms.rst"
+    _readme_tables.render_file(ROOT / "README.md", target)
+    text = target.read_text()
+    assert text.startswith(".. list-table::")
+    assert "``adamopt.adam``" in text
+
+
+def test_a_readme_without_markers_is_refused():
+    with pytest.raises(ValueError, match="no table between"):
+        _readme_tables.markdown_table("| a |\n| --- |\n| b |\n")
+
+
+# -- the browser check of the built site (docs/check_site.py) ------------------------------
+
+import shutil  # noqa: E402
+
+import check_site  # noqa: E402
+
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                    "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201e2c0"
+                    "b1d40000000049454e44ae426082")
+
+
+def _site(tmp_path, body):
+    (tmp_path / "dot.png").write_bytes(PNG)
+    (tmp_path / "page.html").write_text(f"<html><body><p>adamopt</p>{body}</body></html>")
+    return str(tmp_path)
+
+
+def _browser_or_skip():
+    pytest.importorskip("playwright")
+    if not any(shutil.which(name) for name in check_site.CHROMIUM):
+        pytest.skip("no chromium on PATH")
+
+
+def test_the_browser_check_passes_a_page_that_renders(tmp_path, capsys):
+    _browser_or_skip()
+    site = _site(tmp_path, '<img src="dot.png">')
+    assert check_site.main([site, "page.html", "--expect-image", "page.html",
+                            "--expect-text", "page.html=adamopt"]) == 0
+
+
+def test_the_browser_check_reports_a_script_error(tmp_path, capsys):
+    _browser_or_skip()
+    site = _site(tmp_path, "<script>no_such_function()</script>")
+    assert check_site.main([site, "page.html"]) == 1
+    assert "JavaScript exception" in capsys.readouterr().out
+
+
+def test_the_browser_check_reports_a_missing_figure(tmp_path, capsys):
+    _browser_or_skip()
+    site = _site(tmp_path, '<img src="missing.png">')
+    assert check_site.main([site, "page.html", "--expect-image", "page.html"]) == 1
+    out = capsys.readouterr().out
+    assert "HTTP 404" in out
+    assert "no image rendered" in out

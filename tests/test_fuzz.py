@@ -17,6 +17,7 @@ import math
 import os
 import re
 import warnings
+import zipfile
 from decimal import Decimal
 from fractions import Fraction
 
@@ -505,18 +506,28 @@ JSON = st.one_of(JSON_LEAF, st.lists(JSON_LEAF, max_size=3),
                  st.lists(st.lists(JSON_LEAF, max_size=2), max_size=2))
 
 
+def _member_offsets(path):
+    """Where each member's local header starts, and where the directory starts."""
+    with zipfile.ZipFile(path) as archive:
+        return [info.header_offset for info in archive.infolist()], archive.start_dir
+
+
 @fuzz
 @given(data=st.data())
 def test_corrupted_checkpoint_is_refused(checkpoint_file, tmp_path_factory, data):
     header, arrays_ = _checkpoint.read(checkpoint_file, "test")
-    where = data.draw(st.sampled_from(["header", "array", "bytes"]))
+    where = data.draw(st.sampled_from(["header", "array", "bytes", "structure"]))
     path = str(tmp_path_factory.mktemp("bad") / "run.ckpt")
     if where == "header":
-        part = data.draw(st.sampled_from(["", "optimizer", "stream", "stream.signature"]))
+        part = data.draw(st.sampled_from(["", "optimizer", "stream", "stream.signature",
+                                          "callables"]))
         node = header
         for step in filter(None, part.split(".")):
             node = node[step]
-        node[data.draw(st.sampled_from(sorted(node)))] = data.draw(JSON)
+        key = data.draw(st.sampled_from(sorted(node) or ["lr", "schedule"]))
+        node[key] = data.draw(st.one_of(JSON, st.fixed_dictionaries(
+            {"type": st.sampled_from(["CosineAnnealing", "Join", "Product", "x"]),
+             "config": JSON})))
         _checkpoint.write(path, header, arrays_)
     elif where == "array":
         arrays_[data.draw(st.sampled_from(sorted(arrays_)))] = data.draw(
@@ -525,9 +536,14 @@ def test_corrupted_checkpoint_is_refused(checkpoint_file, tmp_path_factory, data
     else:
         with open(checkpoint_file, "rb") as f:
             blob = bytearray(f.read())
+        low, high = 0, len(blob)
+        if where == "structure":    # a zip or .npy header: a local header or the directory
+            starts, directory = _member_offsets(checkpoint_file)
+            low = data.draw(st.sampled_from([*starts, directory]))
+            high = min(len(blob), low + 140)
         for _ in range(data.draw(st.integers(1, 4))):
-            blob[data.draw(st.integers(0, len(blob) - 1))] = data.draw(st.integers(0, 255))
-        cut = data.draw(st.integers(0, len(blob)))
+            blob[data.draw(st.integers(low, high - 1))] ^= 1 << data.draw(st.integers(0, 7))
+        cut = data.draw(st.integers(0, len(blob))) if where == "bytes" else len(blob)
         with open(path, "wb") as f:
             f.write(bytes(blob[:cut]))
     stream = adamopt.minibatches(np.arange(6.0), batch_size=2, seed=0)
@@ -535,7 +551,11 @@ def test_corrupted_checkpoint_is_refused(checkpoint_file, tmp_path_factory, data
         res = adamopt.adam(quadratic, np.ones(3), jac=True, maxiter=6, resume=path,
                            batches=stream)
     except Exception as exc:
-        _mentions(exc, ["'resume'", "'batches'", "state", "checkpoint", "The "])
+        # A damaged file is a ValueError; a well-formed file with a value of
+        # the wrong type for the optimizer may also be its TypeError.
+        _mentions(exc, ["'resume'", "'batches'", "state", "checkpoint", "The "],
+                  types=(ValueError,) if where in ("bytes", "structure")
+                  else (ValueError, TypeError))
     else:
         _check_result(res, np.ones(3))
 

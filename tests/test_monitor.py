@@ -4,13 +4,14 @@ option of the SciPy methods (`adamopt._monitor`)."""
 import math
 import pickle
 import re
+import warnings
 
 import numpy as np
 import pytest
 from helpers import expect, name
 from hypothesis import given
 from hypothesis import strategies as st
-from scipy.optimize import minimize
+from scipy.optimize import OptimizeWarning, minimize
 
 import adamopt
 from adamopt import _monitor
@@ -48,9 +49,14 @@ class Recording:
 
 
 def run(method=adamopt.adam, fun=quadratic, x0=None, callback=None, **options):
+    """Minimize; with ``disp`` (or ``progress``, which may fall back to it) the
+    run reaching maxiter also warns, as SciPy's methods do: that warning is
+    expected here (tested on its own below)."""
     x0 = np.linspace(-1.0, 1.0, 5) if x0 is None else x0
-    return minimize(fun, x0, jac=True, method=method, callback=callback,
-                    options={"lr": 0.05, "gtol": 0, **options})
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Maximum number of iterations", OptimizeWarning)
+        return minimize(fun, x0, jac=True, method=method, callback=callback,
+                        options={"lr": 0.05, "gtol": 0, **options})
 
 
 # -- history --------------------------------------------------------------------------------
@@ -214,7 +220,8 @@ def test_disp_scale_without_maxiter(capsys):
         if intermediate_result.nit == callback_stop:
             raise StopIteration
 
-    run(maxiter=math.inf, disp=True, callback=callback)
+    with pytest.warns(OptimizeWarning, match="StopIteration"):   # not a success
+        run(maxiter=math.inf, disp=True, callback=callback)
     assert table_iterations(capsys.readouterr().out) == [0, 1, 2, 5, 10, 20, 50, 60]
 
 
@@ -245,6 +252,18 @@ def test_disp_row_shows_the_iterate_values(capsys):
 def test_disp_still_prints_the_summary(capsys):
     run(maxiter=3, disp=True)
     assert "Iterations: 3" in capsys.readouterr().out
+
+
+def test_disp_warns_when_maxiter_is_reached_as_scipy_does():
+    with pytest.warns(OptimizeWarning, match="Maximum number of iterations"):
+        minimize(quadratic, np.ones(3), jac=True, method=adamopt.adam,
+                 options={"gtol": 0, "maxiter": 3, "disp": True})
+
+
+def test_disp_does_not_warn_on_success(capsys):
+    res = minimize(quadratic, np.ones(3), jac=True, method=adamopt.adam,
+                   options={"lr": 0.1, "gtol": 1e-3, "maxiter": 5000, "disp": True})
+    assert res.success      # (filterwarnings = error: a warning would fail the test)
 
 
 def test_no_output_without_disp(capsys):

@@ -28,6 +28,17 @@ def test_gradient_test_agrees_with_the_exact_norm(m, gtol, t, order):
     assert test.norm() == pytest.approx(exact, rel=1e-12)
 
 
+@pytest.mark.parametrize("order", [2.0, math.inf])
+@pytest.mark.parametrize(("gtol", "fires"), [(1e150, False), (1e160, True)])
+def test_gradient_test_on_a_state_whose_squares_overflow(order, gtol, fires):
+    # A finite first moment of 1.34e154 (found by fuzzing checkpoints): its
+    # square overflows; the test still compares the true norm, without warning.
+    opt = adamopt.Adam(np.zeros(3))
+    opt._m[...] = [0.0, 0.0, 1.34e154]   # test-only: set the first moment directly
+    opt._t = 10**6
+    assert GradientTest(opt, gtol, order, None, None).test() is fires
+
+
 def test_gradient_test_is_false_before_the_first_step():
     opt = adamopt.Adam(np.zeros(3))
     assert not GradientTest(opt, 1.0, math.inf, None, None).test()
