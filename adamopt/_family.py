@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from . import _validation as check
 from ._kernels import ALGORITHMS, FamilyCore
-from ._optimizers import _CHECKS, Schedule, _Checked, _Optimizer
+from ._optimizers import _CHECKS, Schedule, _Checked, _finite_max, _Optimizer
 
 _PARAMS = r"""
     params : numpy.ndarray
@@ -108,6 +108,7 @@ class _FamilyOptimizer(_Optimizer, FamilyCore):
     def _setup(self, params, hyperparameters, schedule, check_finite, *, fixed=None):
         owner = type(self).__name__
         params = check.params_array(params, owner)
+        self._dtype = params.dtype
         fixed = {name: _CHECKS[name](value, name, owner) for name, value in (fixed or {}).items()}
         for name, value in hyperparameters.items():
             setattr(self, name, value)
@@ -121,6 +122,45 @@ class _FamilyOptimizer(_Optimizer, FamilyCore):
                 slots[attribute] = np.full_like(params, fill if attribute == "_a" else 0.0)
         self._bind(self._ALGO, params, slots["_a"], slots["_b"], slots["_c"],
                    fixed.get("centered", False))
+        self._examine()
+
+    def _examine(self):
+        """Set the premise of the overflow guard of SGD, Adagrad, Adamax and NAdam
+        (`FamilyCore._bound`) from the arrays as they are now: whether x or
+        the bounded state array (the momentum buffer, the sum of squares,
+        NAdam's m) is beyond the limit a step's pass would compare it with.  One pass, at
+        construction, ``load_state_dict`` and SWATS' switch (not per step)."""
+        algo = self._algo
+        if algo not in (ALGORITHMS["sgd"], ALGORITHMS["adagrad"], ALGORITHMS["nadam"],
+                        ALGORITHMS["adamax"]):
+            return
+        top = float(np.finfo(self._x.dtype).max)
+        if algo == ALGORITHMS["sgd"]:
+            lr = self._lr if self._lr_fn is None else 1.0
+            limit = top / (8192 * max(1.0, lr))
+        else:
+            limit = top / 4
+        self._x_bound = _finite_max(self._x)
+        if algo == ALGORITHMS["nadam"]:   # the largest |m| (as Adam's: Adam._examine)
+            self._s_bound = _finite_max(self._a)
+            self._beyond = False
+            return
+        if algo == ALGORITHMS["adamax"]:  # the largest |m| and |m| / u (_adamax_bound)
+            self._s_bound = _finite_max(self._a)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = np.where(self._a == 0, 0.0, np.abs(self._a) / self._b)
+            self._r_bound = float(ratio.max()) if ratio.size else 0.0
+            self._beyond = not self._s_bound <= top / 4
+            return
+        with np.errstate(invalid="ignore"):
+            self._beyond = self._a is not None and not bool(np.all(np.abs(self._a) <= limit))
+        self._s_limit = limit
+
+    def load_state_dict(self, state) -> None:
+        super().load_state_dict(state)
+        self._examine()
+
+    load_state_dict.__doc__ = _Optimizer.load_state_dict.__doc__
 
 
 # -- SGD -----------------------------------------------------------------------------------
@@ -195,6 +235,7 @@ class SGD(_FamilyOptimizer):
 
     _algorithm = "sgd"
     _ALGO = ALGORITHMS["sgd"]
+    _GROWING = "momentum buffer"
     _SAVED_HYPERPARAMETERS = ("lr", "momentum", "dampening", "weight_decay", "nesterov",
                               "maximize")
     _STATE_ARRAYS: ClassVar[dict] = {"momentum_buffer": ("_a", "finite", None)}
@@ -289,6 +330,7 @@ class Adagrad(_FamilyOptimizer):
 
     _algorithm = "adagrad"
     _ALGO = ALGORITHMS["adagrad"]
+    _GROWING = "sum of squares"
     _SAVED_HYPERPARAMETERS = ("lr", "lr_decay", "weight_decay", "initial_accumulator_value",
                               "eps", "maximize")
     _STATE_ARRAYS: ClassVar[dict] = {"sum": ("_a", "nonnegative", None)}
@@ -474,6 +516,7 @@ class Adamax(_FamilyOptimizer):
 
     _algorithm = "adamax"
     _ALGO = ALGORITHMS["adamax"]
+    _GROWING = "first moment"
     _SAVED_HYPERPARAMETERS = ("lr", "beta1", "beta2", "eps", "weight_decay", "maximize")
     _STATE_ARRAYS: ClassVar[dict] = {"m": ("_a", "finite", None),
                                      "u": ("_b", "nonnegative", None)}
@@ -575,6 +618,7 @@ class NAdam(_FamilyOptimizer):
 
     _algorithm = "nadam"
     _ALGO = ALGORITHMS["nadam"]
+    _GROWING = "first moment"
     _SAVED_HYPERPARAMETERS = ("lr", "beta1", "beta2", "eps", "weight_decay", "momentum_decay",
                               "decoupled_weight_decay", "maximize")
     _STATE_ARRAYS: ClassVar[dict] = {"m": ("_a", "finite", None),

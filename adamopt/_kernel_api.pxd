@@ -18,6 +18,8 @@ cdef struct AdamScalars:
     double eps              # eps, used by the closed-form first step
     double step             # lr_t * sqrt(1 - beta2**t) / (1 - beta1**t)
     double eps_hat          # eps * sqrt(1 - beta2**t)
+    double x_limit          # the loop returns whether a new |x| exceeds it
+    double s_limit          # ... or a new |m| (the overflow guard, _kernels.pyx)
 
 
 # The algorithms of the family kernels (``algo`` of `family64_fn`); Adam and
@@ -55,14 +57,22 @@ cdef struct FamilyScalars:
     double p2, q2           # for both of its averages)
     double beta2            # Adamax: decay of the infinity norm
     double eps              # eps (NAdam: eps * sqrt(1 - beta2**t))
+    # The magnitudes the step's new values are compared with (SGD, Adagrad,
+    # NAdam): the loop returns whether any new x exceeds x_limit or any new
+    # value of the bounded state array (the momentum buffer, the sum of
+    # squares, NAdam's m) exceeds s_limit; the next step's overflow bound
+    # assumes neither did.
+    double x_limit
+    double s_limit
+    double r_limit          # Adamax: ... or a new |m| > r_limit * u
 
 
-ctypedef void (*update64_fn)(
+ctypedef bint (*update64_fn)(
     double* x, const double* grad, double* m, double* v, double* vmax,
     Py_ssize_t n, const AdamScalars* s, bint coupled, bint amsgrad, bint first,
 ) noexcept nogil
 
-ctypedef void (*update32_fn)(
+ctypedef bint (*update32_fn)(
     float* x, const float* grad, float* m, float* v, float* vmax,
     Py_ssize_t n, const AdamScalars* s, bint coupled, bint amsgrad, bint first,
 ) noexcept nogil
@@ -77,12 +87,12 @@ ctypedef bint (*any_bad32_fn)(
     double sign, double weight_decay, double limit, bint coupled,
 ) noexcept nogil
 
-ctypedef void (*family64_fn)(
+ctypedef bint (*family64_fn)(
     int algo, double* x, const double* grad, double* a, double* b, double* c,
     Py_ssize_t n, const FamilyScalars* s, int flags,
 ) noexcept nogil
 
-ctypedef void (*family32_fn)(
+ctypedef bint (*family32_fn)(
     int algo, float* x, const float* grad, float* a, float* b, float* c,
     Py_ssize_t n, const FamilyScalars* s, int flags,
 ) noexcept nogil

@@ -105,7 +105,7 @@ cimport numpy as cnp
 from cpython.pycapsule cimport PyCapsule_GetPointer
 from cython cimport floating
 from libc.float cimport DBL_MAX, FLT_MAX
-from libc.math cimport fabs, fabsf, isfinite, nextafter, nextafterf, pow, sqrt, sqrtf
+from libc.math cimport INFINITY, fabs, fabsf, isfinite, nextafter, nextafterf, pow, sqrt, sqrtf
 from libc.string cimport memcmp
 
 from adamopt._kernel_api cimport (
@@ -144,6 +144,15 @@ cdef float LIMIT32 = nextafterf(sqrtf(FLT_MAX) * (1.0 - 2.0 ** -20), 0)
 cdef double LIMIT64 = nextafter(sqrt(DBL_MAX) * (1.0 - 2.0 ** -20), 0)
 GRAD_LIMIT_FLOAT32 = LIMIT32
 GRAD_LIMIT_FLOAT64 = LIMIT64
+
+#: The largest step count (a state at it is still loadable: the step that
+#: would go past it is refused).  The core counts in 64 bits.
+MAX_STEPS = 2**62
+cdef long long _MAX_STEPS = MAX_STEPS
+
+#: Adamax's overflow guard: the largest |m| / u a state may hold (`_adamax_bound`).
+ADAMAX_RATIO = 2.0**40
+cdef double _ADAMAX_RATIO = ADAMAX_RATIO
 
 #: The algorithms of `FamilyCore` (its ``algo``), by name.
 ALGORITHMS = {"sgd": ALGO_SGD, "adagrad": ALGO_ADAGRAD, "rmsprop": ALGO_RMSPROP,
@@ -314,6 +323,7 @@ cdef struct StepJob:
     int flags             # the family's F_* flags
     double sign, weight_decay, limit
     int bad
+    int big               # a new value exceeded its limit (FamilyScalars.x_limit, s_limit)
 
 
 cdef inline bint _check_range(StepJob* j, Py_ssize_t begin, Py_ssize_t end) noexcept nogil:
@@ -354,24 +364,29 @@ cdef void _update_chunk(void* ctx, Py_ssize_t begin, Py_ssize_t end) noexcept no
     cdef StepJob* j = <StepJob*>ctx
     cdef Py_ssize_t off = begin * j.itemsize
     cdef char* w = j.vmax + off if j.amsgrad else NULL
+    cdef bint big
     if j.algo != ALGO_ADAM:
         if j.is64:
-            j.table.family64(j.algo, <double*>(j.x + off), <const double*>(j.g + off),
-                             <double*>_at(j.m, off), <double*>_at(j.v, off),
-                             <double*>_at(j.vmax, off), end - begin, j.fs, j.flags)
+            big = j.table.family64(j.algo, <double*>(j.x + off), <const double*>(j.g + off),
+                                   <double*>_at(j.m, off), <double*>_at(j.v, off),
+                                   <double*>_at(j.vmax, off), end - begin, j.fs, j.flags)
         else:
-            j.table.family32(j.algo, <float*>(j.x + off), <const float*>(j.g + off),
-                             <float*>_at(j.m, off), <float*>_at(j.v, off),
-                             <float*>_at(j.vmax, off), end - begin, j.fs, j.flags)
+            big = j.table.family32(j.algo, <float*>(j.x + off), <const float*>(j.g + off),
+                                   <float*>_at(j.m, off), <float*>_at(j.v, off),
+                                   <float*>_at(j.vmax, off), end - begin, j.fs, j.flags)
+        if big:
+            adamopt_flag_set(&j.big)
         return
     if j.is64:
-        j.table.update64(<double*>(j.x + off), <const double*>(j.g + off),
-                         <double*>(j.m + off), <double*>(j.v + off), <double*>w,
-                         end - begin, j.s, j.coupled, j.amsgrad, j.first)
+        big = j.table.update64(<double*>(j.x + off), <const double*>(j.g + off),
+                               <double*>(j.m + off), <double*>(j.v + off), <double*>w,
+                               end - begin, j.s, j.coupled, j.amsgrad, j.first)
     else:
-        j.table.update32(<float*>(j.x + off), <const float*>(j.g + off),
-                         <float*>(j.m + off), <float*>(j.v + off), <float*>w,
-                         end - begin, j.s, j.coupled, j.amsgrad, j.first)
+        big = j.table.update32(<float*>(j.x + off), <const float*>(j.g + off),
+                               <float*>(j.m + off), <float*>(j.v + off), <float*>w,
+                               end - begin, j.s, j.coupled, j.amsgrad, j.first)
+    if big:
+        adamopt_flag_set(&j.big)
 
 
 cdef void _stream_chunk(void* ctx, Py_ssize_t begin, Py_ssize_t end) noexcept nogil:
@@ -460,6 +475,14 @@ cdef Py_ssize_t _first_bad(
     return -1
 
 
+def _raise_step_cap(owner, t):
+    """Refuse a step from step count ``t`` (at the cap, or a bad private
+    ``_t``): no state with a count beyond `MAX_STEPS` is ever produced."""
+    raise ValueError(
+        f"The step count of {owner} cannot go past {MAX_STEPS} (2**62). Got t = {t} "
+        f"instead; the parameters and the optimizer state are unchanged.")
+
+
 @cython.auto_pickle(False)
 cdef class _Core:
     """What the compiled cores of every optimizer share: the parameters, the
@@ -477,6 +500,9 @@ cdef class _Core:
     cdef int _layout_flag
     cdef public long long _t
     cdef public double _lr, _eps, _weight_decay
+    # The overflow guard: every finite |x| is at most _x_bound (the largest
+    # one at construction and load, then the limit the last pass checked).
+    cdef public double _x_bound
     cdef public object _lr_fn, _schedule, _weight_decay_fn
     cdef public bint _maximize, _check_finite
 
@@ -515,6 +541,36 @@ cdef class _Core:
                 and cnp.PyArray_ISALIGNED(x)
                 and cnp.PyArray_ISNOTSWAPPED(x))
 
+    cdef bint _array_intact(self, cnp.ndarray a):
+        """Whether the state array ``a`` still has the parameters' size, dtype
+        and layout, as bound (an ndarray can be resized in place, even a
+        private one)."""
+        return (cnp.PyArray_SIZE(a) == self._n
+                and cnp.PyArray_TYPE(a) == self._typenum
+                and (cnp.PyArray_FLAGS(a) & self._layout_flag) == self._layout_flag
+                and cnp.PyArray_ISWRITEABLE(a)
+                and cnp.PyArray_ISALIGNED(a)
+                and cnp.PyArray_ISNOTSWAPPED(a))
+
+    cdef int _recheck(self, cnp.ndarray g, tuple state) except -1:
+        """Re-check, after the last call into Python of a step (the
+        schedules, the gradient's conversion) and right before its pass,
+        everything the pass's memory safety depends on: a callable may have
+        resized or reinterpreted the parameters or a state array in place
+        (``x.resize(10, refcheck=False)``), so no size checked before it is
+        trusted.  O(1) per array.  Raises `ValueError` (nothing changed)."""
+        if not self._params_intact():
+            self._raise_params_changed()
+        if cnp.PyArray_SIZE(g) != self._n or cnp.PyArray_TYPE(g) != self._typenum:
+            raise ValueError("internal error: the gradient does not match the parameters")
+        for a in state:
+            if a is not None and not self._array_intact(<cnp.ndarray>a):
+                raise ValueError(
+                    f"A state array of {type(self).__name__} changed size, dtype or memory "
+                    f"layout during the step (now shape {a.shape}, dtype {a.dtype}); "
+                    f"the parameters and the optimizer state are unchanged.")
+        return 0
+
     cdef bint _grad_ready(self, object grad):
         """Whether ``grad`` can be read directly: an ndarray with the
         parameters' dtype, shape and layout that does not overlap them."""
@@ -543,6 +599,8 @@ cdef class _Core:
         ``_weight_decay`` to its value at step ``t`` when it is a callable."""
         if not self._params_intact():
             self._raise_params_changed()
+        if not 0 < t <= _MAX_STEPS:
+            _raise_step_cap(type(self).__name__, t - 1)
         cdef double lr_t
         eta[0] = 1.0
         if self._lr_fn is None:
@@ -558,8 +616,12 @@ cdef class _Core:
 
     cdef cnp.ndarray _gradient(self, object grad):
         """``grad`` as an array the loops can read (converted if need be)."""
+        if not self._params_intact():   # (a schedule resized them)
+            self._raise_params_changed()
         if not self._grad_ready(grad):
             grad = self._slow_grad(grad)
+            if not self._params_intact():   # (the gradient's __array__ resized them)
+                self._raise_params_changed()
             if not self._grad_ready(grad):
                 raise ValueError("internal error: gradient conversion failed")
         return <cnp.ndarray>grad
@@ -586,6 +648,7 @@ cdef class _Core:
         job.weight_decay = self._weight_decay
         job.limit = limit
         job.bad = 0
+        job.big = 0
         job.nthreads = _num_threads
         if self._n < (THREAD_MIN_SIZE64 if is64 else THREAD_MIN_SIZE32):
             job.nthreads = 1
@@ -663,8 +726,9 @@ _STEP_DOC = """Take one optimization step with the gradient ``grad``.
         ValueError
             If ``grad`` has the wrong shape, or (with ``check_finite``) holds
             a NaN, an infinity or (for the algorithms that square it) a value
-            whose square would overflow; the parameters and the state are then
-            unchanged.
+            whose square would overflow, or (every algorithm but RMSprop) if
+            the step could overflow the parameters or the state; the
+            parameters and the state are then unchanged.
         TypeError
             If ``grad`` is not an array of real numbers.
         """
@@ -682,6 +746,10 @@ cdef class AdamCore(_Core):
     cdef public double _beta1, _beta2
     cdef public bint _decay_by_schedule
     cdef readonly bint _decoupled, _amsgrad
+    # The overflow guard (see `step`): whether the last pass (or the
+    # examination of a new or loaded state) found |x| > F/4 or |m| > 2 L.
+    cdef public bint _beyond
+    cdef public double _m_bound   # every |m| is at most this (see `step`)
 
     def _bind(self, cnp.ndarray params, cnp.ndarray m, cnp.ndarray v, vmax,
               bint decoupled, bint amsgrad):
@@ -710,6 +778,8 @@ cdef class AdamCore(_Core):
         cdef cnp.ndarray g = self._gradient(grad)
         cdef bint is64 = self._typenum == cnp.NPY_FLOAT64
         cdef StepJob job
+        # No call into Python from here to the end of the pass.
+        self._recheck(g, (self._m, self._v, self._vmax))
         self._start_job(&job, g, ALGO_ADAM, (not self._decoupled) and self._weight_decay != 0.0,
                         LIMIT64 if is64 else LIMIT32)
         job.m = <char*>cnp.PyArray_DATA(self._m)
@@ -744,11 +814,70 @@ cdef class AdamCore(_Core):
             self._refuse_scalars(&job, g, "lr", lr_t, t)
         if not eps_ok:
             self._refuse_scalars(&job, g, "eps", self._eps, t)
+        # The overflow guard (with the check only).  With F the dtype's
+        # largest number and L the gradient limit (|g| <= L: g * g < F),
+        # given every finite |x| <= X (``_x_bound``) and |m| <= M
+        # (``_m_bound``) before the step (the largest ones at construction
+        # and load, then the limits the last pass flagged): m and v are
+        # averages of values within max(M, L) and L * L, so they stay finite,
+        # and `_moment_step_ok` bounds the update of x.  The pass flags a new
+        # finite |x| beyond F / (4 max(1, |decay|)) (the next X) and a new |m|
+        # beyond the next M; a flagged value refuses the next step.
+        # Conservative only at extreme magnitudes.
+        cdef double F = DBL_MAX if is64 else <double>FLT_MAX
+        cdef double L = job.limit
+        cdef bint ok = _moment_step_ok(F, s.decay, self._x_bound, self._m_bound, L,
+                                       self._beta1, s.one_minus_beta1, s.one_minus_beta2,
+                                       0.0, s.step, s.eps_hat, &s.s_limit)
+        if job.first:   # the closed form: |lr g / (|g| + eps)| <= lr
+            ok = lr_t * (1 + 2.0 ** -18) <= 0.99 * F - fabs(s.decay) * self._x_bound
+        s.x_limit = F / (4 * max(1.0, fabs(s.decay)))
+        if self._check_finite:
+            if self._beyond:
+                self._refuse_scalars(&job, g, "state", 0.0, t)
+            if not ok:
+                self._refuse_scalars(&job, g, "overflow", lr_t, t)
         self._run(&job, g)
+        self._beyond = job.big != 0
+        self._x_bound = s.x_limit
+        self._m_bound = s.s_limit
         self._t = t
         return self._x
 
     step.__doc__ = _STEP_DOC
+
+
+cdef inline bint _moment_step_ok(
+    double F, double decay, double X, double M, double L, double beta1, double c1,
+    double c2, double coef_g, double coef_m, double eps_hat, double* m_next,
+) noexcept nogil:
+    """The overflow guard of a moment step (Adam, AdamW, NAdam):
+    ``x * decay - (coef_g g + coef_m m_new) / (sqrt(w) + eps_hat)`` with
+    ``m_new = beta1 m + c1 g`` (either form), given that every finite |x| is
+    at most X, every |m| at most M and every |g| at most L (the check),
+    w >= v_new >= c2 g**2.  Then |m_new| <= max(M, L), and per element
+
+        |update| <= coef_g / sqrt(c2) + coef_m (beta1 M / eps_hat + c1 / sqrt(c2))
+
+    (the part of m_new from g is divided by at least sqrt(c2) |g|, the part
+    from the old m by at least eps_hat), so x stays finite if that plus
+    |decay| X is below 0.99 F, and the numerator if coef_g L + coef_m
+    max(M, L) is below F / 2.  Each term has room for the loop's roundings.
+    Sets ``m_next``, the limit of |m_new| the pass flags (the M of the next
+    step): 2 L, or less when a larger m would take a quarter of the room of
+    a next step with these scalars (a flagged m refuses the next step)."""
+    cdef double d = 2.0 ** -18
+    cdef double room = 0.99 * F - fabs(decay) * X
+    cdef double room_next = 0.99 * F - fabs(decay) * (F / (4 * max(1.0, fabs(decay))))
+    cdef double root = sqrt(c2 * (1 - d))
+    cdef double eps_low = eps_hat * (1 - d)
+    cdef double update = (coef_g * (1 + d) / root
+                          + coef_m * ((beta1 + d) * M / eps_low + (c1 + d) / root)) * (1 + d)
+    m_next[0] = 2 * L
+    if coef_m > 0:
+        m_next[0] = min(2 * L, 0.25 * room_next * eps_low / coef_m)
+    return (room > 0 and update <= room
+            and coef_g * L + coef_m * max(M, L) * (1 + d) <= 0.5 * F)
 
 
 cdef inline bint _usable(double value, bint is64) noexcept nogil:
@@ -788,6 +917,14 @@ cdef class FamilyCore(_Core):
     cdef public double _momentum, _dampening, _alpha, _lr_decay
     cdef public double _beta1, _beta2, _momentum_decay, _mu_product
     cdef public bint _nesterov, _decoupled_weight_decay
+    # The overflow guard (SGD, Adagrad; see `_bound`): whether the last pass
+    # (or the examination of a new or loaded state) found a value beyond its
+    # limit, the limit of the growing state array it used, and the gradient
+    # limit of the last step (for the error message).
+    cdef public bint _beyond
+    cdef public double _s_limit, _step_limit
+    cdef public double _s_bound   # NAdam, Adamax: every |m| is at most this
+    cdef public double _r_bound   # Adamax: every |m| / u is at most this
 
     def _bind(self, int algo, cnp.ndarray params, a, b, c, bint centered=False):
         """Hold ``params`` and the state arrays ``a``, ``b``, ``c`` (None
@@ -822,8 +959,105 @@ cdef class FamilyCore(_Core):
     def _grad_limit(self):
         """The largest gradient magnitude a step accepts: under the square
         root of the dtype's largest number for the algorithms that square the
-        gradient, else the largest finite number."""
+        gradient, else the largest finite number; for SGD and Adagrad, the
+        bound of the last step (`_bound`) if lower."""
+        if self._step_limit > 0:
+            return min(self._limit(), self._step_limit)
         return self._limit()
+
+    cdef double _bound(self, FamilyScalars* s, bint is64):
+        """The overflow guard of SGD, Adagrad, Adamax and NAdam: set the limits the
+        pass compares its new values with (``s.x_limit``, ``s.s_limit``) and
+        return the largest gradient magnitude G for which this step provably
+        keeps x and the state finite, given that every finite |x| is at most
+        X = ``_x_bound`` and every state value within the limit of the
+        previous pass (``_beyond`` false); negative when no gradient is safe
+        (the step size alone is too large).  With F the dtype's largest
+        number, in float64 (each bound has a factor 0.99 of room for the
+        roundings of the loop, a few units of 2**-24 at most)::
+
+            all:      the pass keeps x finite if |decay| X + |step| <= 0.99 F
+            SGD:      |x - lr d| with d = g (no momentum): G = (0.99 F - X) / lr.
+                      Momentum b = mu b + (1 - dampening) g, |b| <= B (the
+                      previous step's limit, F / (8192 max(1, lr)), low enough
+                      that a schedule may raise lr 4096-fold in one step):
+                      |b_new| <= B + G, |d| <= 2G + B (Nesterov: g + mu b_new),
+                      so G = min(F/8, ((0.99 F - X) / lr - B) / 2).
+            Adagrad:  s_new = s + g^2 with s <= F/4: G = sqrt(F/2); the step
+                      is clr g / (sqrt(s_new) + eps) <= clr (s_new >= g^2),
+                      so clr <= 0.99 F - X is needed.
+            NAdam:    as Adam (`_moment_step_ok`), with M = ``_s_bound``.
+            Adamax:   `_adamax_bound`.
+
+        The pass flags a new finite |x| beyond F / (4 max(1, |decay|)) (then X
+        for the next step) and a state value beyond its limit; a flagged
+        value refuses the next step.  Conservative only at those extreme
+        magnitudes.  X assumes x holds what the last pass wrote (or what
+        construction and ``load_state_dict`` examined: `_examine` of the
+        classes); values written into it between steps are not re-read."""
+        cdef double F = DBL_MAX if is64 else <double>FLT_MAX
+        cdef double lr = s.lr, b_limit, g_limit
+        cdef double room = 0.99 * F - fabs(s.decay) * self._x_bound
+        s.x_limit = F / (4 * max(1.0, fabs(s.decay)))
+        s.s_limit = F
+        s.r_limit = F
+        if room <= 0:
+            return -1.0
+        if self._algo == ALGO_SGD:
+            if self._momentum == 0.0:
+                return room / lr if lr > 0 else F
+            b_limit = self._s_limit if self._s_limit > 0 else F / 8192
+            s.s_limit = F / (8192 * max(1.0, lr))
+            g_limit = 0.99 * (room / lr - b_limit) / 2 if lr > 0 else F
+            return min(0.99 * F / 8, g_limit)
+        if self._algo == ALGO_ADAGRAD:
+            s.s_limit = F / 4
+            if not lr <= room:
+                return -1.0
+            return 0.99 * sqrt(F / 2)
+        if self._algo == ALGO_ADAMAX:
+            return self._adamax_bound(s, F, room)
+        if self._algo == ALGO_NADAM:
+            g_limit = self._limit()
+            if not _moment_step_ok(F, s.decay, self._x_bound, self._s_bound, g_limit,
+                                   self._beta1, s.one_minus_beta1, s.one_minus_beta2,
+                                   fabs(s.lr), fabs(s.lr2), s.eps, &s.s_limit):
+                return -1.0
+            return g_limit
+        return F
+
+    cdef double _adamax_bound(self, FamilyScalars* s, double F, double room):
+        """Adamax's part of `_bound`.  Given |m| <= M (``_s_bound``) <= F/4
+        and |m| <= K u elementwise (K = ``_r_bound``: the largest ratio at
+        construction and load, then ``ADAMAX_RATIO`` = 2**40), gradients
+        up to G = F/4 keep g - m and |g| + eps finite (eps <= F/2), and with
+        m_new = beta1 m + c1 g, u_new >= max(beta2 u, |g| + eps):
+
+            |m_new| / u_new <= beta1 min(K / beta2, M / eps) + c1
+
+        so x stays finite if clr times that is within the room.  The pass
+        flags a new |m| beyond the next M (at most F/4: less when a larger m
+        would take a quarter of the room of a next step with these scalars)
+        or beyond K u."""
+        cdef double d = 2.0 ** -18
+        cdef double eps = s.eps, clr = fabs(s.lr), beta1 = self._beta1, ratio
+        cdef double room_next = 0.99 * F - F / 4
+        # (beta2 = 0: u_new = |g| + eps, no ratio carries over, none is flagged)
+        s.r_limit = _ADAMAX_RATIO if s.beta2 > 0 else INFINITY
+        s.s_limit = F / 4
+        if clr > 0 and not (s.beta2 > 0 and clr * ((beta1 + d) * _ADAMAX_RATIO / s.beta2 + 1)
+                            * (1 + d) <= 0.25 * room_next):
+            # (only when the ratio limit alone would not keep the next step safe)
+            s.s_limit = min(F / 4, 0.25 * room_next * eps * (1 - d) / clr)
+        if not eps <= F / 2:
+            return -1.0
+        ratio = self._s_bound / (eps * (1 - d))
+        if s.beta2 > 0:
+            ratio = min(ratio, self._r_bound / s.beta2)
+        ratio = ((beta1 + d) * ratio + (1.0 - beta1) + d) * (1 + d)
+        if not clr * ratio <= room:
+            return -1.0
+        return 0.99 * F / 4
 
     def step(self, grad):
         cdef long long t = self._t + 1
@@ -833,6 +1067,8 @@ cdef class FamilyCore(_Core):
         cdef bint is64 = self._typenum == cnp.NPY_FLOAT64
         cdef StepJob job
         cdef int algo = self._algo
+        # No call into Python from here to the end of the pass.
+        self._recheck(g, (self._a, self._b, self._c))
         self._start_job(&job, g, algo, self._coupled(), self._limit())
         job.m = <char*>cnp.PyArray_DATA(self._a)
         job.v = <char*>cnp.PyArray_DATA(self._b) if self._b is not None else NULL
@@ -889,7 +1125,26 @@ cdef class FamilyCore(_Core):
             self._refuse_scalars(&job, g, "lr", lr_t, t)
         if algo != ALGO_SGD and not (s.eps > 0 and (is64 or <float>s.eps > 0)):
             self._refuse_scalars(&job, g, "eps", self._eps, t)
+        # The overflow guard (with the check only: without it nothing is
+        # promised): the check refuses any gradient above the bound.
+        cdef double bound = self._bound(&s, is64)
+        if self._check_finite and algo in (ALGO_SGD, ALGO_ADAGRAD, ALGO_NADAM, ALGO_ADAMAX):
+            if self._beyond:
+                self._refuse_scalars(&job, g, "state", 0.0, t)
+            if bound < 0:
+                self._refuse_scalars(&job, g, "overflow", lr_t, t)
+            if bound < job.limit:
+                job.limit = bound
+                self._step_limit = bound
+            else:
+                self._step_limit = 0.0
         self._run(&job, g)
+        if algo in (ALGO_SGD, ALGO_ADAGRAD, ALGO_NADAM, ALGO_ADAMAX):
+            self._beyond = job.big != 0
+            self._x_bound = s.x_limit
+            self._s_bound = s.s_limit
+            self._r_bound = s.r_limit
+            self._s_limit = s.s_limit
         self._mu_product = mu_product
         self._t = t
         return self._x

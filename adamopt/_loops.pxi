@@ -9,6 +9,7 @@
 
 from cpython.pycapsule cimport PyCapsule_New
 from cython cimport floating
+from libc.float cimport DBL_MAX, FLT_MAX
 from libc.math cimport fabs, fabsf, sqrt, sqrtf
 
 from adamopt._kernel_api cimport (
@@ -101,13 +102,40 @@ cdef inline floating _average(floating a, floating b, floating p, floating q,
     return p * a + c * (b - q * a)
 
 
-cdef inline void _adam_loop(
+cdef inline floating _abs(floating a) noexcept nogil:
+    if floating is float:
+        return fabsf(a)
+    else:
+        return fabs(a)
+
+
+cdef inline floating _over(floating big, floating a, floating limit) noexcept nogil:
+    """The flag of the new values a loop writes: 1 once one exceeds ``limit``
+    in magnitude (or is NaN), else ``big`` (a select on a constant: the loop
+    still vectorises, as the gradient check's flags do)."""
+    return big if _abs(a) <= limit else 1
+
+
+cdef inline floating _over_x(floating big, floating a, floating limit) noexcept nogil:
+    """`_over` for a new x, which only flags a finite value beyond ``limit``:
+    an element of the parameters that is already NaN or infinite (accepted,
+    not checked) stays so, elementwise, and does not refuse the next step."""
+    cdef floating top
+    if floating is float:
+        top = FLT_MAX
+    else:
+        top = DBL_MAX
+    return 1 if (limit < _abs(a) and _abs(a) <= top) else big
+
+
+cdef inline bint _adam_loop(
     floating* x, const floating* grad, floating* m, floating* v, floating* vmax,
     Py_ssize_t n, const AdamScalars* s, bint coupled, bint amsgrad, bint first,
 ) noexcept nogil:
     """The update of every element.  ``coupled``, ``amsgrad`` and ``first``
     are constants at each call site, so the compiler emits one specialised
-    loop per case (check the assembly: each one vectorises)."""
+    loop per case (check the assembly: each one vectorises).  Returns
+    whether a new |x| exceeds ``s.x_limit`` or a new |m| ``s.s_limit``."""
     # Scalars in locals of the array's type: stores through x, m, v cannot
     # alias them, so they stay in registers and the loop vectorises.
     cdef floating sign = <floating>s.sign, wd = <floating>s.weight_decay
@@ -117,7 +145,8 @@ cdef inline void _adam_loop(
     cdef floating p2 = <floating>s.p2, q2 = <floating>s.q2
     cdef floating step = <floating>s.step, eps_hat = <floating>s.eps_hat
     cdef double lr = s.lr, eps = s.eps, decay64 = s.decay, g64
-    cdef floating xi, gi, mi, vi, wi
+    cdef floating xl = <floating>s.x_limit, ml = <floating>s.s_limit
+    cdef floating xi, gi, mi, vi, wi, xn, big = 0
     cdef Py_ssize_t i
     for i in range(n):
         xi = x[i]
@@ -135,41 +164,38 @@ cdef inline void _adam_loop(
             wi = vi
         if first:
             g64 = gi
-            x[i] = <floating>(xi * decay64 - lr * g64 / (fabs(g64) + eps))
+            xn = <floating>(xi * decay64 - lr * g64 / (fabs(g64) + eps))
         else:
-            x[i] = xi * decay - step * mi / (_sqrt(wi) + eps_hat)
+            xn = xi * decay - step * mi / (_sqrt(wi) + eps_hat)
+        x[i] = xn
+        big = _over_x(big, xn, xl)
+        big = _over(big, mi, ml)
+    return big != 0
 
 
-cdef void _adam_update(
+cdef bint _adam_update(
     floating* x, const floating* grad, floating* m, floating* v, floating* vmax,
     Py_ssize_t n, const AdamScalars* s, bint coupled, bint amsgrad, bint first,
 ) noexcept nogil:
     if first:
         if coupled:
             if amsgrad:
-                _adam_loop(x, grad, m, v, vmax, n, s, True, True, True)
+                return _adam_loop(x, grad, m, v, vmax, n, s, True, True, True)
             else:
-                _adam_loop(x, grad, m, v, vmax, n, s, True, False, True)
+                return _adam_loop(x, grad, m, v, vmax, n, s, True, False, True)
         elif amsgrad:
-            _adam_loop(x, grad, m, v, vmax, n, s, False, True, True)
+            return _adam_loop(x, grad, m, v, vmax, n, s, False, True, True)
         else:
-            _adam_loop(x, grad, m, v, vmax, n, s, False, False, True)
+            return _adam_loop(x, grad, m, v, vmax, n, s, False, False, True)
     elif coupled:
         if amsgrad:
-            _adam_loop(x, grad, m, v, vmax, n, s, True, True, False)
+            return _adam_loop(x, grad, m, v, vmax, n, s, True, True, False)
         else:
-            _adam_loop(x, grad, m, v, vmax, n, s, True, False, False)
+            return _adam_loop(x, grad, m, v, vmax, n, s, True, False, False)
     elif amsgrad:
-        _adam_loop(x, grad, m, v, vmax, n, s, False, True, False)
+        return _adam_loop(x, grad, m, v, vmax, n, s, False, True, False)
     else:
-        _adam_loop(x, grad, m, v, vmax, n, s, False, False, False)
-
-
-cdef inline floating _abs(floating a) noexcept nogil:
-    if floating is float:
-        return fabsf(a)
-    else:
-        return fabs(a)
+        return _adam_loop(x, grad, m, v, vmax, n, s, False, False, False)
 
 
 # ---------------------------------------------------------------------------
@@ -179,13 +205,14 @@ cdef inline floating _abs(floating a) noexcept nogil:
 # so the compiler emits one specialised, vectorised loop per combination.
 # The arithmetic of each is documented in _kernels.pyx ("The family").
 
-cdef inline void _sgd_loop(
+cdef inline bint _sgd_loop(
     floating* x, const floating* grad, floating* buf, Py_ssize_t n,
     const FamilyScalars* s, bint coupled, bint momentum, bint nesterov, bint first,
 ) noexcept nogil:
     cdef floating sign = <floating>s.sign, wd = <floating>s.weight_decay
     cdef floating lr = <floating>s.lr, mu = <floating>s.momentum, damp = <floating>s.damp
-    cdef floating xi, gi, bi
+    cdef floating xl = <floating>s.x_limit, sl = <floating>s.s_limit
+    cdef floating xi, gi, bi, xn, big = 0
     cdef Py_ssize_t i
     for i in range(n):
         xi = x[i]
@@ -196,49 +223,56 @@ cdef inline void _sgd_loop(
             else:
                 bi = mu * buf[i] + damp * gi
             buf[i] = bi
+            big = _over(big, bi, sl)
             if nesterov:
                 gi = gi + mu * bi
             else:
                 gi = bi
-        x[i] = xi - lr * gi
+        xn = xi - lr * gi
+        x[i] = xn
+        big = _over_x(big, xn, xl)
+    return big != 0
 
 
-cdef inline void _sgd_nesterov(
+cdef inline bint _sgd_nesterov(
     floating* x, const floating* grad, floating* buf, Py_ssize_t n,
     const FamilyScalars* s, bint coupled, bint first, int flags,
 ) noexcept nogil:
     if flags & F_NESTEROV:
-        _sgd_loop(x, grad, buf, n, s, coupled, True, True, first)
-    else:
-        _sgd_loop(x, grad, buf, n, s, coupled, True, False, first)
+        return _sgd_loop(x, grad, buf, n, s, coupled, True, True, first)
+    return _sgd_loop(x, grad, buf, n, s, coupled, True, False, first)
 
 
-cdef inline void _sgd_momentum(
+cdef inline bint _sgd_momentum(
     floating* x, const floating* grad, floating* buf, Py_ssize_t n,
     const FamilyScalars* s, bint coupled, int flags,
 ) noexcept nogil:
     if not flags & F_MOMENTUM:
-        _sgd_loop(x, grad, buf, n, s, coupled, False, False, False)
+        return _sgd_loop(x, grad, buf, n, s, coupled, False, False, False)
     elif flags & F_FIRST:
-        _sgd_nesterov(x, grad, buf, n, s, coupled, True, flags)
-    else:
-        _sgd_nesterov(x, grad, buf, n, s, coupled, False, flags)
+        return _sgd_nesterov(x, grad, buf, n, s, coupled, True, flags)
+    return _sgd_nesterov(x, grad, buf, n, s, coupled, False, flags)
 
 
-cdef inline void _adagrad_loop(
+cdef inline bint _adagrad_loop(
     floating* x, const floating* grad, floating* acc, Py_ssize_t n,
     const FamilyScalars* s, bint coupled,
 ) noexcept nogil:
     cdef floating sign = <floating>s.sign, wd = <floating>s.weight_decay
     cdef floating clr = <floating>s.lr, eps = <floating>s.eps
-    cdef floating xi, gi, ai
+    cdef floating xl = <floating>s.x_limit, sl = <floating>s.s_limit
+    cdef floating xi, gi, ai, xn, big = 0
     cdef Py_ssize_t i
     for i in range(n):
         xi = x[i]
         gi = _grad_at(grad, xi, i, sign, wd, coupled)
         ai = acc[i] + gi * gi
         acc[i] = ai
-        x[i] = xi - clr * (gi / (_sqrt(ai) + eps))
+        big = _over(big, ai, sl)
+        xn = xi - clr * (gi / (_sqrt(ai) + eps))
+        x[i] = xn
+        big = _over_x(big, xn, xl)
+    return big != 0
 
 
 cdef inline void _rmsprop_loop(
@@ -286,14 +320,16 @@ cdef inline void _rmsprop_momentum(
         _rmsprop_loop(x, grad, sq, avg, buf, n, s, coupled, False, False)
 
 
-cdef inline void _adamax_loop(
+cdef inline bint _adamax_loop(
     floating* x, const floating* grad, floating* m, floating* u, Py_ssize_t n,
     const FamilyScalars* s, bint coupled,
 ) noexcept nogil:
     cdef floating sign = <floating>s.sign, wd = <floating>s.weight_decay
     cdef floating clr = <floating>s.lr, eps = <floating>s.eps, beta2 = <floating>s.beta2
     cdef floating c1 = <floating>s.one_minus_beta1, p1 = <floating>s.p1, q1 = <floating>s.q1
-    cdef floating xi, gi, mi, ui, ai
+    cdef floating xl = <floating>s.x_limit, ml = <floating>s.s_limit
+    cdef floating rl = <floating>s.r_limit
+    cdef floating xi, gi, mi, ui, ai, xn, big = 0
     cdef Py_ssize_t i
     for i in range(n):
         xi = x[i]
@@ -305,10 +341,15 @@ cdef inline void _adamax_loop(
         # max that propagates NaN like torch.maximum
         ui = ai if (ai > ui or ai != ai) else ui
         u[i] = ui
-        x[i] = xi - clr * (mi / ui)
+        xn = xi - clr * (mi / ui)
+        x[i] = xn
+        big = _over_x(big, xn, xl)
+        big = _over(big, mi, ml)
+        big = big if _abs(mi) <= rl * ui else 1
+    return big != 0
 
 
-cdef inline void _nadam_loop(
+cdef inline bint _nadam_loop(
     floating* x, const floating* grad, floating* m, floating* v, Py_ssize_t n,
     const FamilyScalars* s, bint coupled,
 ) noexcept nogil:
@@ -317,7 +358,8 @@ cdef inline void _nadam_loop(
     cdef floating cg = <floating>s.lr, cm = <floating>s.lr2, eps_hat = <floating>s.eps
     cdef floating c1 = <floating>s.one_minus_beta1, p1 = <floating>s.p1, q1 = <floating>s.q1
     cdef floating c2 = <floating>s.one_minus_beta2, p2 = <floating>s.p2, q2 = <floating>s.q2
-    cdef floating xi, gi, mi, vi
+    cdef floating xl = <floating>s.x_limit, ml = <floating>s.s_limit
+    cdef floating xi, gi, mi, vi, xn, big = 0
     cdef Py_ssize_t i
     for i in range(n):
         xi = x[i]
@@ -326,28 +368,32 @@ cdef inline void _nadam_loop(
         vi = _average(v[i], gi * gi, p2, q2, c2)
         m[i] = mi
         v[i] = vi
-        x[i] = xi * decay - (cg * gi + cm * mi) / (_sqrt(vi) + eps_hat)
+        xn = xi * decay - (cg * gi + cm * mi) / (_sqrt(vi) + eps_hat)
+        x[i] = xn
+        big = _over_x(big, xn, xl)
+        big = _over(big, mi, ml)
+    return big != 0
 
 
-cdef inline void _family_update(
+cdef inline bint _family_update(
     int algo, floating* x, const floating* grad, floating* a, floating* b, floating* c,
     Py_ssize_t n, const FamilyScalars* s, int flags,
 ) noexcept nogil:
     """One step of algorithm ``algo`` over n elements; ``a``, ``b``, ``c``
     are its state arrays (SGD: the momentum buffer; Adagrad: the sum of
     squares; RMSprop: the square average, the gradient average and the
-    momentum buffer; Adamax: m and the infinity norm u; NAdam: m and v)."""
+    momentum buffer; Adamax: m and the infinity norm u; NAdam: m and v).
+    Returns whether a new value exceeded its limit (``x_limit``,
+    ``s_limit``; SGD and Adagrad only, else False)."""
     cdef bint coupled = (flags & F_COUPLED) != 0
     if algo == ALGO_SGD:
         if coupled:
-            _sgd_momentum(x, grad, a, n, s, True, flags)
-        else:
-            _sgd_momentum(x, grad, a, n, s, False, flags)
+            return _sgd_momentum(x, grad, a, n, s, True, flags)
+        return _sgd_momentum(x, grad, a, n, s, False, flags)
     elif algo == ALGO_ADAGRAD:
         if coupled:
-            _adagrad_loop(x, grad, a, n, s, True)
-        else:
-            _adagrad_loop(x, grad, a, n, s, False)
+            return _adagrad_loop(x, grad, a, n, s, True)
+        return _adagrad_loop(x, grad, a, n, s, False)
     elif algo == ALGO_RMSPROP:
         if coupled:
             _rmsprop_momentum(x, grad, a, b, c, n, s, True, flags)
@@ -355,28 +401,27 @@ cdef inline void _family_update(
             _rmsprop_momentum(x, grad, a, b, c, n, s, False, flags)
     elif algo == ALGO_ADAMAX:
         if coupled:
-            _adamax_loop(x, grad, a, b, n, s, True)
-        else:
-            _adamax_loop(x, grad, a, b, n, s, False)
+            return _adamax_loop(x, grad, a, b, n, s, True)
+        return _adamax_loop(x, grad, a, b, n, s, False)
     elif algo == ALGO_NADAM:
         if coupled:
-            _nadam_loop(x, grad, a, b, n, s, True)
-        else:
-            _nadam_loop(x, grad, a, b, n, s, False)
+            return _nadam_loop(x, grad, a, b, n, s, True)
+        return _nadam_loop(x, grad, a, b, n, s, False)
+    return False
 
 
-cdef void _family64(
+cdef bint _family64(
     int algo, double* x, const double* grad, double* a, double* b, double* c,
     Py_ssize_t n, const FamilyScalars* s, int flags,
 ) noexcept nogil:
-    _family_update(algo, x, grad, a, b, c, n, s, flags)
+    return _family_update(algo, x, grad, a, b, c, n, s, flags)
 
 
-cdef void _family32(
+cdef bint _family32(
     int algo, float* x, const float* grad, float* a, float* b, float* c,
     Py_ssize_t n, const FamilyScalars* s, int flags,
 ) noexcept nogil:
-    _family_update(algo, x, grad, a, b, c, n, s, flags)
+    return _family_update(algo, x, grad, a, b, c, n, s, flags)
 
 
 cdef inline floating _effective(
@@ -423,18 +468,18 @@ cdef inline bint _any_bad(
         b0 = _flag(b0, _effective(g, x, j, sg, wd, coupled), limit)
     return b0 + b1 + b2 + b3 + b4 + b5 + b6 + b7 != 0
 
-cdef void _update64(
+cdef bint _update64(
     double* x, const double* grad, double* m, double* v, double* vmax,
     Py_ssize_t n, const AdamScalars* s, bint coupled, bint amsgrad, bint first,
 ) noexcept nogil:
-    _adam_update(x, grad, m, v, vmax, n, s, coupled, amsgrad, first)
+    return _adam_update(x, grad, m, v, vmax, n, s, coupled, amsgrad, first)
 
 
-cdef void _update32(
+cdef bint _update32(
     float* x, const float* grad, float* m, float* v, float* vmax,
     Py_ssize_t n, const AdamScalars* s, bint coupled, bint amsgrad, bint first,
 ) noexcept nogil:
-    _adam_update(x, grad, m, v, vmax, n, s, coupled, amsgrad, first)
+    return _adam_update(x, grad, m, v, vmax, n, s, coupled, amsgrad, first)
 
 
 cdef bint _any_bad64(

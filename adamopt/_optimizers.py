@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from . import _validation as check
-from ._kernels import AdamCore
+from ._kernels import MAX_STEPS, AdamCore
 
 _COMMON_PARAMETERS = r"""
     params : numpy.ndarray
@@ -51,9 +51,12 @@ _COMMON_FLAGS = r"""
         weight decay) is finite and small enough that its square cannot overflow
         the second moment (about 1.8e19 for float32 and 1.3e154 for float64).  A
         failed check raises `ValueError` and leaves the parameters and the state
-        exactly as they were.  ``False`` skips the check (one read of the
-        gradient) as SciPy's ``check_finite`` does; a NaN then propagates into
-        the parameters and the moments.
+        exactly as they were.  With the check, a step that could carry the
+        parameters or the moments past the dtype's maximum (a step size too
+        large for their magnitude) is refused the same way
+        (`GradientValueError`, naming ``lr``).  ``False`` skips the check (one
+        read of the gradient) as SciPy's ``check_finite`` does; a NaN then
+        propagates into the parameters and the moments.
 """
 
 _ATTRIBUTES_AND_NOTES = r"""
@@ -90,8 +93,9 @@ _ATTRIBUTES_AND_NOTES = r"""
 Schedule = Callable[[int], float]
 
 
-#: Largest step count a state may hold (the compiled core counts in 64 bits).
-_MAX_STEPS = 2**62
+#: Largest step count a state may hold (the compiled core counts in 64 bits
+#: and refuses the step that would go past it, so every state it produces loads).
+_MAX_STEPS = MAX_STEPS
 
 #: The check of each hyperparameter, by name: ``check(value, name, owner)``.
 _CHECKS = {
@@ -133,7 +137,9 @@ class _Checked:
         return self if obj is None else getattr(obj, self.slot)
 
     def __set__(self, obj, value):
-        setattr(obj, self.slot, _CHECKS[self.name](value, self.name, type(obj).__name__))
+        owner = type(obj).__name__
+        value = _CHECKS[self.name](value, self.name, owner)
+        setattr(obj, self.slot, obj._fit_dtype(self.name, value))
 
 
 def _restore(cls, params, kwargs, state):
@@ -173,10 +179,24 @@ class _Optimizer:
     _ZERO_AT_START = ()
     #: Hyperparameters the repr always shows after ``lr``.
     _REPR_NUMBERS = ()
+    #: The state array whose growth the overflow guard bounds (its error message).
+    _GROWING = "state"
     #: What a usable ``eps`` must do each step (the rule of its error message).
     _EPS_RULE = "stay positive when rounded to"
 
+    #: The parameters' dtype, set by the constructor before any hyperparameter.
+    _dtype = None
+
     # -- hyperparameters: validated on every assignment -------------------------
+
+    def _fit_dtype(self, name, value):
+        """Refuse a number the step would round to an infinity in the
+        parameters' dtype (the one place that checks it: the constructor
+        sets ``_dtype`` first, and every assignment and state load goes
+        through the descriptors and setters)."""
+        if self._dtype is None:
+            return value
+        return check.within_dtype(value, name, type(self).__name__, self._dtype)
 
     @property
     def lr(self) -> "float | Schedule":
@@ -186,6 +206,7 @@ class _Optimizer:
     @lr.setter
     def lr(self, value: "float | Schedule") -> None:
         value = check.number_or_callable(value, "lr", type(self).__name__)
+        value = value if callable(value) else self._fit_dtype("lr", value)
         if callable(value):
             self._lr_fn, self._lr = value, float("nan")
         else:
@@ -199,6 +220,7 @@ class _Optimizer:
     @weight_decay.setter
     def weight_decay(self, value: "float | Schedule") -> None:
         value = check.number_or_callable(value, "weight_decay", type(self).__name__)
+        value = value if callable(value) else self._fit_dtype("weight_decay", value)
         if callable(value):
             # The compiled step sets _weight_decay from the callable before each update.
             self._weight_decay_fn, self._weight_decay = value, 0.0
@@ -297,6 +319,24 @@ class _Optimizer:
 
     def _raise_bad_scalars(self, name, value, t):
         owner, dtype = type(self).__name__, self._x.dtype
+        if name == "state":
+            big = float(np.finfo(dtype).max) / 4
+            advice = "rescale the problem" + (" or use float64" if dtype == np.float32 else "")
+            raise check.GradientValueError(
+                f"The parameters or the state of {owner} reached a magnitude beyond what a "
+                f"further step can take without overflowing {dtype} (|params| > {big:.3g}, "
+                f"or the optimizer's {self._GROWING} beyond its limit) at t={t - 1}; the "
+                f"step is refused and the parameters and the optimizer state are unchanged "
+                f"({advice})."
+            )
+        if name == "overflow":
+            raise check.GradientValueError(
+                f"The step of {owner} at t={t} could carry the parameters past the largest "
+                f"{dtype} number: the 'lr' parameter (lr_t = {value!r}) is too large for "
+                f"parameters or moments of their current magnitude; the step is refused and "
+                f"the parameters and the optimizer state are unchanged (lower lr or rescale "
+                f"the problem)."
+            )
         if name == "lr":
             raise ValueError(
                 f"The 'lr' parameter of {owner} (times the 'schedule' multiplier) must keep "
@@ -320,7 +360,11 @@ class _Optimizer:
         limit = self._grad_limit()
         order = check.memory_order(x)
         where = tuple(int(i) for i in np.unravel_index(index, x.shape, order=order))
-        if np.isfinite(effective):
+        if np.isfinite(effective) and getattr(self, "_step_limit", 0.0) == limit:
+            rule = (f"at most {limit:.3g} in magnitude at this step for {x.dtype} "
+                    f"parameters (a larger one could overflow the optimizer's state or the "
+                    f"parameters: rescale the objective, lower lr or use float64)")
+        elif np.isfinite(effective):
             rule = (f"at most {limit:.3g} in magnitude for {x.dtype} parameters (its square "
                     f"would overflow the optimizer's state: rescale the objective or use "
                     f"float64)")
@@ -444,11 +488,21 @@ class _Optimizer:
                 f"not {self._algorithm!r}."
             )
         t = state["t"]
-        if isinstance(t, (bool, np.bool_)) or not isinstance(t, (int, np.integer)):
+        if isinstance(t, (bool, np.bool_)) or not isinstance(t, (int, np.integer, float,
+                                                                  np.floating)):
             raise TypeError(
                 f"The 't' entry of the state given to {owner} must be an integer. "
                 f"Got {check.show(t)} instead."
             )
+        if isinstance(t, (float, np.floating)):
+            # An integral float (PyTorch's test of non-tensor steps writes 10.0).
+            if not (np.isfinite(t) and float(t).is_integer()):
+                raise ValueError(
+                    f"The 't' entry of the state given to {owner} must be an integer "
+                    f"(an integral float such as 10.0 is accepted). Got {check.show(t)} "
+                    f"instead."
+                )
+            t = int(t)
         if not 0 <= t <= _MAX_STEPS:
             raise ValueError(
                 f"The 't' entry of the state given to {owner} must be in [0, {_MAX_STEPS}]. "
@@ -565,6 +619,7 @@ class Adam(_Optimizer, AdamCore):
                                      "vmax": ("_vmax", "nonnegative", "amsgrad")}
     _ZERO_AT_START = ("m", "v", "vmax")
     _REPR_NUMBERS = ("beta1", "beta2", "eps", "weight_decay")
+    _GROWING = "first moment"
     _EPS_RULE = "stay positive when scaled by sqrt(1 - beta2**t) and rounded to"
 
     def __init__(self, params: npt.NDArray[np.floating], *, lr: float | Schedule = 1e-3,
@@ -574,6 +629,7 @@ class Adam(_Optimizer, AdamCore):
                  schedule: Schedule | None = None, check_finite: bool = True) -> None:
         owner = type(self).__name__
         params = check.params_array(params, owner)
+        self._dtype = params.dtype
         amsgrad = check.boolean(amsgrad, "amsgrad", owner)
         self.lr = lr
         self.beta1 = beta1
@@ -593,6 +649,7 @@ class Adam(_Optimizer, AdamCore):
             type(self)._DECOUPLED,
             amsgrad,
         )
+        self._examine()
 
     beta1 = _Checked("Decay rate of the first moment, in ``[0, 1)``.")
     beta2 = _Checked("Decay rate of the second moment, in ``[0, 1)``.")
@@ -603,12 +660,36 @@ class Adam(_Optimizer, AdamCore):
         """Whether the AMSGrad variant is used (fixed at construction)."""
         return self._amsgrad
 
+    def _examine(self):
+        """Set the premise of the overflow guard (`AdamCore.step`) from the
+        arrays as they are now: the largest finite |x| and |m|.  One pass, at
+        construction and ``load_state_dict`` (not per step)."""
+        with np.errstate(invalid="ignore"):
+            self._x_bound = _finite_max(self._x)
+            self._m_bound = _finite_max(self._m)
+            self._beyond = False
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        super().load_state_dict(state)
+        self._examine()
+
+    load_state_dict.__doc__ = _Optimizer.load_state_dict.__doc__
+
     def _coupled_decay(self):
         return not self._DECOUPLED and self._weight_decay != 0.0
 
     def _smoothed_gradient(self, grad):
         """The bias-corrected first moment (see `_Optimizer._smoothed_gradient`)."""
         return self._m, 1.0 / (1.0 - self._beta1 ** self._t), True
+
+
+def _finite_max(x):
+    """The largest finite magnitude in ``x`` (0 if none): NaN or infinite
+    elements are accepted, and stay so, elementwise."""
+    a = np.abs(x)
+    with np.errstate(invalid="ignore"):
+        finite = a[np.isfinite(a)] if not np.isfinite(a).all() else a
+    return float(finite.max()) if finite.size else 0.0
 
 
 def _scalar(value):

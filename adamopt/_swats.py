@@ -15,6 +15,7 @@ from scipy.optimize import OptimizeResult
 
 from . import _validation as check
 from ._family import SGD
+from ._kernels import MAX_STEPS, _raise_step_cap
 from ._minimize import _least_squares_example, _method_doc, _minimize
 from ._optimizers import Adam, Schedule, _Checked
 
@@ -235,6 +236,8 @@ class SWATS(Adam):
         does, leaving the parameters and the state unchanged.
         """
         if self._switched_at:
+            if not 0 <= self._t < MAX_STEPS:   # (the SGD phase counts from the switch)
+                _raise_step_cap(type(self).__name__, self._t)
             sgd = self._sgd
             sgd._weight_decay, sgd._maximize = self._weight_decay, self._maximize
             sgd._check_finite, sgd._momentum = self._check_finite, self._beta1
@@ -277,6 +280,7 @@ class SWATS(Adam):
             continued = _Continued(self.lr, self._schedule, k, at_switch)
         sgd.schedule = continued
         sgd._t = self._t - k
+        sgd._examine()   # the Adam phase moved x: the SGD phase's guard re-reads it
 
     def _smoothed_gradient(self, grad):
         if self._switched_at:
