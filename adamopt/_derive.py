@@ -16,7 +16,7 @@ import numpy as np
 from . import _validation as check
 from ._kernels import Core
 from ._method_doc import _OPTIONS_DOC
-from ._optimizers import _CHECKS, _Checked, _Optimizer
+from ._optimizers import _CHECKS, _Checked, _finite_max, _Optimizer
 from ._registry import COMMON, Algorithm
 
 # -- docstrings ---------------------------------------------------------------------------
@@ -39,7 +39,11 @@ _FLAGS = r"""
     check_finite : bool, default: True
         Before each step, check that the gradient (plus the L2 term, for coupled
         weight decay) is finite{square}.  A failed check raises `ValueError` and
-        leaves the parameters and the state exactly as they were.  ``False``
+        leaves the parameters and the state exactly as they were.  With the
+        check, a step that could carry the parameters or the state past the
+        dtype's maximum (a step size too large for their magnitude) is refused
+        the same way (`GradientValueError`, naming ``lr``; every algorithm but
+        RMSprop).  ``False``
         skips the check (one read of the gradient) as SciPy's ``check_finite``
         does; a NaN then propagates into the parameters and the state.
 """
@@ -172,6 +176,7 @@ def _make_init(a, signature):
         values = values.arguments
         owner = type(self).__name__
         params = check.params_array(params, owner)
+        self._dtype = params.dtype
         fixed = {name: _CHECKS[name](values[name], name, owner) for name in fixed_names}
         self._decoupled_weight_decay = a.decoupled
         for h in a.hyperparameters:
@@ -191,6 +196,7 @@ def _make_init(a, signature):
                    centered=fixed.get("centered", False))
         if a.validate is not None:
             a.validate(self)
+        self._examine()
 
     __init__.__signature__ = signature
     return __init__
@@ -233,6 +239,8 @@ def make_class(a: Algorithm) -> type:
         "_ZERO_AT_START": tuple(s.name for s in a.state if s.zero_at_start),
         "_REPR_NUMBERS": a.repr_numbers,
         "_EPS_RULE": a.eps_rule,
+        "_GROWING": _GUARDS[a.guard][1] if a.guard else "state",
+        "_examine": _examine_method(a),
         "_smoothed_gradient": _smoothed_gradient(a),
     }
     for index, s in enumerate(a.state):
@@ -245,6 +253,65 @@ def make_class(a: Algorithm) -> type:
         elif not h.schedulable or h.name not in ("lr", "weight_decay"):
             namespace[h.name] = _Checked(h.doc.strip().split("\n")[0], h.check)
     return type(a.class_name, (_Optimizer, Core), namespace)
+
+
+# -- the overflow guard's premise (``_guard`` in _loops.pxi) ---------------------------------
+
+
+def _examine_moment(opt):
+    """Adam, AdamW, NAdam: the largest finite |x| and |m|."""
+    with np.errstate(invalid="ignore"):
+        opt._x_bound = _finite_max(opt._x)
+        opt._s_bound = _finite_max(opt._state[0])
+    opt._beyond = False
+
+
+def _examine_growing(opt, limit):
+    """SGD, Adagrad: the largest finite |x|, and whether the growing state
+    array (the momentum buffer, the sum of squares) is beyond ``limit``."""
+    opt._x_bound = _finite_max(opt._x)
+    with np.errstate(invalid="ignore"):
+        opt._beyond = not bool(np.all(np.abs(opt._state[0]) <= limit))
+    opt._s_limit = limit
+
+
+def _examine_sgd(opt):
+    lr = opt._lr if opt._lr_fn is None else 1.0
+    _examine_growing(opt, float(np.finfo(opt._x.dtype).max) / (8192 * max(1.0, lr)))
+
+
+def _examine_adagrad(opt):
+    _examine_growing(opt, float(np.finfo(opt._x.dtype).max) / 4)
+
+
+def _examine_adamax(opt):
+    """Adamax: the largest |m| and |m| / u (``_adamax_bound``)."""
+    m, u = opt._state[0], opt._state[1]
+    opt._x_bound = _finite_max(opt._x)
+    opt._s_bound = _finite_max(m)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(m == 0, 0.0, np.abs(m) / u)
+    opt._r_bound = float(ratio.max()) if ratio.size else 0.0
+    opt._beyond = not opt._s_bound <= float(np.finfo(opt._x.dtype).max) / 4
+
+
+#: The examination of each kind of guard (a declaration's ``guard``), and the
+#: state array its error message names.
+_GUARDS = {"moment": (_examine_moment, "first moment"), "sgd": (_examine_sgd, "momentum buffer"),
+           "adagrad": (_examine_adagrad, "sum of squares"),
+           "adamax": (_examine_adamax, "first moment")}
+
+
+def _examine_method(a):
+    examine = _GUARDS[a.guard][0] if a.guard else None
+
+    def _examine(self):
+        """Set the premise of the overflow guard from the arrays as they are
+        now (one pass, at construction and ``load_state_dict``; not per step)."""
+        if examine is not None:
+            examine(self)
+
+    return _examine
 
 
 # -- the SciPy method ------------------------------------------------------------------------

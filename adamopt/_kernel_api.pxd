@@ -36,6 +36,10 @@ cdef struct Hyperparameters:
     double mu_product       # NAdam's product of momentum coefficients before the step
     bint decoupled          # the decay acts on x directly (AdamW, NAdamW, RAdamW)
     bint decay_by_schedule  # ... scaled by eta instead of lr_t (AdamW's "schedule")
+    # The overflow guard's premise (see ``_guard`` in _loops.pxi): every finite
+    # |x| is at most x_bound, every value of the bounded state array (m; SGD's
+    # buffer: b_limit) at most s_bound, Adamax's |m| / u at most r_bound.
+    double x_bound, s_bound, r_bound, b_limit
 
 
 cdef struct StepScalars:
@@ -59,15 +63,20 @@ cdef struct StepScalars:
     double eps              # eps as given (Adam's closed-form first step)
     double eps_hat          # eps as the loop adds it (1.0 where none is added)
     double mu_product       # NAdam: the product after the step
+    # The magnitudes the pass compares its new values with (the overflow
+    # guard, ``_guard``): the loop returns whether any new finite x exceeds
+    # x_limit or any new value of the bounded state array s_limit (Adamax:
+    # or |m| > r_limit * u); the next step's guard assumes neither did.
+    double x_limit, s_limit, r_limit
 
 
 ctypedef void (*prepare_fn)(int kernel, const Hyperparameters* h, long long t,
                             StepScalars* s, int* flags) noexcept nogil
 
-ctypedef void (*update64_fn)(int kernel, double* x, const double* grad, double** state,
+ctypedef bint (*update64_fn)(int kernel, double* x, const double* grad, double** state,
                              Py_ssize_t n, const StepScalars* s, int flags) noexcept nogil
 
-ctypedef void (*update32_fn)(int kernel, float* x, const float* grad, float** state,
+ctypedef bint (*update32_fn)(int kernel, float* x, const float* grad, float** state,
                              Py_ssize_t n, const StepScalars* s, int flags) noexcept nogil
 
 ctypedef bint (*any_bad64_fn)(

@@ -8,6 +8,8 @@ import numpy.typing as npt
 
 GRAD_LIMIT_FLOAT32: float
 GRAD_LIMIT_FLOAT64: float
+MAX_STEPS: int
+ADAMAX_RATIO: float
 
 _Array = npt.NDArray[np.floating]
 
@@ -21,6 +23,7 @@ def _get_num_threads() -> int: ...
 def _set_thread_min_size(size64: int, size32: int, chunk_min: int) -> tuple[int, int, int]: ...
 def _pool_stats() -> tuple[int, int, int]: ...
 def _thread_min_sizes() -> tuple[int, int]: ...
+def _raise_step_cap(owner: str, t: int) -> NoReturn: ...
 def _stream_probe(x: _Array, g: _Array, m: _Array, v: _Array) -> None: ...
 
 #: The kernel id of each algorithm, by name.
@@ -49,6 +52,13 @@ class Core:
     _nesterov: bool
     _decoupled_weight_decay: bool
     _decay_by_schedule: bool
+    # the overflow guard's premise (see _guard in _loops.pxi)
+    _beyond: bool
+    _step_limit: float
+    _x_bound: float
+    _s_bound: float
+    _r_bound: float
+    _s_limit: float
     @property
     def _x(self) -> _Array: ...
     @property

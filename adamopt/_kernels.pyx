@@ -151,6 +151,14 @@ cdef double LIMIT64 = nextafter(sqrt(DBL_MAX) * (1.0 - 2.0 ** -20), 0)
 GRAD_LIMIT_FLOAT32 = LIMIT32
 GRAD_LIMIT_FLOAT64 = LIMIT64
 
+#: The largest step count (a state at it is still loadable: the step that
+#: would go past it is refused).  The core counts in 64 bits.
+MAX_STEPS = 2**62
+cdef long long _MAX_STEPS = MAX_STEPS
+
+#: Adamax's overflow guard: the largest |m| / u a state may hold (`_adamax_bound`).
+ADAMAX_RATIO = _ADAMAX_RATIO
+
 
 include "_runtime.pxi"
 
@@ -169,6 +177,7 @@ cdef struct StepJob:
     int flags             # the F_* flags of the step
     double sign, weight_decay, limit
     int bad
+    int big               # a new value exceeded its limit (the overflow guard)
 
 
 cdef inline bint _check_range(StepJob* j, Py_ssize_t begin, Py_ssize_t end) noexcept nogil:
@@ -213,12 +222,15 @@ cdef void _update_chunk(void* ctx, Py_ssize_t begin, Py_ssize_t end) noexcept no
     cdef int k
     for k in range(MAX_STATE):
         st[k] = _at(j.state[k], off)
+    cdef bint big
     if j.is64:
-        j.table.update64(j.kernel, <double*>(j.x + off), <const double*>(j.g + off),
-                         <double**>st, end - begin, j.s, j.flags)
+        big = j.table.update64(j.kernel, <double*>(j.x + off), <const double*>(j.g + off),
+                               <double**>st, end - begin, j.s, j.flags)
     else:
-        j.table.update32(j.kernel, <float*>(j.x + off), <const float*>(j.g + off),
-                         <float**>st, end - begin, j.s, j.flags)
+        big = j.table.update32(j.kernel, <float*>(j.x + off), <const float*>(j.g + off),
+                               <float**>st, end - begin, j.s, j.flags)
+    if big:
+        adamopt_flag_set(&j.big)
 
 
 cdef void _stream_chunk(void* ctx, Py_ssize_t begin, Py_ssize_t end) noexcept nogil:
@@ -301,6 +313,14 @@ cdef inline bint _usable(double value, bint is64) noexcept nogil:
     return isfinite(value) and (is64 or isfinite(<float>value))
 
 
+def _raise_step_cap(owner, t):
+    """Refuse a step from step count ``t`` (at the cap, or a bad private
+    ``_t``): no state with a count beyond `MAX_STEPS` is ever produced."""
+    raise ValueError(
+        f"The step count of {owner} cannot go past {MAX_STEPS} (2**62). Got t = {t} "
+        f"instead; the parameters and the optimizer state are unchanged.")
+
+
 @cython.auto_pickle(False)
 cdef class Core:
     """The compiled core of every optimizer: the parameters, the state
@@ -333,6 +353,12 @@ cdef class Core:
     cdef Hyperparameters _h
     cdef public object _lr_fn, _schedule, _weight_decay_fn
     cdef public bint _maximize, _check_finite, _nesterov
+    # The overflow guard (``_guard`` in _loops.pxi): whether the last pass (or
+    # the examination of a new or loaded state, the classes' `_examine`)
+    # found a value beyond its limit, and the gradient limit of the last step
+    # when the guard lowered it (for the error message).
+    cdef public bint _beyond
+    cdef public double _step_limit
 
     def _bind(self, str kernel, bint squares, cnp.ndarray params, state,
               bint amsgrad=False, bint centered=False):
@@ -397,6 +423,37 @@ cdef class Core:
                 and cnp.PyArray_ISALIGNED(x)
                 and cnp.PyArray_ISNOTSWAPPED(x))
 
+    cdef bint _array_intact(self, cnp.ndarray a):
+        """Whether the state array ``a`` still has the parameters' size, dtype
+        and layout, as bound (an ndarray can be resized in place, even a
+        private one)."""
+        return (cnp.PyArray_SIZE(a) == self._n
+                and cnp.PyArray_TYPE(a) == self._typenum
+                and (cnp.PyArray_FLAGS(a) & self._layout_flag) == self._layout_flag
+                and cnp.PyArray_ISWRITEABLE(a)
+                and cnp.PyArray_ISALIGNED(a)
+                and cnp.PyArray_ISNOTSWAPPED(a))
+
+    cdef int _recheck(self, cnp.ndarray g) except -1:
+        """Re-check, after the last call into Python of a step (the
+        schedules, the gradient's conversion) and right before its pass,
+        everything the pass's memory safety depends on: a callable may have
+        resized or reinterpreted the parameters or a state array in place
+        (``x.resize(10, refcheck=False)``), so no size checked before it is
+        trusted.  O(1) per array.  Raises `ValueError` (nothing changed)."""
+        if not self._params_intact():
+            self._raise_params_changed()
+        if cnp.PyArray_SIZE(g) != self._n or cnp.PyArray_TYPE(g) != self._typenum:
+            raise ValueError("internal error: the gradient does not match the parameters")
+        for a in (self._s0, self._s1, self._s2, self._s3):
+            if a is not None and not self._array_intact(<cnp.ndarray>a):
+                raise ValueError(
+                    f"A state array of {type(self).__name__} changed size, dtype or memory "
+                    f"layout during the step (now shape {(<object>a).shape}, dtype "
+                    f"{(<object>a).dtype}); "
+                    f"the parameters and the optimizer state are unchanged.")
+        return 0
+
     cdef bint _grad_ready(self, object grad):
         """Whether ``grad`` can be read directly: an ndarray with the
         parameters' dtype, shape and layout that does not overlap them."""
@@ -425,6 +482,8 @@ cdef class Core:
         ``_weight_decay`` to its value at step ``t`` when it is a callable."""
         if not self._params_intact():
             self._raise_params_changed()
+        if not 0 < t <= _MAX_STEPS:
+            _raise_step_cap(type(self).__name__, t - 1)
         cdef double lr_t
         eta[0] = 1.0
         if self._lr_fn is None:
@@ -440,8 +499,12 @@ cdef class Core:
 
     cdef cnp.ndarray _gradient(self, object grad):
         """``grad`` as an array the loops can read (converted if need be)."""
+        if not self._params_intact():   # (a schedule resized them)
+            self._raise_params_changed()
         if not self._grad_ready(grad):
             grad = self._slow_grad(grad)
+            if not self._params_intact():   # (the gradient's __array__ resized them)
+                self._raise_params_changed()
             if not self._grad_ready(grad):
                 raise ValueError("internal error: gradient conversion failed")
         return <cnp.ndarray>grad
@@ -468,6 +531,7 @@ cdef class Core:
         job.weight_decay = self._h.weight_decay
         job.limit = limit
         job.bad = 0
+        job.big = 0
         job.nthreads = _num_threads
         if self._n < (THREAD_MIN_SIZE64 if is64 else THREAD_MIN_SIZE32):
             job.nthreads = 1
@@ -517,7 +581,10 @@ cdef class Core:
     def _grad_limit(self):
         """The largest gradient magnitude a step accepts: under the square
         root of the dtype's largest number for the algorithms that square the
-        gradient, else the largest finite number."""
+        gradient, else the largest finite number; the bound of the last step
+        if the overflow guard lowered it."""
+        if self._step_limit > 0:
+            return min(self._grad_max, self._step_limit)
         return self._grad_max
 
     def step(self, grad):
@@ -528,6 +595,8 @@ cdef class Core:
         cdef bint is64 = self._typenum == cnp.NPY_FLOAT64
         cdef bint coupled = self._h.weight_decay != 0.0 and not self._h.decoupled
         cdef StepJob job
+        # No call into Python from here to the end of the pass.
+        self._recheck(g)
         self._start_job(&job, g, coupled, self._grad_max)
 
         cdef Hyperparameters* h = &self._h
@@ -552,7 +621,27 @@ cdef class Core:
             self._refuse_scalars(&job, g, "lr", lr_t, t)
         if not (s.eps_hat > 0 and (is64 or <float>s.eps_hat > 0)):
             self._refuse_scalars(&job, g, "eps", self._h.eps, t)
+        # The overflow guard (with the check only: without it nothing is
+        # promised): the step is refused, or the check refuses any gradient
+        # above the bound.
+        cdef double bound = _guard(self._kernel, h, &s, DBL_MAX if is64 else <double>FLT_MAX,
+                                   job.limit, flags)
+        if self._check_finite:
+            if self._beyond:
+                self._refuse_scalars(&job, g, "state", 0.0, t)
+            if bound < 0:
+                self._refuse_scalars(&job, g, "overflow", lr_t, t)
+            if bound < job.limit:
+                job.limit = bound
+                self._step_limit = bound
+            else:
+                self._step_limit = 0.0
         self._run(&job, g)
+        self._beyond = job.big != 0
+        h.x_bound = s.x_limit
+        h.s_bound = s.s_limit
+        h.r_bound = s.r_limit
+        h.b_limit = s.s_limit
         self._h.mu_product = s.mu_product
         self._t = t
         return self._x
@@ -605,6 +694,22 @@ cdef class Core:
     def _decoupled_weight_decay(self): return self._h.decoupled
     @_decoupled_weight_decay.setter
     def _decoupled_weight_decay(self, bint value): self._h.decoupled = value
+    @property
+    def _x_bound(self): return self._h.x_bound
+    @_x_bound.setter
+    def _x_bound(self, double value): self._h.x_bound = value
+    @property
+    def _s_bound(self): return self._h.s_bound
+    @_s_bound.setter
+    def _s_bound(self, double value): self._h.s_bound = value
+    @property
+    def _r_bound(self): return self._h.r_bound
+    @_r_bound.setter
+    def _r_bound(self, double value): self._h.r_bound = value
+    @property
+    def _s_limit(self): return self._h.b_limit
+    @_s_limit.setter
+    def _s_limit(self, double value): self._h.b_limit = value
     @property
     def _decay_by_schedule(self): return self._h.decay_by_schedule
     @_decay_by_schedule.setter

@@ -9,7 +9,8 @@
 
 from cpython.pycapsule cimport PyCapsule_New
 from cython cimport floating
-from libc.math cimport fabs, fabsf, sqrt, sqrtf
+from libc.float cimport DBL_MAX, FLT_MAX
+from libc.math cimport INFINITY, fabs, fabsf, sqrt, sqrtf
 
 from libc.math cimport pow
 
@@ -32,6 +33,25 @@ cdef inline floating _abs(floating a) noexcept nogil:
         return fabs(a)
 
 
+cdef inline floating _over(floating big, floating a, floating limit) noexcept nogil:
+    """The flag of the new values a loop writes: 1 once one exceeds ``limit``
+    in magnitude (or is NaN), else ``big`` (a select on a constant: the loop
+    still vectorises, as the gradient check's flags do)."""
+    return big if _abs(a) <= limit else 1
+
+
+cdef inline floating _over_x(floating big, floating a, floating limit) noexcept nogil:
+    """`_over` for a new x, which only flags a finite value beyond ``limit``:
+    an element of the parameters that is already NaN or infinite (accepted,
+    not checked) stays so, elementwise, and does not refuse the next step."""
+    cdef floating top
+    if floating is float:
+        top = FLT_MAX
+    else:
+        top = DBL_MAX
+    return 1 if (limit < _abs(a) and _abs(a) <= top) else big
+
+
 cdef inline floating _grad_at(
     const floating* grad, floating xi, Py_ssize_t i, floating sign, floating wd, bint coupled,
 ) noexcept nogil:
@@ -51,13 +71,14 @@ cdef inline floating _average(floating a, floating b, floating p, floating q,
     return p * a + c * (b - q * a)
 
 
-cdef inline void _adam_loop(
+cdef inline bint _adam_loop(
     floating* x, const floating* grad, floating* m, floating* v, floating* vmax,
     Py_ssize_t n, const StepScalars* s, bint coupled, bint amsgrad, bint first,
 ) noexcept nogil:
     """The update of every element.  ``coupled``, ``amsgrad`` and ``first``
     are constants at each call site, so the compiler emits one specialised
-    loop per case (check the assembly: each one vectorises)."""
+    loop per case (check the assembly: each one vectorises).  Returns
+    whether a new |x| exceeds ``s.x_limit`` or a new |m| ``s.s_limit``."""
     # Scalars in locals of the array's type: stores through x, m, v cannot
     # alias them, so they stay in registers and the loop vectorises.
     cdef floating sign = <floating>s.sign, wd = <floating>s.weight_decay
@@ -67,7 +88,8 @@ cdef inline void _adam_loop(
     cdef floating p2 = <floating>s.p2, q2 = <floating>s.q2
     cdef floating step = <floating>s.step, eps_hat = <floating>s.eps_hat
     cdef double lr = s.lr, eps = s.eps, decay64 = s.decay, g64
-    cdef floating xi, gi, mi, vi, wi
+    cdef floating xl = <floating>s.x_limit, ml = <floating>s.s_limit
+    cdef floating xi, gi, mi, vi, wi, xn, big = 0
     cdef Py_ssize_t i
     for i in range(n):
         xi = x[i]
@@ -85,34 +107,38 @@ cdef inline void _adam_loop(
             wi = vi
         if first:
             g64 = gi
-            x[i] = <floating>(xi * decay64 - lr * g64 / (fabs(g64) + eps))
+            xn = <floating>(xi * decay64 - lr * g64 / (fabs(g64) + eps))
         else:
-            x[i] = xi * decay - step * mi / (_sqrt(wi) + eps_hat)
+            xn = xi * decay - step * mi / (_sqrt(wi) + eps_hat)
+        x[i] = xn
+        big = _over_x(big, xn, xl)
+        big = _over(big, mi, ml)
+    return big != 0
 
 
-cdef inline void _adam_update(
+cdef inline bint _adam_update(
     floating* x, const floating* grad, floating* m, floating* v, floating* vmax,
     Py_ssize_t n, const StepScalars* s, bint coupled, bint amsgrad, bint first,
 ) noexcept nogil:
     if first:
         if coupled:
             if amsgrad:
-                _adam_loop(x, grad, m, v, vmax, n, s, True, True, True)
+                return _adam_loop(x, grad, m, v, vmax, n, s, True, True, True)
             else:
-                _adam_loop(x, grad, m, v, vmax, n, s, True, False, True)
+                return _adam_loop(x, grad, m, v, vmax, n, s, True, False, True)
         elif amsgrad:
-            _adam_loop(x, grad, m, v, vmax, n, s, False, True, True)
+            return _adam_loop(x, grad, m, v, vmax, n, s, False, True, True)
         else:
-            _adam_loop(x, grad, m, v, vmax, n, s, False, False, True)
+            return _adam_loop(x, grad, m, v, vmax, n, s, False, False, True)
     elif coupled:
         if amsgrad:
-            _adam_loop(x, grad, m, v, vmax, n, s, True, True, False)
+            return _adam_loop(x, grad, m, v, vmax, n, s, True, True, False)
         else:
-            _adam_loop(x, grad, m, v, vmax, n, s, True, False, False)
+            return _adam_loop(x, grad, m, v, vmax, n, s, True, False, False)
     elif amsgrad:
-        _adam_loop(x, grad, m, v, vmax, n, s, False, True, False)
+        return _adam_loop(x, grad, m, v, vmax, n, s, False, True, False)
     else:
-        _adam_loop(x, grad, m, v, vmax, n, s, False, False, False)
+        return _adam_loop(x, grad, m, v, vmax, n, s, False, False, False)
 
 
 # ---------------------------------------------------------------------------
@@ -122,13 +148,14 @@ cdef inline void _adam_update(
 # per level), so the compiler emits one specialised, vectorised loop per
 # combination.  The arithmetic of each is documented in _kernels.pyx.
 
-cdef inline void _sgd_loop(
+cdef inline bint _sgd_loop(
     floating* x, const floating* grad, floating* buf, Py_ssize_t n,
     const StepScalars* s, bint coupled, bint momentum, bint nesterov, bint first,
 ) noexcept nogil:
     cdef floating sign = <floating>s.sign, wd = <floating>s.weight_decay
     cdef floating lr = <floating>s.lr, mu = <floating>s.momentum, damp = <floating>s.damp
-    cdef floating xi, gi, bi
+    cdef floating xl = <floating>s.x_limit, sl = <floating>s.s_limit
+    cdef floating xi, gi, bi, xn, big = 0
     cdef Py_ssize_t i
     for i in range(n):
         xi = x[i]
@@ -139,49 +166,56 @@ cdef inline void _sgd_loop(
             else:
                 bi = mu * buf[i] + damp * gi
             buf[i] = bi
+            big = _over(big, bi, sl)
             if nesterov:
                 gi = gi + mu * bi
             else:
                 gi = bi
-        x[i] = xi - lr * gi
+        xn = xi - lr * gi
+        x[i] = xn
+        big = _over_x(big, xn, xl)
+    return big != 0
 
 
-cdef inline void _sgd_nesterov(
+cdef inline bint _sgd_nesterov(
     floating* x, const floating* grad, floating* buf, Py_ssize_t n,
     const StepScalars* s, bint coupled, bint first, int flags,
 ) noexcept nogil:
     if flags & F_NESTEROV:
-        _sgd_loop(x, grad, buf, n, s, coupled, True, True, first)
-    else:
-        _sgd_loop(x, grad, buf, n, s, coupled, True, False, first)
+        return _sgd_loop(x, grad, buf, n, s, coupled, True, True, first)
+    return _sgd_loop(x, grad, buf, n, s, coupled, True, False, first)
 
 
-cdef inline void _sgd_momentum(
+cdef inline bint _sgd_momentum(
     floating* x, const floating* grad, floating* buf, Py_ssize_t n,
     const StepScalars* s, bint coupled, int flags,
 ) noexcept nogil:
     if not flags & F_MOMENTUM:
-        _sgd_loop(x, grad, buf, n, s, coupled, False, False, False)
+        return _sgd_loop(x, grad, buf, n, s, coupled, False, False, False)
     elif flags & F_FIRST:
-        _sgd_nesterov(x, grad, buf, n, s, coupled, True, flags)
-    else:
-        _sgd_nesterov(x, grad, buf, n, s, coupled, False, flags)
+        return _sgd_nesterov(x, grad, buf, n, s, coupled, True, flags)
+    return _sgd_nesterov(x, grad, buf, n, s, coupled, False, flags)
 
 
-cdef inline void _adagrad_loop(
+cdef inline bint _adagrad_loop(
     floating* x, const floating* grad, floating* acc, Py_ssize_t n,
     const StepScalars* s, bint coupled,
 ) noexcept nogil:
     cdef floating sign = <floating>s.sign, wd = <floating>s.weight_decay
     cdef floating clr = <floating>s.lr, eps = <floating>s.eps_hat
-    cdef floating xi, gi, ai
+    cdef floating xl = <floating>s.x_limit, sl = <floating>s.s_limit
+    cdef floating xi, gi, ai, xn, big = 0
     cdef Py_ssize_t i
     for i in range(n):
         xi = x[i]
         gi = _grad_at(grad, xi, i, sign, wd, coupled)
         ai = acc[i] + gi * gi
         acc[i] = ai
-        x[i] = xi - clr * (gi / (_sqrt(ai) + eps))
+        big = _over(big, ai, sl)
+        xn = xi - clr * (gi / (_sqrt(ai) + eps))
+        x[i] = xn
+        big = _over_x(big, xn, xl)
+    return big != 0
 
 
 cdef inline void _rmsprop_loop(
@@ -229,14 +263,16 @@ cdef inline void _rmsprop_momentum(
         _rmsprop_loop(x, grad, sq, avg, buf, n, s, coupled, False, False)
 
 
-cdef inline void _adamax_loop(
+cdef inline bint _adamax_loop(
     floating* x, const floating* grad, floating* m, floating* u, Py_ssize_t n,
     const StepScalars* s, bint coupled,
 ) noexcept nogil:
     cdef floating sign = <floating>s.sign, wd = <floating>s.weight_decay
     cdef floating clr = <floating>s.lr, eps = <floating>s.eps_hat, beta2 = <floating>s.beta2
     cdef floating c1 = <floating>s.one_minus_beta1, p1 = <floating>s.p1, q1 = <floating>s.q1
-    cdef floating xi, gi, mi, ui, ai
+    cdef floating xl = <floating>s.x_limit, ml = <floating>s.s_limit
+    cdef floating rl = <floating>s.r_limit
+    cdef floating xi, gi, mi, ui, ai, xn, big = 0
     cdef Py_ssize_t i
     for i in range(n):
         xi = x[i]
@@ -248,10 +284,15 @@ cdef inline void _adamax_loop(
         # max that propagates NaN like torch.maximum
         ui = ai if (ai > ui or ai != ai) else ui
         u[i] = ui
-        x[i] = xi - clr * (mi / ui)
+        xn = xi - clr * (mi / ui)
+        x[i] = xn
+        big = _over_x(big, xn, xl)
+        big = _over(big, mi, ml)
+        big = big if _abs(mi) <= rl * ui else 1
+    return big != 0
 
 
-cdef inline void _nadam_loop(
+cdef inline bint _nadam_loop(
     floating* x, const floating* grad, floating* m, floating* v, Py_ssize_t n,
     const StepScalars* s, bint coupled,
 ) noexcept nogil:
@@ -260,7 +301,8 @@ cdef inline void _nadam_loop(
     cdef floating cg = <floating>s.lr, cm = <floating>s.lr2, eps_hat = <floating>s.eps_hat
     cdef floating c1 = <floating>s.one_minus_beta1, p1 = <floating>s.p1, q1 = <floating>s.q1
     cdef floating c2 = <floating>s.one_minus_beta2, p2 = <floating>s.p2, q2 = <floating>s.q2
-    cdef floating xi, gi, mi, vi
+    cdef floating xl = <floating>s.x_limit, ml = <floating>s.s_limit
+    cdef floating xi, gi, mi, vi, xn, big = 0
     cdef Py_ssize_t i
     for i in range(n):
         xi = x[i]
@@ -269,7 +311,11 @@ cdef inline void _nadam_loop(
         vi = _average(v[i], gi * gi, p2, q2, c2)
         m[i] = mi
         v[i] = vi
-        x[i] = xi * decay - (cg * gi + cm * mi) / (_sqrt(vi) + eps_hat)
+        xn = xi * decay - (cg * gi + cm * mi) / (_sqrt(vi) + eps_hat)
+        x[i] = xn
+        big = _over_x(big, xn, xl)
+        big = _over(big, mi, ml)
+    return big != 0
 
 
 # ---------------------------------------------------------------------------
@@ -381,7 +427,154 @@ cdef inline void _prepare_step(int kernel, const Hyperparameters* h, long long t
         s.eps_hat = h.eps * bc2_sqrt
 
 
-cdef inline void _update(
+# ---------------------------------------------------------------------------
+# The overflow guard: before a step, prove in float64 that it keeps x and the
+# state finite, or refuse it (with the check only).
+
+#: Adamax: the largest |m| / u a state may hold (`_adamax_bound`).
+cdef double _ADAMAX_RATIO = 2.0 ** 40
+
+
+cdef inline bint _moment_step_ok(
+    double F, double decay, double X, double M, double L, double beta1, double c1,
+    double c2, double coef_g, double coef_m, double eps_hat, double* m_next,
+) noexcept nogil:
+    """The guard of a moment step (Adam, AdamW, NAdam):
+    ``x * decay - (coef_g g + coef_m m_new) / (sqrt(w) + eps_hat)`` with
+    ``m_new = beta1 m + c1 g`` (either form), given that every finite |x| is
+    at most X, every |m| at most M and every |g| at most L (the check),
+    w >= v_new >= c2 g**2.  Then |m_new| <= max(M, L), and per element
+
+        |update| <= coef_g / sqrt(c2) + coef_m (beta1 M / eps_hat + c1 / sqrt(c2))
+
+    (the part of m_new from g is divided by at least sqrt(c2) |g|, the part
+    from the old m by at least eps_hat), so x stays finite if that plus
+    |decay| X is below 0.99 F, and the numerator if coef_g L + coef_m
+    max(M, L) is below F / 2.  Each term has room for the loop's roundings.
+    Sets ``m_next``, the limit of |m_new| the pass flags (the M of the next
+    step): 2 L, or less when a larger m would take a quarter of the room of
+    a next step with these scalars (a flagged m refuses the next step)."""
+    cdef double d = 2.0 ** -18
+    cdef double room = 0.99 * F - fabs(decay) * X
+    cdef double room_next = 0.99 * F - fabs(decay) * (F / (4 * max(1.0, fabs(decay))))
+    cdef double root = sqrt(c2 * (1 - d))
+    cdef double eps_low = eps_hat * (1 - d)
+    cdef double update = (coef_g * (1 + d) / root
+                          + coef_m * ((beta1 + d) * M / eps_low + (c1 + d) / root)) * (1 + d)
+    m_next[0] = 2 * L
+    if coef_m > 0:
+        m_next[0] = min(2 * L, 0.25 * room_next * eps_low / coef_m)
+    return (room > 0 and update <= room
+            and coef_g * L + coef_m * max(M, L) * (1 + d) <= 0.5 * F)
+
+
+cdef inline double _adamax_bound(const Hyperparameters* h, StepScalars* s, double F,
+                                 double room) noexcept nogil:
+    """Adamax's part of `_guard`.  Given |m| <= M (``s_bound``) <= F/4 and
+    |m| <= K u elementwise (K = ``r_bound``: the largest ratio at
+    construction and load, then ``_ADAMAX_RATIO`` = 2**40), gradients up to
+    G = F/4 keep g - m and |g| + eps finite (eps <= F/2), and with
+    m_new = beta1 m + c1 g, u_new >= max(beta2 u, |g| + eps):
+
+        |m_new| / u_new <= beta1 min(K / beta2, M / eps) + c1
+
+    so x stays finite if clr times that is within the room.  The pass flags
+    a new |m| beyond the next M (at most F/4: less when a larger m would
+    take a quarter of the room of a next step with these scalars) or beyond
+    K u."""
+    cdef double d = 2.0 ** -18
+    cdef double eps = s.eps_hat, clr = fabs(s.lr), beta1 = h.beta1, ratio
+    cdef double room_next = 0.99 * F - F / 4
+    # (beta2 = 0: u_new = |g| + eps, no ratio carries over, none is flagged)
+    s.r_limit = _ADAMAX_RATIO if s.beta2 > 0 else INFINITY
+    s.s_limit = F / 4
+    if clr > 0 and not (s.beta2 > 0 and clr * ((beta1 + d) * _ADAMAX_RATIO / s.beta2 + 1)
+                        * (1 + d) <= 0.25 * room_next):
+        # (only when the ratio limit alone would not keep the next step safe)
+        s.s_limit = min(F / 4, 0.25 * room_next * eps * (1 - d) / clr)
+    if not eps <= F / 2:
+        return -1.0
+    ratio = h.s_bound / (eps * (1 - d))
+    if s.beta2 > 0:
+        ratio = min(ratio, h.r_bound / s.beta2)
+    ratio = ((beta1 + d) * ratio + (1.0 - beta1) + d) * (1 + d)
+    if not clr * ratio <= room:
+        return -1.0
+    return 0.99 * F / 4
+
+
+cdef inline double _guard(int kernel, const Hyperparameters* h, StepScalars* s, double F,
+                          double L, int flags) noexcept nogil:
+    """The overflow guard of a step with the scalars ``s``: set the limits
+    the pass compares its new values with (``s.x_limit``, ``s_limit``,
+    ``r_limit``) and return the largest gradient magnitude for which the
+    step provably keeps x and the state finite (at least L when the check's
+    own limit suffices), or a negative number when no gradient is safe (the
+    step size alone is too large), given the premise in ``h`` (every finite
+    |x| at most ``x_bound``, the state within the limits of the previous
+    pass).  F is the dtype's largest number; every bound has a factor 0.99
+    of room for the loop's roundings (a few units of 2**-24 at most)::
+
+        all:      the pass keeps x finite if |decay| X + |step| <= 0.99 F
+        Adam:     `_moment_step_ok`; the closed-form first step moves x by at
+                  most lr.
+        SGD:      |x - lr d| with d = g (no momentum): G = (0.99 F - X) / lr.
+                  Momentum b = mu b + (1 - dampening) g, |b| <= B (the
+                  previous step's limit, F / (8192 max(1, lr)), low enough
+                  that a schedule may raise lr 4096-fold in one step):
+                  |b_new| <= B + G, |d| <= 2G + B (Nesterov: g + mu b_new),
+                  so G = min(F/8, ((0.99 F - X) / lr - B) / 2).
+        Adagrad:  s_new = s + g^2 with s <= F/4: G = sqrt(F/2); the step
+                  is clr g / (sqrt(s_new) + eps) <= clr (s_new >= g^2), so
+                  clr <= 0.99 F - X is needed.
+        NAdam:    as Adam, with both coefficients.
+        Adamax:   `_adamax_bound`.
+        RMSprop:  not guarded (F).
+
+    The pass flags a new finite |x| beyond F / (4 max(1, |decay|)) (then X
+    for the next step) and a state value beyond its limit; a flagged value
+    refuses the next step.  Conservative only at those extreme magnitudes."""
+    cdef double lr = s.lr, g_limit, b_limit
+    cdef double room = 0.99 * F - fabs(s.decay) * h.x_bound
+    s.x_limit = F / (4 * max(1.0, fabs(s.decay)))
+    s.s_limit = F
+    s.r_limit = F
+    if kernel == K_ADAM:
+        if flags & F_FIRST:   # the closed form: |lr g / (|g| + eps)| <= lr
+            _moment_step_ok(F, s.decay, h.x_bound, h.s_bound, L, h.beta1, s.one_minus_beta1,
+                            s.one_minus_beta2, 0.0, s.step, s.eps_hat, &s.s_limit)
+            return L if h.lr * (1 + 2.0 ** -18) <= room else -1.0
+        return L if _moment_step_ok(F, s.decay, h.x_bound, h.s_bound, L, h.beta1,
+                                    s.one_minus_beta1, s.one_minus_beta2, 0.0, s.step,
+                                    s.eps_hat, &s.s_limit) else -1.0
+    if kernel == K_RMSPROP:
+        return F
+    if room <= 0:
+        return -1.0
+    if kernel == K_SGD:
+        if h.momentum == 0.0:
+            return room / lr if lr > 0 else F
+        s.s_limit = F / (8192 * max(1.0, lr))
+        b_limit = h.b_limit if h.b_limit > 0 else F / 8192
+        g_limit = 0.99 * (room / lr - b_limit) / 2 if lr > 0 else F
+        return min(0.99 * F / 8, g_limit)
+    if kernel == K_ADAGRAD:
+        s.s_limit = F / 4
+        if not lr <= room:
+            return -1.0
+        return 0.99 * sqrt(F / 2)
+    if kernel == K_ADAMAX:
+        return _adamax_bound(h, s, F, room)
+    if kernel == K_NADAM:
+        if not _moment_step_ok(F, s.decay, h.x_bound, h.s_bound, L, h.beta1,
+                               s.one_minus_beta1, s.one_minus_beta2, fabs(s.lr),
+                               fabs(s.lr2), s.eps_hat, &s.s_limit):
+            return -1.0
+        return L
+    return F
+
+
+cdef inline bint _update(
     int kernel, floating* x, const floating* grad, floating** st, Py_ssize_t n,
     const StepScalars* s, int flags,
 ) noexcept nogil:
@@ -389,22 +582,24 @@ cdef inline void _update(
     in the order of its declaration (Adam: m, v, vmax; SGD: the momentum
     buffer; Adagrad: the sum of squares; RMSprop: the square average, the
     gradient average and the momentum buffer; Adamax: m and the infinity
-    norm u; NAdam: m and v), NULL where one is absent.  Each option is fixed
-    at one level here, so every combination gets its own specialised loop."""
+    norm u; NAdam: m and v), NULL where one is absent.  Each option is
+    fixed at one level here, so every combination gets its own specialised
+    loop.  Returns whether a new value exceeded its limit (the overflow
+    guard, `_guard`; RMSprop's loop flags nothing)."""
     cdef bint coupled = (flags & F_COUPLED) != 0
     if kernel == K_ADAM:
-        _adam_update(x, grad, st[0], st[1], st[2], n, s, coupled,
-                     (flags & F_AMSGRAD) != 0, (flags & F_FIRST) != 0)
+        return _adam_update(x, grad, st[0], st[1], st[2], n, s, coupled,
+                            (flags & F_AMSGRAD) != 0, (flags & F_FIRST) != 0)
     elif kernel == K_SGD:
         if coupled:
-            _sgd_momentum(x, grad, st[0], n, s, True, flags)
+            return _sgd_momentum(x, grad, st[0], n, s, True, flags)
         else:
-            _sgd_momentum(x, grad, st[0], n, s, False, flags)
+            return _sgd_momentum(x, grad, st[0], n, s, False, flags)
     elif kernel == K_ADAGRAD:
         if coupled:
-            _adagrad_loop(x, grad, st[0], n, s, True)
+            return _adagrad_loop(x, grad, st[0], n, s, True)
         else:
-            _adagrad_loop(x, grad, st[0], n, s, False)
+            return _adagrad_loop(x, grad, st[0], n, s, False)
     elif kernel == K_RMSPROP:
         if coupled:
             _rmsprop_momentum(x, grad, st[0], st[1], st[2], n, s, True, flags)
@@ -412,24 +607,25 @@ cdef inline void _update(
             _rmsprop_momentum(x, grad, st[0], st[1], st[2], n, s, False, flags)
     elif kernel == K_ADAMAX:
         if coupled:
-            _adamax_loop(x, grad, st[0], st[1], n, s, True)
+            return _adamax_loop(x, grad, st[0], st[1], n, s, True)
         else:
-            _adamax_loop(x, grad, st[0], st[1], n, s, False)
+            return _adamax_loop(x, grad, st[0], st[1], n, s, False)
     elif kernel == K_NADAM:
         if coupled:
-            _nadam_loop(x, grad, st[0], st[1], n, s, True)
+            return _nadam_loop(x, grad, st[0], st[1], n, s, True)
         else:
-            _nadam_loop(x, grad, st[0], st[1], n, s, False)
+            return _nadam_loop(x, grad, st[0], st[1], n, s, False)
+    return False
 
 
-cdef void _update64(int kernel, double* x, const double* grad, double** state,
+cdef bint _update64(int kernel, double* x, const double* grad, double** state,
                     Py_ssize_t n, const StepScalars* s, int flags) noexcept nogil:
-    _update(kernel, x, grad, state, n, s, flags)
+    return _update(kernel, x, grad, state, n, s, flags)
 
 
-cdef void _update32(int kernel, float* x, const float* grad, float** state,
+cdef bint _update32(int kernel, float* x, const float* grad, float** state,
                     Py_ssize_t n, const StepScalars* s, int flags) noexcept nogil:
-    _update(kernel, x, grad, state, n, s, flags)
+    return _update(kernel, x, grad, state, n, s, flags)
 
 include "_check.pxi"
 

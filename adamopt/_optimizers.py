@@ -13,14 +13,16 @@ from typing import Any, ClassVar
 import numpy as np
 
 from . import _validation as check
+from ._kernels import MAX_STEPS
 
 #: Any callable of the step number t (from 1) -> value: a learning rate, a
 #: multiplier or a weight decay (an `adamopt.Schedule` is one; so is a lambda).
 StepFunction = Callable[[int], float]
 
 
-#: Largest step count a state may hold (the compiled core counts in 64 bits).
-_MAX_STEPS = 2**62
+#: Largest step count a state may hold (the compiled core counts in 64 bits
+#: and refuses the step that would go past it, so every state it produces loads).
+_MAX_STEPS = MAX_STEPS
 
 #: The check of each hyperparameter, by name: ``check(value, name, owner)``.
 _CHECKS = {
@@ -65,7 +67,8 @@ class _Checked:
         return self if obj is None else getattr(obj, self.slot)
 
     def __set__(self, obj, value):
-        setattr(obj, self.slot, self.rule(value, self.name, type(obj).__name__))
+        value = self.rule(value, self.name, type(obj).__name__)
+        setattr(obj, self.slot, obj._fit_dtype(self.name, value))
 
 
 def _restore(cls, params, kwargs, state):
@@ -114,8 +117,22 @@ class _Optimizer:
     _ZERO_AT_START: tuple[str, ...] = ()
     #: Hyperparameters the repr always shows after ``lr``.
     _REPR_NUMBERS: tuple[str, ...] = ()
+    #: The state array whose growth the overflow guard bounds (its error message).
+    _GROWING = "state"
     #: What a usable ``eps`` must do each step (the rule of its error message).
     _EPS_RULE = "stay positive when rounded to"
+
+    #: The parameters' dtype, set by the constructor before any hyperparameter.
+    _dtype = None
+
+    def _fit_dtype(self, name, value):
+        """Refuse a number the step would round to an infinity in the
+        parameters' dtype (the one place that checks it: the constructor
+        sets ``_dtype`` first, and every assignment and state load goes
+        through the descriptors and setters)."""
+        if self._dtype is None:
+            return value
+        return check.within_dtype(value, name, type(self).__name__, self._dtype)
 
     # -- hyperparameters: validated on every assignment -------------------------
 
@@ -132,7 +149,7 @@ class _Optimizer:
         """``(function, number)`` of a hyperparameter that may be a callable
         ``t -> value`` (checked); ``unset`` is the number kept beside one."""
         value = check.number_or_callable(value, name, type(self).__name__)
-        return (value, unset) if callable(value) else (None, value)
+        return (value, unset) if callable(value) else (None, self._fit_dtype(name, value))
 
     @property
     def weight_decay(self) -> "float | StepFunction":
@@ -245,6 +262,24 @@ class _Optimizer:
 
     def _raise_bad_scalars(self, name, value, t):
         owner, dtype = self._owner, self._x.dtype
+        if name == "state":
+            big = float(np.finfo(dtype).max) / 4
+            advice = "rescale the problem" + (" or use float64" if dtype == np.float32 else "")
+            raise check.GradientValueError(
+                f"The parameters or the state of {owner} reached a magnitude beyond what a "
+                f"further step can take without overflowing {dtype} (|params| > {big:.3g}, "
+                f"or the optimizer's {self._GROWING} beyond its limit) at t={t - 1}; the "
+                f"step is refused and the parameters and the optimizer state are unchanged "
+                f"({advice})."
+            )
+        if name == "overflow":
+            raise check.GradientValueError(
+                f"The step of {owner} at t={t} could carry the parameters past the largest "
+                f"{dtype} number: the 'lr' parameter (lr_t = {value!r}) is too large for "
+                f"parameters or moments of their current magnitude; the step is refused and "
+                f"the parameters and the optimizer state are unchanged (lower lr or rescale "
+                f"the problem)."
+            )
         if name == "lr":
             raise ValueError(
                 f"The 'lr' parameter of {owner} (times the 'schedule' multiplier) must keep "
@@ -268,7 +303,11 @@ class _Optimizer:
         limit = self._grad_limit()
         order = check.memory_order(x)
         where = tuple(int(i) for i in np.unravel_index(index, x.shape, order=order))
-        if np.isfinite(effective):
+        if np.isfinite(effective) and getattr(self, "_step_limit", 0.0) == limit:
+            rule = (f"at most {limit:.3g} in magnitude at this step for {x.dtype} "
+                    f"parameters (a larger one could overflow the optimizer's state or the "
+                    f"parameters: rescale the objective, lower lr or use float64)")
+        elif np.isfinite(effective):
             rule = (f"at most {limit:.3g} in magnitude for {x.dtype} parameters (its square "
                     f"would overflow the optimizer's state: rescale the objective or use "
                     f"float64)")
@@ -356,6 +395,11 @@ class _Optimizer:
         for key, value in scalars.items():
             setattr(self, "_" + key, value)
         self._t = t
+        self._examine()
+
+    def _examine(self):
+        """Set the premise of the overflow guard from the arrays as they are
+        (the derived classes' hook: see ``adamopt._derive``)."""
 
     def _checked_state(self, state, owner):
         """Validate a state dict; return (t, arrays, scalars, hyperparameters)."""
@@ -392,11 +436,21 @@ class _Optimizer:
                 f"not {self._algorithm!r}."
             )
         t = state["t"]
-        if isinstance(t, (bool, np.bool_)) or not isinstance(t, (int, np.integer)):
+        if isinstance(t, (bool, np.bool_)) or not isinstance(t, (int, np.integer, float,
+                                                                  np.floating)):
             raise TypeError(
                 f"The 't' entry of the state given to {owner} must be an integer. "
                 f"Got {check.show(t)} instead."
             )
+        if isinstance(t, (float, np.floating)):
+            # An integral float (PyTorch's test of non-tensor steps writes 10.0).
+            if not (np.isfinite(t) and float(t).is_integer()):
+                raise ValueError(
+                    f"The 't' entry of the state given to {owner} must be an integer "
+                    f"(an integral float such as 10.0 is accepted). Got {check.show(t)} "
+                    f"instead."
+                )
+            t = int(t)
         if not 0 <= t <= _MAX_STEPS:
             raise ValueError(
                 f"The 't' entry of the state given to {owner} must be in [0, {_MAX_STEPS}]. "
@@ -456,6 +510,15 @@ class _Optimizer:
 def _number(value):
     """A hyperparameter in a repr: ``:g`` for a number, the repr of a callable."""
     return repr(value) if callable(value) else f"{value:g}"
+
+
+def _finite_max(x):
+    """The largest finite magnitude in ``x`` (0 if none): NaN or infinite
+    elements are accepted, and stay so, elementwise."""
+    a = np.abs(x)
+    with np.errstate(invalid="ignore"):
+        finite = a[np.isfinite(a)] if not np.isfinite(a).all() else a
+    return float(finite.max()) if finite.size else 0.0
 
 
 def _scalar(value):

@@ -154,6 +154,10 @@ class Algorithm:
     #: A check of the hyperparameters together, run at construction:
     #: ``validate(opt)`` raises `ValueError`.
     validate: Callable | None = None
+    #: The overflow guard's kind (``_guard`` in _loops.pxi and the examination
+    #: of a new or loaded state in ``adamopt._derive``): "moment", "sgd",
+    #: "adagrad", "adamax", or None (not guarded: RMSprop).
+    guard: str | None = None
     #: Text added to the method's ``schedule`` option (AdamW's decay_scaling).
     schedule_extra: str = ""
 

@@ -17,6 +17,7 @@ from . import _validation as check
 from ._catalog import CLASSES
 from ._derive import assemble_method_doc as _method_doc
 from ._derive import least_squares_example as _least_squares_example
+from ._kernels import MAX_STEPS, _raise_step_cap
 from ._minimize import _minimize
 from ._optimizers import StepFunction, _Checked
 
@@ -262,6 +263,8 @@ class SWATS(Adam):
         does, leaving the parameters and the state unchanged.
         """
         if self._switched_at:
+            if not 0 <= self._t < MAX_STEPS:   # (the SGD phase counts from the switch)
+                _raise_step_cap(type(self).__name__, self._t)
             self._sync_sgd().step(grad)
             self._t += 1
             return self._x
@@ -313,6 +316,7 @@ class SWATS(Adam):
             continued = _Continued(self.lr, self._schedule, k, at_switch)
         sgd.schedule = continued
         self._sgd_steps(self._t - k)
+        sgd._examine()   # the Adam phase moved x: the SGD phase's guard re-reads it
 
     def _smoothed_gradient(self, grad):
         if self._switched_at:

@@ -14,8 +14,10 @@ import numpy as np
 
 class GradientValueError(ValueError):
     """A gradient an optimizer refuses to step with: a NaN or an infinity, or
-    a value whose square would overflow the second moment.  The parameters
-    and the optimizer state are unchanged when it is raised."""
+    a value whose square would overflow the second moment, or (SGD, Adagrad)
+    one with which the step could overflow the parameters or the state, or a
+    step refused because they are already too large for another.  The
+    parameters and the optimizer state are unchanged when it is raised."""
 
 
 #: dtypes the compiled kernels support for parameters and optimizer state.
@@ -41,18 +43,24 @@ def _fail(exc, name, owner, rule, value):
 def real(value, name, owner):
     """Return ``value`` as a Python float, or raise `TypeError`.
 
-    Accepts Python and NumPy integers and floats and 0-d real arrays (as read
-    back by `numpy.load`); rejects booleans, strings, complex numbers and
-    everything else.
+    Accepts Python and NumPy integers and floats and 0-d or one-element real
+    arrays (as read back by `numpy.load`, or ``np.array([0.1])``); rejects
+    booleans, strings, complex numbers and everything else.
     """
-    if isinstance(value, np.ndarray) and value.ndim == 0:
-        value = value[()]
+    value = _unwrap(value)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise _fail(TypeError, name, owner, "a real number", value)
     try:
         return float(value)
     except OverflowError:   # an integer beyond the float range
         return math.inf if value > 0 else -math.inf
+
+
+def _unwrap(value):
+    """The element of a 0-d or one-element array, else ``value`` itself."""
+    if isinstance(value, np.ndarray) and value.size == 1:
+        return value.reshape(())[()]
+    return value
 
 
 def integer(value, name, owner, low=1, high=None):
@@ -93,8 +101,27 @@ def unit_interval(value, name, owner):
     return x
 
 
+def within_dtype(value, name, owner, dtype):
+    """Refuse a finite hyperparameter that the step would round to an
+    infinity in the parameters' ``dtype`` (an ``eps`` of 1e39 for float32
+    parameters made Adam's steps do nothing); return ``value``."""
+    if isinstance(value, float) and math.isfinite(value):
+        top = float(np.finfo(dtype).max)
+        if abs(value) > top:
+            with np.errstate(over="ignore"):
+                rounded = float(np.asarray(value, dtype=dtype))
+            if math.isfinite(rounded):   # (rounds down to the largest number)
+                return value
+            raise ValueError(
+                f"The {name!r} parameter of {owner} must be within the range of the "
+                f"parameters' dtype {np.dtype(dtype)} (|{name}| <= {top:.8g}). "
+                f"Got {show(value)} instead.")
+    return value
+
+
 def boolean(value, name, owner):
-    """A Python or NumPy bool."""
+    """A Python or NumPy bool (or a 0-d or one-element boolean array)."""
+    value = _unwrap(value)
     if not isinstance(value, (bool, np.bool_)):
         raise _fail(TypeError, name, owner, "True or False", value)
     return bool(value)
@@ -140,8 +167,7 @@ def schedule_value(function, name, owner, t):
     if type(value) is float and 0.0 <= value < math.inf:   # the common case, fast
         return value
     rule = f"The {name!r} schedule of {owner} must return a finite number >= 0 at every step"
-    if isinstance(value, np.ndarray) and value.ndim == 0:
-        value = value[()]
+    value = _unwrap(value)
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{rule}. Got {show(value)} at t={t} instead.")
     try:

@@ -9,6 +9,7 @@ from helpers import expect, name
 
 import adamopt
 from adamopt._kernels import GRAD_LIMIT_FLOAT32, GRAD_LIMIT_FLOAT64
+from adamopt._validation import GradientValueError
 
 CLASSES = [adamopt.Adam, adamopt.AdamW]
 METHODS = [adamopt.adam, adamopt.adamw]
@@ -117,14 +118,30 @@ def test_lr_whose_step_overflows_is_refused(dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_update_overflowing_the_params_is_not_checked_by_the_class(dtype):
-    """Documented: a finite update can carry a parameter past the dtype's
-    maximum (only with an lr comparable to it); the class does not spend a
-    pass per step on it, the SciPy methods catch it (next tests)."""
+def test_update_that_could_overflow_the_params_is_refused_by_the_class(dtype):
+    """Issue 13: a finite update that could carry a parameter past the
+    dtype's maximum is refused before anything changes (the overflow guard),
+    naming lr; in a SciPy run it is a fault (status 5, next tests)."""
     big = float(np.finfo(dtype).max)
     x = np.array([0.9 * big, 1.0], dtype)
-    adamopt.Adam(x, lr=0.5 * big).step(np.array([-1.0, 1.0], dtype))
-    assert np.isposinf(x[0])
+    opt = adamopt.Adam(x, lr=0.5 * big)
+    before = _snapshot(opt)
+    with pytest.raises(GradientValueError, match=expect(name("lr"), "could carry")):
+        opt.step(np.array([-1.0, 1.0], dtype))
+    assert _snapshot(opt) == before
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_update_with_a_step_size_that_could_overflow_is_refused_by_the_class(dtype):
+    """x within range but a step size that could carry it past the maximum:
+    refused, naming lr."""
+    big = float(np.finfo(dtype).max)
+    x = np.array([0.2 * big, 1.0], dtype)
+    opt = adamopt.Adam(x, lr=0.9 * big)
+    before = _snapshot(opt)
+    with pytest.raises(ValueError, match=expect(name("lr"))):
+        opt.step(np.array([-1.0, 1.0], dtype))
+    assert _snapshot(opt) == before
 
 
 # -- the SciPy methods ---------------------------------------------------------------------
@@ -231,8 +248,8 @@ def test_step_overflowing_x_is_a_fault_not_a_success(dtype):
 
     res = adamopt.adam(fun, np.array([0.9 * big, 1.0], dtype), jac=True, lr=0.5 * big,
                        gtol=0, maxiter=4)
+    # (issue 13: the overflow guard refuses the first step, a fault at x0)
     assert (res.status, res.success) == (5, False)
-    assert "overflowed" in res.message
     assert np.isfinite(res.x).all()
     assert res.x.tobytes() == seen[0].tobytes()
 

@@ -46,7 +46,7 @@ ADAGRAD = register(Algorithm(
     table=("Adagrad (Duchi et al. 2011)", "`torch.optim.Adagrad`",
            "same eps placement (outside the root); `lr_decay` is PyTorch's; TensorFlow starts "
            "the sum at 0.1", "the gradient at x"),
-    position=3, quadratic_lr=0.5, arrays_per_element=5,
+    guard="adagrad", position=3, quadratic_lr=0.5, arrays_per_element=5,
     combinations=(dict(lr_decay=0.01, weight_decay=0.1), dict(initial_accumulator_value=0.5),
                   dict(maximize=True, eps=1e-6)),
     bad_options=(("lr_decay", -1.0, ValueError), ("initial_accumulator_value", -0.1, ValueError),

@@ -80,7 +80,7 @@ For decoupled weight decay use `AdamW`.""", "float or callable", schedulable=Tru
     oracle="adam", torch=Torch("Adam", implementations=("single", "foreach", "fused")),
     table=("Adam (Kingma & Ba 2014)", "`torch.optim.Adam`",
            "none (eps outside the root, as Algorithm 1)", "bias-corrected `m`"),
-    position=0,
+    guard="moment", position=0,
     combinations=(dict(amsgrad=True), dict(maximize=True), dict(weight_decay=0.1),
                   dict(beta1=0.3, beta2=0.4), dict(weight_decay=0.1, amsgrad=True, maximize=True)),
     bench_options={},
@@ -165,7 +165,7 @@ smaller than with ``"lr"``).""", '{"lr", "schedule"}', attribute=_DecayScaling()
     table=("AdamW (Loshchilov & Hutter 2019)", "`torch.optim.AdamW`",
            'decay scaled by `lr_t` by default; the paper\'s `eta_t`: '
            '`decay_scaling="schedule"`', "bias-corrected `m`"),
-    position=1,
+    guard="moment", position=1,
     combinations=(dict(amsgrad=True), dict(weight_decay=0.3, maximize=True),
                   dict(amsgrad=True, maximize=True),
                   dict(weight_decay=0.05, decay_scaling="schedule")),

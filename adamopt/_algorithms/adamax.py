@@ -49,7 +49,7 @@ ADAMAX = register(Algorithm(
     table=("Adamax (Kingma & Ba 2014, §7.1)", "`torch.optim.Adamax`",
            r"the paper has `u = max(beta2 u, \|g\|)` (0/0 for an all-zero coordinate); here "
            r"and in PyTorch `max(beta2 u, \|g\| + eps)`", "bias-corrected `m`"),
-    position=5,
+    guard="adamax", position=5,
     combinations=(dict(weight_decay=0.1), dict(beta1=0.3, beta2=0.5, maximize=True)),
     bad_options=(("beta1", 1.0, ValueError), ("beta2", -0.1, ValueError),
                  ("eps", 0.0, ValueError)),

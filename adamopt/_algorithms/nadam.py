@@ -74,7 +74,7 @@ as AdamW does, instead of adding :math:`\lambda x` to the gradient.""", "bool"))
            "the paper's schedule `mu_t = beta1 (1 - 0.96^(t/250)/2)` is "
            "`momentum_decay=1/250`; no weight decay in the paper "
            "(`decoupled_weight_decay=True` is NAdamW)", "bias-corrected `m`"),
-    position=6,
+    guard="moment", position=6,
     combinations=(dict(weight_decay=0.1), dict(weight_decay=0.1, decoupled_weight_decay=True),
                   dict(beta1=0.3, beta2=0.5, momentum_decay=0.0, maximize=True)),
     bad_options=(("momentum_decay", -1.0, ValueError), ("decoupled_weight_decay", "no", TypeError),

@@ -86,7 +86,7 @@ PyTorch).""", "bool")),
            "equal for a constant `lr` (Bengio et al.'s rewriting), differ when `lr` changes",
            "momentum buffer times `(1-momentum)/(1-dampening)`; without momentum the "
            "gradient at x"),
-    position=2, arrays_per_element=5,
+    guard="sgd", position=2, arrays_per_element=5,
     combinations=(dict(momentum=0.9), dict(momentum=0.9, nesterov=True, weight_decay=0.1),
                   dict(momentum=0.5, dampening=0.3, maximize=True), dict(weight_decay=0.2)),
     bench_options=dict(momentum=0.9),
