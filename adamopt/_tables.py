@@ -1,8 +1,9 @@
 """The README's algorithm table, derived from the declarations.
 
-``python -m adamopt._tables`` prints it; ``tests/test_registry_docs.py``
-checks that the README's table (between its ``<!-- algorithms -->`` markers)
-equals it.
+``python -m adamopt._tables`` prints it; ``tests/test_registry.py`` checks
+that the README's table (between its ``<!-- algorithms -->`` markers) equals
+it.  `api_sections` is the API reference's list of the algorithms' classes and
+methods (``docs/conf.py`` writes it for ``docs/api.rst``).
 """
 
 import inspect
@@ -45,6 +46,30 @@ def readme_table(text):
     if BEGIN not in text or END not in text:
         return None
     return text.split(BEGIN, 1)[1].split(END, 1)[0].strip("\n")
+
+
+_AUTOSUMMARY = """
+.. autosummary::
+   :toctree: generated/
+   :nosignatures:
+
+"""
+
+
+def api_sections():
+    """The API reference's "Optimizer classes" and "SciPy methods" sections
+    (reStructuredText, included by ``docs/api.rst``): every declared
+    algorithm's class and method, in listing order, then SWATS's."""
+    from ._catalog import CLASSES
+    names = [a.name for a in _registry.algorithms()]
+    classes = [CLASSES[name].__name__ for name in names] + ["SWATS"]
+    methods = [*names, "swats", "show_options"]
+    return ("Optimizer classes\n-----------------\n\nEach updates a NumPy array in place with "
+            "one compiled pass per ``step(grad)``.\n" + _AUTOSUMMARY
+            + "".join(f"   {n}\n" for n in classes)
+            + "\nSciPy methods\n-------------\n\nCallables for "
+            "``scipy.optimize.minimize(fun, x0, method=...)``.\n" + _AUTOSUMMARY
+            + "".join(f"   {n}\n" for n in methods))
 
 
 if __name__ == "__main__":
