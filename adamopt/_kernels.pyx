@@ -323,6 +323,10 @@ def _raise_step_cap(owner, t):
 
 @cython.auto_pickle(False)
 cdef class Core:
+    # (This module is over 600 lines for one reason: the core's step, its job
+    # and the attributes of its hyperparameters belong together; the loops and
+    # the per-step scalars are in _loops.pxi, the runtime choices in
+    # _runtime.pxi.)
     """The compiled core of every optimizer: the parameters, the state
     arrays, the step count, the hyperparameters, the way in of the gradient,
     and the step's job (the check, then the update, on the pool).
@@ -415,18 +419,12 @@ cdef class Core:
     cdef bint _params_intact(self):
         """Whether ``params`` still has the size, dtype and layout it was
         bound with (an ndarray can be resized or reinterpreted in place)."""
-        cdef cnp.ndarray x = self._x
-        return (cnp.PyArray_SIZE(x) == self._n
-                and cnp.PyArray_TYPE(x) == self._typenum
-                and (cnp.PyArray_FLAGS(x) & self._layout_flag) == self._layout_flag
-                and cnp.PyArray_ISWRITEABLE(x)
-                and cnp.PyArray_ISALIGNED(x)
-                and cnp.PyArray_ISNOTSWAPPED(x))
+        return self._array_intact(self._x)
 
     cdef bint _array_intact(self, cnp.ndarray a):
-        """Whether the state array ``a`` still has the parameters' size, dtype
-        and layout, as bound (an ndarray can be resized in place, even a
-        private one)."""
+        """Whether the array ``a`` (the parameters or a state array) still has
+        the parameters' size, dtype and layout, as bound (an ndarray can be
+        resized in place, even a private one)."""
         return (cnp.PyArray_SIZE(a) == self._n
                 and cnp.PyArray_TYPE(a) == self._typenum
                 and (cnp.PyArray_FLAGS(a) & self._layout_flag) == self._layout_flag

@@ -29,6 +29,17 @@ WEIGHT_DECAY = Hyperparameter("weight_decay", 0.0,
     r"""L2 penalty :math:`\lambda \ge 0`, added to the gradient (coupled), as in
 PyTorch.""")
 
+def decoupled_decay(variant):
+    """``weight_decay`` and ``decoupled_weight_decay`` of an algorithm with
+    both forms (PyTorch's NAdam and RAdam; ``variant`` names the decoupled one)."""
+    return (Hyperparameter("weight_decay", 0.0, rf"""
+Weight decay :math:`\lambda \ge 0`: an L2 penalty added to the gradient, or with
+``decoupled_weight_decay`` applied to the parameters ({variant})."""),
+            Hyperparameter("decoupled_weight_decay", False, r"""
+Decay the parameters directly, :math:`x \leftarrow x (1 - \alpha_t \lambda)`, as
+AdamW does, instead of adding :math:`\lambda x` to the gradient.""", "bool"))
+
+
 #: The first lines of every family member's equations.
 SIGN_AND_L2 = r"""
     .. math::

@@ -2,7 +2,15 @@ r"""NAdam: Adam with Nesterov momentum (Dozat 2016), PyTorch's form."""
 
 from .. import _validation as check
 from .._registry import Algorithm, Hyperparameter, StateArray, Torch, register
-from ._common import GTOL_FIRST_MOMENT, betas, eps, first_moment, lr, quadratic_example
+from ._common import (
+    GTOL_FIRST_MOMENT,
+    betas,
+    decoupled_decay,
+    eps,
+    first_moment,
+    lr,
+    quadratic_example,
+)
 
 
 def _mu_product(value, t, where):
@@ -19,14 +27,10 @@ NADAM = register(Algorithm(
     hyperparameters=(
         lr(2e-3), *betas(),
         eps(1e-8, r":math:`\sqrt{\hat v_t}`", r" once scaled by :math:`\sqrt{1-\beta_2^t}`"),
-        Hyperparameter("weight_decay", 0.0,
-            r"""Weight decay :math:`\lambda \ge 0`: an L2 penalty added to the gradient,
-or with ``decoupled_weight_decay`` applied to the parameters (NAdamW)."""),
+        *decoupled_decay("NAdamW")[:1],
         Hyperparameter("momentum_decay", 4e-3,
                        r":math:`\psi \ge 0` of the momentum schedule :math:`\mu_t`."),
-        Hyperparameter("decoupled_weight_decay", False,
-            r"""Decay the parameters directly, :math:`x \leftarrow x (1 - \alpha_t \lambda)`,
-as AdamW does, instead of adding :math:`\lambda x` to the gradient.""", "bool")),
+        decoupled_decay("NAdamW")[1]),
     state=(StateArray("m", "finite"), StateArray("v", "nonnegative")), squares=True,
     state_scalars={"mu_product": _mu_product},
     summary="NAdam: Adam with Nesterov momentum (Dozat 2016), in place.",
