@@ -47,6 +47,22 @@ SIGN_AND_L2 = r"""
         g_t &\leftarrow -g_t \quad \text{(if maximize)} \\
         g_t &\leftarrow g_t + \lambda x_{t-1} \quad \text{(if weight\_decay } \lambda \ne 0) \\"""
 
+#: The same with weight decay in either form (``decoupled_decay``).
+SIGN_AND_EITHER_DECAY = r"""
+    .. math::
+
+        g_t &\leftarrow -g_t \quad \text{(if maximize)} \\
+        g_t &\leftarrow g_t + \lambda x_{t-1} \ \text{(coupled)}, \quad
+            x_{t-1} \leftarrow x_{t-1} (1 - \alpha_t \lambda) \ \text{(decoupled)} \\"""
+
+
+def torch_intro(name):
+    """The sentence before the equations of an algorithm that is PyTorch's."""
+    return (r"Each call ``opt.step(grad)`` performs, with the gradient :math:`g_t` of the"
+            "\n    objective at :math:`x_{t-1}`, exactly the steps of "
+            f"``torch.optim.{name}``:")
+
+
 #: The ``gtol`` description of the methods that test their bias-corrected first moment.
 GTOL_FIRST_MOMENT = r"""the bias-corrected first moment
         :math:`\hat m_t = m_t / (1 - \beta_1^t)`, the minibatch gradient smoothed

@@ -4,12 +4,14 @@ from .. import _validation as check
 from .._registry import Algorithm, Hyperparameter, StateArray, Torch, register
 from ._common import (
     GTOL_FIRST_MOMENT,
+    SIGN_AND_EITHER_DECAY,
     betas,
     decoupled_decay,
     eps,
     first_moment,
     lr,
     quadratic_example,
+    torch_intro,
 )
 
 
@@ -34,14 +36,8 @@ NADAM = register(Algorithm(
     state=(StateArray("m", "finite"), StateArray("v", "nonnegative")), squares=True,
     state_scalars={"mu_product": _mu_product},
     summary="NAdam: Adam with Nesterov momentum (Dozat 2016), in place.",
-    intro=r"""Each call ``opt.step(grad)`` performs, with the gradient :math:`g_t` of the
-    objective at :math:`x_{t-1}`, exactly the steps of ``torch.optim.NAdam``:""",
-    equations=r"""
-    .. math::
-
-        g_t &\leftarrow -g_t \quad \text{(if maximize)} \\
-        g_t &\leftarrow g_t + \lambda x_{t-1} \ \text{(coupled)}, \quad
-            x_{t-1} \leftarrow x_{t-1} (1 - \alpha_t \lambda) \ \text{(decoupled)} \\
+    intro=torch_intro("NAdam"),
+    equations=SIGN_AND_EITHER_DECAY + r"""
         \mu_t &= \beta_1 (1 - \tfrac12 \, 0.96^{t \psi}), \qquad
             P_t = \textstyle\prod_{s \le t} \mu_s \\
         m_t &= \beta_1 m_{t-1} + (1 - \beta_1) g_t, \qquad
