@@ -318,6 +318,32 @@ cdef inline bint _nadam_loop(
     return big != 0
 
 
+cdef inline void _radam_loop(
+    floating* x, const floating* grad, floating* m, floating* v, Py_ssize_t n,
+    const StepScalars* s, bint coupled, bint rectified,
+) noexcept nogil:
+    """RAdam: Adam's moments; ``x * decay - step * m / (sqrt(v) + eps)`` once
+    the variance is tractable (rectified), else ``x * decay - lr * m``."""
+    cdef floating sign = <floating>s.sign, wd = <floating>s.weight_decay
+    cdef floating decay = <floating>s.decay, lr = <floating>s.lr
+    cdef floating step = <floating>s.step, eps_hat = <floating>s.eps_hat
+    cdef floating c1 = <floating>s.one_minus_beta1, p1 = <floating>s.p1, q1 = <floating>s.q1
+    cdef floating c2 = <floating>s.one_minus_beta2, p2 = <floating>s.p2, q2 = <floating>s.q2
+    cdef floating xi, gi, mi, vi
+    cdef Py_ssize_t i
+    for i in range(n):
+        xi = x[i]
+        gi = _grad_at(grad, xi, i, sign, wd, coupled)
+        mi = _average(m[i], gi, p1, q1, c1)
+        vi = _average(v[i], gi * gi, p2, q2, c2)
+        m[i] = mi
+        v[i] = vi
+        if rectified:
+            x[i] = xi * decay - step * mi / (_sqrt(vi) + eps_hat)
+        else:
+            x[i] = xi * decay - lr * mi
+
+
 # ---------------------------------------------------------------------------
 # Kernel ids, per-step scalars and the dispatch.  An algorithm adds its id to
 # the enum and to KERNELS, its ``prepare`` branch and its ``update`` branch.
@@ -329,10 +355,11 @@ cdef enum:
     K_RMSPROP = 3
     K_ADAMAX = 4
     K_NADAM = 5
+    K_RADAM = 6
 
 #: The kernel id of each algorithm, by the name its declaration gives.
 KERNELS = {"adam": K_ADAM, "sgd": K_SGD, "adagrad": K_ADAGRAD, "rmsprop": K_RMSPROP,
-           "adamax": K_ADAMAX, "nadam": K_NADAM}
+           "adamax": K_ADAMAX, "nadam": K_NADAM, "radam": K_RADAM}
 
 
 cdef inline void _moment_form(double beta, double* p, double* q) noexcept nogil:
@@ -382,7 +409,7 @@ cdef inline void _prepare_step(int kernel, const Hyperparameters* h, long long t
       (sqrt(v / (1 - beta2**t)) + eps)`` with one square root and one
       division per element.
     """
-    cdef double bc2_sqrt, mu, mu_next
+    cdef double bc2_sqrt, mu, mu_next, bc1, bc2, rho_inf, rho_t
     # The fields the core checks, then each algorithm's own.
     s.lr = h.lr
     s.lr2 = 0.0
@@ -425,6 +452,20 @@ cdef inline void _prepare_step(int kernel, const Hyperparameters* h, long long t
         s.lr = h.lr * (1.0 - mu) / (1.0 - s.mu_product) * bc2_sqrt
         s.lr2 = h.lr * mu_next / (1.0 - s.mu_product * mu_next) * bc2_sqrt
         s.eps_hat = h.eps * bc2_sqrt
+    elif kernel == K_RADAM:
+        # rho_inf - 2 t beta2**t / (1 - beta2**t): the length of the
+        # approximated simple moving average; rectified once above 5.
+        _moments(h.beta1, h.beta2, s)
+        bc1 = 1.0 - pow(h.beta1, <double>t)
+        bc2 = 1.0 - pow(h.beta2, <double>t)
+        rho_inf = 2.0 / (1.0 - h.beta2) - 1.0
+        rho_t = rho_inf - 2.0 * t * pow(h.beta2, <double>t) / bc2
+        s.lr = h.lr / bc1
+        if rho_t > 5.0:
+            flags[0] |= F_RECTIFIED
+            s.step = (h.lr * sqrt((rho_t - 4.0) * (rho_t - 2.0) * rho_inf
+                                  / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t))
+                      * sqrt(bc2) / bc1)
 
 
 include "_guard.pxi"
@@ -471,6 +512,16 @@ cdef inline bint _update(
             return _nadam_loop(x, grad, st[0], st[1], n, s, True)
         else:
             return _nadam_loop(x, grad, st[0], st[1], n, s, False)
+    elif kernel == K_RADAM:   # (not guarded: its loop flags nothing)
+        if flags & F_RECTIFIED:
+            if coupled:
+                _radam_loop(x, grad, st[0], st[1], n, s, True, True)
+            else:
+                _radam_loop(x, grad, st[0], st[1], n, s, False, True)
+        elif coupled:
+            _radam_loop(x, grad, st[0], st[1], n, s, True, False)
+        else:
+            _radam_loop(x, grad, st[0], st[1], n, s, False, False)
     return False
 
 

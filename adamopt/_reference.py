@@ -341,3 +341,25 @@ def nadam(x, g, state, t, *, eta=1.0, **options):
     x, m, v, mu_product = nadam_step(x, g, state["m"], state["v"], state["mu_product"], t,
                                      **options)
     return x, {"m": m, "v": v, "mu_product": mu_product}
+
+
+def radam(x, g, state, t, *, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
+          decoupled_weight_decay=False, maximize=False, eta=1.0):
+    """One step of RAdam (Liu et al. 2020, as ``torch.optim.RAdam``) by name."""
+    dtype = x.dtype
+    x, g, m, v = (np.asarray(a, dtype=np.float64) for a in (x, g, state["m"], state["v"]))
+    g = _effective_gradient(x, g, 0.0 if decoupled_weight_decay else weight_decay, maximize)
+    if decoupled_weight_decay:
+        x = x * (1.0 - lr * weight_decay)
+    m = beta1 * m + (1.0 - beta1) * g
+    v = beta2 * v + (1.0 - beta2) * g**2
+    bc1, bc2 = 1.0 - beta1**t, 1.0 - beta2**t
+    rho_inf = 2.0 / (1.0 - beta2) - 1.0
+    rho_t = rho_inf - 2.0 * t * beta2**t / bc2
+    if rho_t > 5.0:
+        rect = np.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf
+                       / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+        x = x - lr * rect * (m / bc1) * np.sqrt(bc2) / (np.sqrt(v) + eps)
+    else:
+        x = x - lr * m / bc1
+    return x.astype(dtype), {"m": m.astype(dtype), "v": v.astype(dtype)}
