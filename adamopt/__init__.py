@@ -1,3 +1,4 @@
+# ruff: noqa: F401  (the public names are exported through the computed __all__)
 """adamopt: compiled Adam and AdamW optimizers for NumPy arrays.
 
 Public API
@@ -46,7 +47,7 @@ The classes update a NumPy array in place with one compiled, fused pass per step
 """
 
 try:
-    from . import _kernels  # noqa: F401  (the compiled core; imported first for a clear error)
+    from . import _kernels
 except ImportError as error:  # pragma: no cover - only in an unbuilt source tree
     raise ImportError(
         "adamopt's compiled modules are missing from "
@@ -56,12 +57,9 @@ except ImportError as error:  # pragma: no cover - only in an unbuilt source tre
     ) from error
 
 from ._batches import MinibatchStream, minibatches
+from ._catalog import public_names as _public_names
 from ._dask_batches import DaskMinibatchStream
 from ._dask_objective import dask_objective
-from ._family import SGD, Adagrad, Adamax, NAdam, RMSprop
-from ._family_methods import adagrad, adamax, nadam, rmsprop, sgd
-from ._minimize import adam, adamw
-from ._optimizers import Adam, AdamW
 from ._options import show_options
 from ._parallel import set_num_threads
 from ._plot import plot_history
@@ -78,13 +76,11 @@ from ._schedules import (
 from ._swats import SWATS, swats
 from ._version import __version__
 
-__all__ = [
-    "SGD",
+#: The classes and SciPy methods of the declared algorithms (``adamopt._algorithms``).
+globals().update(_public_names())
+
+__all__ = sorted([
     "SWATS",
-    "Adagrad",
-    "Adam",
-    "AdamW",
-    "Adamax",
     "Constant",
     "CosineAnnealing",
     "CosineWarmRestarts",
@@ -92,23 +88,15 @@ __all__ = [
     "Join",
     "LinearWarmup",
     "MinibatchStream",
-    "NAdam",
     "NormalizedWeightDecay",
-    "RMSprop",
     "Schedule",
     "StepDecay",
     "__version__",
-    "adagrad",
-    "adam",
-    "adamax",
-    "adamw",
     "dask_objective",
     "minibatches",
-    "nadam",
     "plot_history",
-    "rmsprop",
     "set_num_threads",
-    "sgd",
     "show_options",
     "swats",
-]
+    *_public_names(),
+])

@@ -43,23 +43,28 @@ import time
 
 import numpy as np
 
-from . import _family, _kernels
-from ._optimizers import Adam
+from . import _catalog, _kernels, _registry
 
 LR, BETA1, BETA2, EPS = 1e-3, 0.9, 0.999, 1e-8
 
-#: Per algorithm: (our class, its options, torch.optim's class name, its options,
-#: torch variants, arrays read or written per element by a step).
-ALGORITHMS = {
-    "adam": (Adam, dict(beta1=BETA1, beta2=BETA2, eps=EPS), "Adam",
-             dict(betas=(BETA1, BETA2), eps=EPS), ("fused", "foreach", "single"), 7),
-    "sgd": (_family.SGD, dict(momentum=0.9), "SGD", dict(momentum=0.9),
-            ("fused", "foreach", "single"), 5),
-    "adagrad": (_family.Adagrad, {}, "Adagrad", {}, ("fused", "foreach", "single"), 5),
-    "rmsprop": (_family.RMSprop, {}, "RMSprop", {}, ("foreach", "single"), 5),
-    "adamax": (_family.Adamax, {}, "Adamax", {}, ("foreach", "single"), 7),
-    "nadam": (_family.NAdam, {}, "NAdam", {}, ("foreach", "single"), 7),
-}
+def _algorithms():
+    """Per algorithm (every declaration with a PyTorch counterpart): (our
+    class, its options, torch.optim's class name, its options, torch
+    variants, arrays read or written per element by a step)."""
+    out = {}
+    for a in _registry.algorithms():
+        if a.torch is None:
+            continue
+        options = dict(a.bench_options)
+        variants = tuple(v for v in ("fused", "foreach", "single")
+                         if v in a.torch.implementations)
+        out[a.name] = (_catalog.CLASSES[a.name], options, a.torch.name,
+                       a.torch.kwargs(options), variants, a.arrays_per_element)
+    return out
+
+
+#: The algorithms ``--algorithm`` accepts, by name (derived from the registry).
+TIMED = _algorithms()
 
 
 def _problem(n, dtype, seed=0):
@@ -73,7 +78,7 @@ def make_adamopt(n, dtype, check_finite=True, algorithm="adam"):
     """adamopt's ``algorithm`` (Adam by default) on ``n`` parameters:
     (zero-argument step, parameter array)."""
     x, g = _problem(n, dtype)
-    cls, options = ALGORITHMS[algorithm][:2]
+    cls, options = TIMED[algorithm][:2]
     opt = cls(x, lr=LR, check_finite=check_finite, **options)
     step = opt.step
     return (lambda: step(g)), x
@@ -141,7 +146,7 @@ def make_torch(n, dtype, variant, algorithm="adam"):
     p.grad = torch.from_numpy(g)
     kwargs = {"fused": {"fused": True}, "foreach": {"foreach": True},
               "single": {"foreach": False, "fused": False}}[variant]
-    name, options, variants = ALGORITHMS[algorithm][2:5]
+    name, options, variants = TIMED[algorithm][2:5]
     if "fused" not in variants:     # torch.optim's class has no fused option
         kwargs.pop("fused", None)
     opt = getattr(torch.optim, name)([p], lr=LR, **options, **kwargs)
@@ -201,7 +206,7 @@ def peers(algorithm="adam"):
         out.append(("numpy", make_numpy))
     torch = _importable("torch")
     out += [(f"torch-{v}", (lambda n, d, v=v: make_torch(n, d, v, a)) if torch else None)
-            for v in ALGORITHMS[a][4]]
+            for v in TIMED[a][4]]
     if a == "adam":
         out.append(("optax-jit", make_optax if _importable("jax", "optax") else None))
     out.append(("probe", make_probe))
@@ -239,7 +244,7 @@ def run(sizes=(10, 10_000, 1_000_000, 10_000_000), dtypes=("float64", "float32")
         repeats=7, target=0.02, out=print, algorithm="adam"):
     """Print one table per dtype: time per step and our speed-up over each peer."""
     available = peers(algorithm)
-    arrays = ALGORITHMS[algorithm][5]
+    arrays = TIMED[algorithm][5]
     missing = [name for name, f in available if f is None]
     if missing:
         out(f"absent peers (not installed): {', '.join(missing)}")
@@ -294,7 +299,7 @@ def main(argv=None):
                         help="timed repeats per peer; the median is shown (default 7)")
     parser.add_argument("--target", type=float, default=0.02,
                         help="seconds per timed repeat (default 0.02)")
-    parser.add_argument("--algorithm", default="adam", choices=list(ALGORITHMS),
+    parser.add_argument("--algorithm", default="adam", choices=list(TIMED),
                         help="the algorithm to time (default adam)")
     parser.add_argument("--output", metavar="PATH", default=None,
                         help="also write the results as JSON to PATH, with the date, the "

@@ -32,19 +32,19 @@ from typing import Any
 import numpy as np
 from scipy.optimize import OptimizeWarning, minimize
 
-from . import _bench, _family_methods
+from . import _bench
 from ._batches import minibatches
-from ._minimize import adam, adamw
+from ._catalog import METHODS
 
 #: The family in part 3: (label, method, options, base learning rate); each
 #: fit takes the best of 0.5, 1 and 2 times the base.
 FAMILY: tuple[tuple[str, Callable[..., Any], dict[str, Any], float], ...] = (
-    ("Adam", adam, {}, 0.02),
-    ("SGD, Nesterov 0.9", _family_methods.sgd, {"momentum": 0.9, "nesterov": True}, 0.05),
-    ("RMSprop", _family_methods.rmsprop, {}, 0.01),
-    ("Adagrad", _family_methods.adagrad, {}, 0.2),
-    ("Adamax", _family_methods.adamax, {}, 0.05),
-    ("NAdam", _family_methods.nadam, {}, 0.02),
+    ("Adam", METHODS["adam"], {}, 0.02),
+    ("SGD, Nesterov 0.9", METHODS["sgd"], {"momentum": 0.9, "nesterov": True}, 0.05),
+    ("RMSprop", METHODS["rmsprop"], {}, 0.01),
+    ("Adagrad", METHODS["adagrad"], {}, 0.2),
+    ("Adamax", METHODS["adamax"], {}, 0.05),
+    ("NAdam", METHODS["nadam"], {}, 0.02),
 )
 
 #: The default file of the convergence plot (in the current directory).
@@ -253,7 +253,8 @@ def run(epochs=2, samples=100_000, batch_size=100, lr=0.02, seed=0, plot_path=PL
     t0 = time.perf_counter()
     with warnings.catch_warnings():     # the demo runs to maxiter on purpose
         warnings.filterwarnings("ignore", "Maximum number of iterations", OptimizeWarning)
-        res = minimize(loss_and_grad, np.zeros(size), jac=True, method=adamw, callback=mark,
+        res = minimize(loss_and_grad, np.zeros(size), jac=True, method=METHODS["adamw"],
+                       callback=mark,
                        options={"lr": rate, "weight_decay": 0.0,
                                 "maxiter": epochs * per_epoch, "gtol": 0.0, "disp": True,
                                 "disp_every": max(1, per_epoch // 4),

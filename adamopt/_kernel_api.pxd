@@ -4,78 +4,80 @@ Each variant module (``adamopt._loops_baseline``, ``adamopt._loops_avx2``) is
 the same source, ``_loops.pxi``, compiled with other instruction-set flags; it
 exports its loops as a `KernelTable` in a capsule, and ``adamopt._kernels``
 calls the table of the variant chosen at import time.
+
+One step of any algorithm is: ``prepare`` computes the step's scalars in
+float64 from the hyperparameters (once per step), then ``update`` runs the
+algorithm's loop over a range of elements.  Both dispatch on the kernel id,
+which ``_loops.pxi`` assigns (its ``KERNELS`` table, by algorithm name).
 """
 
-
-cdef struct AdamScalars:
-    double sign             # -1.0 to maximize, else 1.0
-    double weight_decay     # coupled L2 coefficient (only read when coupled)
-    double decay            # decoupled multiplicative decay of x (1.0 when none)
-    double one_minus_beta1  # c1
-    double one_minus_beta2  # c2
-    double p1, q1, p2, q2   # the form of the moment updates (see _kernels.pyx)
-    double lr               # lr_t, used by the closed-form first step
-    double eps              # eps, used by the closed-form first step
-    double step             # lr_t * sqrt(1 - beta2**t) / (1 - beta1**t)
-    double eps_hat          # eps * sqrt(1 - beta2**t)
-    double x_limit          # the loop returns whether a new |x| exceeds it
-    double s_limit          # ... or a new |m| (the overflow guard, _kernels.pyx)
-
-
-# The algorithms of the family kernels (``algo`` of `family64_fn`); Adam and
-# AdamW have their own entries (`update64_fn`).
-cdef enum:
-    ALGO_ADAM = 0
-    ALGO_SGD = 1
-    ALGO_ADAGRAD = 2
-    ALGO_RMSPROP = 3
-    ALGO_ADAMAX = 4
-    ALGO_NADAM = 5
-
-# Options of a family step that change the arithmetic (``flags``, one bit each).
+# Options of a step that change the arithmetic (``flags``, one bit each).
+# The core sets F_COUPLED and the fixed options (F_AMSGRAD, F_NESTEROV,
+# F_CENTERED); each algorithm's ``prepare`` adds the ones it derives.
 cdef enum:
     F_COUPLED = 1     # coupled L2: g + weight_decay * x
     F_MOMENTUM = 2    # SGD, RMSprop: a momentum buffer
     F_NESTEROV = 4    # SGD: Nesterov's form
-    F_FIRST = 8       # SGD: the buffer starts as the gradient (step 1)
+    # the first step (SGD: the buffer starts as the gradient; Adam: the
+    # closed form of the first step)
+    F_FIRST = 8
     F_CENTERED = 16   # RMSprop: divide by the centred second moment
+    F_AMSGRAD = 32    # Adam: divide by the running maximum of v
+    F_RECTIFIED = 64  # RAdam: the variance of the adaptive rate is tractable
 
 
-cdef struct FamilyScalars:
-    # The per-step scalars of the family kernels, in float64 (the meaning of
-    # each for each algorithm is in _kernels.pyx).
+cdef struct Hyperparameters:
+    # What ``prepare`` reads: the hyperparameters of the step, in float64.
+    double lr               # lr_t: the learning rate times the schedule multiplier
+    double eta              # the schedule multiplier alone (1.0 without one)
+    double beta1, beta2, eps
+    double weight_decay
+    double momentum, dampening, alpha, lr_decay, momentum_decay
+    double mu_product       # NAdam's product of momentum coefficients before the step
+    bint decoupled          # the decay acts on x directly (AdamW, NAdamW, RAdamW)
+    bint decay_by_schedule  # ... scaled by eta instead of lr_t (AdamW's "schedule")
+    # The overflow guard's premise (see ``_guard`` in _loops.pxi): every finite
+    # |x| is at most x_bound, every value of the bounded state array (m; SGD's
+    # buffer: b_limit) at most s_bound, Adamax's |m| / u at most r_bound.
+    double x_bound, s_bound, r_bound, b_limit
+
+
+cdef struct StepScalars:
+    # The per-step scalars of every loop, in float64; each algorithm's
+    # ``prepare`` sets what its loop reads (their meaning per algorithm is in
+    # ``_loops.pxi``).  The core checks lr, lr2, step, decay (finite in the
+    # parameters' dtype) and eps_hat (positive) before the pass.
     double sign             # -1.0 to maximize, else 1.0
     double weight_decay     # coupled L2 coefficient (only read when coupled)
     double decay            # decoupled multiplicative decay of x (1.0 when none)
     double lr               # the step size that multiplies the update
     double lr2              # NAdam: the step size of the first moment
+    double step             # Adam: lr_t * sqrt(1 - beta2**t) / (1 - beta1**t)
     double momentum         # SGD, RMSprop: the momentum factor
     double damp             # SGD: 1 - dampening
-    double one_minus_beta1  # c1 of the first moment (Adamax, NAdam)
-    double p1, q1           # its form (as AdamScalars)
-    double one_minus_beta2  # c2 of the second moment (NAdam; RMSprop: 1 - alpha,
-    double p2, q2           # for both of its averages)
+    double one_minus_beta1  # c1 of the first moment
+    double p1, q1           # its form (see ``_moment_form`` in _loops.pxi)
+    double one_minus_beta2  # c2 of the second moment (RMSprop: 1 - alpha)
+    double p2, q2
     double beta2            # Adamax: decay of the infinity norm
-    double eps              # eps (NAdam: eps * sqrt(1 - beta2**t))
-    # The magnitudes the step's new values are compared with (SGD, Adagrad,
-    # NAdam): the loop returns whether any new x exceeds x_limit or any new
-    # value of the bounded state array (the momentum buffer, the sum of
-    # squares, NAdam's m) exceeds s_limit; the next step's overflow bound
-    # assumes neither did.
-    double x_limit
-    double s_limit
-    double r_limit          # Adamax: ... or a new |m| > r_limit * u
+    double eps              # eps as given (Adam's closed-form first step)
+    double eps_hat          # eps as the loop adds it (1.0 where none is added)
+    double mu_product       # NAdam: the product after the step
+    # The magnitudes the pass compares its new values with (the overflow
+    # guard, ``_guard``): the loop returns whether any new finite x exceeds
+    # x_limit or any new value of the bounded state array s_limit (Adamax:
+    # or |m| > r_limit * u); the next step's guard assumes neither did.
+    double x_limit, s_limit, r_limit
 
 
-ctypedef bint (*update64_fn)(
-    double* x, const double* grad, double* m, double* v, double* vmax,
-    Py_ssize_t n, const AdamScalars* s, bint coupled, bint amsgrad, bint first,
-) noexcept nogil
+ctypedef void (*prepare_fn)(int kernel, const Hyperparameters* h, long long t,
+                            StepScalars* s, int* flags) noexcept nogil
 
-ctypedef bint (*update32_fn)(
-    float* x, const float* grad, float* m, float* v, float* vmax,
-    Py_ssize_t n, const AdamScalars* s, bint coupled, bint amsgrad, bint first,
-) noexcept nogil
+ctypedef bint (*update64_fn)(int kernel, double* x, const double* grad, double** state,
+                             Py_ssize_t n, const StepScalars* s, int flags) noexcept nogil
+
+ctypedef bint (*update32_fn)(int kernel, float* x, const float* grad, float** state,
+                             Py_ssize_t n, const StepScalars* s, int flags) noexcept nogil
 
 ctypedef bint (*any_bad64_fn)(
     const double* g, const double* x, Py_ssize_t n,
@@ -87,15 +89,11 @@ ctypedef bint (*any_bad32_fn)(
     double sign, double weight_decay, double limit, bint coupled,
 ) noexcept nogil
 
-ctypedef bint (*family64_fn)(
-    int algo, double* x, const double* grad, double* a, double* b, double* c,
-    Py_ssize_t n, const FamilyScalars* s, int flags,
-) noexcept nogil
-
-ctypedef bint (*family32_fn)(
-    int algo, float* x, const float* grad, float* a, float* b, float* c,
-    Py_ssize_t n, const FamilyScalars* s, int flags,
-) noexcept nogil
+# The index of the first bad element (for the error message), of float64
+# (is64) or float32 arrays.
+ctypedef Py_ssize_t (*first_bad_fn)(bint is64, const void* g, const void* x, Py_ssize_t n,
+                                    double sign, double weight_decay, double limit,
+                                    bint coupled) noexcept nogil
 
 ctypedef void (*stream64_fn)(double* x, const double* g, double* m, double* v,
                              Py_ssize_t n) noexcept nogil
@@ -104,12 +102,17 @@ ctypedef void (*stream32_fn)(float* x, const float* g, float* m, float* v,
                              Py_ssize_t n) noexcept nogil
 
 
+# The most state arrays an algorithm may have.
+cdef enum:
+    MAX_STATE = 4
+
+
 cdef struct KernelTable:
+    prepare_fn prepare
     update64_fn update64
     update32_fn update32
     any_bad64_fn any_bad64
     any_bad32_fn any_bad32
-    family64_fn family64    # SGD, Adagrad, RMSprop, Adamax, NAdam
-    family32_fn family32
+    first_bad_fn first_bad
     stream64_fn stream64    # the memory-bandwidth probe of the benchmarks
     stream32_fn stream32

@@ -1,12 +1,15 @@
 """Type stub of the compiled module adamopt._kernels."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import NoReturn
 
 import numpy as np
 import numpy.typing as npt
 
 GRAD_LIMIT_FLOAT32: float
 GRAD_LIMIT_FLOAT64: float
+MAX_STEPS: int
+ADAMAX_RATIO: float
 
 _Array = npt.NDArray[np.floating]
 
@@ -20,77 +23,70 @@ def _get_num_threads() -> int: ...
 def _set_thread_min_size(size64: int, size32: int, chunk_min: int) -> tuple[int, int, int]: ...
 def _pool_stats() -> tuple[int, int, int]: ...
 def _thread_min_sizes() -> tuple[int, int]: ...
+def _raise_step_cap(owner: str, t: int) -> NoReturn: ...
 def _stream_probe(x: _Array, g: _Array, m: _Array, v: _Array) -> None: ...
 
-ALGORITHMS: dict[str, int]
+#: The kernel id of each algorithm, by name.
+KERNELS: dict[str, int]
 
-class _Core:
+class Core:
+    """The compiled core; the hooks below are what it calls on its subclass."""
+
     _t: int
     _lr: float
     _eps: float
     _weight_decay: float
+    _beta1: float
+    _beta2: float
+    _momentum: float
+    _dampening: float
+    _alpha: float
+    _lr_decay: float
+    _momentum_decay: float
+    _mu_product: float
     _lr_fn: Callable[[int], float] | None
     _schedule: Callable[[int], float] | None
     _weight_decay_fn: Callable[[int], float] | None
     _maximize: bool
     _check_finite: bool
+    _nesterov: bool
+    _decoupled_weight_decay: bool
+    _decay_by_schedule: bool
+    # the overflow guard's premise (see _guard in _loops.pxi)
+    _beyond: bool
+    _step_limit: float
+    _x_bound: float
+    _s_bound: float
+    _r_bound: float
+    _s_limit: float
     @property
     def _x(self) -> _Array: ...
     @property
-    def params(self) -> _Array: ...
-
-class FamilyCore(_Core):
-    _momentum: float
-    _dampening: float
-    _alpha: float
-    _lr_decay: float
-    _beta1: float
-    _beta2: float
-    _momentum_decay: float
-    _mu_product: float
-    _nesterov: bool
-    _decoupled_weight_decay: bool
+    def _state(self) -> tuple[_Array | None, ...]: ...
     @property
-    def _a(self) -> _Array: ...
+    def _kernel(self) -> int: ...
     @property
-    def _b(self) -> _Array | None: ...
+    def _squares(self) -> bool: ...
     @property
-    def _c(self) -> _Array | None: ...
-    @property
-    def _algo(self) -> int: ...
+    def _amsgrad(self) -> bool: ...
     @property
     def _centered(self) -> bool: ...
+    @property
+    def params(self) -> _Array: ...
     def _bind(
         self,
-        algo: int,
+        kernel: str,
+        squares: bool,
         params: _Array,
-        a: _Array,
-        b: _Array | None,
-        c: _Array | None,
+        state: Sequence[_Array | None],
+        amsgrad: bool = ...,
         centered: bool = ...,
     ) -> None: ...
     def _grad_limit(self) -> float: ...
     def step(self, grad: npt.ArrayLike) -> _Array: ...
-
-class AdamCore(_Core):
-    _m: _Array
-    _v: _Array
-    _vmax: _Array | None
-    _beta1: float
-    _beta2: float
-    _decay_by_schedule: bool
-    @property
-    def _decoupled(self) -> bool: ...
-    @property
-    def _amsgrad(self) -> bool: ...
-    def _grad_limit(self) -> float: ...
-    def _bind(
-        self,
-        params: _Array,
-        m: _Array,
-        v: _Array,
-        vmax: _Array | None,
-        decoupled: bool,
-        amsgrad: bool,
-    ) -> None: ...
-    def step(self, grad: npt.ArrayLike) -> _Array: ...
+    # -- hooks the compiled step calls (implemented by adamopt._optimizers._Optimizer)
+    def _slow_grad(self, grad: object) -> _Array: ...
+    def _schedule_value(self, name: str, function: Callable[[int], float], t: int) -> float: ...
+    def _raise_bad_grad(self, grad: _Array, index: int) -> NoReturn: ...
+    def _raise_bad_scalars(self, name: str, value: float, t: int) -> NoReturn: ...
+    def _raise_params_changed(self) -> NoReturn: ...

@@ -1,5 +1,5 @@
-# The update loops of Adam, AdamW and their family (SGD, Adagrad, RMSprop,
-# Adamax, NAdam) and the gradient check, compiled once per
+# The per-step scalars and the update loop of every algorithm, and the
+# gradient check, compiled once per
 # instruction set: ``_loops_baseline.pyx`` and ``_loops_avx2.pyx`` include this
 # file and are built with different flags (see setup.py).  The arithmetic is
 # described in ``_kernels.pyx``; every variant is built with
@@ -10,96 +10,20 @@
 from cpython.pycapsule cimport PyCapsule_New
 from cython cimport floating
 from libc.float cimport DBL_MAX, FLT_MAX
-from libc.math cimport fabs, fabsf, sqrt, sqrtf
+from libc.math cimport INFINITY, fabs, fabsf, sqrt, sqrtf
+
+from libc.math cimport pow
 
 from adamopt._kernel_api cimport (
-    ALGO_ADAGRAD, ALGO_ADAMAX, ALGO_NADAM, ALGO_RMSPROP, ALGO_SGD, F_CENTERED, F_COUPLED,
-    F_FIRST, F_MOMENTUM, F_NESTEROV, AdamScalars, FamilyScalars, KernelTable,
+    F_AMSGRAD, F_CENTERED, F_COUPLED, F_FIRST, F_MOMENTUM, F_NESTEROV, F_RECTIFIED,
+    Hyperparameters, KernelTable, StepScalars,
 )
-
-cdef extern from *:
-    """
-    /* The check of an uncoupled gradient on the bits of its elements: with
-     * the sign bit cleared, a float's bits compare as integers like its
-     * magnitude, and NaN and infinity compare above every finite number.
-     * An OR of integer comparisons vectorises (an OR over floating-point
-     * comparisons or a floating-point max does not, without fast-math), and
-     * costs three single-uop instructions per vector where the floating-point
-     * flag costs five.  Only with AVX2 (64-bit integer vector compare; SSE2
-     * has none) and GCC or Clang (may_alias). */
-    #if defined(__AVX2__) && (defined(__GNUC__) || defined(__clang__))
-    #include <stdint.h>
-    #include <string.h>
-    #define ADAMOPT_BITS_CHECK 1
-    typedef int64_t __attribute__((may_alias)) adamopt_i64a;
-    typedef int32_t __attribute__((may_alias)) adamopt_i32a;
-    #define ADAMOPT_BITS_SCAN(T, MASK)                                        \
-        Py_ssize_t h = n / 8, i, j;                                       \
-        T f0 = 0, f1 = 0, f2 = 0, f3 = 0, f4 = 0, f5 = 0, f6 = 0, f7 = 0;  \
-        for (i = 0; i < h; i++) {                                         \
-            f0 |= (b[i] & MASK) > lim;                                    \
-            f1 |= (b[i + h] & MASK) > lim;                                \
-            f2 |= (b[i + 2 * h] & MASK) > lim;                            \
-            f3 |= (b[i + 3 * h] & MASK) > lim;                            \
-            f4 |= (b[i + 4 * h] & MASK) > lim;                            \
-            f5 |= (b[i + 5 * h] & MASK) > lim;                            \
-            f6 |= (b[i + 6 * h] & MASK) > lim;                            \
-            f7 |= (b[i + 7 * h] & MASK) > lim;                            \
-        }                                                                 \
-        for (j = 8 * h; j < n; j++)                                       \
-            f0 |= (b[j] & MASK) > lim;                                    \
-        return (f0 | f1 | f2 | f3 | f4 | f5 | f6 | f7) != 0;
-    static int adamopt_bits_bad64(const double *g, Py_ssize_t n, double limit) {
-        const adamopt_i64a *b = (const adamopt_i64a *)g;
-        int64_t lim;
-        memcpy(&lim, &limit, sizeof lim);
-        ADAMOPT_BITS_SCAN(int64_t, INT64_MAX)
-    }
-    static int adamopt_bits_bad32(const float *g, Py_ssize_t n, float limit) {
-        const adamopt_i32a *b = (const adamopt_i32a *)g;
-        int32_t lim;
-        memcpy(&lim, &limit, sizeof lim);
-        ADAMOPT_BITS_SCAN(int32_t, INT32_MAX)
-    }
-    #else
-    #define ADAMOPT_BITS_CHECK 0
-    static int adamopt_bits_bad64(const double *g, Py_ssize_t n, double limit) {
-        (void)g; (void)n; (void)limit; return 1;
-    }
-    static int adamopt_bits_bad32(const float *g, Py_ssize_t n, float limit) {
-        (void)g; (void)n; (void)limit; return 1;
-    }
-    #endif
-    """
-    bint ADAMOPT_BITS_CHECK
-    bint adamopt_bits_bad64(const double* g, Py_ssize_t n, double limit) noexcept nogil
-    bint adamopt_bits_bad32(const float* g, Py_ssize_t n, float limit) noexcept nogil
-
 
 cdef inline floating _sqrt(floating a) noexcept nogil:
     if floating is float:
         return sqrtf(a)
     else:
         return sqrt(a)
-
-
-cdef inline floating _grad_at(
-    const floating* grad, floating xi, Py_ssize_t i, floating sign, floating wd, bint coupled,
-) noexcept nogil:
-    """The gradient every loop steps with: ``sign * g`` (+ ``wd * x``, coupled
-    L2), rounded as the check (`_effective`) rounds it."""
-    cdef floating gi = sign * grad[i]
-    if coupled:
-        gi = gi + wd * xi
-    return gi
-
-
-cdef inline floating _average(floating a, floating b, floating p, floating q,
-                              floating c) noexcept nogil:
-    """An exponential average ``p * a + c * (b - q * a)``: with (p, q) = (1, 1)
-    the interpolation ``a + c * (b - a)``, with (beta, 0) the weighted sum
-    ``beta * a + c * b`` (see ``_moment_form`` in _kernels.pyx)."""
-    return p * a + c * (b - q * a)
 
 
 cdef inline floating _abs(floating a) noexcept nogil:
@@ -128,9 +52,28 @@ cdef inline floating _over_x(floating big, floating a, floating limit) noexcept 
     return 1 if (limit < _abs(a) and _abs(a) <= top) else big
 
 
+cdef inline floating _grad_at(
+    const floating* grad, floating xi, Py_ssize_t i, floating sign, floating wd, bint coupled,
+) noexcept nogil:
+    """The gradient every loop steps with: ``sign * g`` (+ ``wd * x``, coupled
+    L2), rounded as the check (`_effective`) rounds it."""
+    cdef floating gi = sign * grad[i]
+    if coupled:
+        gi = gi + wd * xi
+    return gi
+
+
+cdef inline floating _average(floating a, floating b, floating p, floating q,
+                              floating c) noexcept nogil:
+    """An exponential average ``p * a + c * (b - q * a)``: with (p, q) = (1, 1)
+    the interpolation ``a + c * (b - a)``, with (beta, 0) the weighted sum
+    ``beta * a + c * b`` (see ``_moment_form`` in _kernels.pyx)."""
+    return p * a + c * (b - q * a)
+
+
 cdef inline bint _adam_loop(
     floating* x, const floating* grad, floating* m, floating* v, floating* vmax,
-    Py_ssize_t n, const AdamScalars* s, bint coupled, bint amsgrad, bint first,
+    Py_ssize_t n, const StepScalars* s, bint coupled, bint amsgrad, bint first,
 ) noexcept nogil:
     """The update of every element.  ``coupled``, ``amsgrad`` and ``first``
     are constants at each call site, so the compiler emits one specialised
@@ -173,9 +116,9 @@ cdef inline bint _adam_loop(
     return big != 0
 
 
-cdef bint _adam_update(
+cdef inline bint _adam_update(
     floating* x, const floating* grad, floating* m, floating* v, floating* vmax,
-    Py_ssize_t n, const AdamScalars* s, bint coupled, bint amsgrad, bint first,
+    Py_ssize_t n, const StepScalars* s, bint coupled, bint amsgrad, bint first,
 ) noexcept nogil:
     if first:
         if coupled:
@@ -199,15 +142,15 @@ cdef bint _adam_update(
 
 
 # ---------------------------------------------------------------------------
-# The family: SGD, Adagrad, RMSprop, Adamax, NAdam.  One loop per algorithm;
-# each option that changes the arithmetic is a ``bint`` argument that is a
-# constant at every call site (the dispatchers below fix one flag per level),
-# so the compiler emits one specialised, vectorised loop per combination.
-# The arithmetic of each is documented in _kernels.pyx ("The family").
+# The other algorithms: SGD, Adagrad, RMSprop, Adamax, NAdam.  One loop per
+# algorithm, as Adam's; each option that changes the arithmetic is a ``bint``
+# argument that is a constant at every call site (the dispatchers fix one flag
+# per level), so the compiler emits one specialised, vectorised loop per
+# combination.  The arithmetic of each is documented in _kernels.pyx.
 
 cdef inline bint _sgd_loop(
     floating* x, const floating* grad, floating* buf, Py_ssize_t n,
-    const FamilyScalars* s, bint coupled, bint momentum, bint nesterov, bint first,
+    const StepScalars* s, bint coupled, bint momentum, bint nesterov, bint first,
 ) noexcept nogil:
     cdef floating sign = <floating>s.sign, wd = <floating>s.weight_decay
     cdef floating lr = <floating>s.lr, mu = <floating>s.momentum, damp = <floating>s.damp
@@ -236,7 +179,7 @@ cdef inline bint _sgd_loop(
 
 cdef inline bint _sgd_nesterov(
     floating* x, const floating* grad, floating* buf, Py_ssize_t n,
-    const FamilyScalars* s, bint coupled, bint first, int flags,
+    const StepScalars* s, bint coupled, bint first, int flags,
 ) noexcept nogil:
     if flags & F_NESTEROV:
         return _sgd_loop(x, grad, buf, n, s, coupled, True, True, first)
@@ -245,7 +188,7 @@ cdef inline bint _sgd_nesterov(
 
 cdef inline bint _sgd_momentum(
     floating* x, const floating* grad, floating* buf, Py_ssize_t n,
-    const FamilyScalars* s, bint coupled, int flags,
+    const StepScalars* s, bint coupled, int flags,
 ) noexcept nogil:
     if not flags & F_MOMENTUM:
         return _sgd_loop(x, grad, buf, n, s, coupled, False, False, False)
@@ -256,10 +199,10 @@ cdef inline bint _sgd_momentum(
 
 cdef inline bint _adagrad_loop(
     floating* x, const floating* grad, floating* acc, Py_ssize_t n,
-    const FamilyScalars* s, bint coupled,
+    const StepScalars* s, bint coupled,
 ) noexcept nogil:
     cdef floating sign = <floating>s.sign, wd = <floating>s.weight_decay
-    cdef floating clr = <floating>s.lr, eps = <floating>s.eps
+    cdef floating clr = <floating>s.lr, eps = <floating>s.eps_hat
     cdef floating xl = <floating>s.x_limit, sl = <floating>s.s_limit
     cdef floating xi, gi, ai, xn, big = 0
     cdef Py_ssize_t i
@@ -277,10 +220,10 @@ cdef inline bint _adagrad_loop(
 
 cdef inline void _rmsprop_loop(
     floating* x, const floating* grad, floating* sq, floating* avg, floating* buf,
-    Py_ssize_t n, const FamilyScalars* s, bint coupled, bint centered, bint momentum,
+    Py_ssize_t n, const StepScalars* s, bint coupled, bint centered, bint momentum,
 ) noexcept nogil:
     cdef floating sign = <floating>s.sign, wd = <floating>s.weight_decay
-    cdef floating lr = <floating>s.lr, mu = <floating>s.momentum, eps = <floating>s.eps
+    cdef floating lr = <floating>s.lr, mu = <floating>s.momentum, eps = <floating>s.eps_hat
     cdef floating c = <floating>s.one_minus_beta2, p = <floating>s.p2, q = <floating>s.q2
     cdef floating xi, gi, vi, ai, wi, ui
     cdef Py_ssize_t i
@@ -307,7 +250,7 @@ cdef inline void _rmsprop_loop(
 
 cdef inline void _rmsprop_momentum(
     floating* x, const floating* grad, floating* sq, floating* avg, floating* buf,
-    Py_ssize_t n, const FamilyScalars* s, bint coupled, int flags,
+    Py_ssize_t n, const StepScalars* s, bint coupled, int flags,
 ) noexcept nogil:
     if flags & F_CENTERED:
         if flags & F_MOMENTUM:
@@ -322,10 +265,10 @@ cdef inline void _rmsprop_momentum(
 
 cdef inline bint _adamax_loop(
     floating* x, const floating* grad, floating* m, floating* u, Py_ssize_t n,
-    const FamilyScalars* s, bint coupled,
+    const StepScalars* s, bint coupled,
 ) noexcept nogil:
     cdef floating sign = <floating>s.sign, wd = <floating>s.weight_decay
-    cdef floating clr = <floating>s.lr, eps = <floating>s.eps, beta2 = <floating>s.beta2
+    cdef floating clr = <floating>s.lr, eps = <floating>s.eps_hat, beta2 = <floating>s.beta2
     cdef floating c1 = <floating>s.one_minus_beta1, p1 = <floating>s.p1, q1 = <floating>s.q1
     cdef floating xl = <floating>s.x_limit, ml = <floating>s.s_limit
     cdef floating rl = <floating>s.r_limit
@@ -351,11 +294,11 @@ cdef inline bint _adamax_loop(
 
 cdef inline bint _nadam_loop(
     floating* x, const floating* grad, floating* m, floating* v, Py_ssize_t n,
-    const FamilyScalars* s, bint coupled,
+    const StepScalars* s, bint coupled,
 ) noexcept nogil:
     cdef floating sign = <floating>s.sign, wd = <floating>s.weight_decay
     cdef floating decay = <floating>s.decay
-    cdef floating cg = <floating>s.lr, cm = <floating>s.lr2, eps_hat = <floating>s.eps
+    cdef floating cg = <floating>s.lr, cm = <floating>s.lr2, eps_hat = <floating>s.eps_hat
     cdef floating c1 = <floating>s.one_minus_beta1, p1 = <floating>s.p1, q1 = <floating>s.q1
     cdef floating c2 = <floating>s.one_minus_beta2, p2 = <floating>s.p2, q2 = <floating>s.q2
     cdef floating xl = <floating>s.x_limit, ml = <floating>s.s_limit
@@ -375,169 +318,234 @@ cdef inline bint _nadam_loop(
     return big != 0
 
 
-cdef inline bint _family_update(
-    int algo, floating* x, const floating* grad, floating* a, floating* b, floating* c,
-    Py_ssize_t n, const FamilyScalars* s, int flags,
+cdef inline void _radam_loop(
+    floating* x, const floating* grad, floating* m, floating* v, Py_ssize_t n,
+    const StepScalars* s, bint coupled, bint rectified,
 ) noexcept nogil:
-    """One step of algorithm ``algo`` over n elements; ``a``, ``b``, ``c``
-    are its state arrays (SGD: the momentum buffer; Adagrad: the sum of
-    squares; RMSprop: the square average, the gradient average and the
-    momentum buffer; Adamax: m and the infinity norm u; NAdam: m and v).
-    Returns whether a new value exceeded its limit (``x_limit``,
-    ``s_limit``; SGD and Adagrad only, else False)."""
-    cdef bint coupled = (flags & F_COUPLED) != 0
-    if algo == ALGO_SGD:
-        if coupled:
-            return _sgd_momentum(x, grad, a, n, s, True, flags)
-        return _sgd_momentum(x, grad, a, n, s, False, flags)
-    elif algo == ALGO_ADAGRAD:
-        if coupled:
-            return _adagrad_loop(x, grad, a, n, s, True)
-        return _adagrad_loop(x, grad, a, n, s, False)
-    elif algo == ALGO_RMSPROP:
-        if coupled:
-            _rmsprop_momentum(x, grad, a, b, c, n, s, True, flags)
+    """RAdam: Adam's moments; ``x * decay - step * m / (sqrt(v) + eps)`` once
+    the variance is tractable (rectified), else ``x * decay - lr * m``."""
+    cdef floating sign = <floating>s.sign, wd = <floating>s.weight_decay
+    cdef floating decay = <floating>s.decay, lr = <floating>s.lr
+    cdef floating step = <floating>s.step, eps_hat = <floating>s.eps_hat
+    cdef floating c1 = <floating>s.one_minus_beta1, p1 = <floating>s.p1, q1 = <floating>s.q1
+    cdef floating c2 = <floating>s.one_minus_beta2, p2 = <floating>s.p2, q2 = <floating>s.q2
+    cdef floating xi, gi, mi, vi
+    cdef Py_ssize_t i
+    for i in range(n):
+        xi = x[i]
+        gi = _grad_at(grad, xi, i, sign, wd, coupled)
+        mi = _average(m[i], gi, p1, q1, c1)
+        vi = _average(v[i], gi * gi, p2, q2, c2)
+        m[i] = mi
+        v[i] = vi
+        if rectified:
+            x[i] = xi * decay - step * mi / (_sqrt(vi) + eps_hat)
         else:
-            _rmsprop_momentum(x, grad, a, b, c, n, s, False, flags)
-    elif algo == ALGO_ADAMAX:
+            x[i] = xi * decay - lr * mi
+
+
+# ---------------------------------------------------------------------------
+# Kernel ids, per-step scalars and the dispatch.  An algorithm adds its id to
+# the enum and to KERNELS, its ``prepare`` branch and its ``update`` branch.
+
+cdef enum:
+    K_ADAM = 0
+    K_SGD = 1
+    K_ADAGRAD = 2
+    K_RMSPROP = 3
+    K_ADAMAX = 4
+    K_NADAM = 5
+    K_RADAM = 6
+
+#: The kernel id of each algorithm, by the name its declaration gives.
+KERNELS = {"adam": K_ADAM, "sgd": K_SGD, "adagrad": K_ADAGRAD, "rmsprop": K_RMSPROP,
+           "adamax": K_ADAMAX, "nadam": K_NADAM, "radam": K_RADAM}
+
+
+cdef inline void _moment_form(double beta, double* p, double* q) noexcept nogil:
+    """The form of an exponential average with decay ``beta`` (see the
+    module docstring of _kernels.pyx): ``p * m + c * (g - q * m)``."""
+    if beta >= 0.5:
+        p[0] = 1.0   # interpolation: m + (1 - beta) * (g - m)
+        q[0] = 1.0
+    else:
+        p[0] = beta  # weighted sum: beta * m + (1 - beta) * g
+        q[0] = 0.0
+
+
+cdef inline void _moments(double beta1, double beta2, StepScalars* s) noexcept nogil:
+    """The forms of the first and second moments' averages."""
+    s.one_minus_beta1 = 1.0 - beta1
+    _moment_form(beta1, &s.p1, &s.q1)
+    s.one_minus_beta2 = 1.0 - beta2
+    _moment_form(beta2, &s.p2, &s.q2)
+
+
+cdef void _prepare(int kernel, const Hyperparameters* h, long long t, StepScalars* s,
+                   int* flags) noexcept nogil:
+    """The table's entry of `_prepare_step`."""
+    _prepare_step(kernel, h, t, s, flags)
+
+
+cdef inline void _prepare_step(int kernel, const Hyperparameters* h, long long t,
+                               StepScalars* s, int* flags) noexcept nogil:
+    """The scalars of step ``t`` of ``kernel``, in float64.  The core has set
+    sign, weight_decay, decay and mu_product; this sets the fields the core
+    checks, then what the algorithm's loop reads.
+
+    * Adam: ``step = lr_t sqrt(1 - beta2**t) / (1 - beta1**t)``,
+      ``eps_hat = eps sqrt(1 - beta2**t)`` (and the closed form at t = 1).
+    * SGD: the step ``lr_t``, ``momentum``, ``1 - dampening``.
+    * Adagrad: ``lr_t / (1 + (t - 1) lr_decay)``.
+    * RMSprop: ``lr_t``, ``momentum``, ``1 - alpha`` in the form of
+      ``_moment_form(alpha)``.
+    * Adamax: ``lr_t / (1 - beta1**t)``; ``beta2``.
+    * NAdam: with ``mu_t = beta1 (1 - 0.96**(t psi) / 2)``, the products
+      ``P_t = mu_1 ... mu_t`` (kept in float64) and ``r = sqrt(1 - beta2**t)``,
+      the coefficients of g and m ``lr_t (1 - mu_t) r / (1 - P_t)`` and
+      ``lr_t mu_{t+1} r / (1 - P_t mu_{t+1})`` and the denominator's
+      ``eps r``: ``x -= (c_g g + c_m m) / (sqrt(v) + eps r)`` is PyTorch's
+      ``x -= lr_t ((1 - mu_t) g / (1 - P_t) + mu_{t+1} m / (1 - P_{t+1})) /
+      (sqrt(v / (1 - beta2**t)) + eps)`` with one square root and one
+      division per element.
+    """
+    cdef double bc2_sqrt, mu, mu_next, bc1, bc2, rho_inf, rho_t
+    # The fields the core checks, then each algorithm's own.
+    s.lr = h.lr
+    s.lr2 = 0.0
+    s.step = 0.0
+    s.eps = h.eps
+    s.eps_hat = h.eps
+    if kernel == K_ADAM:
+        _moments(h.beta1, h.beta2, s)
+        bc2_sqrt = sqrt(1.0 - pow(h.beta2, <double>t))
+        s.step = h.lr * bc2_sqrt / (1.0 - pow(h.beta1, <double>t))
+        s.eps_hat = h.eps * bc2_sqrt
+        if t == 1:   # the state is zero (load_state_dict enforces it)
+            flags[0] |= F_FIRST
+    elif kernel == K_SGD:
+        s.momentum = h.momentum
+        s.damp = 1.0 - h.dampening
+        s.eps_hat = 1.0   # SGD adds no eps
+        if h.momentum != 0.0:
+            flags[0] |= F_MOMENTUM
+            if t == 1:
+                flags[0] |= F_FIRST
+    elif kernel == K_ADAGRAD:
+        s.lr = h.lr / (1.0 + (t - 1) * h.lr_decay)
+    elif kernel == K_RMSPROP:
+        s.momentum = h.momentum
+        s.one_minus_beta2 = 1.0 - h.alpha
+        _moment_form(h.alpha, &s.p2, &s.q2)
+        if h.momentum > 0.0:
+            flags[0] |= F_MOMENTUM
+    elif kernel == K_ADAMAX:
+        _moments(h.beta1, h.beta2, s)
+        s.beta2 = h.beta2
+        s.lr = h.lr / (1.0 - pow(h.beta1, <double>t))
+    elif kernel == K_NADAM:
+        _moments(h.beta1, h.beta2, s)
+        bc2_sqrt = sqrt(1.0 - pow(h.beta2, <double>t))
+        mu = h.beta1 * (1.0 - 0.5 * pow(0.96, t * h.momentum_decay))
+        mu_next = h.beta1 * (1.0 - 0.5 * pow(0.96, (t + 1) * h.momentum_decay))
+        s.mu_product = h.mu_product * mu
+        s.lr = h.lr * (1.0 - mu) / (1.0 - s.mu_product) * bc2_sqrt
+        s.lr2 = h.lr * mu_next / (1.0 - s.mu_product * mu_next) * bc2_sqrt
+        s.eps_hat = h.eps * bc2_sqrt
+    elif kernel == K_RADAM:
+        # rho_inf - 2 t beta2**t / (1 - beta2**t): the length of the
+        # approximated simple moving average; rectified once above 5.
+        _moments(h.beta1, h.beta2, s)
+        bc1 = 1.0 - pow(h.beta1, <double>t)
+        bc2 = 1.0 - pow(h.beta2, <double>t)
+        rho_inf = 2.0 / (1.0 - h.beta2) - 1.0
+        rho_t = rho_inf - 2.0 * t * pow(h.beta2, <double>t) / bc2
+        s.lr = h.lr / bc1
+        if rho_t > 5.0:
+            flags[0] |= F_RECTIFIED
+            s.step = (h.lr * sqrt((rho_t - 4.0) * (rho_t - 2.0) * rho_inf
+                                  / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t))
+                      * sqrt(bc2) / bc1)
+
+
+include "_guard.pxi"
+
+
+cdef inline bint _update(
+    int kernel, floating* x, const floating* grad, floating** st, Py_ssize_t n,
+    const StepScalars* s, int flags,
+) noexcept nogil:
+    """One step of ``kernel`` over n elements; ``st`` holds its state arrays
+    in the order of its declaration (Adam: m, v, vmax; SGD: the momentum
+    buffer; Adagrad: the sum of squares; RMSprop: the square average, the
+    gradient average and the momentum buffer; Adamax: m and the infinity
+    norm u; NAdam: m and v), NULL where one is absent.  Each option is
+    fixed at one level here, so every combination gets its own specialised
+    loop.  Returns whether a new value exceeded its limit (the overflow
+    guard, `_guard`; RMSprop's loop flags nothing)."""
+    cdef bint coupled = (flags & F_COUPLED) != 0
+    if kernel == K_ADAM:
+        return _adam_update(x, grad, st[0], st[1], st[2], n, s, coupled,
+                            (flags & F_AMSGRAD) != 0, (flags & F_FIRST) != 0)
+    elif kernel == K_SGD:
         if coupled:
-            return _adamax_loop(x, grad, a, b, n, s, True)
-        return _adamax_loop(x, grad, a, b, n, s, False)
-    elif algo == ALGO_NADAM:
+            return _sgd_momentum(x, grad, st[0], n, s, True, flags)
+        else:
+            return _sgd_momentum(x, grad, st[0], n, s, False, flags)
+    elif kernel == K_ADAGRAD:
         if coupled:
-            return _nadam_loop(x, grad, a, b, n, s, True)
-        return _nadam_loop(x, grad, a, b, n, s, False)
+            return _adagrad_loop(x, grad, st[0], n, s, True)
+        else:
+            return _adagrad_loop(x, grad, st[0], n, s, False)
+    elif kernel == K_RMSPROP:
+        if coupled:
+            _rmsprop_momentum(x, grad, st[0], st[1], st[2], n, s, True, flags)
+        else:
+            _rmsprop_momentum(x, grad, st[0], st[1], st[2], n, s, False, flags)
+    elif kernel == K_ADAMAX:
+        if coupled:
+            return _adamax_loop(x, grad, st[0], st[1], n, s, True)
+        else:
+            return _adamax_loop(x, grad, st[0], st[1], n, s, False)
+    elif kernel == K_NADAM:
+        if coupled:
+            return _nadam_loop(x, grad, st[0], st[1], n, s, True)
+        else:
+            return _nadam_loop(x, grad, st[0], st[1], n, s, False)
+    elif kernel == K_RADAM:   # (not guarded: its loop flags nothing)
+        if flags & F_RECTIFIED:
+            if coupled:
+                _radam_loop(x, grad, st[0], st[1], n, s, True, True)
+            else:
+                _radam_loop(x, grad, st[0], st[1], n, s, False, True)
+        elif coupled:
+            _radam_loop(x, grad, st[0], st[1], n, s, True, False)
+        else:
+            _radam_loop(x, grad, st[0], st[1], n, s, False, False)
     return False
 
 
-cdef bint _family64(
-    int algo, double* x, const double* grad, double* a, double* b, double* c,
-    Py_ssize_t n, const FamilyScalars* s, int flags,
-) noexcept nogil:
-    return _family_update(algo, x, grad, a, b, c, n, s, flags)
+cdef bint _update64(int kernel, double* x, const double* grad, double** state,
+                    Py_ssize_t n, const StepScalars* s, int flags) noexcept nogil:
+    return _update(kernel, x, grad, state, n, s, flags)
 
 
-cdef bint _family32(
-    int algo, float* x, const float* grad, float* a, float* b, float* c,
-    Py_ssize_t n, const FamilyScalars* s, int flags,
-) noexcept nogil:
-    return _family_update(algo, x, grad, a, b, c, n, s, flags)
+cdef bint _update32(int kernel, float* x, const float* grad, float** state,
+                    Py_ssize_t n, const StepScalars* s, int flags) noexcept nogil:
+    return _update(kernel, x, grad, state, n, s, flags)
+
+include "_check.pxi"
 
 
-cdef inline floating _effective(
-    const floating* g, const floating* x, Py_ssize_t j,
-    floating sign, floating wd, bint coupled,
-) noexcept nogil:
-    """The gradient as `_adam_loop` uses it, before the maximize sign for
-    the uncoupled case (the sign does not change its magnitude)."""
-    if coupled:
-        return sign * g[j] + wd * x[j]
-    return g[j]
-
-
-cdef inline floating _flag(floating bad, floating g, floating limit) noexcept nogil:
-    # "not (|g| <= limit)" is also true for NaN.
-    return bad if _abs(g) <= limit else 1
-
-
-cdef inline bint _any_bad(
-    const floating* g, const floating* x, Py_ssize_t n,
-    floating sg, floating wd, floating limit, bint coupled,
-) noexcept nogil:
-    """Whether any effective gradient fails the check.
-
-    The scan reads the array as eight interleaved segments: one sequential
-    stream reaches only a third of the memory bandwidth of this machine,
-    several streams reach most of it (measured in C: 1.14 ns per float64
-    element with one stream, 0.42 ns with eight), and eight independent flags
-    leave the vectorised loop no long dependency chain.  The flags are
-    floating-point numbers: an integer reduction over float64 comparisons
-    does not vectorise on baseline x86-64 (SSE2)."""
-    cdef floating b0 = 0, b1 = 0, b2 = 0, b3 = 0, b4 = 0, b5 = 0, b6 = 0, b7 = 0
-    cdef Py_ssize_t h = n // 8, i, j
-    for i in range(h):
-        b0 = _flag(b0, _effective(g, x, i, sg, wd, coupled), limit)
-        b1 = _flag(b1, _effective(g, x, i + h, sg, wd, coupled), limit)
-        b2 = _flag(b2, _effective(g, x, i + 2 * h, sg, wd, coupled), limit)
-        b3 = _flag(b3, _effective(g, x, i + 3 * h, sg, wd, coupled), limit)
-        b4 = _flag(b4, _effective(g, x, i + 4 * h, sg, wd, coupled), limit)
-        b5 = _flag(b5, _effective(g, x, i + 5 * h, sg, wd, coupled), limit)
-        b6 = _flag(b6, _effective(g, x, i + 6 * h, sg, wd, coupled), limit)
-        b7 = _flag(b7, _effective(g, x, i + 7 * h, sg, wd, coupled), limit)
-    for j in range(8 * h, n):
-        b0 = _flag(b0, _effective(g, x, j, sg, wd, coupled), limit)
-    return b0 + b1 + b2 + b3 + b4 + b5 + b6 + b7 != 0
-
-cdef bint _update64(
-    double* x, const double* grad, double* m, double* v, double* vmax,
-    Py_ssize_t n, const AdamScalars* s, bint coupled, bint amsgrad, bint first,
-) noexcept nogil:
-    return _adam_update(x, grad, m, v, vmax, n, s, coupled, amsgrad, first)
-
-
-cdef bint _update32(
-    float* x, const float* grad, float* m, float* v, float* vmax,
-    Py_ssize_t n, const AdamScalars* s, bint coupled, bint amsgrad, bint first,
-) noexcept nogil:
-    return _adam_update(x, grad, m, v, vmax, n, s, coupled, amsgrad, first)
-
-
-cdef bint _any_bad64(
-    const double* g, const double* x, Py_ssize_t n,
-    double sign, double weight_decay, double limit, bint coupled,
-) noexcept nogil:
-    if coupled:   # constant flags at each call: one specialised scan each
-        return _any_bad(g, x, n, sign, weight_decay, limit, True)
-    if ADAMOPT_BITS_CHECK:
-        return adamopt_bits_bad64(g, n, limit)
-    return _any_bad(g, x, n, sign, weight_decay, limit, False)
-
-
-cdef bint _any_bad32(
-    const float* g, const float* x, Py_ssize_t n,
-    double sign, double weight_decay, double limit, bint coupled,
-) noexcept nogil:
-    cdef float sg = <float>sign, wd = <float>weight_decay, lim = <float>limit
-    if coupled:
-        return _any_bad(g, x, n, sg, wd, lim, True)
-    if ADAMOPT_BITS_CHECK:
-        return adamopt_bits_bad32(g, n, lim)
-    return _any_bad(g, x, n, sg, wd, lim, False)
-
-
-cdef inline void _stream(floating* x, const floating* g, floating* m, floating* v,
-                         Py_ssize_t n) noexcept nogil:
-    """The memory traffic of a step without its arithmetic: read x, g, m, v
-    and write x, m, v (7 arrays), with one add or subtract per array."""
-    cdef Py_ssize_t i
-    cdef floating gi, mi
-    for i in range(n):
-        gi = g[i]
-        mi = gi - m[i]
-        m[i] = mi
-        v[i] = gi - v[i]
-        x[i] = mi - x[i]
-
-
-cdef void _stream64(double* x, const double* g, double* m, double* v,
-                    Py_ssize_t n) noexcept nogil:
-    _stream(x, g, m, v, n)
-
-
-cdef void _stream32(float* x, const float* g, float* m, float* v,
-                    Py_ssize_t n) noexcept nogil:
-    _stream(x, g, m, v, n)
-
-
-cdef KernelTable _table
-_table.update64 = _update64
-_table.update32 = _update32
-_table.any_bad64 = _any_bad64
-_table.any_bad32 = _any_bad32
-_table.family64 = _family64
-_table.family32 = _family32
-_table.stream64 = _stream64
-_table.stream32 = _stream32
+cdef KernelTable _own_table
+_own_table.prepare = _prepare
+_own_table.update64 = _update64
+_own_table.update32 = _update32
+_own_table.any_bad64 = _any_bad64
+_own_table.any_bad32 = _any_bad32
+_own_table.first_bad = _first_bad_any
+_own_table.stream64 = _stream64
+_own_table.stream32 = _stream32
 
 #: The loops of this variant, for ``adamopt._kernels``.
-TABLE = PyCapsule_New(<void*>&_table, b"adamopt._kernel_api.KernelTable", NULL)
+TABLE = PyCapsule_New(<void*>&_own_table, b"adamopt._kernel_api.KernelTable", NULL)

@@ -1,96 +1,23 @@
-r"""Stateful Adam and AdamW optimizers over NumPy arrays.
+r"""The machinery every optimizer class shares (`_Optimizer`).
 
-The classes validate their arguments once, allocate the moments and hand the
-per-step work to the compiled core in `adamopt._kernels`.
+The public classes are built from the algorithm declarations by
+``adamopt._derive`` over `_Optimizer` and the compiled
+`adamopt._kernels.Core`: they validate their arguments once, allocate the
+state and hand the per-step work to the core.
 """
 
 import inspect
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import numpy as np
-import numpy.typing as npt
 
 from . import _validation as check
-from ._kernels import MAX_STEPS, AdamCore
+from ._kernels import MAX_STEPS
 
-_COMMON_PARAMETERS = r"""
-    params : numpy.ndarray
-        The parameters, updated **in place** by `step`: any shape, dtype float32 or
-        float64, writeable and contiguous (C or Fortran order).  The moments are
-        kept, and each element computed, in the same dtype; the per-step scalars
-        (powers of the betas, bias corrections, step size) in float64.
-    lr : float or callable, default: 1e-3
-        Learning rate :math:`\alpha \ge 0`, or a schedule: a callable ``lr(t)``
-        returning :math:`\alpha_t` for the step number ``t = 1, 2, ...``.
-    beta1, beta2 : float, default: 0.9, 0.999
-        Decay rates of the first and second moment estimates, in ``[0, 1)``.
-    eps : float, default: 1e-8
-        :math:`\epsilon > 0`, added to :math:`\sqrt{\hat v_t}` (PyTorch's and the
-        paper's placement, not the "epsilon hat" of TensorFlow and Keras).  It
-        must stay positive in the parameters' dtype once scaled by
-        :math:`\sqrt{1-\beta_2^t}` (about 1e-43 or more for float32), else `step`
-        raises `ValueError`.
-"""
-
-_COMMON_FLAGS = r"""
-    amsgrad : bool, default: False
-        Use AMSGrad (Reddi et al. 2018): divide by the running maximum of the second
-        moment.  As in PyTorch, the maximum is taken over the raw :math:`v_t` and
-        then bias-corrected with the current :math:`1-\beta_2^t` (optax instead
-        takes it over :math:`\hat v_t`).
-    maximize : bool, default: False
-        Ascend the objective instead (the gradient's sign is flipped inside the
-        loop; ``grad`` is not copied).
-    schedule : callable, optional
-        A schedule multiplier :math:`\eta_t` = ``schedule(t)``: the learning rate
-        used at step ``t`` is :math:`\alpha_t \eta_t` (for example
-        `adamopt.CosineWarmRestarts`, the SGDR/AdamWR schedule).
-    check_finite : bool, default: True
-        Before each step, check that the gradient (plus the L2 term, for coupled
-        weight decay) is finite and small enough that its square cannot overflow
-        the second moment (about 1.8e19 for float32 and 1.3e154 for float64).  A
-        failed check raises `ValueError` and leaves the parameters and the state
-        exactly as they were.  With the check, a step that could carry the
-        parameters or the moments past the dtype's maximum (a step size too
-        large for their magnitude) is refused the same way
-        (`GradientValueError`, naming ``lr``).  ``False`` skips the check (one
-        read of the gradient) as SciPy's ``check_finite`` does; a NaN then
-        propagates into the parameters and the moments.
-"""
-
-_ATTRIBUTES_AND_NOTES = r"""
-    Attributes
-    ----------
-    params : numpy.ndarray
-        The array passed in, updated in place.
-    t : int
-        Number of steps taken.
-
-    Notes
-    -----
-    All state starts at zero and the step counter at ``t = 0``; `step` first
-    increments it, so the first update uses ``t = 1``.  The first Adam step
-    (without weight decay) is :math:`x_1 = x_0 - \alpha g / (|g| + \epsilon)`
-    elementwise.
-
-    ``state_dict()`` returns plain numbers, strings and NumPy arrays (picklable
-    and `numpy.savez`-able); ``load_state_dict`` restores them so that a resumed
-    run continues bitwise identically to an uninterrupted one.
-
-    The step with a gradient that is a C-contiguous (or, for Fortran-ordered
-    parameters, Fortran-contiguous) array of the parameters' dtype reads it
-    directly; any other array-like of the right shape is converted first (one
-    copy per step).
-
-    An optimizer is not thread-safe: do not call `step` on the same optimizer
-    from two threads at once.  Distinct optimizers run in parallel (the loop
-    releases the GIL for large arrays).
-"""
-
-
-#: A learning-rate schedule or multiplier: step number t (from 1) -> value.
-Schedule = Callable[[int], float]
+#: Any callable of the step number t (from 1) -> value: a learning rate, a
+#: multiplier or a weight decay (an `adamopt.Schedule` is one; so is a lambda).
+StepFunction = Callable[[int], float]
 
 
 #: Largest step count a state may hold (the compiled core counts in 64 bits
@@ -110,7 +37,7 @@ _CHECKS = {
     "decay_scaling": lambda value, name, owner: check.choice(
         value, name, owner, ("lr", "schedule")),
     "amsgrad": check.boolean,
-    # The family (adamopt._family)
+    # The rest of the family (adamopt._algorithms)
     "momentum": check.unit_interval,
     "dampening": check.unit_interval,
     "nesterov": check.boolean,
@@ -127,18 +54,20 @@ class _Checked:
     """A hyperparameter kept in the compiled core's slot ``_<name>``,
     checked with ``_CHECKS[name]`` on every assignment."""
 
-    def __init__(self, doc):
+    def __init__(self, doc, rule=None):
         self.__doc__ = doc
+        self.rule = rule
 
     def __set_name__(self, owner, name):
         self.name, self.slot = name, "_" + name
+        if self.rule is None:
+            self.rule = _CHECKS[name]
 
     def __get__(self, obj, objtype=None):
         return self if obj is None else getattr(obj, self.slot)
 
     def __set__(self, obj, value):
-        owner = type(obj).__name__
-        value = _CHECKS[self.name](value, self.name, owner)
+        value = self.rule(value, self.name, type(obj).__name__)
         setattr(obj, self.slot, obj._fit_dtype(self.name, value))
 
 
@@ -158,27 +87,36 @@ def _signature_defaults(cls):
 
 class _Optimizer:
     """The machinery every optimizer class shares, over its compiled core
-    (`AdamCore` or `FamilyCore`): hyperparameters checked on assignment, a
+    (`adamopt._kernels.Core`): hyperparameters checked on assignment, a
     learning rate that is a number or a schedule, the hooks the core calls
     for its error messages, ``state_dict``/``load_state_dict``, pickling and
     the repr.  A subclass describes itself with the class attributes below.
     """
 
+    # What the compiled core provides (for type checkers; see _kernels.pyi).
+    _x: np.ndarray
+    _t: int
+    _lr: float
+    _weight_decay: float
+    _lr_fn: StepFunction | None
+    _weight_decay_fn: StepFunction | None
+    _schedule: StepFunction | None
+
     #: The name saved in a state dict (``"adam"``, ``"sgd"``, ...).
     _algorithm = ""
     #: Hyperparameters saved in a state dict (``lr`` only when it is a number).
-    _SAVED_HYPERPARAMETERS = ()
+    _SAVED_HYPERPARAMETERS: tuple[str, ...] = ()
     #: Options fixed at construction: saved, and a state must agree with them.
-    _FIXED = ()
+    _FIXED: tuple[str, ...] = ()
     #: The state arrays: name -> (core attribute, rule, the fixed option that
     #: makes it exist or None).  Rule "finite" or "nonnegative".
     _STATE_ARRAYS: ClassVar[dict] = {}
     #: Scalars of the state besides ``t``: name -> check(value, t, where).
     _STATE_SCALARS: ClassVar[dict] = {}
     #: State arrays that must be zero at t = 0 (the first step relies on it).
-    _ZERO_AT_START = ()
+    _ZERO_AT_START: tuple[str, ...] = ()
     #: Hyperparameters the repr always shows after ``lr``.
-    _REPR_NUMBERS = ()
+    _REPR_NUMBERS: tuple[str, ...] = ()
     #: The state array whose growth the overflow guard bounds (its error message).
     _GROWING = "state"
     #: What a usable ``eps`` must do each step (the rule of its error message).
@@ -186,8 +124,6 @@ class _Optimizer:
 
     #: The parameters' dtype, set by the constructor before any hyperparameter.
     _dtype = None
-
-    # -- hyperparameters: validated on every assignment -------------------------
 
     def _fit_dtype(self, name, value):
         """Refuse a number the step would round to an infinity in the
@@ -198,45 +134,44 @@ class _Optimizer:
             return value
         return check.within_dtype(value, name, type(self).__name__, self._dtype)
 
+    # -- hyperparameters: validated on every assignment -------------------------
+
     @property
-    def lr(self) -> "float | Schedule":
+    def lr(self) -> "float | StepFunction":
         """Learning rate: a float, or the schedule callable ``t -> lr_t``."""
         return self._lr if self._lr_fn is None else self._lr_fn
 
     @lr.setter
-    def lr(self, value: "float | Schedule") -> None:
-        value = check.number_or_callable(value, "lr", type(self).__name__)
-        value = value if callable(value) else self._fit_dtype("lr", value)
-        if callable(value):
-            self._lr_fn, self._lr = value, float("nan")
-        else:
-            self._lr_fn, self._lr = None, value
+    def lr(self, value: "float | StepFunction") -> None:
+        self._lr_fn, self._lr = self._number_or_function(value, "lr", float("nan"))
+
+    def _number_or_function(self, value, name, unset):
+        """``(function, number)`` of a hyperparameter that may be a callable
+        ``t -> value`` (checked); ``unset`` is the number kept beside one."""
+        value = check.number_or_callable(value, name, type(self).__name__)
+        return (value, unset) if callable(value) else (None, self._fit_dtype(name, value))
 
     @property
-    def weight_decay(self) -> "float | Schedule":
+    def weight_decay(self) -> "float | StepFunction":
         """Weight decay coefficient: a float >= 0, or a callable ``t -> lambda_t``."""
         return self._weight_decay if self._weight_decay_fn is None else self._weight_decay_fn
 
     @weight_decay.setter
-    def weight_decay(self, value: "float | Schedule") -> None:
-        value = check.number_or_callable(value, "weight_decay", type(self).__name__)
-        value = value if callable(value) else self._fit_dtype("weight_decay", value)
-        if callable(value):
-            # The compiled step sets _weight_decay from the callable before each update.
-            self._weight_decay_fn, self._weight_decay = value, 0.0
-        else:
-            self._weight_decay_fn, self._weight_decay = None, value
+    def weight_decay(self, value: "float | StepFunction") -> None:
+        # With a callable, the compiled step sets _weight_decay before each update.
+        self._weight_decay_fn, self._weight_decay = self._number_or_function(
+            value, "weight_decay", 0.0)
 
     maximize = _Checked("Whether the objective is maximized.")
     check_finite = _Checked("Whether each gradient is checked before it touches the state.")
 
     @property
-    def schedule(self) -> "Schedule | None":
-        """Schedule multiplier callable ``t -> eta_t``, or None."""
+    def schedule(self) -> "StepFunction | None":
+        """StepFunction multiplier callable ``t -> eta_t``, or None."""
         return self._schedule
 
     @schedule.setter
-    def schedule(self, value: "Schedule | None") -> None:
+    def schedule(self, value: "StepFunction | None") -> None:
         self._schedule = check.optional_callable(value, "schedule", type(self).__name__)
 
     @property
@@ -306,19 +241,27 @@ class _Optimizer:
 
     def _coupled_decay(self):
         """Whether the weight decay is added to the gradient (coupled L2)."""
-        return self._weight_decay != 0.0
+        return self._weight_decay != 0.0 and not self._decoupled_weight_decay
 
     # -- hooks called by the compiled core -------------------------------------
 
+    #: The name the step's error messages give (None: the class's name); an
+    #: optimizer that steps on behalf of another (SWATS's SGD phase) names it.
+    _OWNER: ClassVar[str | None] = None
+
+    @property
+    def _owner(self):
+        return self._OWNER or type(self).__name__
+
     def _slow_grad(self, grad):
-        return check.grad_array(grad, self._x, f"{type(self).__name__}.step",
+        return check.grad_array(grad, self._x, f"{self._owner}.step",
                                 check_range=self._check_finite)
 
     def _schedule_value(self, name, function, t):
-        return check.schedule_value(function, name, type(self).__name__, t)
+        return check.schedule_value(function, name, self._owner, t)
 
     def _raise_bad_scalars(self, name, value, t):
-        owner, dtype = type(self).__name__, self._x.dtype
+        owner, dtype = self._owner, self._x.dtype
         if name == "state":
             big = float(np.finfo(dtype).max) / 4
             advice = "rescale the problem" + (" or use float64" if dtype == np.float32 else "")
@@ -371,13 +314,13 @@ class _Optimizer:
         else:
             rule = "finite (check_finite=False skips this check)"
         raise check.GradientValueError(
-            f"The 'grad' parameter of {type(self).__name__}.step must be {rule}. "
+            f"The 'grad' parameter of {self._owner}.step must be {rule}. "
             f"Got {what} = {float(effective)!r} at index {where} instead; "
             f"the parameters and the optimizer state are unchanged."
         )
 
     def _raise_params_changed(self):
-        owner = type(self).__name__
+        owner = self._owner
         check.params_array(self._x, owner)
         raise ValueError(
             f"The 'params' array of {owner} changed size, dtype or memory layout since the "
@@ -452,6 +395,11 @@ class _Optimizer:
         for key, value in scalars.items():
             setattr(self, "_" + key, value)
         self._t = t
+        self._examine()
+
+    def _examine(self):
+        """Set the premise of the overflow guard from the arrays as they are
+        (the derived classes' hook: see ``adamopt._derive``)."""
 
     def _checked_state(self, state, owner):
         """Validate a state dict; return (t, arrays, scalars, hyperparameters)."""
@@ -564,125 +512,6 @@ def _number(value):
     return repr(value) if callable(value) else f"{value:g}"
 
 
-class Adam(_Optimizer, AdamCore):
-    __doc__ = (r"""Adam: adaptive moment estimation (Kingma & Ba 2014), in place on a NumPy array.
-
-    Each call ``opt.step(grad)`` performs, with the gradient :math:`g_t` of the
-    objective at :math:`x_{t-1}`:
-
-    .. math::
-
-        g_t &\leftarrow -g_t \quad \text{(if maximize)} \\
-        g_t &\leftarrow g_t + \lambda x_{t-1} \quad \text{(if weight\_decay } \lambda \ne 0) \\
-        m_t &= \beta_1 m_{t-1} + (1 - \beta_1) g_t \\
-        v_t &= \beta_2 v_{t-1} + (1 - \beta_2) g_t^2 \\
-        \hat m_t &= m_t / (1 - \beta_1^t), \qquad
-        \hat v_t = v_t / (1 - \beta_2^t)
-            \quad (\hat v_t = \max_{s \le t} v_s / (1 - \beta_2^t) \text{ with amsgrad}) \\
-        x_t &= x_{t-1} - \alpha_t \hat m_t / (\sqrt{\hat v_t} + \epsilon)
-
-    This is Algorithm 1 of Kingma & Ba, with the L2 penalty added to the gradient
-    (coupled weight decay) and AMSGrad exactly as ``torch.optim.Adam`` computes
-    them, so that configurations port between the two unchanged.
-
-    Parameters
-    ----------""" + _COMMON_PARAMETERS + r"""    weight_decay : float or callable, default: 0.0
-        L2 penalty :math:`\lambda \ge 0`, added to the gradient before the moments
-        (coupled), or a callable ``weight_decay(t)`` returning :math:`\lambda_t`.
-        For decoupled weight decay use `AdamW`.""" + _COMMON_FLAGS
-        + _ATTRIBUTES_AND_NOTES + r"""
-    References
-    ----------
-    .. [1] D. P. Kingma and J. Ba, "Adam: A Method for Stochastic Optimization",
-       ICLR 2015, arXiv:1412.6980.
-    .. [2] S. J. Reddi, S. Kale and S. Kumar, "On the Convergence of Adam and
-       Beyond", ICLR 2018.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import adamopt
-    >>> x = np.array([1.0, -2.0])
-    >>> opt = adamopt.Adam(x, lr=0.1)
-    >>> for _ in range(200):
-    ...     _ = opt.step(2 * x)          # gradient of sum(x**2)
-    >>> bool(np.all(np.abs(x) < 0.05))
-    True
-    """)
-
-    _algorithm = "adam"
-    _DECOUPLED = False
-    _SAVED_HYPERPARAMETERS = ("lr", "beta1", "beta2", "eps", "weight_decay", "amsgrad",
-                              "maximize")
-    _FIXED = ("amsgrad",)
-    _STATE_ARRAYS: ClassVar[dict] = {"m": ("_m", "finite", None), "v": ("_v", "nonnegative", None),
-                                     "vmax": ("_vmax", "nonnegative", "amsgrad")}
-    _ZERO_AT_START = ("m", "v", "vmax")
-    _REPR_NUMBERS = ("beta1", "beta2", "eps", "weight_decay")
-    _GROWING = "first moment"
-    _EPS_RULE = "stay positive when scaled by sqrt(1 - beta2**t) and rounded to"
-
-    def __init__(self, params: npt.NDArray[np.floating], *, lr: float | Schedule = 1e-3,
-                 beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
-                 weight_decay: float | Schedule = 0.0, amsgrad: bool = False,
-                 maximize: bool = False,
-                 schedule: Schedule | None = None, check_finite: bool = True) -> None:
-        owner = type(self).__name__
-        params = check.params_array(params, owner)
-        self._dtype = params.dtype
-        amsgrad = check.boolean(amsgrad, "amsgrad", owner)
-        self.lr = lr
-        self.beta1 = beta1
-        self.beta2 = beta2
-        self.eps = eps
-        self.weight_decay = weight_decay
-        self.maximize = maximize
-        self.schedule = schedule
-        self.check_finite = check_finite
-        self._decay_by_schedule = False
-        self._t = 0
-        self._bind(
-            params,
-            np.zeros_like(params),
-            np.zeros_like(params),
-            np.zeros_like(params) if amsgrad else None,
-            type(self)._DECOUPLED,
-            amsgrad,
-        )
-        self._examine()
-
-    beta1 = _Checked("Decay rate of the first moment, in ``[0, 1)``.")
-    beta2 = _Checked("Decay rate of the second moment, in ``[0, 1)``.")
-    eps = _Checked("Term added to the denominator, > 0.")
-
-    @property
-    def amsgrad(self) -> bool:
-        """Whether the AMSGrad variant is used (fixed at construction)."""
-        return self._amsgrad
-
-    def _examine(self):
-        """Set the premise of the overflow guard (`AdamCore.step`) from the
-        arrays as they are now: the largest finite |x| and |m|.  One pass, at
-        construction and ``load_state_dict`` (not per step)."""
-        with np.errstate(invalid="ignore"):
-            self._x_bound = _finite_max(self._x)
-            self._m_bound = _finite_max(self._m)
-            self._beyond = False
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        super().load_state_dict(state)
-        self._examine()
-
-    load_state_dict.__doc__ = _Optimizer.load_state_dict.__doc__
-
-    def _coupled_decay(self):
-        return not self._DECOUPLED and self._weight_decay != 0.0
-
-    def _smoothed_gradient(self, grad):
-        """The bias-corrected first moment (see `_Optimizer._smoothed_gradient`)."""
-        return self._m, 1.0 / (1.0 - self._beta1 ** self._t), True
-
-
 def _finite_max(x):
     """The largest finite magnitude in ``x`` (0 if none): NaN or infinite
     elements are accepted, and stay so, elementwise."""
@@ -697,92 +526,3 @@ def _scalar(value):
     if isinstance(value, np.ndarray) and value.ndim == 0:
         return value[()]
     return value
-
-
-_ADAMW_REFERENCES = r"""
-    References
-    ----------
-    .. [1] I. Loshchilov and F. Hutter, "Decoupled Weight Decay Regularization",
-       ICLR 2019, arXiv:1711.05101.
-    .. [2] D. P. Kingma and J. Ba, "Adam: A Method for Stochastic Optimization",
-       ICLR 2015, arXiv:1412.6980.
-    """
-
-
-class AdamW(Adam):
-    __doc__ = (r"""AdamW: Adam with decoupled weight decay (Loshchilov & Hutter 2019), in place.
-
-    Each call ``opt.step(grad)`` performs, with the gradient :math:`g_t` of the
-    objective at :math:`x_{t-1}` (negated if maximize):
-
-    .. math::
-
-        m_t &= \beta_1 m_{t-1} + (1 - \beta_1) g_t \\
-        v_t &= \beta_2 v_{t-1} + (1 - \beta_2) g_t^2 \\
-        \hat m_t &= m_t / (1 - \beta_1^t), \qquad
-        \hat v_t = v_t / (1 - \beta_2^t)
-            \quad (\hat v_t = \max_{s \le t} v_s / (1 - \beta_2^t) \text{ with amsgrad}) \\
-        x_t &= x_{t-1} - \alpha_t \hat m_t / (\sqrt{\hat v_t} + \epsilon)
-               - s_t \lambda x_{t-1}
-
-    The decay acts on the parameters directly, not through the gradient and the
-    moments.  Its scale :math:`s_t` depends on ``decay_scaling``:
-
-    * ``"lr"`` (default): :math:`s_t = \alpha_t \eta_t`, the learning rate actually
-      used, as in ``torch.optim.AdamW`` and ``optax.adamw``
-      (:math:`x \leftarrow x (1 - \mathrm{lr}_t \lambda)`); their configurations
-      port unchanged.
-    * ``"schedule"``: :math:`s_t = \eta_t`, the schedule multiplier alone, as in
-      Algorithm 2 of Loshchilov & Hutter, where
-      :math:`x_t = x_{t-1} - \eta_t (\alpha \hat m_t / (\sqrt{\hat v_t}+\epsilon)
-      + \lambda x_{t-1})`.  Give the multiplier as ``schedule=`` (without one,
-      :math:`\eta_t = 1` and the decay is :math:`\lambda` per step, so typical
-      values of :math:`\lambda` are much smaller than with ``"lr"``).
-
-    Parameters
-    ----------""" + _COMMON_PARAMETERS + r"""    weight_decay : float or callable, default: 1e-2
-        Decoupled weight decay :math:`\lambda \ge 0`, or a callable
-        ``weight_decay(t)`` returning :math:`\lambda_t` for step ``t``, such as
-        `adamopt.NormalizedWeightDecay` (the paper's normalized weight decay
-        :math:`\lambda_t = \lambda_{norm} \sqrt{b / (B T_i)}`, which changes at
-        each warm restart).
-    decay_scaling : {"lr", "schedule"}, default: "lr"
-        What scales the decay each step, see above.""" + _COMMON_FLAGS
-        + _ATTRIBUTES_AND_NOTES + _ADAMW_REFERENCES + r"""
-    Examples
-    --------
-    >>> import numpy as np
-    >>> import adamopt
-    >>> x = np.array([1.0, -2.0])
-    >>> opt = adamopt.AdamW(x, lr=0.1, weight_decay=0.1)
-    >>> for _ in range(200):
-    ...     _ = opt.step(2 * (x - 1.0))    # gradient of sum((x - 1)**2)
-    >>> bool(np.all(np.abs(x - 1.0) < 0.1))   # the decay pulls x a little toward 0
-    True
-    """)
-
-    _algorithm = "adamw"
-    _DECOUPLED = True
-    _SAVED_HYPERPARAMETERS = (*Adam._SAVED_HYPERPARAMETERS, "decay_scaling")
-
-    def __init__(self, params: npt.NDArray[np.floating], *, lr: float | Schedule = 1e-3,
-                 beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
-                 weight_decay: float | Schedule = 1e-2, amsgrad: bool = False,
-                 maximize: bool = False,
-                 schedule: Schedule | None = None,
-                 decay_scaling: Literal["lr", "schedule"] = "lr",
-                 check_finite: bool = True) -> None:
-        super().__init__(params, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
-                         weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
-                         schedule=schedule, check_finite=check_finite)
-        self.decay_scaling = decay_scaling
-
-    @property
-    def decay_scaling(self) -> str:
-        """``"lr"`` (PyTorch, optax) or ``"schedule"`` (Loshchilov & Hutter)."""
-        return "schedule" if self._decay_by_schedule else "lr"
-
-    @decay_scaling.setter
-    def decay_scaling(self, value: str) -> None:
-        value = _CHECKS["decay_scaling"](value, "decay_scaling", type(self).__name__)
-        self._decay_by_schedule = value == "schedule"

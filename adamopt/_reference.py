@@ -112,19 +112,10 @@ def adagrad_step(x, g, acc, t, *, lr, lr_decay=0.0, weight_decay=0.0, eps=1e-10,
                  maximize=False):
     r"""One step of Adagrad (Duchi et al. 2011, as ``torch.optim.Adagrad``).
 
-    Parameters
-    ----------
-    x, g, acc : numpy.ndarray
-        Parameters, gradient at ``x`` and sum of squared gradients before the step.
-    t : int
-        Number of this step, starting at 1.
-    lr, lr_decay, weight_decay, eps, maximize
-        As in `adamopt.Adagrad`; ``lr`` is the learning rate used at this step.
-
-    Returns
-    -------
-    x, acc : numpy.ndarray
-        The state after the step, in the dtype of ``x``.
+    ``x``, ``g`` and ``acc`` are the parameters, the gradient at ``x`` and the
+    sum of squared gradients before step ``t`` (from 1); the options are
+    `adamopt.Adagrad`'s, ``lr`` the learning rate used at this step.  Returns
+    ``(x, acc)`` after the step, in the dtype of ``x``.
     """
     dtype = x.dtype
     x, g, acc = (np.asarray(a, dtype=np.float64) for a in (x, g, acc))
@@ -299,3 +290,76 @@ def swats_run(x, grad, steps, *, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_de
             if k > 1 and estimate > 0.0 and abs(estimate - gamma) < switch_tol:
                 switched_at, sgd_lr = k, estimate
     return x, switched_at, sgd_lr
+
+
+# -- the oracles by algorithm name ----------------------------------------------------------
+# One signature for every algorithm, so that the tests run any declared
+# algorithm against its oracle with no test written for it: ``oracle(x, g,
+# state, t, **options) -> (x, state)``, where ``state`` maps the names of the
+# class's ``state_dict`` entries (arrays and scalars) to their values before
+# step ``t``, and ``options`` are the class's constructor options with ``lr``
+# the learning rate used at this step (a number) and ``eta`` the schedule
+# multiplier (1.0 without one).  A declaration names its oracle (``oracle=``).
+
+
+def adam(x, g, state, t, *, amsgrad=False, eta=1.0, **options):
+    """Adam (`adam_step`) by name; the state holds ``m``, ``v`` (and ``vmax``)."""
+    x, m, v, vmax = adam_step(x, g, state["m"], state["v"], state.get("vmax"), t,
+                              amsgrad=amsgrad, **options)
+    return x, {"m": m, "v": v, **({"vmax": vmax} if amsgrad else {})}
+
+
+def adamw(x, g, state, t, *, decay_scaling="lr", eta=1.0, **options):
+    """AdamW (`adam_step` with the decoupled decay) by name."""
+    scale = eta if decay_scaling == "schedule" else None
+    return adam(x, g, state, t, decoupled=True, decay_scale=scale, **options)
+
+
+def sgd(x, g, state, t, *, eta=1.0, **options):
+    x, buf = sgd_step(x, g, state["momentum_buffer"], t, **options)
+    return x, {"momentum_buffer": buf}
+
+
+def adagrad(x, g, state, t, *, initial_accumulator_value=0.0, eta=1.0, **options):
+    x, acc = adagrad_step(x, g, state["sum"], t, **options)
+    return x, {"sum": acc}
+
+
+def rmsprop(x, g, state, t, *, eta=1.0, **options):
+    x, sq, avg, buf = rmsprop_step(x, g, state["square_avg"], state.get("grad_avg"),
+                                   state["momentum_buffer"], t, **options)
+    return x, {"square_avg": sq, "momentum_buffer": buf,
+               **({"grad_avg": avg} if options.get("centered") else {})}
+
+
+def adamax(x, g, state, t, *, eta=1.0, **options):
+    x, m, u = adamax_step(x, g, state["m"], state["u"], t, **options)
+    return x, {"m": m, "u": u}
+
+
+def nadam(x, g, state, t, *, eta=1.0, **options):
+    x, m, v, mu_product = nadam_step(x, g, state["m"], state["v"], state["mu_product"], t,
+                                     **options)
+    return x, {"m": m, "v": v, "mu_product": mu_product}
+
+
+def radam(x, g, state, t, *, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
+          decoupled_weight_decay=False, maximize=False, eta=1.0):
+    """One step of RAdam (Liu et al. 2020, as ``torch.optim.RAdam``) by name."""
+    dtype = x.dtype
+    x, g, m, v = (np.asarray(a, dtype=np.float64) for a in (x, g, state["m"], state["v"]))
+    g = _effective_gradient(x, g, 0.0 if decoupled_weight_decay else weight_decay, maximize)
+    if decoupled_weight_decay:
+        x = x * (1.0 - lr * weight_decay)
+    m = beta1 * m + (1.0 - beta1) * g
+    v = beta2 * v + (1.0 - beta2) * g**2
+    bc1, bc2 = 1.0 - beta1**t, 1.0 - beta2**t
+    rho_inf = 2.0 / (1.0 - beta2) - 1.0
+    rho_t = rho_inf - 2.0 * t * beta2**t / bc2
+    if rho_t > 5.0:
+        rect = np.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf
+                       / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+        x = x - lr * rect * (m / bc1) * np.sqrt(bc2) / (np.sqrt(v) + eps)
+    else:
+        x = x - lr * m / bc1
+    return x.astype(dtype), {"m": m.astype(dtype), "v": v.astype(dtype)}

@@ -7,17 +7,31 @@ a SciPy method.
 
 import math
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
 from scipy.optimize import OptimizeResult
 
 from . import _validation as check
-from ._family import SGD
+from ._catalog import CLASSES
+from ._derive import assemble_method_doc as _method_doc
+from ._derive import least_squares_example as _least_squares_example
 from ._kernels import MAX_STEPS, _raise_step_cap
-from ._minimize import _least_squares_example, _method_doc, _minimize
-from ._optimizers import Adam, Schedule, _Checked
+from ._minimize import _minimize
+from ._optimizers import StepFunction, _Checked
+
+if TYPE_CHECKING:   # the derived classes, as type checkers see them
+    from ._kernels import Core
+    from ._optimizers import _Optimizer
+
+    class Adam(_Optimizer, Core):
+        def __init__(self, params: Any, **options: Any) -> None: ...
+
+    class SGD(_Optimizer, Core):
+        def __init__(self, params: Any, **options: Any) -> None: ...
+else:
+    Adam, SGD = CLASSES["adam"], CLASSES["sgd"]
 
 _REFERENCES = r"""
     References
@@ -47,6 +61,15 @@ _EQUATIONS = r"""
         b_t = \beta_1 b_{t-1} + g_t \ (b = g \text{ at the first SGD step}), \qquad
         x_t = x_{t-1} - (1 - \beta_1) \Lambda \, b_t
 """
+
+
+#: SWATS's row of the README's algorithm table (``adamopt._tables``): the
+#: algorithm and paper, the PyTorch match, the differences from the paper and
+#: what ``gtol`` tests; and its place in the table.
+TABLE_ROW = ("SWATS (Keskar & Socher 2017)", "Adam, then `torch.optim.SGD(momentum=beta1)`",
+             "eps outside the root (the paper: inside); a switch needs a positive estimate "
+             "(see below)", "Adam's, then SGD's")
+TABLE_POSITION = 7
 
 
 def _switched_at_rule(value, t, where):
@@ -87,10 +110,10 @@ class _Continued:
 
 class _SGDPhase(SGD):
     """The SGD of the second phase.  Its error messages name the class the
-    user created, and it is never pickled on its own (SWATS saves its state)."""
+    user created (``_OWNER``), and it is never pickled on its own (SWATS saves
+    its state)."""
 
-
-_SGDPhase.__name__ = _SGDPhase.__qualname__ = "SWATS"
+    _OWNER = "SWATS"
 
 
 class SWATS(Adam):
@@ -201,16 +224,20 @@ class SWATS(Adam):
     weight_decay = _Checked("L2 penalty coefficient, >= 0 (both phases).")
     switch_tol = _Checked("Tolerance of the switch test, > 0.")
 
-    def __init__(self, params: npt.NDArray[np.floating], *, lr: float | Schedule = 1e-3,
+    def __init__(self, params: npt.NDArray[np.floating], *, lr: float | StepFunction = 1e-3,
                  beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
                  weight_decay: float = 0.0, switch_tol: float = 1e-9, maximize: bool = False,
-                 schedule: Schedule | None = None, check_finite: bool = True) -> None:
+                 schedule: StepFunction | None = None, check_finite: bool = True) -> None:
         super().__init__(params, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
                          weight_decay=weight_decay, amsgrad=False, maximize=maximize,
                          schedule=schedule, check_finite=check_finite)
         self.switch_tol = switch_tol
         self._sgd = _SGDPhase(self._x, lr=0.0, momentum=self._beta1)
-        self._before = np.empty_like(self._x)
+        # Scratch of the switch test, in float64 (its dot products are taken
+        # there), allocated once: the iterate before the step, the gradient
+        # and the step.
+        self._before, self._g64, self._p64 = (np.empty_like(self._x, dtype=np.float64)
+                                              for _ in range(3))
         self._switched_at = 0
         self._gamma_average = 0.0
         self._sgd_lr = 0.0
@@ -227,7 +254,7 @@ class SWATS(Adam):
 
     @property
     def _momentum_buffer(self):
-        return self._sgd._a
+        return self._sgd._momentum_buffer
 
     def step(self, grad: npt.ArrayLike) -> npt.NDArray[np.floating]:
         """Take one step (Adam's, or SGD's after the switch) with the gradient ``grad``.
@@ -238,10 +265,7 @@ class SWATS(Adam):
         if self._switched_at:
             if not 0 <= self._t < MAX_STEPS:   # (the SGD phase counts from the switch)
                 _raise_step_cap(type(self).__name__, self._t)
-            sgd = self._sgd
-            sgd._weight_decay, sgd._maximize = self._weight_decay, self._maximize
-            sgd._check_finite, sgd._momentum = self._check_finite, self._beta1
-            sgd.step(grad)
+            self._sync_sgd().step(grad)
             self._t += 1
             return self._x
         x, before = self._x, self._before
@@ -250,15 +274,27 @@ class SWATS(Adam):
         self._watch(x, before, grad)
         return x
 
+    def _sync_sgd(self):
+        """The SGD phase, with this optimizer's current options (set through
+        its public attributes, which check them)."""
+        sgd = self._sgd
+        for name, value in (("weight_decay", self._weight_decay), ("maximize", self._maximize),
+                            ("check_finite", self._check_finite), ("momentum", self._beta1)):
+            if getattr(sgd, name) != value:
+                setattr(sgd, name, value)
+        return sgd
+
     def _watch(self, x, before, grad):
-        """Update the average of the projected step size; switch when it has settled."""
-        g = np.asarray(grad, dtype=np.float64)
+        """Update the average of the projected step size; switch when it has
+        settled.  In float64, in the preallocated scratch arrays."""
+        g, p = self._g64, self._p64
+        np.copyto(g, grad, casting="unsafe")
         if self._maximize:
-            g = -g
-        x0 = before.astype(np.float64, copy=False)
+            np.negative(g, out=g)
         if self._weight_decay != 0.0:
-            g = g + self._weight_decay * x0
-        p = x.astype(np.float64, copy=False) - x0
+            np.multiply(before, self._weight_decay, out=p)
+            np.add(g, p, out=g)
+        np.subtract(x, before, out=p)
         pg = float(np.vdot(p, g))
         if pg == 0.0:
             return
@@ -279,7 +315,7 @@ class SWATS(Adam):
             at_switch = _Continued(self.lr, self._schedule, k, 1.0).rate(k)
             continued = _Continued(self.lr, self._schedule, k, at_switch)
         sgd.schedule = continued
-        sgd._t = self._t - k
+        self._sgd_steps(self._t - k)
         sgd._examine()   # the Adam phase moved x: the SGD phase's guard re-reads it
 
     def _smoothed_gradient(self, grad):
@@ -299,7 +335,13 @@ class SWATS(Adam):
         if self._switched_at:
             self._configure_sgd()
         else:
-            self._sgd._t = 0
+            self._sgd_steps(0)
+
+    def _sgd_steps(self, t):
+        """Set the SGD phase's step count (through its state dict, checked)."""
+        sgd = self._sgd
+        if sgd.t != t:
+            sgd.load_state_dict({**sgd.state_dict(), "t": t})
 
     load_state_dict.__doc__ = Adam.load_state_dict.__doc__
 

@@ -22,6 +22,7 @@ from _readme_tables import render_file as render_algorithms  # noqa: E402
 from _render_bench import render_file  # noqa: E402
 
 import adamopt  # noqa: E402
+from adamopt import _tables  # noqa: E402
 
 project = "adamopt"
 author = "the adamopt developers"
@@ -138,3 +139,4 @@ def setup(app):
 # -- generated pages -------------------------------------------------------------------------
 render_file(HERE / "bench_results.json", HERE / "generated_performance.rst")
 render_algorithms(HERE.parent / "README.md", HERE / "generated_algorithms.rst")
+(HERE / "generated_api_algorithms.rst").write_text(_tables.api_sections())

@@ -214,7 +214,7 @@ def test_bench_prints_a_row_per_size_and_reports_absent_peers():
 PEERS = [("adam", name) for name in ("numpy", "adamopt-nocheck", "adamopt-1thread",
                                      "torch-fused", "torch-foreach", "torch-single",
                                      "optax-jit")]
-PEERS += [(algorithm, name) for algorithm in _bench.ALGORITHMS if algorithm != "adam"
+PEERS += [(algorithm, name) for algorithm in _bench.TIMED if algorithm != "adam"
           for name, _ in _bench.peers(algorithm) if name not in ("adamopt", "probe")]
 
 

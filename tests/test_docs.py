@@ -11,21 +11,20 @@ from helpers import expect, name
 import adamopt
 from adamopt import (
     _batches,
-    _family,
-    _family_methods,
+    _catalog,
     _minimize,
     _monitor,
-    _optimizers,
     _options,
     _plot,
     _schedules,
     _swats,
 )
 
-#: The family's classes and their SciPy methods.
-FAMILY = {adamopt.SGD: adamopt.sgd, adamopt.Adagrad: adamopt.adagrad,
-          adamopt.RMSprop: adamopt.rmsprop, adamopt.Adamax: adamopt.adamax,
-          adamopt.NAdam: adamopt.nadam}
+#: Every declared algorithm's class and SciPy method (from the registry).
+DECLARED = {cls: _catalog.METHODS[name] for name, cls in _catalog.CLASSES.items()}
+#: Those of the family (PyTorch's names), all but Adam and AdamW.
+FAMILY = {cls: method for cls, method in DECLARED.items()
+          if cls not in (adamopt.Adam, adamopt.AdamW)}
 
 
 @pytest.mark.parametrize("name", adamopt.__all__)
@@ -53,12 +52,21 @@ def test_family_class_docstring_has_section(cls, section):
     assert section in cls.__doc__
 
 
-@pytest.mark.parametrize("module", [_optimizers, _minimize, _batches, _family,
-                                    _family_methods, _schedules, _swats])
+@pytest.mark.parametrize("module", [_batches, _schedules, _swats])
 def test_docstring_examples_run(module):
     failures, tried = doctest.testmod(module, raise_on_error=False, report=True)
     assert tried > 0
     assert failures == 0
+
+
+@pytest.mark.parametrize("obj", [*DECLARED, *DECLARED.values()], ids=lambda o: o.__name__)
+def test_declared_algorithm_docstring_examples_run(obj):
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    tests = doctest.DocTestFinder(recurse=False).find(obj, obj.__name__, globs={})
+    assert sum(len(t.examples) for t in tests) > 0
+    for test in tests:
+        runner.run(test)
+    assert runner.failures == 0
 
 
 @pytest.mark.parametrize("method", [adamopt.adam, adamopt.adamw, *FAMILY.values()])
@@ -73,8 +81,7 @@ def test_adam_method_docstrings_cite_arxiv(method):
     assert "arXiv" in method.__doc__
 
 
-CLASS_OF = {adamopt.adam: adamopt.Adam, adamopt.adamw: adamopt.AdamW,
-            **{method: cls for cls, method in FAMILY.items()}}
+CLASS_OF = {method: cls for cls, method in DECLARED.items()}
 
 
 @pytest.mark.parametrize("method", list(CLASS_OF))
@@ -258,7 +265,10 @@ def test_the_bash_blocks_of_a_page_name_commands_that_exist(page):
 
 
 def test_the_api_reference_lists_every_public_name():
+    from adamopt import _tables
     text = (DOCS / "api.rst").read_text()
+    assert ".. include:: generated_api_algorithms.rst" in text
+    text += _tables.api_sections()   # what conf.py writes there
     listed = set(re.findall(r"^   (\w+)$", text, re.MULTILINE))
     missing = [n for n in adamopt.__all__ if n not in listed and n != "__version__"]
     assert missing == []

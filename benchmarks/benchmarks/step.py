@@ -1,9 +1,10 @@
 """One optimizer step: adamopt's compiled kernels against the NumPy reference.
 
-``implementation="reference"`` is ``adamopt._reference``'s step of the
-algorithm (``adam_step``, ``sgd_step``, ...), the plain NumPy oracle of the
-tests (it allocates its results), kept in the suite as the baseline the
-compiled step is measured against.
+The algorithms are the registry's declarations (``adamopt._registry``);
+``implementation="reference"`` is the declaration's oracle in
+``adamopt._reference``, the plain NumPy step of the tests (it allocates its
+results), kept in the suite as the baseline the compiled step is measured
+against.
 """
 
 import numpy as np
@@ -15,85 +16,50 @@ from .common import vectors
 
 SIZES = [10, 1000, 100_000, 10_000_000]
 DTYPES = ["float32", "float64"]
-ALGORITHMS = ["adam", "adamw", "amsgrad", "sgd", "adagrad", "rmsprop", "adamax", "nadam"]
+
+try:   # the declared algorithms (an adamopt older than the registry: Adam's only)
+    from adamopt import _registry
+    ALGORITHMS = [a.name for a in _registry.algorithms()]
+except ImportError:   # pragma: no cover - asv on old commits
+    _registry = None
+    ALGORITHMS = ["adam", "adamw"]
 
 
-def _adam_reference(**kwargs):
-    """A step function over (x, state tuple, t) of `_reference.adam_step`."""
-    amsgrad = kwargs.get("amsgrad", False)
-
-    def init(x):
-        return (np.zeros_like(x), np.zeros_like(x), np.zeros_like(x) if amsgrad else None)
-
-    def step(x, g, state, t):
-        x, m, v, vmax = _reference.adam_step(x, g, *state, t, lr=1e-3, **kwargs)
-        return x, (m, v, vmax)
-
-    return init, step
-
-
-def _family_reference(name, arrays, **kwargs):
-    """The same for the family's ``_reference.<name>(x, g, *arrays, t, **kwargs)``."""
-    function = getattr(_reference, name)
-    if name == "rmsprop_step":     # its optional averages, unused here
-        def function(x, g, sq, t, _f=function, **k):
-            return _f(x, g, sq, None, None, t, **k)
-    elif name == "nadam_step":     # its momentum product: PyTorch's at the start
-        def function(x, g, m, v, t, _f=function, **k):
-            return _f(x, g, m, v, 1.0, t, **k)
-
-    def init(x):
-        return tuple(np.zeros_like(x) for _ in range(arrays))
-
-    def step(x, g, state, t):
-        out = function(x, g, *state, t, lr=1e-3, **kwargs)
-        return out[0], tuple(out[1:1 + arrays])
-
-    return init, step
-
-
-#: algorithm -> (class name, its options, reference factory): resolved in
-#: setup, so that an adamopt without the class skips (NotImplementedError).
-OPTIONS = {
-    "adam": ("Adam", {}, lambda: _adam_reference(weight_decay=0.0)),
-    "adamw": ("AdamW", {"weight_decay": 1e-2},
-              lambda: _adam_reference(weight_decay=1e-2, decoupled=True)),
-    "amsgrad": ("Adam", {"amsgrad": True},
-                lambda: _adam_reference(weight_decay=0.0, amsgrad=True)),
-    "sgd": ("SGD", {"momentum": 0.9}, lambda: _family_reference("sgd_step", 1, momentum=0.9)),
-    "adagrad": ("Adagrad", {}, lambda: _family_reference("adagrad_step", 1)),
-    "rmsprop": ("RMSprop", {}, lambda: _family_reference("rmsprop_step", 1)),
-    "adamax": ("Adamax", {}, lambda: _family_reference("adamax_step", 2)),
-    "nadam": ("NAdam", {}, lambda: _family_reference("nadam_step", 2)),
-}
+def _declared(algorithm):
+    """(class, its benchmark options, its oracle) of a declared algorithm,
+    resolved in setup (NotImplementedError where this adamopt lacks it)."""
+    if _registry is None or algorithm not in ALGORITHMS:
+        raise NotImplementedError(f"this adamopt does not declare {algorithm!r}")
+    a = _registry.get(algorithm)
+    cls = getattr(adamopt, a.class_name)
+    options = {h.name: h.default for h in a.hyperparameters}
+    options.update(a.bench_options, lr=1e-3)
+    return cls, dict(a.bench_options), getattr(_reference, a.oracle), dict(options)
 
 
 class Step:
-    """Time per step, after 10 warm-up steps (the state is not zero).  The
-    family's algorithms run with PyTorch's defaults (SGD with momentum 0.9)."""
+    """Time per step, after 10 warm-up steps (the state is not zero), of every
+    declared algorithm with its ``bench_options`` (PyTorch's defaults; SGD
+    with momentum 0.9): adamopt's compiled step and its NumPy oracle."""
 
     params = (SIZES, DTYPES, ALGORITHMS, ["adamopt", "reference"])
     param_names = ["n", "dtype", "algorithm", "implementation"]
     timeout = 300
 
     def setup(self, n, dtype, algorithm, implementation):
-        name, options, reference = OPTIONS[algorithm]
-        if not hasattr(adamopt, name):
-            raise NotImplementedError(f"this adamopt has no adamopt.{name}")
+        cls, options, oracle, full = _declared(algorithm)
         x0, self.g = vectors(n, dtype)
+        self.x = x0.copy()
+        self.opt = cls(self.x, lr=1e-3, **options)
+        for _ in range(10):
+            self.opt.step(self.g)
         if implementation == "adamopt":
-            self.x = x0.copy()
-            self.opt = getattr(adamopt, name)(self.x, lr=1e-3, **options)
-            for _ in range(10):
-                self.opt.step(self.g)
             self.step = lambda: self.opt.step(self.g)
         else:
-            init, reference = reference()
-            x = x0.copy()
-            state = init(x)
-            for t in range(1, 11):
-                x, state = reference(x, self.g, state, t)
-            self.step = lambda: reference(x, self.g, state, 11)
+            state = {k: v for k, v in self.opt.state_dict().items()
+                     if isinstance(v, np.ndarray) or k == "mu_product"}
+            x, full["maximize"] = self.x.copy(), False
+            self.step = lambda: oracle(x, self.g, state, 11, **full)
 
     def time_step(self, n, dtype, algorithm, implementation):
         self.step()

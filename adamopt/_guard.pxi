@@ -1,0 +1,146 @@
+# The overflow guard of every step (included by ``_loops.pxi``, after the
+# per-step scalars it reads): before a step, prove in float64 that it keeps x
+# and the state finite, or refuse it (with the check only).
+
+#: Adamax: the largest |m| / u a state may hold (`_adamax_bound`).
+cdef double _ADAMAX_RATIO = 2.0 ** 40
+
+
+cdef inline bint _moment_step_ok(
+    double F, double decay, double X, double M, double L, double beta1, double c1,
+    double c2, double coef_g, double coef_m, double eps_hat, double* m_next,
+) noexcept nogil:
+    """The guard of a moment step (Adam, AdamW, NAdam):
+    ``x * decay - (coef_g g + coef_m m_new) / (sqrt(w) + eps_hat)`` with
+    ``m_new = beta1 m + c1 g`` (either form), given that every finite |x| is
+    at most X, every |m| at most M and every |g| at most L (the check),
+    w >= v_new >= c2 g**2.  Then |m_new| <= max(M, L), and per element
+
+        |update| <= coef_g / sqrt(c2) + coef_m (beta1 M / eps_hat + c1 / sqrt(c2))
+
+    (the part of m_new from g is divided by at least sqrt(c2) |g|, the part
+    from the old m by at least eps_hat), so x stays finite if that plus
+    |decay| X is below 0.99 F, and the numerator if coef_g L + coef_m
+    max(M, L) is below F / 2.  Each term has room for the loop's roundings.
+    Sets ``m_next``, the limit of |m_new| the pass flags (the M of the next
+    step): 2 L, or less when a larger m would take a quarter of the room of
+    a next step with these scalars (a flagged m refuses the next step)."""
+    cdef double d = 2.0 ** -18
+    cdef double room = 0.99 * F - fabs(decay) * X
+    cdef double room_next = 0.99 * F - fabs(decay) * (F / (4 * max(1.0, fabs(decay))))
+    cdef double root = sqrt(c2 * (1 - d))
+    cdef double eps_low = eps_hat * (1 - d)
+    cdef double update = (coef_g * (1 + d) / root
+                          + coef_m * ((beta1 + d) * M / eps_low + (c1 + d) / root)) * (1 + d)
+    m_next[0] = 2 * L
+    if coef_m > 0:
+        m_next[0] = min(2 * L, 0.25 * room_next * eps_low / coef_m)
+    return (room > 0 and update <= room
+            and coef_g * L + coef_m * max(M, L) * (1 + d) <= 0.5 * F)
+
+
+cdef inline double _adamax_bound(const Hyperparameters* h, StepScalars* s, double F,
+                                 double room) noexcept nogil:
+    """Adamax's part of `_guard`.  Given |m| <= M (``s_bound``) <= F/4 and
+    |m| <= K u elementwise (K = ``r_bound``: the largest ratio at
+    construction and load, then ``_ADAMAX_RATIO`` = 2**40), gradients up to
+    G = F/4 keep g - m and |g| + eps finite (eps <= F/2), and with
+    m_new = beta1 m + c1 g, u_new >= max(beta2 u, |g| + eps):
+
+        |m_new| / u_new <= beta1 min(K / beta2, M / eps) + c1
+
+    so x stays finite if clr times that is within the room.  The pass flags
+    a new |m| beyond the next M (at most F/4: less when a larger m would
+    take a quarter of the room of a next step with these scalars) or beyond
+    K u."""
+    cdef double d = 2.0 ** -18
+    cdef double eps = s.eps_hat, clr = fabs(s.lr), beta1 = h.beta1, ratio
+    cdef double room_next = 0.99 * F - F / 4
+    # (beta2 = 0: u_new = |g| + eps, no ratio carries over, none is flagged)
+    s.r_limit = _ADAMAX_RATIO if s.beta2 > 0 else INFINITY
+    s.s_limit = F / 4
+    if clr > 0 and not (s.beta2 > 0 and clr * ((beta1 + d) * _ADAMAX_RATIO / s.beta2 + 1)
+                        * (1 + d) <= 0.25 * room_next):
+        # (only when the ratio limit alone would not keep the next step safe)
+        s.s_limit = min(F / 4, 0.25 * room_next * eps * (1 - d) / clr)
+    if not eps <= F / 2:
+        return -1.0
+    ratio = h.s_bound / (eps * (1 - d))
+    if s.beta2 > 0:
+        ratio = min(ratio, h.r_bound / s.beta2)
+    ratio = ((beta1 + d) * ratio + (1.0 - beta1) + d) * (1 + d)
+    if not clr * ratio <= room:
+        return -1.0
+    return 0.99 * F / 4
+
+
+cdef inline double _guard(int kernel, const Hyperparameters* h, StepScalars* s, double F,
+                          double L, int flags) noexcept nogil:
+    """The overflow guard of a step with the scalars ``s``: set the limits
+    the pass compares its new values with (``s.x_limit``, ``s_limit``,
+    ``r_limit``) and return the largest gradient magnitude for which the
+    step provably keeps x and the state finite (at least L when the check's
+    own limit suffices), or a negative number when no gradient is safe (the
+    step size alone is too large), given the premise in ``h`` (every finite
+    |x| at most ``x_bound``, the state within the limits of the previous
+    pass).  F is the dtype's largest number; every bound has a factor 0.99
+    of room for the loop's roundings (a few units of 2**-24 at most)::
+
+        all:      the pass keeps x finite if |decay| X + |step| <= 0.99 F
+        Adam:     `_moment_step_ok`; the closed-form first step moves x by at
+                  most lr.
+        SGD:      |x - lr d| with d = g (no momentum): G = (0.99 F - X) / lr.
+                  Momentum b = mu b + (1 - dampening) g, |b| <= B (the
+                  previous step's limit, F / (8192 max(1, lr)), low enough
+                  that a schedule may raise lr 4096-fold in one step):
+                  |b_new| <= B + G, |d| <= 2G + B (Nesterov: g + mu b_new),
+                  so G = min(F/8, ((0.99 F - X) / lr - B) / 2).
+        Adagrad:  s_new = s + g^2 with s <= F/4: G = sqrt(F/2); the step
+                  is clr g / (sqrt(s_new) + eps) <= clr (s_new >= g^2), so
+                  clr <= 0.99 F - X is needed.
+        NAdam:    as Adam, with both coefficients.
+        Adamax:   `_adamax_bound`.
+        others:   not guarded (F): RMSprop.
+
+    The pass flags a new finite |x| beyond F / (4 max(1, |decay|)) (then X
+    for the next step) and a state value beyond its limit; a flagged value
+    refuses the next step.  Conservative only at those extreme magnitudes."""
+    cdef double lr = s.lr, g_limit, b_limit
+    cdef double room = 0.99 * F - fabs(s.decay) * h.x_bound
+    s.x_limit = F / (4 * max(1.0, fabs(s.decay)))
+    s.s_limit = F
+    s.r_limit = F
+    if kernel == K_ADAM:
+        if flags & F_FIRST:   # the closed form: |lr g / (|g| + eps)| <= lr
+            _moment_step_ok(F, s.decay, h.x_bound, h.s_bound, L, h.beta1, s.one_minus_beta1,
+                            s.one_minus_beta2, 0.0, s.step, s.eps_hat, &s.s_limit)
+            return L if h.lr * (1 + 2.0 ** -18) <= room else -1.0
+        return L if _moment_step_ok(F, s.decay, h.x_bound, h.s_bound, L, h.beta1,
+                                    s.one_minus_beta1, s.one_minus_beta2, 0.0, s.step,
+                                    s.eps_hat, &s.s_limit) else -1.0
+    if not (kernel == K_SGD or kernel == K_ADAGRAD or kernel == K_ADAMAX
+            or kernel == K_NADAM):
+        return F   # not guarded: RMSprop, and an algorithm without a guard written here
+    if room <= 0:
+        return -1.0
+    if kernel == K_SGD:
+        if h.momentum == 0.0:
+            return room / lr if lr > 0 else F
+        s.s_limit = F / (8192 * max(1.0, lr))
+        b_limit = h.b_limit if h.b_limit > 0 else F / 8192
+        g_limit = 0.99 * (room / lr - b_limit) / 2 if lr > 0 else F
+        return min(0.99 * F / 8, g_limit)
+    if kernel == K_ADAGRAD:
+        s.s_limit = F / 4
+        if not lr <= room:
+            return -1.0
+        return 0.99 * sqrt(F / 2)
+    if kernel == K_ADAMAX:
+        return _adamax_bound(h, s, F, room)
+    if kernel == K_NADAM:
+        if not _moment_step_ok(F, s.decay, h.x_bound, h.s_bound, L, h.beta1,
+                               s.one_minus_beta1, s.one_minus_beta2, fabs(s.lr),
+                               fabs(s.lr2), s.eps_hat, &s.s_limit):
+            return -1.0
+        return L
+    return F
