@@ -421,6 +421,10 @@ cdef class Core:
         bound with (an ndarray can be resized or reinterpreted in place)."""
         return self._array_intact(self._x)
 
+    cdef inline bint _state_intact(self, cnp.ndarray a):
+        """Whether the state array ``a`` is absent or still intact."""
+        return a is None or self._array_intact(a)
+
     cdef bint _array_intact(self, cnp.ndarray a):
         """Whether the array ``a`` (the parameters or a state array) still has
         the parameters' size, dtype and layout, as bound (an ndarray can be
@@ -443,8 +447,11 @@ cdef class Core:
             self._raise_params_changed()
         if cnp.PyArray_SIZE(g) != self._n or cnp.PyArray_TYPE(g) != self._typenum:
             raise ValueError("internal error: the gradient does not match the parameters")
+        if (self._state_intact(self._s0) and self._state_intact(self._s1)
+                and self._state_intact(self._s2) and self._state_intact(self._s3)):
+            return 0        # the common case: no tuple, no Python-level loop
         for a in (self._s0, self._s1, self._s2, self._s3):
-            if a is not None and not self._array_intact(<cnp.ndarray>a):
+            if not self._state_intact(a):
                 raise ValueError(
                     f"A state array of {type(self).__name__} changed size, dtype or memory "
                     f"layout during the step (now shape {(<object>a).shape}, dtype "
