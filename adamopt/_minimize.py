@@ -8,6 +8,9 @@ what a noisy objective needs: minibatches, smoothed stopping rules, a
 resumable state and faults that stop a run without losing it.
 """
 
+# Over 600 lines: the run driver (setup, loop, finish and the result) with the
+# parsing of its options, bounds and callback; the parsing is the part to move
+# out next (it does not touch the loop's interrupt-safety rule).
 import inspect
 import math
 import numbers

@@ -22,6 +22,9 @@ equal, pickle, print as the expression that builds them, and are kept in a
 SciPy run's ``state`` (a plain callable has to be passed again on resume).
 """
 
+# Over 600 lines: the schedule classes share one storable-config protocol
+# (to_config / from_config), kept in one module so that the reader of a
+# checkpoint's schedules sees every class; each class is small.
 import bisect
 import itertools
 import math
