@@ -47,7 +47,14 @@ default_role = "obj"
 # links, the others stay plain text (no intersphinx: the build runs offline).
 nitpicky = False
 
-autosummary_generate = True
+# The pages to scan for autosummary directives: every source page, and the
+# generated list of the algorithms' classes and methods (written below, and
+# excluded as a page of its own since api.rst includes it), which a scan of
+# the found documents alone would miss in a fresh checkout.
+autosummary_generate = sorted(
+    {str(page.relative_to(HERE)) for page in HERE.rglob("*.rst")
+     if not {"_build", "generated", "gallery"} & set(page.relative_to(HERE).parts)}
+    | {"generated_api_algorithms.rst"})
 autodoc_default_options = {"members": False}
 # The numpydoc sections give the types; the annotations would repeat them, longer.
 autodoc_typehints = "none"
@@ -139,4 +146,6 @@ def setup(app):
 # -- generated pages -------------------------------------------------------------------------
 render_file(HERE / "bench_results.json", HERE / "generated_performance.rst")
 render_algorithms(HERE.parent / "README.md", HERE / "generated_algorithms.rst")
-(HERE / "generated_api_algorithms.rst").write_text(_tables.api_sections())
+# (with its own currentmodule: autosummary reads it alone to write the stubs)
+(HERE / "generated_api_algorithms.rst").write_text(
+    ".. currentmodule:: adamopt\n\n" + _tables.api_sections())
