@@ -126,3 +126,17 @@ def expect(*pieces):
 def name(parameter):
     """The parameter's name as messages quote it: ``'beta1'``."""
     return re.escape(repr(parameter))
+
+
+# The checkpoint tests' problem: least squares on 120 rows of 6 features (the
+# data of tests/data/checkpoint_v1.npz, so it must not change).
+CHECKPOINT_RNG = np.random.default_rng(7)
+CHECKPOINT_X = CHECKPOINT_RNG.standard_normal((120, 6))
+CHECKPOINT_Y = (CHECKPOINT_X @ np.linspace(-1.0, 1.0, 6)
+                + 0.1 * CHECKPOINT_RNG.standard_normal(120))
+
+
+def least_squares(w, Xb, yb):
+    """Loss and gradient of the mean squared residual on one minibatch."""
+    r = Xb @ w - yb
+    return r @ r / len(yb), 2 * Xb.T @ r / len(yb)

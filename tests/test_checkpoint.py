@@ -14,19 +14,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import expect, name
+from helpers import CHECKPOINT_X, CHECKPOINT_Y, expect, least_squares, name
 
 import adamopt
 from adamopt import _checkpoint
 
-RNG = np.random.default_rng(7)
-X = RNG.standard_normal((120, 6))
-Y = X @ np.linspace(-1.0, 1.0, 6) + 0.1 * RNG.standard_normal(120)
-
-
-def loss(w, Xb, yb):
-    r = Xb @ w - yb
-    return r @ r / len(yb), 2 * Xb.T @ r / len(yb)
+X, Y, loss = CHECKPOINT_X, CHECKPOINT_Y, least_squares
 
 
 def run(path=None, *, method=adamopt.adam, x0=None, maxiter=60, seed=3, batch_size=16,
