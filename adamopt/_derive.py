@@ -239,7 +239,7 @@ def make_class(a: Algorithm) -> type:
         "_ZERO_AT_START": tuple(s.name for s in a.state if s.zero_at_start),
         "_REPR_NUMBERS": a.repr_numbers,
         "_EPS_RULE": a.eps_rule,
-        "_GROWING": _GUARDS[a.guard][1] if a.guard else "state",
+        "_GROWING": _GUARDS[a.guard][1],
         "_examine": _examine_method(a),
         "_smoothed_gradient": _smoothed_gradient(a),
     }
@@ -258,12 +258,21 @@ def make_class(a: Algorithm) -> type:
 # -- the overflow guard's premise (``_guard`` in _loops.pxi) ---------------------------------
 
 
-def _examine_moment(opt):
-    """Adam, AdamW, NAdam: the largest finite |x| and |m|."""
-    with np.errstate(invalid="ignore"):
-        opt._x_bound = _finite_max(opt._x)
-        opt._s_bound = _finite_max(opt._state[0])
-    opt._beyond = False
+def _examine_bounded(index):
+    """The examination of a state whose bounded array is ``opt._state[index]``:
+    the largest finite |x| and the largest |value| of that array."""
+    def examine(opt):
+        with np.errstate(invalid="ignore"):
+            opt._x_bound = _finite_max(opt._x)
+            opt._s_bound = _finite_max(opt._state[index])
+        opt._beyond = False
+    return examine
+
+
+#: Adam, AdamW, NAdam, RAdam: the first moment m.
+_examine_moment = _examine_bounded(0)
+#: RMSprop: the momentum buffer (its third array).
+_examine_rmsprop = _examine_bounded(2)
 
 
 def _examine_growing(opt, limit):
@@ -299,17 +308,17 @@ def _examine_adamax(opt):
 #: state array its error message names.
 _GUARDS = {"moment": (_examine_moment, "first moment"), "sgd": (_examine_sgd, "momentum buffer"),
            "adagrad": (_examine_adagrad, "sum of squares"),
-           "adamax": (_examine_adamax, "first moment")}
+           "adamax": (_examine_adamax, "first moment"),
+           "rmsprop": (_examine_rmsprop, "momentum buffer")}
 
 
 def _examine_method(a):
-    examine = _GUARDS[a.guard][0] if a.guard else None
+    examine = _GUARDS[a.guard][0]
 
     def _examine(self):
         """Set the premise of the overflow guard from the arrays as they are
         now (one pass, at construction and ``load_state_dict``; not per step)."""
-        if examine is not None:
-            examine(self)
+        examine(self)
 
     return _examine
 

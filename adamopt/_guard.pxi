@@ -6,6 +6,23 @@
 cdef double _ADAMAX_RATIO = 2.0 ** 40
 
 
+cdef inline double _tiny(double F) noexcept nogil:
+    """The smallest c g**2 the guard's lower bound ``w >= c g**2`` holds for
+    (to a relative 2**-18): 2**20 times the dtype's smallest subnormal.
+    Below it the average of g**2 may be rounded to zero (an underflow)."""
+    return 2.0 ** -1054 if F > FLT_MAX else 2.0 ** -129
+
+
+cdef inline double _inv_root(double c, double eps_low, double F) noexcept nogil:
+    """The largest |g| / (sqrt(w) + eps) for ``w >= c g**2`` (eps >=
+    eps_low): 1 / sqrt(c) where c g**2 is not in the underflow range
+    (`_tiny`), else |g| < sqrt(tiny / c), so at most sqrt(tiny / c) / eps
+    (which matters only for an eps near the square root of the smallest
+    number), with room for the roundings."""
+    cdef double d = 2.0 ** -18
+    return max(1.0 / sqrt(c * (1 - d)), sqrt(_tiny(F) / c) / eps_low) * (1 + d)
+
+
 cdef inline bint _moment_step_ok(
     double F, double decay, double X, double M, double L, double beta1, double c1,
     double c2, double coef_g, double coef_m, double eps_hat, double* m_next,
@@ -19,7 +36,9 @@ cdef inline bint _moment_step_ok(
         |update| <= coef_g / sqrt(c2) + coef_m (beta1 M / eps_hat + c1 / sqrt(c2))
 
     (the part of m_new from g is divided by at least sqrt(c2) |g|, the part
-    from the old m by at least eps_hat), so x stays finite if that plus
+    from the old m by at least eps_hat; 1 / sqrt(c2) is `_inv_root`'s
+    bound, which also covers a c2 g**2 that underflows), so x stays finite
+    if that plus
     |decay| X is below 0.99 F, and the numerator if coef_g L + coef_m
     max(M, L) is below F / 2.  Each term has room for the loop's roundings.
     Sets ``m_next``, the limit of |m_new| the pass flags (the M of the next
@@ -28,10 +47,10 @@ cdef inline bint _moment_step_ok(
     cdef double d = 2.0 ** -18
     cdef double room = 0.99 * F - fabs(decay) * X
     cdef double room_next = 0.99 * F - fabs(decay) * (F / (4 * max(1.0, fabs(decay))))
-    cdef double root = sqrt(c2 * (1 - d))
     cdef double eps_low = eps_hat * (1 - d)
-    cdef double update = (coef_g * (1 + d) / root
-                          + coef_m * ((beta1 + d) * M / eps_low + (c1 + d) / root)) * (1 + d)
+    cdef double inv_root = _inv_root(c2, eps_low, F)
+    cdef double update = (coef_g * (1 + d) * inv_root
+                          + coef_m * ((beta1 + d) * M / eps_low + (c1 + d) * inv_root)) * (1 + d)
     m_next[0] = 2 * L
     if coef_m > 0:
         m_next[0] = min(2 * L, 0.25 * room_next * eps_low / coef_m)
@@ -74,6 +93,67 @@ cdef inline double _adamax_bound(const Hyperparameters* h, StepScalars* s, doubl
     return 0.99 * F / 4
 
 
+cdef inline double _rmsprop_bound(const Hyperparameters* h, StepScalars* s, double F,
+                                  double L, double room, int flags) noexcept nogil:
+    """RMSprop's part of `_guard`.  The scaled gradient u = g / (sqrt(w) + eps)
+    is at most U = |g| / eps (centred: w = max(v - a**2, 0) may be 0), and
+    uncentred (w = v_new >= c g**2) also at most `_inv_root`.  With momentum
+    b_new = mu b + u, |b| <= B (the previous pass's limit, or the largest
+    |b| at construction and load; the buffer is kept when momentum is 0):
+    x stays finite if lr (mu B + U) is within the room and b (or u) if
+    mu B + U is below F / 2.  Returns L when the uncentred bound suffices,
+    else the gradient bound G = U eps for the largest U allowed (negative
+    if mu B alone takes the room).  The pass flags a new |b| beyond
+    F / (8192 max(1, lr)) (as SGD's buffer: a schedule may raise lr 4096-fold
+    in one step and still leave room).  v and a stay within the check's
+    limit (weighted averages of g**2 and g)."""
+    cdef double d = 2.0 ** -18
+    cdef double lr = fabs(s.lr), eps_low = s.eps_hat * (1 - d), mu = 0.0, top = 0.5 * F
+    cdef bint momentum = (flags & F_MOMENTUM) != 0
+    if momentum:
+        mu = s.momentum + d
+        s.s_limit = F / (8192 * max(1.0, lr))
+    else:
+        s.s_limit = h.s_bound   # the buffer is not touched
+    if lr > 0:
+        top = min(top, room / (lr * (1 + d) ** 3))
+    top = top / (1 + d) - mu * (h.s_bound if momentum else 0.0)
+    if not top > 0:
+        return -1.0
+    if not flags & F_CENTERED and _inv_root(s.one_minus_beta2, eps_low, F) <= top:
+        return L
+    return top * eps_low / (1 + d) ** 2
+
+
+cdef inline double _radam_bound(const Hyperparameters* h, StepScalars* s, double F,
+                                double L, double room, int flags) noexcept nogil:
+    """RAdam's part of `_guard`.  Rectified: Adam's step
+    (`_moment_step_ok` with its step size).  Unrectified:
+    ``x * decay - lr m_new`` with |m_new| <= max(M, G) for gradients up to
+    G, so G = room / lr (refused if lr M alone exceeds the room).  The pass
+    flags a new |m| beyond 2 L, or beyond a quarter of the room of a next
+    step with these scalars in either form (the next step may be the first
+    rectified one, whose step size is at most lr and whose divisor at least
+    eps)."""
+    cdef double d = 2.0 ** -18
+    cdef double lr = fabs(s.lr), room_next, g_limit
+    if flags & F_RECTIFIED:
+        if not _moment_step_ok(F, s.decay, h.x_bound, h.s_bound, L, h.beta1,
+                               s.one_minus_beta1, s.one_minus_beta2, 0.0, fabs(s.step),
+                               s.eps_hat, &s.s_limit):
+            return -1.0
+        return L
+    s.s_limit = 2 * L
+    if lr == 0:
+        return F
+    room_next = 0.99 * F - fabs(s.decay) * (F / (4 * max(1.0, fabs(s.decay))))
+    s.s_limit = min(2 * L, 0.25 * room_next * min(1.0, s.eps_hat * (1 - d)) / lr)
+    g_limit = room / (lr * (1 + d) ** 3)
+    if not h.s_bound <= g_limit:
+        return -1.0
+    return g_limit
+
+
 cdef inline double _guard(int kernel, const Hyperparameters* h, StepScalars* s, double F,
                           double L, int flags) noexcept nogil:
     """The overflow guard of a step with the scalars ``s``: set the limits
@@ -100,7 +180,8 @@ cdef inline double _guard(int kernel, const Hyperparameters* h, StepScalars* s, 
                   clr <= 0.99 F - X is needed.
         NAdam:    as Adam, with both coefficients.
         Adamax:   `_adamax_bound`.
-        others:   not guarded (F): RMSprop.
+        RMSprop:  `_rmsprop_bound`.
+        RAdam:    `_radam_bound`.
 
     The pass flags a new finite |x| beyond F / (4 max(1, |decay|)) (then X
     for the next step) and a state value beyond its limit; a flagged value
@@ -118,9 +199,6 @@ cdef inline double _guard(int kernel, const Hyperparameters* h, StepScalars* s, 
         return L if _moment_step_ok(F, s.decay, h.x_bound, h.s_bound, L, h.beta1,
                                     s.one_minus_beta1, s.one_minus_beta2, 0.0, s.step,
                                     s.eps_hat, &s.s_limit) else -1.0
-    if not (kernel == K_SGD or kernel == K_ADAGRAD or kernel == K_ADAMAX
-            or kernel == K_NADAM):
-        return F   # not guarded: RMSprop, and an algorithm without a guard written here
     if room <= 0:
         return -1.0
     if kernel == K_SGD:
@@ -143,4 +221,8 @@ cdef inline double _guard(int kernel, const Hyperparameters* h, StepScalars* s, 
                                fabs(s.lr2), s.eps_hat, &s.s_limit):
             return -1.0
         return L
-    return F
+    if kernel == K_RMSPROP:
+        return _rmsprop_bound(h, s, F, L, room, flags)
+    if kernel == K_RADAM:
+        return _radam_bound(h, s, F, L, room, flags)
+    return -1.0   # an algorithm without a guard written here: no step is taken

@@ -218,14 +218,15 @@ cdef inline bint _adagrad_loop(
     return big != 0
 
 
-cdef inline void _rmsprop_loop(
+cdef inline bint _rmsprop_loop(
     floating* x, const floating* grad, floating* sq, floating* avg, floating* buf,
     Py_ssize_t n, const StepScalars* s, bint coupled, bint centered, bint momentum,
 ) noexcept nogil:
     cdef floating sign = <floating>s.sign, wd = <floating>s.weight_decay
     cdef floating lr = <floating>s.lr, mu = <floating>s.momentum, eps = <floating>s.eps_hat
     cdef floating c = <floating>s.one_minus_beta2, p = <floating>s.p2, q = <floating>s.q2
-    cdef floating xi, gi, vi, ai, wi, ui
+    cdef floating xl = <floating>s.x_limit, bl = <floating>s.s_limit
+    cdef floating xi, gi, vi, ai, wi, ui, xn, big = 0
     cdef Py_ssize_t i
     for i in range(n):
         xi = x[i]
@@ -245,22 +246,24 @@ cdef inline void _rmsprop_loop(
         if momentum:
             ui = mu * buf[i] + ui
             buf[i] = ui
-        x[i] = xi - lr * ui
+            big = _over(big, ui, bl)
+        xn = xi - lr * ui
+        x[i] = xn
+        big = _over_x(big, xn, xl)
+    return big != 0
 
 
-cdef inline void _rmsprop_momentum(
+cdef inline bint _rmsprop_momentum(
     floating* x, const floating* grad, floating* sq, floating* avg, floating* buf,
     Py_ssize_t n, const StepScalars* s, bint coupled, int flags,
 ) noexcept nogil:
     if flags & F_CENTERED:
         if flags & F_MOMENTUM:
-            _rmsprop_loop(x, grad, sq, avg, buf, n, s, coupled, True, True)
-        else:
-            _rmsprop_loop(x, grad, sq, avg, buf, n, s, coupled, True, False)
+            return _rmsprop_loop(x, grad, sq, avg, buf, n, s, coupled, True, True)
+        return _rmsprop_loop(x, grad, sq, avg, buf, n, s, coupled, True, False)
     elif flags & F_MOMENTUM:
-        _rmsprop_loop(x, grad, sq, avg, buf, n, s, coupled, False, True)
-    else:
-        _rmsprop_loop(x, grad, sq, avg, buf, n, s, coupled, False, False)
+        return _rmsprop_loop(x, grad, sq, avg, buf, n, s, coupled, False, True)
+    return _rmsprop_loop(x, grad, sq, avg, buf, n, s, coupled, False, False)
 
 
 cdef inline bint _adamax_loop(
@@ -318,7 +321,7 @@ cdef inline bint _nadam_loop(
     return big != 0
 
 
-cdef inline void _radam_loop(
+cdef inline bint _radam_loop(
     floating* x, const floating* grad, floating* m, floating* v, Py_ssize_t n,
     const StepScalars* s, bint coupled, bint rectified,
 ) noexcept nogil:
@@ -329,7 +332,8 @@ cdef inline void _radam_loop(
     cdef floating step = <floating>s.step, eps_hat = <floating>s.eps_hat
     cdef floating c1 = <floating>s.one_minus_beta1, p1 = <floating>s.p1, q1 = <floating>s.q1
     cdef floating c2 = <floating>s.one_minus_beta2, p2 = <floating>s.p2, q2 = <floating>s.q2
-    cdef floating xi, gi, mi, vi
+    cdef floating xl = <floating>s.x_limit, ml = <floating>s.s_limit
+    cdef floating xi, gi, mi, vi, xn, big = 0
     cdef Py_ssize_t i
     for i in range(n):
         xi = x[i]
@@ -339,9 +343,13 @@ cdef inline void _radam_loop(
         m[i] = mi
         v[i] = vi
         if rectified:
-            x[i] = xi * decay - step * mi / (_sqrt(vi) + eps_hat)
+            xn = xi * decay - step * mi / (_sqrt(vi) + eps_hat)
         else:
-            x[i] = xi * decay - lr * mi
+            xn = xi * decay - lr * mi
+        x[i] = xn
+        big = _over_x(big, xn, xl)
+        big = _over(big, mi, ml)
+    return big != 0
 
 
 # ---------------------------------------------------------------------------
@@ -482,7 +490,7 @@ cdef inline bint _update(
     norm u; NAdam: m and v), NULL where one is absent.  Each option is
     fixed at one level here, so every combination gets its own specialised
     loop.  Returns whether a new value exceeded its limit (the overflow
-    guard, `_guard`; RMSprop's loop flags nothing)."""
+    guard, `_guard`)."""
     cdef bint coupled = (flags & F_COUPLED) != 0
     if kernel == K_ADAM:
         return _adam_update(x, grad, st[0], st[1], st[2], n, s, coupled,
@@ -499,9 +507,9 @@ cdef inline bint _update(
             return _adagrad_loop(x, grad, st[0], n, s, False)
     elif kernel == K_RMSPROP:
         if coupled:
-            _rmsprop_momentum(x, grad, st[0], st[1], st[2], n, s, True, flags)
+            return _rmsprop_momentum(x, grad, st[0], st[1], st[2], n, s, True, flags)
         else:
-            _rmsprop_momentum(x, grad, st[0], st[1], st[2], n, s, False, flags)
+            return _rmsprop_momentum(x, grad, st[0], st[1], st[2], n, s, False, flags)
     elif kernel == K_ADAMAX:
         if coupled:
             return _adamax_loop(x, grad, st[0], st[1], n, s, True)
@@ -512,16 +520,16 @@ cdef inline bint _update(
             return _nadam_loop(x, grad, st[0], st[1], n, s, True)
         else:
             return _nadam_loop(x, grad, st[0], st[1], n, s, False)
-    elif kernel == K_RADAM:   # (not guarded: its loop flags nothing)
+    elif kernel == K_RADAM:
         if flags & F_RECTIFIED:
             if coupled:
-                _radam_loop(x, grad, st[0], st[1], n, s, True, True)
+                return _radam_loop(x, grad, st[0], st[1], n, s, True, True)
             else:
-                _radam_loop(x, grad, st[0], st[1], n, s, False, True)
+                return _radam_loop(x, grad, st[0], st[1], n, s, False, True)
         elif coupled:
-            _radam_loop(x, grad, st[0], st[1], n, s, True, False)
+            return _radam_loop(x, grad, st[0], st[1], n, s, True, False)
         else:
-            _radam_loop(x, grad, st[0], st[1], n, s, False, False)
+            return _radam_loop(x, grad, st[0], st[1], n, s, False, False)
     return False
 
 

@@ -156,8 +156,9 @@ class Algorithm:
     validate: Callable | None = None
     #: The overflow guard's kind (``_guard`` in _loops.pxi and the examination
     #: of a new or loaded state in ``adamopt._derive``): "moment", "sgd",
-    #: "adagrad", "adamax", or None (not guarded: RMSprop).
-    guard: str | None = None
+    #: "adagrad", "adamax" or "rmsprop".  Every algorithm has one (the
+    #: compiled step refuses every step of a kernel without a guard).
+    guard: str = ""
     #: Text added to the method's ``schedule`` option (AdamW's decay_scaling).
     schedule_extra: str = ""
 
@@ -189,6 +190,8 @@ def register(algorithm: Algorithm) -> Algorithm:
     """Add a declaration (once per name)."""
     if algorithm.name in _REGISTRY:
         raise ValueError(f"algorithm {algorithm.name!r} is declared twice")
+    if not algorithm.guard:
+        raise ValueError(f"algorithm {algorithm.name!r} declares no overflow guard ('guard')")
     _REGISTRY[algorithm.name] = algorithm
     return algorithm
 

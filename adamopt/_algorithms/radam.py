@@ -11,7 +11,6 @@ RADAM = register(Algorithm(
         *common.decoupled_decay("RAdamW")),
     state=(StateArray("m", "finite"), StateArray("v", "nonnegative")), squares=True,
     summary="RAdam: Adam with a rectified adaptive learning rate (Liu et al. 2020), in place.",
-    # Not guarded against overflow (as RMSprop): ``guard`` stays None.
     intro=common.torch_intro("RAdam"),
     equations=common.SIGN_AND_EITHER_DECAY + r"""
         m_t &= \beta_1 m_{t-1} + (1 - \beta_1) g_t, \qquad
@@ -51,7 +50,7 @@ RADAM = register(Algorithm(
     table=("RAdam (Liu et al. 2020)", "`torch.optim.RAdam`",
            r"PyTorch's switch at `rho_t > 5` (the paper: 4) and eps added to `sqrt(v)` (the "
            "paper: none); `decoupled_weight_decay=True` is RAdamW", "bias-corrected `m`"),
-    position=6.5,
+    guard="moment", position=6.5,
     combinations=(dict(weight_decay=0.1), dict(weight_decay=0.1, decoupled_weight_decay=True),
                   dict(beta1=0.5, beta2=0.9, maximize=True), dict(beta2=0.6, eps=1e-4)),
     bad_options=(("beta1", 1.0, ValueError), ("beta2", -0.1, ValueError),

@@ -76,7 +76,7 @@ the gradient) instead of the uncentred one (fixed at construction).""", "bool",
            "(PyTorch: NaN)",
            "the lecture: `alpha=0.9`, no eps; TF 1 and Graves 2013 (centred) put eps inside "
            "the root", "centred: bias-corrected gradient average; else the gradient at x"),
-    position=4, quadratic_lr=0.01, arrays_per_element=5,
+    guard="rmsprop", position=4, quadratic_lr=0.01, arrays_per_element=5,
     combinations=(dict(centered=True), dict(momentum=0.9),
                   dict(alpha=0.9, centered=True, momentum=0.5, weight_decay=0.1),
                   dict(alpha=0.3, eps=1e-4, maximize=True)),
