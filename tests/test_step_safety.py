@@ -5,6 +5,7 @@ The crash tests run in a subprocess: a step that reads or writes outside its
 arrays kills the child (a failed test), not the test run.
 """
 
+import dataclasses
 import subprocess
 import sys
 import textwrap
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 
 import adamopt
+from adamopt import _registry
 from adamopt._validation import GradientValueError
 
 #: Every optimizer class, with options that reach each compiled loop.
@@ -20,8 +22,14 @@ CONFIGS = [
     ("Adam", {}), ("Adam", {"amsgrad": True}), ("AdamW", {}),
     ("SGD", {}), ("SGD", {"momentum": 0.9}), ("Adagrad", {}),
     ("RMSprop", {"centered": True, "momentum": 0.5}), ("Adamax", {}), ("NAdam", {}),
-    ("SWATS", {}),
+    ("RAdam", {}), ("SWATS", {}),
 ]
+
+#: Every declared algorithm (each has an overflow guard), with each of its
+#: declared option combinations and its defaults.
+ALGORITHMS = [a.class_name for a in _registry.algorithms()]
+COMBINATIONS = [(a.class_name, dict(options)) for a in _registry.algorithms()
+                for options in ({}, *a.combinations)]
 
 #: Where a hostile callable runs during a step.
 HOOKS = ["lr", "schedule", "weight_decay", "grad"]
@@ -352,34 +360,36 @@ def test_sgd_params_near_the_maximum_refuse_a_step_past_it():
     assert np.isfinite(x).all()
 
 
-@pytest.mark.parametrize("cls", ["Adagrad", "Adam", "NAdam", "Adamax"])
+@pytest.mark.parametrize("cls", ALGORITHMS)
 def test_params_near_the_maximum_refuse_a_step_size_past_it(cls):
     """x near the maximum and a step size that could carry it past:
-    refused naming lr, nothing changed."""
+    refused naming lr (or, where a smaller gradient could still be taken,
+    grad with its bound at this step), nothing changed."""
     top = float(np.finfo(np.float64).max)
     x = np.array([0.9 * top, 1.0])
     opt = getattr(adamopt, cls)(x, lr=0.2 * top)
     before = _snapshot(opt)
-    with pytest.raises(ValueError, match="'lr'"):
+    with pytest.raises(ValueError, match=r"'lr'|'grad' .* at this step"):
         opt.step(np.array([-1.0, 1.0]))
     assert _snapshot(opt) == before
 
 
-@pytest.mark.parametrize("momentum", [0.0, 0.9])
-@pytest.mark.parametrize("cls", ["SGD", "Adagrad", "Adam", "AdamW", "NAdam", "Adamax"])
+@pytest.mark.parametrize(("cls", "combination"), COMBINATIONS)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_extreme_magnitudes_keep_every_value_finite(dtype, cls, momentum):
+def test_extreme_magnitudes_keep_every_value_finite(dtype, cls, combination):
     """A seeded random walk over extreme gradient magnitudes, learning
-    rates and weight decays: every step either leaves x and the state
+    rates, weight decays and eps, for every algorithm and each of its
+    declared option combinations: every step either leaves x and the state
     finite or is refused with nothing changed (the fuzzer's 139-step NaN)."""
     rng = np.random.default_rng(13)
     top_exp = int(np.log10(np.finfo(dtype).max))
+    names = set(getattr(adamopt, cls)(np.zeros(1)).state_dict())
     taken = refused = 0
     for trial in range(20):
-        options = {"lr": 10.0 ** rng.uniform(-3, 2),
+        options = {**combination, "lr": 10.0 ** rng.uniform(-3, 2),
                    "weight_decay": float(rng.choice([0.0, 10.0 ** rng.uniform(-3, 1)]))}
-        if momentum:
-            options[{"SGD": "momentum", "Adagrad": "lr_decay"}.get(cls, "beta1")] = momentum
+        if "eps" in names and trial % 4 == 3:   # eps down to the dtype's smallest numbers
+            options["eps"] = float(10.0 ** -rng.uniform(8, top_exp - 2))
         x = (rng.standard_normal(8) * 10.0 ** rng.uniform(0, top_exp - 1)).astype(dtype)
         opt = getattr(adamopt, cls)(x, **options)
         for _ in range(40):
@@ -427,3 +437,140 @@ def test_adamax_beta2_zero_float32_keeps_x_finite():
     for _ in range(5):
         opt.step(np.ones(3, np.float32))
     assert np.isfinite(x).all()
+
+
+# -- overflowing state: RMSprop and RAdam ------------------------------------------------
+
+@pytest.mark.parametrize("momentum", [0.0, 0.5])
+def test_rmsprop_centered_step_that_would_overflow_is_refused(momentum):
+    """Centred with alpha = 0 the variance estimate is exactly 0, so the
+    scaled gradient is g / eps: with eps = 1e-30 in float32 a gradient of
+    1e10 made x -inf.  Now it is refused with its bound at this step,
+    nothing changed, and a gradient within the bound is taken."""
+    x = np.zeros(3, np.float32)
+    opt = adamopt.RMSprop(x, lr=1.0, alpha=0.0, eps=1e-30, centered=True, momentum=momentum)
+    before = _snapshot(opt)
+    with pytest.raises(GradientValueError, match=r"'grad' .* at most 1.7e\+08 .* at this step"):
+        opt.step(np.full(3, 1e10, np.float32))
+    assert _snapshot(opt) == before
+    opt.step(np.full(3, 1e7, np.float32))
+    assert np.isfinite(x).all()
+
+
+def test_rmsprop_momentum_buffer_never_overflows():
+    """Centred with momentum and a tiny eps, gradients as large as the
+    bound allows: the buffer grows towards its limit; every step is taken
+    or refused with nothing changed, and x and the buffer stay finite."""
+    x = np.zeros(2, np.float32)
+    opt = adamopt.RMSprop(x, lr=1.0, alpha=0.0, eps=1e-30, centered=True, momentum=0.99)
+    refused = 0
+    for _ in range(200):
+        before = _snapshot(opt)
+        try:
+            opt.step(np.full(2, opt._grad_limit(), np.float32))
+        except GradientValueError:
+            refused += 1
+            assert _snapshot(opt) == before
+        assert np.isfinite(x).all()
+        assert np.isfinite(opt.state_dict()["momentum_buffer"]).all()
+    assert refused > 0
+
+
+def test_rmsprop_loaded_momentum_buffer_too_large_for_lr_is_refused():
+    """A loaded buffer whose momentum term alone would carry x past the
+    maximum: the step is refused naming lr, nothing changed."""
+    top = float(np.finfo(np.float32).max)
+    opt = adamopt.RMSprop(np.zeros(3, np.float32), lr=10.0, momentum=0.9)
+    state = opt.state_dict()
+    state["momentum_buffer"] = np.full(3, top / 2, np.float32)
+    opt.load_state_dict(state)
+    before = _snapshot(opt)
+    with pytest.raises(GradientValueError, match="'lr'"):
+        opt.step(np.ones(3, np.float32))
+    assert _snapshot(opt) == before
+
+
+def test_rmsprop_buffer_is_kept_while_momentum_is_off():
+    """The buffer's bound carries over the steps taken without momentum: a
+    momentum switched on later steps normally (no false refusal)."""
+    x = np.ones(3)
+    opt = adamopt.RMSprop(x, lr=1e-2)
+    for _ in range(3):
+        opt.step(np.ones(3))
+    opt.momentum = 0.9
+    for _ in range(3):
+        opt.step(np.ones(3))
+    assert np.isfinite(x).all()
+    assert opt.t == 6
+
+
+@pytest.mark.parametrize("decoupled", [False, True])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_radam_unrectified_step_that_would_overflow_is_refused(dtype, decoupled):
+    """The first steps of RAdam are ``x - lr m / (1 - beta1**t)``: with a
+    huge lr a gradient of 1e10 drove x to -inf.  Now a gradient above
+    room / lr is refused, nothing changed, and a small one is taken."""
+    top = float(np.finfo(dtype).max)
+    x = np.zeros(3, dtype)
+    opt = adamopt.RAdam(x, lr=top / 1e8, weight_decay=1e-8 * decoupled,
+                        decoupled_weight_decay=decoupled)
+    before = _snapshot(opt)
+    with pytest.raises(GradientValueError, match=r"'grad' .* at this step"):
+        opt.step(np.full(3, 1e10, dtype))
+    assert _snapshot(opt) == before
+    opt.step(np.ones(3, dtype))
+    assert np.isfinite(x).all()
+
+
+def _rectified_radam(dtype, **options):
+    """An RAdam well past its switch to the rectified step (t = 100)."""
+    opt = adamopt.RAdam(np.zeros(3, dtype), **options)
+    state = opt.state_dict()
+    state["t"] = 100
+    opt.load_state_dict(state)
+    return opt
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_radam_rectified_moment_over_eps_that_would_overflow_is_refused(dtype):
+    """Rectified, a loaded first moment of 1e10 with v = 0 and eps = 1e-30
+    is divided by eps: x would overflow float32 (and 1e300 would overflow
+    float64).  The step is refused naming lr, nothing changed."""
+    opt = _rectified_radam(dtype, eps=1e-30, lr=1.0)
+    state = opt.state_dict()
+    state["m"] = np.full(3, 1e10 if dtype == np.float32 else 1e300, dtype)
+    opt.load_state_dict(state)
+    before = _snapshot(opt)
+    with pytest.raises(GradientValueError, match="'lr'"):
+        opt.step(np.zeros(3, dtype))
+    assert _snapshot(opt) == before
+
+
+def test_radam_rectified_steps_stay_finite_near_the_maximum():
+    """Rectified steps at a huge lr over parameters near the maximum: each
+    step is taken or refused with nothing changed, x and m stay finite."""
+    top = float(np.finfo(np.float64).max)
+    opt = _rectified_radam(np.float64, lr=top / 50)
+    x = opt.params
+    x[:] = 0.5 * top
+    opt.load_state_dict(opt.state_dict())   # (re-examined: x changed)
+    refused = 0
+    for sign in [-1.0, 1.0] * 10:
+        before = _snapshot(opt)
+        try:
+            opt.step(np.full(3, sign * 1e100))
+        except GradientValueError:
+            refused += 1
+            assert _snapshot(opt) == before
+        assert np.isfinite(x).all()
+        assert np.isfinite(opt.state_dict()["m"]).all()
+    assert refused > 0
+
+
+def test_every_algorithm_declares_an_overflow_guard():
+    """No declaration is left unguarded (the compiled step refuses every
+    step of a kernel without a guard, so none can be silently unguarded)."""
+    assert all(a.guard for a in _registry.algorithms())
+    with pytest.raises(ValueError, match="no overflow guard"):
+        _registry.register(dataclasses.replace(_registry.get("adam"), name="unguarded",
+                                               guard=""))
