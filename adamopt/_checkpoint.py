@@ -67,6 +67,7 @@ The file at the path:
   written through.
 """
 
+import contextlib
 import math
 import numbers
 import os
@@ -426,11 +427,29 @@ def _callable_config(value):
 
 class Resumed:
     """What a checkpoint gives the run: a ``state`` mapping in the form of a
-    result's ``state``, the counts, the stored callables and the stream position."""
+    result's ``state``, the counts, the stored callables and the stream
+    position; ``where`` names the option and the file (for messages)."""
 
-    def __init__(self, state, x, nit, nfev, njev, given, stream):
+    def __init__(self, state, x, nit, nfev, njev, given, stream, where=""):
         self.state, self.x, self.nit, self.nfev, self.njev = state, x, nit, nfev, njev
-        self.given, self.stream = given, stream
+        self.given, self.stream, self.where = given, stream, where
+
+
+@contextlib.contextmanager
+def entries_of(resumed):
+    """Where the run builds its optimizer and stream from ``resumed`` (a
+    `Resumed`, or None): a `TypeError` raised there is a header entry of the
+    wrong type (the run's own options were checked before), so it becomes a
+    `ValueError` naming the file, the entry and its value (the checks'
+    message names the entry and the value)."""
+    if resumed is None:
+        yield
+        return
+    try:
+        yield
+    except TypeError as exc:
+        raise ValueError(f"{resumed.where} has an entry of the wrong type (a corrupted "
+                         f"file?): {exc}") from None
 
 
 def start(run, owner, x, given):
@@ -522,7 +541,7 @@ def _resumed(header, arrays, where, owner, x, batches, given):
         state["evaluation"] = (float(fun), evaluation[1])
     return Resumed(state, saved_x, counts["nit"], counts["nfev"], counts["njev"],
                    _rebuild_callables(callables, where, given),
-                   _stream(header.get("stream"), arrays, where, owner, batches))
+                   _stream(header.get("stream"), arrays, where, owner, batches), where)
 
 
 def _rebuild_callables(callables, where, given):

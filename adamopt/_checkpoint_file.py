@@ -40,7 +40,9 @@ import contextlib
 import json
 import os
 import re
+import signal
 import stat
+import sys
 import tempfile
 import zipfile
 
@@ -136,24 +138,83 @@ def write(path, header, arrays):
     is flushed and fsynced, renamed over ``path`` with `os.replace` and the
     directory fsynced.  `os.replace` replaces whatever is at ``path`` (a
     symbolic link there is replaced, never written through).
+
+    No interrupt leaks the temporary file or its descriptor: from `mkstemp`
+    to the file object that owns the descriptor, Ctrl-C is held back
+    (`_HeldInterrupt`) and raised once that object exists; from there on,
+    any exception (an interrupt during the write included) closes it and
+    removes the temporary file.
     """
     blob = np.frombuffer(encode_header(header), np.uint8)
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
-                               dir=directory)
+    f = tmp = None
     try:
-        if hasattr(os, "fchmod"):   # POSIX (mkstemp's 0600 is reduced by the umask)
-            os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as f:
+        with _HeldInterrupt():
+            fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp",
+                                       dir=directory)
+            try:
+                if hasattr(os, "fchmod"):   # POSIX (mkstemp's 0600 is reduced by the umask)
+                    os.fchmod(fd, 0o600)
+                f = os.fdopen(fd, "wb")
+            except BaseException:
+                os.close(fd)
+                raise
+        with f:
             np.savez(f, header=blob, **arrays)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        if f is not None:
+            f.close()
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
         raise
     _fsync_directory(directory)
+
+
+class _HeldInterrupt:
+    """Hold back SIGINT for a few statements: its handler runs when the block
+    ends (``KeyboardInterrupt`` by default), not inside it.
+
+    Only in the main thread (the only one Python runs signal handlers in;
+    elsewhere nothing is held).  The handler installed meanwhile holds a
+    signal only while the frame that entered the block is on the stack: if
+    the block is left without its exit running (which only a tracer that
+    raises at any line can do), a later SIGINT gets the previous handler,
+    which is put back.
+    """
+
+    def __enter__(self):
+        self.owner, self.held, self.previous = sys._getframe(1), None, None
+        with contextlib.suppress(ValueError, TypeError):   # not the main thread
+            # (a handler installed from C, None here, could not be put back: kept)
+            if signal.getsignal(signal.SIGINT) is not None:
+                self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        while frame is not None and frame is not self.owner:
+            frame = frame.f_back
+        if frame is not None:
+            self.held = (signum, frame)
+            return
+        signal.signal(signal.SIGINT, self.previous)   # a stale handler: the previous one
+        self._deliver(signum, frame)
+
+    def _deliver(self, signum, frame):
+        if callable(self.previous):
+            self.previous(signum, frame)
+        elif self.previous == signal.SIG_DFL:
+            signal.raise_signal(signum)
+
+    def __exit__(self, *exc):
+        if self.previous is None:
+            return
+        signal.signal(signal.SIGINT, self.previous)
+        if self.held is not None:
+            self._deliver(*self.held)
 
 
 def _fsync_directory(directory):

@@ -352,7 +352,8 @@ def _setup(cls, owner, fun, x0, args, jac, callback, bounds, options):
     evaluate, calls, estimated = _evaluator(fun, jac, args, owner, lower, upper)
     call_back, new_style = _callback(callback, owner)
     resumed = _checkpoint.start(settings, owner, x, given)
-    opt, kwargs, start = _optimizer(cls, owner, x, settings, resumed, defaults, given)
+    with _checkpoint.entries_of(resumed):
+        opt, kwargs, start = _optimizer(cls, owner, x, settings, resumed, defaults, given)
     if lower is not None:
         np.clip(x, lower, upper, out=x)
     cls._run_check_settings(kwargs, x.dtype, opt.t + 1)

@@ -267,6 +267,81 @@ def test_failed_write_leaves_the_previous_checkpoint_and_no_temporary(path, monk
     assert os.listdir(os.path.dirname(path)) == ["run.ckpt"]
 
 
+# -- an interrupt while the temporary file is made or written --------------------------
+
+
+def _interrupted_write(path, monkeypatch, where, how):
+    """Write a checkpoint with Ctrl-C (``how``: "signal", a real SIGINT just
+    after the call, or "raise", KeyboardInterrupt raised in its place) at
+    ``where`` ("mkstemp": once the temporary file exists, "fchmod",
+    "fdopen", or "savez": during the write); return the temporary file's
+    descriptor."""
+    import tempfile
+
+    from adamopt import _checkpoint_file
+    created, real_mkstemp = [], tempfile.mkstemp
+
+    def recording(*args, **kwargs):
+        made = real_mkstemp(*args, **kwargs)
+        created.append(made[0])
+        return made
+
+    monkeypatch.setattr(tempfile, "mkstemp", recording)
+    owner = {"mkstemp": tempfile, "fchmod": os, "fdopen": os, "savez": np}[where]
+    real = getattr(owner, where)
+
+    def interrupted(*args, **kwargs):
+        if where == "savez":
+            args[0].write(b"PK partial")
+        if how == "raise":
+            raise KeyboardInterrupt
+        result = real(*args, **kwargs)
+        signal.raise_signal(signal.SIGINT)
+        return result
+
+    monkeypatch.setattr(owner, where, interrupted)
+    handler = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt):
+        _checkpoint_file.write(path, {"format": "adamopt-checkpoint"}, {"x": np.ones(3)})
+    assert signal.getsignal(signal.SIGINT) is handler
+    return created[0]
+
+
+@pytest.mark.parametrize(("where", "how"), [
+    ("mkstemp", "signal"), ("fchmod", "signal"), ("fchmod", "raise"),
+    ("fdopen", "signal"), ("fdopen", "raise"), ("savez", "signal"), ("savez", "raise")])
+def test_interrupted_write_leaks_no_descriptor_and_no_temporary_file(path, monkeypatch,
+                                                                     where, how):
+    """Ctrl-C just after the temporary file is created, before its file object
+    owns the descriptor, or during the write: the descriptor is closed, the
+    temporary file removed, the previous checkpoint kept and SIGINT's handler
+    restored."""
+    Path(path).write_bytes(b"previous")
+    fd = _interrupted_write(path, monkeypatch, where, how)
+    with pytest.raises(OSError):
+        os.fstat(fd)
+    assert os.listdir(os.path.dirname(path)) == ["run.ckpt"]
+    assert Path(path).read_bytes() == b"previous"
+
+
+def test_write_holds_sigint_only_while_it_makes_the_temporary_file(path, monkeypatch):
+    """The handler of a SIGINT during the write is the caller's own, at once
+    (the write is not made uninterruptible)."""
+    seen = []
+    previous = signal.signal(signal.SIGINT, lambda *a: seen.append("caller"))
+    try:
+        def savez(f, **arrays):
+            signal.raise_signal(signal.SIGINT)
+            seen.append("write")
+            f.write(b"x")
+        monkeypatch.setattr(np, "savez", savez)
+        from adamopt import _checkpoint_file
+        _checkpoint_file.write(path, {"format": "adamopt-checkpoint"}, {})
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert seen == ["caller", "write"]
+
+
 def test_write_renames_a_fsynced_temporary(path, monkeypatch):
     events = []
     real_fsync, real_replace = os.fsync, os.replace

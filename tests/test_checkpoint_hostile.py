@@ -461,6 +461,55 @@ def test_header_entry_of_the_wrong_kind_is_a_value_error(good_file, path, key, v
     refused(path, pattern)
 
 
+@pytest.mark.parametrize(("entry", "value", "pattern"), [
+    (("optimizer", "beta1"), "0.9", r"'beta1' .* Got '0\.9' \(str\)"),
+    (("optimizer", "lr"), [0.1], r"'lr' .* Got \[0\.1\]"),
+    (("optimizer", "eps"), {"value": 1e-8}, r"'eps' .* Got \{'value': 1e-08\}"),
+    (("optimizer", "weight_decay"), "none", r"'weight_decay' .* Got 'none' \(str\)"),
+    (("optimizer", "amsgrad"), "yes", r"'amsgrad' .* Got 'yes' \(str\)"),
+    (("optimizer", "maximize"), 0.5, r"'maximize' .* Got 0\.5"),
+    (("optimizer", "t"), "4", r"'t' entry .* Got '4' \(str\)"),
+])
+def test_optimizer_entry_of_the_wrong_type_is_a_value_error(good_file, path, entry, value,
+                                                            pattern):
+    """A header value of the wrong type (a string where a number is expected)
+    is refused as the file's fault: ValueError naming the entry and the value."""
+    header = read_header(good_file)
+    header[entry[0]][entry[1]] = value
+    rebuilt(good_file, path, header=header)
+    refused(path, "wrong type", pattern)
+
+
+@pytest.mark.parametrize(("entry", "value", "pattern"), [
+    ("epoch", "0", r"'epoch' entry .* Got '0' \(str\)"),
+    ("next", [4], r"'next' entry .* Got \[4\]"),
+])
+def test_stream_entry_of_the_wrong_type_is_a_value_error(path, tmp_path, entry, value,
+                                                         pattern):
+    """The same for the stream's position."""
+    def stream():
+        return adamopt.minibatches(X, Y, batch_size=16, seed=5)
+    adamopt.adam(loss, np.zeros(6), jac=True, maxiter=3, batches=stream(), checkpoint=path)
+    header = read_header(path)
+    header["stream"][entry] = value
+    broken = str(tmp_path / "broken.ckpt")
+    rebuilt(path, broken, header=header)
+    with pytest.raises(ValueError, match=expect("'resume'", "wrong type", pattern)):
+        adamopt.adam(loss, np.zeros(6), jac=True, maxiter=5, batches=stream(), resume=broken)
+
+
+def test_sgd_entry_of_the_wrong_type_is_a_value_error(path, tmp_path):
+    """And for another method's own hyperparameters (SGD's momentum)."""
+    adamopt.sgd(quad, np.ones(6), jac=True, maxiter=4, lr=0.1, momentum=0.5, checkpoint=path)
+    header = read_header(path)
+    header["optimizer"]["momentum"] = "0.5"
+    broken = str(tmp_path / "broken.ckpt")
+    rebuilt(path, broken, header=header)
+    with pytest.raises(ValueError, match=expect("'resume'", "wrong type", "'momentum'",
+                                                r"'0\.5' \(str\)")):
+        adamopt.sgd(quad, np.ones(6), jac=True, maxiter=10, resume=broken)
+
+
 def test_generator_state_with_an_integer_beyond_its_dtype_is_a_value_error(path, tmp_path):
     def stream():
         return adamopt.minibatches(X, Y, batch_size=16,
