@@ -24,8 +24,9 @@ ADAGRAD = register(Algorithm(
         x_t &= x_{t-1} - \tilde\alpha_t \, g_t / (\sqrt{s_t} + \epsilon)
 """,
     notes=r"""
-    The sum only grows: after very many very large gradients it may overflow to
-    infinity, after which the coordinate stops moving (no NaN is produced).
+    The sum only grows: once very many very large gradients carry it past a
+    quarter of the dtype's largest number, further steps are refused (the
+    overflow guard, with ``check_finite``), so it never overflows to infinity.
 
     **Differences from the paper.**  The diagonal Adagrad of Duchi, Hazan and
     Singer (2011) steps by :math:`\eta\, g_t / (\delta + \sqrt{s_t})`: the same
