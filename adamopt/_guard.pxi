@@ -6,21 +6,24 @@
 cdef double _ADAMAX_RATIO = 2.0 ** 40
 
 
-cdef inline double _tiny(double F) noexcept nogil:
-    """The smallest c g**2 the guard's lower bound ``w >= c g**2`` holds for
-    (to a relative 2**-18): 2**20 times the dtype's smallest subnormal.
-    Below it the average of g**2 may be rounded to zero (an underflow)."""
-    return 2.0 ** -1054 if F > FLT_MAX else 2.0 ** -129
+cdef inline double _root_tiny(double F) noexcept nogil:
+    """The square root of the smallest c g**2 for which the guard's lower
+    bound ``w >= c g**2`` holds (to a relative 2**-18): of at least 2**20
+    times the dtype's smallest subnormal (2**-1054, 2**-128).  Below it the
+    average of g**2 may be rounded to zero (an underflow).  (The root, a
+    normal number: arithmetic on subnormals is slow, 80 ns a step.)"""
+    return 2.0 ** -527 if F > FLT_MAX else 2.0 ** -64
 
 
 cdef inline double _inv_root(double c, double eps_low, double F) noexcept nogil:
     """The largest |g| / (sqrt(w) + eps) for ``w >= c g**2`` (eps >=
     eps_low): 1 / sqrt(c) where c g**2 is not in the underflow range
-    (`_tiny`), else |g| < sqrt(tiny / c), so at most sqrt(tiny / c) / eps
+    (`_root_tiny`), else |g| < root_tiny / sqrt(c), so at most that over eps
     (which matters only for an eps near the square root of the smallest
     number), with room for the roundings."""
     cdef double d = 2.0 ** -18
-    return max(1.0 / sqrt(c * (1 - d)), sqrt(_tiny(F) / c) / eps_low) * (1 + d)
+    cdef double inv = 1.0 / sqrt(c * (1 - d))
+    return max(inv, _root_tiny(F) * inv / eps_low) * (1 + d)
 
 
 cdef inline bint _moment_step_ok(
