@@ -178,7 +178,7 @@ cdef struct StepJob:
     double sign, weight_decay, limit
     int bad
     int big               # a new value exceeded its limit (the overflow guard)
-    const PostOps* post   # the post-pass stages (_post.pxi), NULL: none
+    PostOps* post         # the post-pass stages (_post.pxi), NULL: none
 
 
 cdef inline bint _check_range(StepJob* j, Py_ssize_t begin, Py_ssize_t end) noexcept nogil:
@@ -748,6 +748,20 @@ cdef class Core:
     @_post_c.setter
     def _post_c(self, value):
         self._post_ops.c = _post_weight(self, value)
+
+    @property
+    def _post_out(self):
+        """The copy-out's array (see `_post`); assigning replaces it alone, cheaply."""
+        return None if self._post_arrays is None else self._post_arrays[4]
+
+    @_post_out.setter
+    def _post_out(self, out):
+        _post_set_out(self, out)
+
+    @property
+    def _post_finite(self):
+        """Whether the last pass with post-pass stages left x finite."""
+        return not self._post_ops.nonfinite
 
     @property
     def _state(self):

@@ -14,6 +14,9 @@
 #   (b) average:  a[i] = a[i] + c * (x[i] - a[i])   (c == 1: a[i] = x[i] exactly)
 #   (c) out:      o[i] = x[i]                     the array handed to the objective
 #
+# and the pass notes whether it left a non-finite x (after the bounds):
+# `Core._post_finite` (the run driver's overflow test, without another pass).
+#
 # while the sub-block is still in L1/L2, so the extra work costs the extra
 # streams' traffic, not another pass over x.  Every stage is optional (a NULL
 # pointer: off); with none on, `PostOps` is not even looked at (`_run` calls
@@ -75,6 +78,7 @@ cdef struct PostOps:
     char* average         # NULL: off
     double c              # the average's weight
     char* out             # NULL: off
+    int nonfinite         # set by a pass that left a non-finite x (after the bounds)
 
 
 ctypedef fused _real:
@@ -122,7 +126,21 @@ cdef inline void _average_block(_real* a, const _real* x, _real c, Py_ssize_t n)
         a[i] = a[i] + c * (x[i] - a[i])
 
 
-cdef inline void _post_block(const PostOps* p, _real* x, Py_ssize_t off, Py_ssize_t n,
+cdef inline bint _any_nonfinite(const _real* x, Py_ssize_t n) noexcept nogil:
+    """Whether one of the n elements is an infinity or a NaN."""
+    cdef Py_ssize_t i
+    cdef _real big
+    if _real is double:
+        big = DBL_MAX
+    else:
+        big = FLT_MAX
+    cdef bint bad = False
+    for i in range(n):
+        bad = bad | (not (x[i] <= big and x[i] >= -big))
+    return bad
+
+
+cdef inline void _post_block(PostOps* p, _real* x, Py_ssize_t off, Py_ssize_t n,
                              _real c) noexcept nogil:
     """Stages (a), (b), (c) on the n elements of x from element ``off``."""
     cdef Py_ssize_t nb = off * sizeof(_real)
@@ -138,6 +156,8 @@ cdef inline void _post_block(const PostOps* p, _real* x, Py_ssize_t off, Py_ssiz
             hi = hi + off
     if lo != NULL or hi != NULL:
         _clip_block(x + off, lo, hi, p.lower_scalar, p.upper_scalar, n)
+    if _any_nonfinite(x + off, n):
+        adamopt_flag_set(&p.nonfinite)
     if p.average != NULL:
         _average_block(<_real*>(p.average + nb), x + off, c, n)
     if p.out != NULL:
@@ -148,7 +168,7 @@ cdef void _post_chunk(void* ctx, Py_ssize_t begin, Py_ssize_t end) noexcept nogi
     """Update the elements [begin, end) with the post-pass stages, sub-block
     by sub-block (the pool's function for a step whose `PostOps` is set)."""
     cdef StepJob* j = <StepJob*>ctx
-    cdef const PostOps* p = j.post
+    cdef PostOps* p = j.post
     cdef Py_ssize_t b = begin, e
     cdef double c = p.c
     while b < end:

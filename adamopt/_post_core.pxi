@@ -13,8 +13,18 @@ cdef _post_set(Core self, lower, upper, before, average, out, c):
     if lo is not None and hi is not None and bool(np.any(lo > hi)):
         raise ValueError("The 'lower' and 'upper' parameters of _post must have lower <= "
                          "upper for every element; the post-pass is unchanged.")
+    _post_no_overlap(self, arrays, (2, 3, 4))
+    self._post_arrays = arrays
+    self._post_ops.c = w
+    self._post_on = any(a is not None for a in arrays)
+    _post_refresh(self)
+
+cdef _post_no_overlap(Core self, tuple arrays, tuple which):
+    """Raise `ValueError` if one of the targets ``which`` of ``arrays`` may
+    overlap another array of the stages, the parameters or the state."""
+    import numpy as np
     names = ("lower", "upper", "before", "average", "out")
-    for i in range(2, 5):
+    for i in which:
         if arrays[i] is None:
             continue
         others = [(names[k], arrays[k]) for k in range(5) if k != i and arrays[k] is not None]
@@ -25,10 +35,18 @@ cdef _post_set(Core self, lower, upper, before, average, out, c):
             if np.may_share_memory(arrays[i], a):
                 raise ValueError(f"The '{names[i]}' parameter of _post must not overlap "
                                  f"{name}; the post-pass is unchanged.")
+
+
+cdef _post_set_out(Core self, out):
+    """`Core._post_out`: replace the copy-out's array alone (O(1) checks)."""
+    if not self._post_on or self._post_arrays[4] is None:
+        raise ValueError("_post_out replaces the 'out' array of a post-pass that has one; "
+                         "set it with _post first.")
+    arrays = self._post_arrays[:4] + (_post_target(self, out, "out"),)
+    _post_no_overlap(self, arrays, (4,))
     self._post_arrays = arrays
-    self._post_ops.c = w
-    self._post_on = any(a is not None for a in arrays)
     _post_refresh(self)
+
 
 cdef double _post_weight(Core self, c) except? -1.0:
     """``c`` checked (a real in [0, 1]) and rounded to the parameters' dtype."""
@@ -108,6 +126,7 @@ cdef int _post_refresh(Core self) except -1:
     self._post_ops.before = p[2]
     self._post_ops.average = p[3]
     self._post_ops.out = p[4]
+    self._post_ops.nonfinite = 0
     return 0
 
 cdef bint _array_shape_ok(Core self, cnp.ndarray a):

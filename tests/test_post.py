@@ -225,3 +225,29 @@ def test_a_gradient_overlapping_a_target_is_refused():
     with pytest.raises(ValueError, match="overlaps"):
         opt.step(out)
     assert (x == 0.0).all() and (out == 1.0).all()
+
+
+def test_the_copy_out_array_is_replaced_alone():
+    x = np.zeros(10)
+    first, second = np.empty(10), np.empty(10)
+    opt = adamopt.SGD(x, lr=1.0)
+    opt._post(lower=-0.5, out=first)
+    opt._post_out = second
+    opt.step(np.ones(10))
+    assert opt._post_out is second
+    assert (second == -0.5).all() and (x == -0.5).all()
+    with pytest.raises(ValueError, match="'out'.*overlap"):
+        opt._post_out = x
+    assert opt._post_out is second
+
+
+def test_the_pass_reports_an_x_it_left_nonfinite():
+    x = np.ones(5000)
+    opt = adamopt.SGD(x, lr=1.0, check_finite=False)
+    opt._post(out=np.empty_like(x))
+    opt.step(np.zeros(5000))
+    assert opt._post_finite
+    g = np.zeros(5000)
+    g[4321] = np.inf
+    opt.step(g)
+    assert not opt._post_finite
