@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 from scipy.optimize import Bounds, OptimizeResult, OptimizeWarning
 
-from . import _checkpoint, _monitor, _objective, _schedules
+from . import _checkpoint, _fused, _monitor, _objective, _schedules
 from . import _validation as check
 from ._mapping import ReadOnlyMapping
 from ._stopping import (
@@ -339,7 +339,7 @@ class _Run:
     def __init__(self, **settings):
         self.__dict__.update(settings)
         self.good = self.start = self.status = None
-        self.by_maxfev = False
+        self.by_maxfev = self.overflow = False
 
 
 def _setup(cls, owner, fun, x0, args, jac, callback, bounds, options):
@@ -445,9 +445,15 @@ def _loop(run):
     evaluation, pending, nit = run.evaluation, run.pending, run.nit
     first_nit, first_t = nit, opt.t   # nit - first_nit == opt.t - first_t: the steps taken
     good = start = status = None
-    by_maxfev = False
+    by_maxfev = overflow = False
     no_batch = ()
-    spare = np.empty_like(x)
+    # The step's own pass writes the iterate it starts from into `before` (the
+    # fallback `good`) and the new, projected iterate into `arg`, the objective's
+    # copy (adamopt/_post.pxi): no other pass over x per iteration.
+    lo, hi = _fused.pass_bounds(lower, upper)
+    before, arg = np.empty_like(x), np.empty_like(x)
+    opt._post(lower=lo, upper=hi, before=before, out=arg)
+    kept = sys.getrefcount(arg)    # more: the objective kept its argument
     # The count of batches an adamopt stream had handed out before the draw in
     # progress (None otherwise): an interrupt between the stream's ``return``
     # and the store into `pending` loses a batch, which the stream takes back.
@@ -464,8 +470,11 @@ def _loop(run):
             if status is None:
                 batch = no_batch if pending is None else (
                     pending if type(pending) is tuple else (pending,))
-                f, g = evaluate(x, batch)
+                np.copyto(arg, x)
+                f, g = evaluate(x, batch, arg)
                 evaluation, pending = (f, g, opt.t), None
+                if sys.getrefcount(arg) > kept:
+                    arg = _fused.renew(opt, before)
                 if not math.isfinite(f):
                     status = 4
                 elif plateau.update(f):    # a resumed run may stop at once
@@ -478,8 +487,6 @@ def _loop(run):
             status = 2           # the tests that run after it, as a run that
         elif gradient_test is not None and gradient_test(evaluation[1]):   # never stopped
             status = 0
-        # A finite iterate to fall back on if a step overflows x (see _finish).
-        start = None if evaluation is None else (x.copy(), evaluation[0], None, nit)
         if monitor is not None and status is None:
             monitor.update(nit, evaluation[0], evaluation[1], x, None)
         while status is None:
@@ -498,7 +505,6 @@ def _loop(run):
                     status = 3
                     break
             f, g, _ = evaluation
-            spare[...] = x
             try:
                 opt.step(g)
             except check.GradientValueError:
@@ -509,17 +515,21 @@ def _loop(run):
                     exc.add_note(f"(the gradient that the objective given to {owner} "
                                  f"returned at iteration {nit})")
                 raise
-            previous, good = good, (spare, f, g, nit)
-            spare = np.empty_like(x) if previous is None else previous[0]
-            if lower is not None:
-                np.clip(x, lower, upper, out=x)
+            good = (before, f, g, nit, opt.t)   # `before` holds the iterate of (f, g)
+            if not opt._post_finite:
+                # The step overflowed x to infinity (an lr or a weight decay too
+                # large for its dtype): a fault, at the last finite iterate.
+                status, overflow = 5, True
+                break
             nit += 1
             if pending is None:
                 batch = no_batch
             else:
                 batch = pending if type(pending) is tuple else (pending,)
-            f, g = evaluate(x, batch)
+            f, g = evaluate(x, batch, arg)
             evaluation, pending = (f, g, opt.t), None
+            if sys.getrefcount(arg) > kept:    # the objective kept it: a new one
+                arg = _fused.renew(opt, before)
             if not math.isfinite(f):
                 status = 4
                 break
@@ -551,21 +561,26 @@ def _loop(run):
         status, nit = 6, first_nit + (opt.t - first_t)
         if pending is None and drawn is not None and batches._handed == drawn + 1:
             batches._unget()
-        if lower is not None:     # an interrupt between a step and its projection
-            np.clip(x, lower, upper, out=x)
+        if opt.t > first_t and (good is None or good[4] != opt.t):
+            # between a step and the store of its `good`: `before` holds the
+            # iterate of the last evaluation, the step's starting point
+            good = (before, evaluation[0], evaluation[1], nit - 1, opt.t)
     except BaseException:
         if monitor is not None:    # the objective raised: leave the terminal clean
             monitor.abandon()
         raise
     run.evaluation, run.pending, run.good, run.start = evaluation, pending, good, start
-    run.nit, run.status, run.by_maxfev = nit, status, by_maxfev
+    run.nit, run.status, run.by_maxfev, run.overflow = nit, status, by_maxfev, overflow
+    opt._post()    # (the run's buffers are released with the loop's locals)
 
 
 def _finish(run):
     """The result of the run: the last checks, the final checkpoint, the
     monitor's last row, and the `OptimizeResult`."""
     x, opt, status, note = run.x, run.opt, run.status, ""
-    if status not in (4, 5) and not np.isfinite(x).all():
+    if run.overflow:     # the step's pass found x overflowed (see _loop)
+        note = _OVERFLOW_NOTE
+    elif status not in (4, 5) and not np.isfinite(x).all():
         # A step overflowed the parameters to infinity (an lr or a weight decay
         # too large for their dtype) and the objective stayed finite there: a
         # fault, reported with the last iterate that was finite.  Checked once
@@ -615,8 +630,7 @@ def _result(run, message):
     current = evaluation is not None and evaluation[2] == opt.t
     if status in (4, 5) and good is not None:
         # A fault: report the last iterate where the objective and gradient were finite.
-        xr, f, g, _ = good
-        xr = xr.copy()
+        xr, f, g = good[:3]     # (xr: the loop's buffer `before`, now the result's)
         if evaluation is not None and g is evaluation[1]:
             g = None    # the objective reuses its gradient array: the good one is gone
     elif status in (4, 5):

@@ -1,10 +1,12 @@
 """Evaluate a SciPy-style objective (and its gradient) on one minibatch.
 
-An evaluator is called as ``evaluate(x, batch)`` and returns ``(f, g)``: the
-objective value as a Python float and the gradient as whatever array-like the
-user returned (the optimizer converts it if it must).  The objective always
-receives a fresh copy of ``x``, as SciPy's own methods pass, so an objective
-that modifies its argument cannot disturb the run.  ``calls`` counts the real
+An evaluator is called as ``evaluate(x, batch, arg)`` and returns ``(f, g)``:
+the objective value as a Python float and the gradient as whatever array-like
+the user returned (the optimizer converts it if it must).  The objective
+always receives a copy of ``x`` of its own, as SciPy's own methods pass, so an
+objective that modifies its argument cannot disturb the run: ``arg``, a copy
+the caller made (the run's step writes it in its own pass, see
+``adamopt/_post.pxi``) and gives away, or None for a fresh ``x.copy()``.  ``calls`` counts the real
 calls, ``[nfev, njev]``, incremented just before each call (with forward
 differences every call of ``fun`` counts in ``nfev`` and each gradient
 estimated in ``njev``, as SciPy counts them).
@@ -69,10 +71,10 @@ def combined(fun, args, owner):
     """Evaluator for ``fun(x, *batch, *args) -> (f, g)`` (``jac=True``)."""
     calls = [0, 0]
 
-    def evaluate(x, batch):
+    def evaluate(x, batch, arg=None):
         calls[0] += 1
         calls[1] += 1
-        out = fun(x.copy(), *batch, *args)
+        out = fun(x.copy() if arg is None else arg, *batch, *args)
         try:
             f, g = out
         except (TypeError, ValueError):
@@ -89,11 +91,11 @@ def separate(fun, jac, args, owner):
     """Evaluator for ``fun(x, *batch, *args)`` and ``jac(x, *batch, *args)``."""
     calls = [0, 0]
 
-    def evaluate(x, batch):
+    def evaluate(x, batch, arg=None):
         calls[0] += 1
-        f = value(fun(x.copy(), *batch, *args), owner, "fun")
+        f = value(fun(x.copy() if arg is None else arg, *batch, *args), owner, "fun")
         calls[1] += 1
-        return f, jac(x.copy(), *batch, *args)
+        return f, jac(x.copy(), *batch, *args)   # (fun may have kept or changed arg)
 
     return evaluate, calls
 
@@ -108,10 +110,10 @@ def forward_differences(fun, args, owner, lower, upper):
     """
     calls = [0, 0]
 
-    def evaluate(x, batch):
+    def evaluate(x, batch, arg=None):
         calls[0] += 1
         calls[1] += 1      # one gradient estimated, as SciPy counts them
-        f0 = value(fun(x.copy(), *batch, *args), owner, "fun")
+        f0 = value(fun(x.copy() if arg is None else arg, *batch, *args), owner, "fun")
         rel = math.sqrt(np.finfo(x.dtype).eps)
         h = rel * np.maximum(1.0, np.abs(x))
         g = np.empty_like(x)
