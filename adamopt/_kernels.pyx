@@ -105,7 +105,7 @@ cimport numpy as cnp
 from cpython.pycapsule cimport PyCapsule_GetPointer
 from libc.float cimport DBL_MAX, FLT_MAX
 from libc.math cimport INFINITY, NAN, isfinite, nextafter, nextafterf, sqrt, sqrtf
-from libc.stdlib cimport free, malloc
+from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcmp
 
 from adamopt._kernel_api cimport (
@@ -650,6 +650,7 @@ cdef class Core:
         self._after(&s, job.big != 0, t)
         return self._x
 
+    @cython.final
     cdef inline int _scalars(self, StepScalars* s, int* flags, long long t, double lr_t,
                              double eta, bint coupled, double* limit) noexcept:
         """The per-step scalars and flags of step ``t`` of this array (its
@@ -694,6 +695,7 @@ cdef class Core:
                 self._step_limit = 0.0
         return 0
 
+    @cython.final
     cdef inline void _after(self, const StepScalars* s, bint big, long long t) noexcept:
         """Keep what a pass with the scalars ``s`` leaves for the next step:
         the overflow guard's premise, NAdam's product, the step count."""

@@ -412,6 +412,12 @@ cdef class _Segments:
                     break
             if refused:
                 break
+        cdef double* grown
+        if block > self.nblocks:   # (a one-array optimizer's segments predate its bind)
+            grown = <double*>realloc(self.sums, block * sizeof(double))
+            if grown == NULL:
+                raise MemoryError()
+            self.sums, self.nblocks = grown, block
         cdef SegJob job
         job.table = _table
         job.kernel = owner._kernel
