@@ -633,7 +633,6 @@ cdef class Core:
         cdef double eta
         cdef double lr_t = self._lr_at(t, &eta)
         cdef cnp.ndarray g = self._gradient(grad)
-        cdef bint is64 = self._typenum == cnp.NPY_FLOAT64
         cdef bint coupled = self._h.weight_decay != 0.0 and not self._h.decoupled
         cdef StepJob job
         # No call into Python from here to the end of the pass.

@@ -57,6 +57,7 @@ cdef struct SegJob:
     Py_ssize_t nseg
     bint check            # run the gradient check (check_finite)
     double* sums          # the sums of squares of the blocks (NULL: no norm)
+    Py_ssize_t chunk      # the pieces of phase one on one thread (_seg_check_chunk)
     int bad
 
 
@@ -84,9 +85,23 @@ cdef inline bint _seg_bad(const SegJob* j, const Segment* seg, Py_ssize_t lo,
 
 
 cdef void _seg_check_chunk(void* ctx, Py_ssize_t begin, Py_ssize_t end) noexcept nogil:
-    """Phase one over [begin, end): the check of every segment piece, and
-    (clipping by norm) the sums of squares of the blocks that start here."""
+    """Phase one over [begin, end), from the end backwards in pieces of the
+    job's chunk (as `_check_chunk`: the update, forwards, then reads first
+    what was checked last, still in cache)."""
     cdef SegJob* j = <SegJob*>ctx
+    cdef Py_ssize_t c = j.chunk, b
+    if end - begin <= c:
+        _seg_check_range(j, begin, end)
+        return
+    b = (end - begin - 1) // c * c + begin
+    while b >= begin and not j.bad:
+        _seg_check_range(j, b, min(b + c, end))
+        b -= c
+
+
+cdef void _seg_check_range(SegJob* j, Py_ssize_t begin, Py_ssize_t end) noexcept nogil:
+    """The check of every segment piece of [begin, end), and (clipping by
+    norm) the sums of squares of the blocks that start there."""
     cdef Py_ssize_t k = _seg_find(j, begin), lo, hi, b, bend
     cdef Segment* seg
     cdef bint bad = False
@@ -426,6 +441,7 @@ cdef class _Segments:
         job.check = owner._check_finite
         job.sums = self.sums if any_norm else NULL
         job.bad = 0
+        job.chunk = start + 1
         if refused:   # a bad gradient is reported first, then the refusal
             job.sums = NULL
             if job.check:
@@ -439,6 +455,7 @@ cdef class _Segments:
                 self._name_array(exc, refuser)
         cdef int nthreads = _num_threads if start >= THREAD_MIN_SIZE64 else 1
         cdef Py_ssize_t chunk = _chunk_size(start, nthreads)
+        job.chunk = chunk
         cdef double norm = NAN
         if nseg > 0:
             if start >= NOGIL_MIN_SIZE:
