@@ -477,7 +477,7 @@ cdef class _Segments:
                 cnp.PyArray_CopyInto(self.views[seg.member], m._x)
         owner._grad_norm = norm
         owner._t = T
-        return self.params
+        return owner._x if self.params is None else self.params
 
     cdef int _fill(self, Py_ssize_t k, Py_ssize_t i, cnp.ndarray g, int clip,
                    Py_ssize_t start, Py_ssize_t block) except -1:

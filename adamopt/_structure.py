@@ -206,7 +206,7 @@ def build(opt, params, values):
 
 def single(opt):
     """The `_Segments` of a one-array optimizer with clipping: itself, once."""
-    return _Segments(opt, [opt], [None], [None], [(0, 1)], [0], [None], False, [0], opt._x)
+    return _Segments(opt, [opt], [None], [None], [(0, 1)], [0], [None], False, [0], None)
 
 
 def set_clip(members, key, value):
@@ -420,6 +420,10 @@ def placeholder(params, cls, owner):
     """The one-element array a structured optimizer's own core is bound to
     (float32 if any array is float32: its hyperparameters are then checked
     against the narrower range), after checking the structure ``params``."""
+    if not cls._STRUCTURES:
+        raise TypeError(
+            f"The 'params' parameter of {owner} must be one NumPy array of float32 or "
+            f"float64 ({owner} steps one array). Got {check.show(params)} instead.")
     _, groups = parse(params, cls, owner)
     arrays = [a for g in groups for a in g["arrays"]]
     dtype = np.float32 if any(a.dtype == np.float32 for a in arrays) else np.float64

@@ -510,3 +510,18 @@ def test_any_structure_steps_each_array_as_one(sizes, dtypes, skips, a):
                 single.step(g)
     for v, single in zip(arrays, singles, strict=True):
         np.testing.assert_array_equal(v, single.params)
+
+
+def test_swats_takes_one_array():
+    from adamopt import SWATS
+    with pytest.raises(TypeError, match=expect(name("params"), "SWATS", "one")):
+        SWATS([np.zeros(3)])
+
+
+def test_a_scipy_method_clips_with_max_grad_norm():
+    from scipy.optimize import minimize
+
+    import adamopt
+    res = minimize(lambda x: (float(x @ x), 2 * x), np.full(3, 5.0), jac=True,
+                   method=adamopt.sgd, options={"lr": 0.1, "maxiter": 1, "max_grad_norm": 1.0})
+    np.testing.assert_allclose(res.x, 5.0 - 0.1 / (1 + 1e-6 / np.sqrt(300)) / np.sqrt(3))
