@@ -246,6 +246,15 @@ cdef void _seg_run(SegJob* j, Py_ssize_t n, Py_ssize_t chunk, int nthreads,
         adamopt_parallel_for2(_seg_update_chunk, NULL, j, NULL, n, chunk, nthreads, True)
 
 
+def _refuse_post_on_segments(Core owner):
+    """The post-pass stages (``_post``) run in the one-array step only (not
+    yet per segment): refuse them on a structure or with clipping."""
+    raise ValueError(
+        f"The post-pass stages (bounds, averaging, copy-out) of {owner._owner} work on one "
+        f"array without gradient clipping only (not yet on a structure of arrays or with "
+        f"max_grad_norm/max_grad_value); nothing was changed.")
+
+
 @cython.auto_pickle(False)
 cdef class _Segments:
     """The arrays one optimizer steps together, and its step (see the top of
@@ -369,6 +378,8 @@ cdef class _Segments:
         """One step of every array given a gradient (the owner's `step`)."""
         cdef Core owner = self.owner, m, lead
         cdef long long T = owner._t + 1
+        if owner._post_on:
+            _refuse_post_on_segments(owner)
         if not 0 < T <= _MAX_STEPS:
             _raise_step_cap(owner._owner, T - 1)
         cdef list given = self._flatten(grads)

@@ -525,3 +525,21 @@ def test_a_scipy_method_clips_with_max_grad_norm():
     res = minimize(lambda x: (float(x @ x), 2 * x), np.full(3, 5.0), jac=True,
                    method=adamopt.sgd, options={"lr": 0.1, "maxiter": 1, "max_grad_norm": 1.0})
     np.testing.assert_allclose(res.x, 5.0 - 0.1 / (1 + 1e-6 / np.sqrt(300)) / np.sqrt(3))
+
+
+def test_the_post_pass_is_refused_on_a_structure():
+    Adam = _cls(_registry.get("adam"))
+    opt = Adam([np.zeros(3), np.zeros(2)])
+    with pytest.raises(ValueError, match="one array without gradient clipping"):
+        opt._post(lower=0.0)
+
+
+def test_the_post_pass_refuses_a_step_once_clipping_is_set():
+    Adam = _cls(_registry.get("adam"))
+    x = np.zeros(3)
+    opt = Adam(x)
+    opt._post(lower=0.0)
+    opt.max_grad_norm = 1.0
+    with pytest.raises(ValueError, match="one array without gradient clipping"):
+        opt.step(np.ones(3))
+    assert opt.t == 0
