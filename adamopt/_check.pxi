@@ -175,3 +175,64 @@ cdef void _stream64(double* x, const double* g, double* m, double* v,
 cdef void _stream32(float* x, const float* g, float* m, float* v,
                     Py_ssize_t n) noexcept nogil:
     _stream(x, g, m, v, n)
+
+
+cdef inline double _clamped(double a, double clamp) noexcept nogil:
+    """``a`` clamped to [-clamp, clamp] as `_grad_at` clamps it (NaN stays)."""
+    a = -clamp if a < -clamp else a
+    return clamp if a > clamp else a
+
+
+cdef enum:
+    SUMSQ_LANES = 32
+
+
+cdef inline double _sumsq_lanes(const floating* g, Py_ssize_t n, double clamp,
+                                bint clamped) noexcept nogil:
+    """`_sumsq`: lane k of SUMSQ_LANES partial sums adds the squares of the
+    elements k, k + LANES, k + 2 LANES, ...; the lanes are one SIMD
+    accumulator per few lanes (independent additions: the loop vectorises
+    without reassociating anything, so every instruction set and vector
+    width gives the same bits), then the rest, then the lanes in order."""
+    cdef double acc[SUMSQ_LANES]
+    cdef double a, total = 0.0
+    cdef Py_ssize_t i, k, whole = n // SUMSQ_LANES * SUMSQ_LANES
+    for k in range(SUMSQ_LANES):
+        acc[k] = 0.0
+    i = 0
+    while i < whole:
+        for k in range(SUMSQ_LANES):
+            a = g[i + k]
+            if clamped:
+                a = _clamped(a, clamp)
+            acc[k] = acc[k] + a * a
+        i += SUMSQ_LANES
+    for i in range(whole, n):
+        a = g[i]
+        if clamped:
+            a = _clamped(a, clamp)
+        acc[i - whole] = acc[i - whole] + a * a
+    for k in range(SUMSQ_LANES):
+        total = total + acc[k]
+    return total
+
+
+cdef inline double _sumsq(const floating* g, Py_ssize_t n, double clamp) noexcept nogil:
+    """The sum of the squares of ``clamp(g)`` (``max_grad_value``) over n
+    elements, in float64, in an order that depends on n alone
+    (`_sumsq_lanes`), so a block of elements gives the same bits on any
+    thread.  float32 squares cannot overflow float64; float64 ones beyond
+    about 1.3e154 can: the caller then rescales (`_scaled_norm` in
+    _segments.pxi)."""
+    if clamp < INFINITY:
+        return _sumsq_lanes(g, n, clamp, True)
+    return _sumsq_lanes(g, n, clamp, False)
+
+
+cdef double _sumsq64(const double* g, Py_ssize_t n, double clamp) noexcept nogil:
+    return _sumsq(g, n, clamp)
+
+
+cdef double _sumsq32(const float* g, Py_ssize_t n, double clamp) noexcept nogil:
+    # (the clamp as the float32 loop rounds it)
+    return _sumsq(g, n, <double><float>clamp)

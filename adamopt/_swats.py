@@ -223,6 +223,8 @@ class SWATS(Adam):
 
     weight_decay = _Checked("L2 penalty coefficient, >= 0 (both phases).")
     switch_tol = _Checked("Tolerance of the switch test, > 0.")
+    #: One array only (its SGD phase is bound to it).
+    _STRUCTURES = False
 
     def __init__(self, params: npt.NDArray[np.floating], *, lr: float | StepFunction = 1e-3,
                  beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
