@@ -41,9 +41,18 @@ def pass_bounds(lower, upper):
     return _one_bound(lower, -np.inf), _one_bound(upper, np.inf)
 
 
-def renew(opt, before):
+def renew(opt, before, fused=True):
     """A new buffer for the objective's argument (the objective kept the
-    last one), set as the pass's copy-out; returned."""
+    last one), set as the pass's copy-out (when the pass is ``fused``); returned."""
     arg = np.empty_like(before)
-    opt._post_out = arg
+    if fused:
+        opt._post_out = arg
     return arg
+
+
+def unfused_pass(x, lower, upper, arg):
+    """What the stages do, after a step that did not run them (an optimizer
+    with ``_fused_pass = False``, SWATS): project x, copy it into ``arg``."""
+    if lower is not None:
+        np.clip(x, lower, upper, out=x)
+    np.copyto(arg, x)

@@ -191,7 +191,7 @@ cdef struct StepJob:
     double sign, weight_decay, limit
     int bad
     int big               # a new value exceeded its limit (the overflow guard)
-    PostOps* post         # the post-pass stages (_post.pxi), NULL: none
+    const PostOps* post   # the post-pass stages (_post.pxi), NULL: none
 
 
 cdef inline bint _check_range(StepJob* j, Py_ssize_t begin, Py_ssize_t end) noexcept nogil:
@@ -824,11 +824,6 @@ cdef class Core:
     @_post_out.setter
     def _post_out(self, out):
         _post_set_out(self, out)
-
-    @property
-    def _post_finite(self):
-        """Whether the last pass with post-pass stages left x finite."""
-        return not self._post_ops.nonfinite
 
     @property
     def _state(self):

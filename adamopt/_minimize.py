@@ -339,7 +339,7 @@ class _Run:
     def __init__(self, **settings):
         self.__dict__.update(settings)
         self.good = self.start = self.status = None
-        self.by_maxfev = self.overflow = False
+        self.by_maxfev = False
 
 
 def _setup(cls, owner, fun, x0, args, jac, callback, bounds, options):
@@ -445,14 +445,17 @@ def _loop(run):
     evaluation, pending, nit = run.evaluation, run.pending, run.nit
     first_nit, first_t = nit, opt.t   # nit - first_nit == opt.t - first_t: the steps taken
     good = start = status = None
-    by_maxfev = overflow = False
+    by_maxfev = False
     no_batch = ()
     # The step's own pass writes the iterate it starts from into `before` (the
     # fallback `good`) and the new, projected iterate into `arg`, the objective's
     # copy (adamopt/_post.pxi): no other pass over x per iteration.
     lo, hi = _fused.pass_bounds(lower, upper)
     before, arg = np.empty_like(x), np.empty_like(x)
-    opt._post(lower=lo, upper=hi, before=before, out=arg)
+    # (an optimizer whose step is not its own core's pass does them here instead)
+    fused = getattr(opt, "_fused_pass", True)
+    if fused:
+        opt._post(lower=lo, upper=hi, before=before, out=arg)
     kept = sys.getrefcount(arg)    # more: the objective kept its argument
     # The count of batches an adamopt stream had handed out before the draw in
     # progress (None otherwise): an interrupt between the stream's ``return``
@@ -474,7 +477,7 @@ def _loop(run):
                 f, g = evaluate(x, batch, arg)
                 evaluation, pending = (f, g, opt.t), None
                 if sys.getrefcount(arg) > kept:
-                    arg = _fused.renew(opt, before)
+                    arg = _fused.renew(opt, before, fused)
                 if not math.isfinite(f):
                     status = 4
                 elif plateau.update(f):    # a resumed run may stop at once
@@ -487,6 +490,8 @@ def _loop(run):
             status = 2           # the tests that run after it, as a run that
         elif gradient_test is not None and gradient_test(evaluation[1]):   # never stopped
             status = 0
+        # A finite iterate to fall back on if a step overflows x (see _finish).
+        start = None if evaluation is None else (x.copy(), evaluation[0], None, nit)
         if monitor is not None and status is None:
             monitor.update(nit, evaluation[0], evaluation[1], x, None)
         while status is None:
@@ -505,6 +510,8 @@ def _loop(run):
                     status = 3
                     break
             f, g, _ = evaluation
+            if not fused:
+                np.copyto(before, x)
             try:
                 opt.step(g)
             except check.GradientValueError:
@@ -515,12 +522,9 @@ def _loop(run):
                     exc.add_note(f"(the gradient that the objective given to {owner} "
                                  f"returned at iteration {nit})")
                 raise
+            if not fused:
+                _fused.unfused_pass(x, lower, upper, arg)
             good = (before, f, g, nit, opt.t)   # `before` holds the iterate of (f, g)
-            if not opt._post_finite:
-                # The step overflowed x to infinity (an lr or a weight decay too
-                # large for its dtype): a fault, at the last finite iterate.
-                status, overflow = 5, True
-                break
             nit += 1
             if pending is None:
                 batch = no_batch
@@ -529,7 +533,7 @@ def _loop(run):
             f, g = evaluate(x, batch, arg)
             evaluation, pending = (f, g, opt.t), None
             if sys.getrefcount(arg) > kept:    # the objective kept it: a new one
-                arg = _fused.renew(opt, before)
+                arg = _fused.renew(opt, before, fused)
             if not math.isfinite(f):
                 status = 4
                 break
@@ -570,17 +574,16 @@ def _loop(run):
             monitor.abandon()
         raise
     run.evaluation, run.pending, run.good, run.start = evaluation, pending, good, start
-    run.nit, run.status, run.by_maxfev, run.overflow = nit, status, by_maxfev, overflow
-    opt._post()    # (the run's buffers are released with the loop's locals)
+    run.nit, run.status, run.by_maxfev = nit, status, by_maxfev
+    if fused:
+        opt._post()    # (the run's buffers are released with the loop's locals)
 
 
 def _finish(run):
     """The result of the run: the last checks, the final checkpoint, the
     monitor's last row, and the `OptimizeResult`."""
     x, opt, status, note = run.x, run.opt, run.status, ""
-    if run.overflow:     # the step's pass found x overflowed (see _loop)
-        note = _OVERFLOW_NOTE
-    elif status not in (4, 5) and not np.isfinite(x).all():
+    if status not in (4, 5) and not np.isfinite(x).all():
         # A step overflowed the parameters to infinity (an lr or a weight decay
         # too large for their dtype) and the objective stayed finite there: a
         # fault, reported with the last iterate that was finite.  Checked once

@@ -23,6 +23,7 @@ import time
 import numpy as np
 
 from . import _validation as check
+from ._kernels import _diff_norm
 from ._mapping import ReadOnlyMapping
 
 #: The options of this module, with their defaults (merged into the methods' run options).
@@ -87,6 +88,16 @@ def _norm(a):
     """The 2-norm, as `numpy.linalg.norm` computes it, without its overhead."""
     a = np.asarray(a).ravel()
     return math.sqrt(float(a.dot(a)))
+
+
+def _step_norm(x, previous):
+    """The 2-norm of ``x - previous``: one compiled pass when both are
+    contiguous arrays of one dtype (the run's), else NumPy's."""
+    if (type(x) is np.ndarray and type(previous) is np.ndarray and x.dtype == previous.dtype
+            and x.size == previous.size and x.flags.c_contiguous
+            and previous.flags.c_contiguous and x.dtype in (np.float32, np.float64)):
+        return _diff_norm(x, previous)
+    return _norm(x - previous)
 
 
 class History(ReadOnlyMapping):
@@ -177,7 +188,7 @@ class Monitor:
     def _row(self, x, previous):
         nit, f, g, _, _ = self.last
         return (nit, float(f), self.smoothed(), _norm(g),
-                math.nan if previous is None else _norm(x - previous),
+                math.nan if previous is None else _step_norm(x, previous),
                 time.perf_counter() - self.start_time)
 
     def _event(self, nit, x, previous):

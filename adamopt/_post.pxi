@@ -14,9 +14,6 @@
 #   (b) average:  a[i] = a[i] + c * (x[i] - a[i])   (c == 1: a[i] = x[i] exactly)
 #   (c) out:      o[i] = x[i]                     the array handed to the objective
 #
-# and the pass notes whether it left a non-finite x (after the bounds):
-# `Core._post_finite` (the run driver's overflow test, without another pass).
-#
 # while the sub-block is still in L1/L2, so the extra work costs the extra
 # streams' traffic, not another pass over x.  Every stage is optional (a NULL
 # pointer: off); with none on, `PostOps` is not even looked at (`_run` calls
@@ -32,6 +29,7 @@
 # state's: a callable may resize an array in place between two steps.
 
 from libc.string cimport memcpy
+
 
 #: Elements per sub-block of the post-pass.
 POST_BLOCK = 2048
@@ -78,7 +76,6 @@ cdef struct PostOps:
     char* average         # NULL: off
     double c              # the average's weight
     char* out             # NULL: off
-    int nonfinite         # set by a pass that left a non-finite x (after the bounds)
 
 
 ctypedef fused _real:
@@ -103,7 +100,7 @@ cdef inline void _clip_block(_real* x, const _real* lo, const _real* hi, bint lo
         else:
             for i in range(n):
                 v = x[i]
-                x[i] = v if (v > lo[i] or v != v) else lo[i]
+                x[i] = v if ((v > lo[i]) | (v != v)) else lo[i]
     if hi != NULL:
         if hi_scalar:
             b = hi[0]
@@ -113,7 +110,7 @@ cdef inline void _clip_block(_real* x, const _real* lo, const _real* hi, bint lo
         else:
             for i in range(n):
                 v = x[i]
-                x[i] = v if (v < hi[i] or v != v) else hi[i]
+                x[i] = v if ((v < hi[i]) | (v != v)) else hi[i]
 
 
 cdef inline void _average_block(_real* a, const _real* x, _real c, Py_ssize_t n) noexcept nogil:
@@ -126,21 +123,7 @@ cdef inline void _average_block(_real* a, const _real* x, _real c, Py_ssize_t n)
         a[i] = a[i] + c * (x[i] - a[i])
 
 
-cdef inline bint _any_nonfinite(const _real* x, Py_ssize_t n) noexcept nogil:
-    """Whether one of the n elements is an infinity or a NaN."""
-    cdef Py_ssize_t i
-    cdef _real big
-    if _real is double:
-        big = DBL_MAX
-    else:
-        big = FLT_MAX
-    cdef bint bad = False
-    for i in range(n):
-        bad = bad | (not (x[i] <= big and x[i] >= -big))
-    return bad
-
-
-cdef inline void _post_block(PostOps* p, _real* x, Py_ssize_t off, Py_ssize_t n,
+cdef inline void _post_block(const PostOps* p, _real* x, Py_ssize_t off, Py_ssize_t n,
                              _real c) noexcept nogil:
     """Stages (a), (b), (c) on the n elements of x from element ``off``."""
     cdef Py_ssize_t nb = off * sizeof(_real)
@@ -156,8 +139,6 @@ cdef inline void _post_block(PostOps* p, _real* x, Py_ssize_t off, Py_ssize_t n,
             hi = hi + off
     if lo != NULL or hi != NULL:
         _clip_block(x + off, lo, hi, p.lower_scalar, p.upper_scalar, n)
-    if _any_nonfinite(x + off, n):
-        adamopt_flag_set(&p.nonfinite)
     if p.average != NULL:
         _average_block(<_real*>(p.average + nb), x + off, c, n)
     if p.out != NULL:
@@ -168,7 +149,7 @@ cdef void _post_chunk(void* ctx, Py_ssize_t begin, Py_ssize_t end) noexcept nogi
     """Update the elements [begin, end) with the post-pass stages, sub-block
     by sub-block (the pool's function for a step whose `PostOps` is set)."""
     cdef StepJob* j = <StepJob*>ctx
-    cdef PostOps* p = j.post
+    cdef const PostOps* p = j.post
     cdef Py_ssize_t b = begin, e
     cdef double c = p.c
     while b < end:
@@ -190,3 +171,92 @@ def _shape_of(a):
     if shape is None or dtype is None:
         return f"an object of type {type(a).__name__}"
     return f"an array of shape {shape} and dtype {dtype}"
+
+
+cdef inline double _projected_block(const _real* x, const _real* m, _real scale,
+                                    const _real* lo, const _real* hi, Py_ssize_t n,
+                                    bint inf_norm) noexcept nogil:
+    """max |d_i| or sum d_i^2 of d = x - clip(x - scale m, lo, hi), each
+    element in the arrays' dtype (the sum in float64); NaN propagates."""
+    cdef Py_ssize_t i
+    cdef _real y, d
+    cdef double a, r = 0.0
+    for i in range(n):
+        y = x[i] - scale * m[i]
+        y = y if ((y > lo[i]) | (y != y)) else lo[i]
+        y = y if ((y < hi[i]) | (y != y)) else hi[i]
+        d = x[i] - y
+        a = d if d >= 0 else -d
+        if a != a:
+            return a
+        if inf_norm:
+            if a > r:
+                r = a
+        else:
+            r = r + a * a
+    return r
+
+
+def _projected_norm(cnp.ndarray x, cnp.ndarray m, double scale, cnp.ndarray lower,
+                    cnp.ndarray upper, bint inf_norm):
+    """The norm (infinity or 2) of the projected gradient
+    ``x - numpy.clip(x - scale * m, lower, upper)`` in one pass, without
+    temporaries (the ``gtol`` test with bounds, `adamopt._stopping`): each
+    element as NumPy computes it, in the arrays' dtype (``scale`` rounded to
+    it first); the 2-norm's sum of squares in float64, which may differ from
+    NumPy's own summation in the last bits.  All five must be contiguous
+    arrays of one dtype and size (checked: `ValueError`)."""
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(x)
+    cdef int t = cnp.PyArray_TYPE(x)
+    for a in (m, lower, upper):
+        if (cnp.PyArray_TYPE(<cnp.ndarray>a) != t or cnp.PyArray_SIZE(<cnp.ndarray>a) != n
+                or not cnp.PyArray_ISCARRAY_RO(<cnp.ndarray>a)):
+            raise ValueError("_projected_norm: arrays of one dtype and size, contiguous")
+    if (t not in (cnp.NPY_FLOAT32, cnp.NPY_FLOAT64)) or not cnp.PyArray_ISCARRAY_RO(x):
+        raise ValueError("_projected_norm: arrays of one dtype and size, contiguous")
+    cdef double r
+    cdef const void* px = cnp.PyArray_DATA(x)
+    cdef const void* pm = cnp.PyArray_DATA(m)
+    cdef const void* pl = cnp.PyArray_DATA(lower)
+    cdef const void* pu = cnp.PyArray_DATA(upper)
+    with nogil:
+        if t == cnp.NPY_FLOAT64:
+            r = _projected_block(<const double*>px, <const double*>pm, scale,
+                                 <const double*>pl, <const double*>pu, n, inf_norm)
+        else:
+            r = _projected_block(<const float*>px, <const float*>pm, <float>scale,
+                                 <const float*>pl, <const float*>pu, n, inf_norm)
+    return r if inf_norm or r != r else sqrt(r)
+
+
+cdef inline double _diff_squares(const _real* a, const _real* b, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef _real d
+    cdef double r = 0.0
+    for i in range(n):
+        d = a[i] - b[i]
+        r = r + <double>d * d
+    return r
+
+
+def _diff_norm(cnp.ndarray a, cnp.ndarray b):
+    """The 2-norm of ``a - b`` in one pass, without the temporary (the
+    history's step norm, `adamopt._monitor`): the differences in the arrays'
+    dtype, their squares summed in float64.  Both contiguous, of one float
+    dtype and size (checked: `ValueError`)."""
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(a)
+    cdef int t = cnp.PyArray_TYPE(a)
+    if (t not in (cnp.NPY_FLOAT32, cnp.NPY_FLOAT64) or cnp.PyArray_TYPE(b) != t
+            or cnp.PyArray_SIZE(b) != n or not cnp.PyArray_ISCARRAY_RO(a)
+            or not cnp.PyArray_ISCARRAY_RO(b)):
+        raise ValueError("_diff_norm: arrays of one dtype and size, contiguous")
+    cdef double r
+    cdef const void* pa = cnp.PyArray_DATA(a)
+    cdef const void* pb = cnp.PyArray_DATA(b)
+    with nogil:
+        if t == cnp.NPY_FLOAT64:
+            r = _diff_squares(<const double*>pa, <const double*>pb, n)
+        else:
+            r = _diff_squares(<const float*>pa, <const float*>pb, n)
+    return sqrt(r)
+

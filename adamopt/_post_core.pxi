@@ -126,7 +126,6 @@ cdef int _post_refresh(Core self) except -1:
     self._post_ops.before = p[2]
     self._post_ops.average = p[3]
     self._post_ops.out = p[4]
-    self._post_ops.nonfinite = 0
     return 0
 
 cdef bint _array_shape_ok(Core self, cnp.ndarray a):

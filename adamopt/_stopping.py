@@ -4,6 +4,8 @@ import math
 
 import numpy as np
 
+from ._kernels import _projected_norm
+
 #: Status code -> message of every way a run of the SciPy methods can end.
 STATUS_MESSAGES = {
     0: "Optimization terminated successfully: the norm of the smoothed gradient "
@@ -60,6 +62,11 @@ class GradientTest:
         if self.opt.t == 0:
             return math.inf
         vector, scale, _ = self.opt._run_smoothed_gradient(grad)
+        if self.lower is not None and self.order in (2.0, math.inf):
+            fused = _fused_projected_norm(self.opt.params, vector, scale, self.lower,
+                                          self.upper, self.order)
+            if fused is not None:
+                return fused
         with np.errstate(over="ignore", invalid="ignore"):   # a raw gradient may be huge
             smoothed = scale * np.asarray(vector)
             if self.lower is not None:
@@ -99,6 +106,16 @@ class GradientTest:
         if squares > self.size * threshold * threshold:
             return False
         return float(np.abs(m).max()) <= threshold
+
+
+def _fused_projected_norm(x, vector, scale, lower, upper, order):
+    """The projected norm in one compiled pass (`adamopt._kernels._projected_norm`),
+    or None when ``vector`` is not an array it reads as is (then NumPy's)."""
+    if not (type(vector) is np.ndarray and vector.dtype == x.dtype
+            and vector.size == x.size and vector.flags.c_contiguous
+            and x.flags.c_contiguous and lower.dtype == x.dtype):
+        return None
+    return _projected_norm(x, vector, scale, lower, upper, order == math.inf)
 
 
 def _scaled_norm(m, order):

@@ -258,6 +258,10 @@ class SWATS(Adam):
     def _momentum_buffer(self):
         return self._sgd._momentum_buffer
 
+    #: Its step may run another core's pass (the SGD phase), which does not
+    #: run this core's post-pass stages: the run driver does them itself.
+    _fused_pass = False
+
     def step(self, grad: npt.ArrayLike) -> npt.NDArray[np.floating]:
         """Take one step (Adam's, or SGD's after the switch) with the gradient ``grad``.
 

@@ -29,6 +29,7 @@ Run: ``python benchmarks/minimize_overhead.py [--sizes 10 1e4 1e6 1e7] [--memory
 import argparse
 import contextlib
 import io
+import math
 import os
 import sys
 import tempfile
@@ -104,37 +105,36 @@ def _elapsed(fn):
     return time.perf_counter() - start
 
 
-def slope(fn, k, repeats):
-    """(time(2 k) - time(k)) / k in microseconds, each time the least of
-    ``repeats`` runs (the least is the one the other processes of a loaded
-    machine disturbed least)."""
-    short, long = [], []
-    for _ in range(repeats):
-        short.append(_elapsed(lambda: fn(k)))
-        long.append(_elapsed(lambda: fn(2 * k)))
-    return (min(long) - min(short)) / k * 1e6
-
-
 def measure(n, repeats, cases=CASES):
-    """Per-iteration costs (us) at size ``n``: the bare loops, the objective, the cases."""
+    """Per-iteration costs (us) at size ``n``: the bare loops, the objective, the cases.
+
+    Round-robin: each repeat times every case once (k, then 2 k iterations),
+    so that a change of the machine's load touches all of them alike; each
+    time is the least of ``repeats`` (the run the other processes of a loaded
+    machine disturbed least), the cost the slope (time(2 k) - time(k)) / k.
+    """
     k = ITERATIONS.get(n, max(4, int(4e7 // max(n, 1) // 1000)))
     x0, _, objective, bounds = problem(n)
-    out = {}
     with tempfile.TemporaryDirectory() as tmp:
         def calls(m):
             for _ in range(m):
                 objective(x0)
 
-        out["objective"] = slope(calls, k, repeats)
-        out["bare"] = slope(lambda m: bare_loop(objective, x0, m), k, repeats)
-        out["bare+clip"] = slope(lambda m: bare_loop(objective, x0, m, bounds), k, repeats)
+        runs = {"objective": (calls, k),
+                "bare": (lambda m: bare_loop(objective, x0, m), k),
+                "bare+clip": (lambda m: bare_loop(objective, x0, m, bounds), k)}
         for name, (options, bounded) in cases.items():
             # (checkpoints every 100 iterations: the runs must take some)
             kc = max(k, 100) if "checkpoint_every" in options else k
-            out[name] = slope(lambda m: run_minimize(objective, x0, m, options,
-                                                     bounds if bounded else None, tmp),
-                              kc, repeats)
-    return out
+            runs[name] = (lambda m, o=options, b=bounded: run_minimize(
+                objective, x0, m, o, bounds if b else None, tmp), kc)
+        short = {name: math.inf for name in runs}
+        long = dict(short)
+        for _ in range(repeats):
+            for name, (fn, kc) in runs.items():
+                short[name] = min(short[name], _elapsed(lambda: fn(kc)))
+                long[name] = min(long[name], _elapsed(lambda: fn(2 * kc)))
+        return {name: (long[name] - short[name]) / runs[name][1] * 1e6 for name in runs}
 
 
 def table(results):
