@@ -452,8 +452,9 @@ def _loop(run):
     # copy (adamopt/_post.pxi): no other pass over x per iteration.
     lo, hi = _fused.pass_bounds(lower, upper)
     before, arg = np.empty_like(x), np.empty_like(x)
-    # (an optimizer whose step is not its own core's pass does them here instead)
-    fused = getattr(opt, "_fused_pass", True)
+    # (an optimizer whose step is not its own core's one-array pass, SWATS or a
+    # segmented step with clipping, does them here instead)
+    fused = getattr(opt, "_fused_pass", True) and getattr(opt, "_segments", None) is None
     if fused:
         opt._post(lower=lo, upper=hi, before=before, out=arg)
     kept = sys.getrefcount(arg)    # more: the objective kept its argument
