@@ -42,6 +42,10 @@ class Driven(Protocol):
         """The hyperparameters a run may set, with their defaults."""
 
     @classmethod
+    def _run_options(cls, options: dict[str, Any], owner: str) -> dict[str, Any]:
+        """The options in the constructor's own names (``betas`` split)."""
+
+    @classmethod
     def _run_check(cls, name: str, value: Any, owner: str) -> Any:
         """Check one hyperparameter given to the run ``owner``; return it."""
 

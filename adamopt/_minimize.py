@@ -113,7 +113,7 @@ def _parse_options(cls, owner, options):
     """Check ``options``; warn on unknown ones.  Return (the optimizer's
     defaults, the hyperparameters given, the run settings with defaults)."""
     defaults = _hyperparameter_defaults(cls)
-    options = dict(options)
+    options = cls._run_options(dict(options), owner)
     tol = options.pop("tol", None)
     unknown = sorted(set(options) - set(defaults) - set(_RUN_DEFAULTS))
     if unknown:
