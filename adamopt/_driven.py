@@ -50,6 +50,11 @@ class Driven(Protocol):
         """Check one hyperparameter given to the run ``owner``; return it."""
 
     @classmethod
+    def _run_group_keys(cls) -> tuple[str, ...] | None:
+        """The hyperparameters a group of the ``groups`` option may set, or
+        None when the class takes no parameter groups."""
+
+    @classmethod
     def _run_fixed(cls) -> tuple[str, ...]:
         """The options fixed at construction (a saved state must agree)."""
 

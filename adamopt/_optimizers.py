@@ -210,6 +210,13 @@ class _Optimizer:
         return cls._rule(name)(value, name, owner)
 
     @classmethod
+    def _run_group_keys(cls):
+        """The hyperparameters a parameter group of a run's ``groups`` option
+        may set (the run's but the fixed ones), or None without groups."""
+        fixed = cls._run_fixed()
+        return tuple(k for k in cls._run_defaults() if k not in fixed)
+
+    @classmethod
     def _rule(cls, name):
         """The check ``rule(value, name, owner)`` of the hyperparameter ``name``."""
         return getattr(inspect.getattr_static(cls, name, None), "rule", None) or _CHECKS[name]

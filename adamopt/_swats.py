@@ -245,6 +245,11 @@ class SWATS(Adam):
         self._gamma_average = 0.0
         self._sgd_lr = 0.0
 
+    @classmethod
+    def _run_group_keys(cls):
+        """SWATS takes no parameter groups (its switch is one decision for all of x)."""
+        return None
+
     @property
     def switched_at(self) -> int | None:
         """The step after which the steps are SGD's, or None before the switch."""
