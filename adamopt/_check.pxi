@@ -175,3 +175,51 @@ cdef void _stream64(double* x, const double* g, double* m, double* v,
 cdef void _stream32(float* x, const float* g, float* m, float* v,
                     Py_ssize_t n) noexcept nogil:
     _stream(x, g, m, v, n)
+
+
+cdef inline double _clamped(double a, double clamp) noexcept nogil:
+    """``a`` clamped to [-clamp, clamp] as `_grad_at` clamps it (NaN stays)."""
+    a = -clamp if a < -clamp else a
+    return clamp if a > clamp else a
+
+
+cdef inline double _sumsq(const floating* g, Py_ssize_t n, double clamp) noexcept nogil:
+    """The sum of the squares of ``clamp(g)`` (``max_grad_value``) over n
+    elements, in float64, in a fixed order: eight interleaved partial sums
+    (added as in `_any_bad`: eight streams, no long dependency chain), then
+    the rest.  The order depends on n alone, so a block of elements gives
+    the same bits on any thread.  float32 squares cannot overflow float64;
+    float64 ones beyond about 1.3e154 can: the caller then rescales
+    (`_scaled_norm` in _segments.pxi)."""
+    cdef double s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0, a
+    cdef Py_ssize_t h = n // 8, i, j
+    for i in range(h):
+        a = _clamped(g[i], clamp)
+        s0 = s0 + a * a
+        a = _clamped(g[i + h], clamp)
+        s1 = s1 + a * a
+        a = _clamped(g[i + 2 * h], clamp)
+        s2 = s2 + a * a
+        a = _clamped(g[i + 3 * h], clamp)
+        s3 = s3 + a * a
+        a = _clamped(g[i + 4 * h], clamp)
+        s4 = s4 + a * a
+        a = _clamped(g[i + 5 * h], clamp)
+        s5 = s5 + a * a
+        a = _clamped(g[i + 6 * h], clamp)
+        s6 = s6 + a * a
+        a = _clamped(g[i + 7 * h], clamp)
+        s7 = s7 + a * a
+    for j in range(8 * h, n):
+        a = _clamped(g[j], clamp)
+        s0 = s0 + a * a
+    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+
+
+cdef double _sumsq64(const double* g, Py_ssize_t n, double clamp) noexcept nogil:
+    return _sumsq(g, n, clamp)
+
+
+cdef double _sumsq32(const float* g, Py_ssize_t n, double clamp) noexcept nogil:
+    # (the clamp as the float32 loop rounds it)
+    return _sumsq(g, n, <double><float>clamp)

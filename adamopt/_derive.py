@@ -13,21 +13,29 @@ import inspect
 
 import numpy as np
 
-from . import _betas
+from . import _betas, _structure
 from . import _validation as check
 from ._kernels import Core
-from ._method_doc import _OPTIONS_DOC
+from ._method_doc import _OPTIONS_DOC, CLIP_DOC
 from ._optimizers import _CHECKS, _Checked, _finite_max, _Optimizer
 from ._registry import COMMON, Algorithm, Hyperparameter
 
 # -- docstrings ---------------------------------------------------------------------------
 
 _PARAMS = r"""
-    params : numpy.ndarray
-        The parameters, updated **in place** by `step`: any shape, dtype float32 or
-        float64, writeable and contiguous (C or Fortran order).  The state is
-        kept, and each element computed, in the same dtype; the per-step scalars
-        (powers of the betas, bias corrections, step sizes) in float64."""
+    params : numpy.ndarray, list, tuple, dict or list of dict
+        The parameters, updated **in place** by `step`: an array of any shape, dtype
+        float32 or float64, writeable and contiguous (C or Fortran order); or a
+        list, tuple or dict of such arrays (dtypes may differ; a non-contiguous
+        view is updated in place through a private copy, two extra passes over
+        it per step); or PyTorch's parameter groups, a list of dicts
+        ``{"params": <array, list or dict>, <hyperparameter>: value, ...}`` whose
+        hyperparameters (any but the fixed options and ``check_finite``) override
+        the constructor's for their arrays (see ``param_groups``).  `step` then
+        takes the gradients in the same structure, ``None`` skipping an array.
+        The state is kept, and each element computed, in each array's dtype; the
+        per-step scalars (powers of the betas, bias corrections, step sizes) in
+        float64."""
 
 _FLAGS = r"""
     maximize : bool, default: False
@@ -47,7 +55,7 @@ _FLAGS = r"""
         RMSprop).  ``False``
         skips the check (one read of the gradient) as SciPy's ``check_finite``
         does; a NaN then propagates into the parameters and the state.
-"""
+""" + CLIP_DOC
 
 #: What the check of an algorithm that squares the gradient adds.
 _SQUARED = (" and small enough that its square cannot overflow the state\n"
@@ -142,7 +150,7 @@ def assemble_method_doc(summary, equations, options, gtol, references, schedule_
     """The docstring of a SciPy method: its summary, its update equations, the
     shared parameters, its own options (numpydoc entries) then the shared
     ones, what its ``gtol`` test measures, and its references."""
-    doc = (_OPTIONS_DOC.replace("{options}", options.strip("\n"))
+    doc = (_OPTIONS_DOC.replace("{options}", options.strip("\n")).replace("{clip}", CLIP_DOC)
            .replace("{schedule_extra}", schedule_extra).replace("{gtol}", gtol))
     return summary + equations + doc + references
 
@@ -188,7 +196,8 @@ def _signature(a):
     params = [P("self", P.POSITIONAL_OR_KEYWORD), P("params", P.POSITIONAL_OR_KEYWORD)]
     params += [P(h.name, P.KEYWORD_ONLY, default=h.default) for h in a.hyperparameters]
     params += [P(name, P.KEYWORD_ONLY, default=default) for name, default
-               in (("maximize", False), ("schedule", None), ("check_finite", True))]
+               in (("maximize", False), ("schedule", None), ("check_finite", True),
+                   ("max_grad_norm", None), ("max_grad_value", None))]
     return inspect.Signature(params)
 
 
@@ -200,6 +209,9 @@ def _make_init(a, signature):
         values.apply_defaults()
         values = values.arguments
         owner = type(self).__name__
+        structure = None
+        if not isinstance(params, np.ndarray):   # a structure: built around a placeholder
+            structure, params = params, _structure.placeholder(params, type(self), owner)
         params = check.params_array(params, owner)
         self._dtype = params.dtype
         fixed = {name: _CHECKS[name](values[name], name, owner) for name in fixed_names}
@@ -222,6 +234,8 @@ def _make_init(a, signature):
         if a.validate is not None:
             a.validate(self)
         self._examine()
+        if structure is not None:
+            _structure.build(self, structure, values)
 
     __init__.__signature__ = signature
     return _betas.accepting(__init__) if _has_betas(a) else __init__

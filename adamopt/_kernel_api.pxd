@@ -40,6 +40,9 @@ cdef struct Hyperparameters:
     # |x| is at most x_bound, every value of the bounded state array (m; SGD's
     # buffer: b_limit) at most s_bound, Adamax's |m| / u at most r_bound.
     double x_bound, s_bound, r_bound, b_limit
+    # Gradient clipping (the segmented step, _segments.pxi): the group's
+    # ``max_grad_norm`` (< 0: none) and ``max_grad_value`` (infinity: none).
+    double max_grad_norm, max_grad_value
 
 
 cdef struct StepScalars:
@@ -68,6 +71,9 @@ cdef struct StepScalars:
     # x_limit or any new value of the bounded state array s_limit (Adamax:
     # or |m| > r_limit * u); the next step's guard assumes neither did.
     double x_limit, s_limit, r_limit
+    # The gradient clamp of ``max_grad_value`` (infinity when unset), applied
+    # before ``sign`` (which carries the ``max_grad_norm`` coefficient).
+    double clamp
 
 
 ctypedef void (*prepare_fn)(int kernel, const Hyperparameters* h, long long t,
@@ -102,6 +108,12 @@ ctypedef void (*stream32_fn)(float* x, const float* g, float* m, float* v,
                              Py_ssize_t n) noexcept nogil
 
 
+# The sum of squares of ``clamp(g)`` over n elements, in float64 (clipping).
+ctypedef double (*sumsq64_fn)(const double* g, Py_ssize_t n, double clamp) noexcept nogil
+
+ctypedef double (*sumsq32_fn)(const float* g, Py_ssize_t n, double clamp) noexcept nogil
+
+
 # The most state arrays an algorithm may have.
 cdef enum:
     MAX_STATE = 4
@@ -116,3 +128,5 @@ cdef struct KernelTable:
     first_bad_fn first_bad
     stream64_fn stream64    # the memory-bandwidth probe of the benchmarks
     stream32_fn stream32
+    sumsq64_fn sumsq64      # the sums of squares of max_grad_norm (_segments.pxi)
+    sumsq32_fn sumsq32

@@ -104,7 +104,8 @@ cimport cython
 cimport numpy as cnp
 from cpython.pycapsule cimport PyCapsule_GetPointer
 from libc.float cimport DBL_MAX, FLT_MAX
-from libc.math cimport isfinite, nextafter, nextafterf, sqrt, sqrtf
+from libc.math cimport INFINITY, NAN, isfinite, nextafter, nextafterf, sqrt, sqrtf
+from libc.stdlib cimport free, malloc
 from libc.string cimport memcmp
 
 from adamopt._kernel_api cimport (
@@ -114,6 +115,7 @@ from adamopt._kernel_api cimport (
 
 import importlib
 import os
+from collections.abc import Mapping
 
 # The loops of the baseline instruction set, compiled into this module too:
 # the step calls this copy's ``_prepare_step`` directly (the compiler inlines the
@@ -161,6 +163,17 @@ ADAMAX_RATIO = _ADAMAX_RATIO
 
 
 include "_runtime.pxi"
+
+
+# Why `Core._scalars` refuses a step (0: it does not).
+cdef enum:
+    R_LR = 1
+    R_EPS = 2
+    R_STATE = 3
+    R_OVERFLOW = 4
+
+
+cdef class _Segments   # (_segments.pxi, included at the end)
 
 
 cdef struct StepJob:
@@ -363,6 +376,17 @@ cdef class Core:
     # when the guard lowered it (for the error message).
     cdef public bint _beyond
     cdef public double _step_limit
+    # The segmented step (_segments.pxi): None for one array without
+    # clipping (the step below), else the `_Segments` that steps every array
+    # (of a structure of parameters, or this one array with clipping); and
+    # the norm of the last step's gradient before clipping (NaN: not taken).
+    cdef public object _segments
+    cdef public double _grad_norm
+
+    def __cinit__(self, *args, **kwargs):
+        self._h.max_grad_norm = -1.0        # no clipping
+        self._h.max_grad_value = INFINITY
+        self._grad_norm = NAN
 
     def _bind(self, str kernel, bint squares, cnp.ndarray params, state,
               bint amsgrad=False, bint centered=False):
@@ -542,15 +566,25 @@ cdef class Core:
             job.nthreads = 1
         job.chunk = _chunk_size(self._n, job.nthreads)
 
-    cdef _refuse_scalars(self, StepJob* job, cnp.ndarray g, str name, double value,
+    cdef _refuse_scalars(self, StepJob* job, cnp.ndarray g, int refused, double lr_t,
                          long long t):
         """Raise for a per-step scalar the loop cannot use (a bad gradient is
-        reported first, then the bad scalar)."""
+        reported first, then the bad scalar): ``refused`` is `_scalars`'s code."""
         if self._check_finite and self._n > 0:
             _check_chunk(job, 0, self._n)
             if job.bad:
                 self._raise_first_bad(g, job)
-        self._raise_bad_scalars(name, value, t)
+        self._raise_refused(refused, lr_t, t)
+
+    cdef _raise_refused(self, int refused, double lr_t, long long t):
+        """Raise the error of `_scalars`'s refusal code ``refused``."""
+        if refused == R_LR:
+            self._raise_bad_scalars("lr", lr_t, t)
+        elif refused == R_EPS:
+            self._raise_bad_scalars("eps", self._h.eps, t)
+        elif refused == R_STATE:
+            self._raise_bad_scalars("state", 0.0, t)
+        self._raise_bad_scalars("overflow", lr_t, t)
 
     cdef _run(self, StepJob* job, cnp.ndarray g):
         """Run the step's job: the check of the whole gradient, then (if it
@@ -593,6 +627,8 @@ cdef class Core:
         return self._grad_max
 
     def step(self, grad):
+        if self._segments is not None:   # a structure of arrays, or clipping
+            return (<_Segments>self._segments).step(grad)
         cdef long long t = self._t + 1
         cdef double eta
         cdef double lr_t = self._lr_at(t, &eta)
@@ -603,53 +639,72 @@ cdef class Core:
         # No call into Python from here to the end of the pass.
         self._recheck(g)
         self._start_job(&job, g, coupled, self._grad_max)
+        cdef StepScalars s
+        cdef int flags
+        cdef int refused = self._scalars(&s, &flags, t, lr_t, eta, coupled, &job.limit)
+        if refused:
+            self._refuse_scalars(&job, g, refused, lr_t, t)
+        job.s = &s
+        job.flags = flags
+        self._run(&job, g)
+        self._after(&s, job.big != 0, t)
+        return self._x
 
+    cdef inline int _scalars(self, StepScalars* s, int* flags, long long t, double lr_t,
+                             double eta, bint coupled, double* limit) noexcept:
+        """The per-step scalars and flags of step ``t`` of this array (its
+        schedules already evaluated: ``lr_t``, ``eta``), and the check's
+        ``limit`` as the overflow guard lowers it.  Returns 0, or why the
+        step is refused (`_refuse_scalars`): R_LR, R_EPS, R_STATE, R_OVERFLOW."""
+        cdef bint is64 = self._typenum == cnp.NPY_FLOAT64
         cdef Hyperparameters* h = &self._h
         h.lr = lr_t
         h.eta = eta
-        cdef StepScalars s
-        s.sign = job.sign
-        s.weight_decay = self._h.weight_decay
+        s.sign = -1.0 if self._maximize else 1.0
+        s.weight_decay = h.weight_decay
         s.decay = 1.0
-        if self._h.decoupled:
-            s.decay = 1.0 - (eta if self._h.decay_by_schedule else lr_t) * self._h.weight_decay
-        s.mu_product = self._h.mu_product
-        cdef int flags = ((F_COUPLED if coupled else 0) | (F_AMSGRAD if self._amsgrad else 0)
-                          | (F_NESTEROV if self._nesterov else 0)
-                          | (F_CENTERED if self._centered else 0))
-        _prepare_step(self._kernel, h, t, &s, &flags)
-        job.s = &s
-        job.flags = flags
+        if h.decoupled:
+            s.decay = 1.0 - (eta if h.decay_by_schedule else lr_t) * h.weight_decay
+        s.mu_product = h.mu_product
+        s.clamp = h.max_grad_value
+        flags[0] = ((F_COUPLED if coupled else 0) | (F_AMSGRAD if self._amsgrad else 0)
+                    | (F_NESTEROV if self._nesterov else 0)
+                    | (F_CENTERED if self._centered else 0))
+        _prepare_step(self._kernel, h, t, s, flags)
         # The scalars as the loop will see them, in the parameters' dtype.
         if not (_usable(s.lr, is64) and _usable(s.lr2, is64) and _usable(s.step, is64)
                 and _usable(s.decay, is64)):
-            self._refuse_scalars(&job, g, "lr", lr_t, t)
+            return R_LR
         if not (s.eps_hat > 0 and (is64 or <float>s.eps_hat > 0)):
-            self._refuse_scalars(&job, g, "eps", self._h.eps, t)
+            return R_EPS
         # The overflow guard (with the check only: without it nothing is
         # promised): the step is refused, or the check refuses any gradient
         # above the bound.
-        cdef double bound = _guard(self._kernel, h, &s, DBL_MAX if is64 else <double>FLT_MAX,
-                                   job.limit, flags)
+        cdef double bound = _guard(self._kernel, h, s, DBL_MAX if is64 else <double>FLT_MAX,
+                                   limit[0], flags[0])
         if self._check_finite:
             if self._beyond:
-                self._refuse_scalars(&job, g, "state", 0.0, t)
+                return R_STATE
             if bound < 0:
-                self._refuse_scalars(&job, g, "overflow", lr_t, t)
-            if bound < job.limit:
-                job.limit = bound
+                return R_OVERFLOW
+            if bound < limit[0]:
+                limit[0] = bound
                 self._step_limit = bound
             else:
                 self._step_limit = 0.0
-        self._run(&job, g)
-        self._beyond = job.big != 0
+        return 0
+
+    cdef inline void _after(self, const StepScalars* s, bint big, long long t) noexcept:
+        """Keep what a pass with the scalars ``s`` leaves for the next step:
+        the overflow guard's premise, NAdam's product, the step count."""
+        self._beyond = big
+        cdef Hyperparameters* h = &self._h
         h.x_bound = s.x_limit
         h.s_bound = s.s_limit
         h.r_bound = s.r_limit
         h.b_limit = s.s_limit
-        self._h.mu_product = s.mu_product
+        h.mu_product = s.mu_product
         self._t = t
-        return self._x
 
     step.__doc__ = _STEP_DOC
 
@@ -716,6 +771,14 @@ cdef class Core:
     @_s_limit.setter
     def _s_limit(self, double value): self._h.b_limit = value
     @property
+    def _max_grad_norm(self): return self._h.max_grad_norm
+    @_max_grad_norm.setter
+    def _max_grad_norm(self, double value): self._h.max_grad_norm = value
+    @property
+    def _max_grad_value(self): return self._h.max_grad_value
+    @_max_grad_value.setter
+    def _max_grad_value(self, double value): self._h.max_grad_value = value
+    @property
     def _decay_by_schedule(self): return self._h.decay_by_schedule
     @_decay_by_schedule.setter
     def _decay_by_schedule(self, bint value): self._h.decay_by_schedule = value
@@ -729,3 +792,6 @@ cdef class Core:
     def params(self):
         """The parameter array, updated in place by `step`."""
         return self._x
+
+
+include "_segments.pxi"

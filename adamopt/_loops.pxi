@@ -53,11 +53,18 @@ cdef inline floating _over_x(floating big, floating a, floating limit) noexcept 
 
 
 cdef inline floating _grad_at(
-    const floating* grad, floating xi, Py_ssize_t i, floating sign, floating wd, bint coupled,
+    const floating* grad, floating xi, Py_ssize_t i, floating sign, floating wd,
+    floating clamp, bint coupled,
 ) noexcept nogil:
     """The gradient every loop steps with: ``sign * g`` (+ ``wd * x``, coupled
-    L2), rounded as the check (`_effective`) rounds it."""
-    cdef floating gi = sign * grad[i]
+    L2), rounded as the check (`_effective`) rounds it.  ``g`` is first
+    clamped to [-clamp, clamp] (``max_grad_value``; infinity when unset,
+    which leaves every value, NaN and infinities included, as it is), and
+    ``sign`` carries the clipping coefficient of ``max_grad_norm``."""
+    cdef floating gi = grad[i]
+    gi = -clamp if gi < -clamp else gi
+    gi = clamp if gi > clamp else gi
+    gi = sign * gi
     if coupled:
         gi = gi + wd * xi
     return gi
@@ -82,6 +89,7 @@ cdef inline bint _adam_loop(
     # Scalars in locals of the array's type: stores through x, m, v cannot
     # alias them, so they stay in registers and the loop vectorises.
     cdef floating sign = <floating>s.sign, wd = <floating>s.weight_decay
+    cdef floating clamp = <floating>s.clamp
     cdef floating decay = <floating>s.decay
     cdef floating c1 = <floating>s.one_minus_beta1, c2 = <floating>s.one_minus_beta2
     cdef floating p1 = <floating>s.p1, q1 = <floating>s.q1
@@ -93,7 +101,7 @@ cdef inline bint _adam_loop(
     cdef Py_ssize_t i
     for i in range(n):
         xi = x[i]
-        gi = _grad_at(grad, xi, i, sign, wd, coupled)
+        gi = _grad_at(grad, xi, i, sign, wd, clamp, coupled)
         mi = _average(m[i], gi, p1, q1, c1)
         vi = _average(v[i], gi * gi, p2, q2, c2)
         m[i] = mi
@@ -153,13 +161,14 @@ cdef inline bint _sgd_loop(
     const StepScalars* s, bint coupled, bint momentum, bint nesterov, bint first,
 ) noexcept nogil:
     cdef floating sign = <floating>s.sign, wd = <floating>s.weight_decay
+    cdef floating clamp = <floating>s.clamp
     cdef floating lr = <floating>s.lr, mu = <floating>s.momentum, damp = <floating>s.damp
     cdef floating xl = <floating>s.x_limit, sl = <floating>s.s_limit
     cdef floating xi, gi, bi, xn, big = 0
     cdef Py_ssize_t i
     for i in range(n):
         xi = x[i]
-        gi = _grad_at(grad, xi, i, sign, wd, coupled)
+        gi = _grad_at(grad, xi, i, sign, wd, clamp, coupled)
         if momentum:
             if first:
                 bi = gi
@@ -202,13 +211,14 @@ cdef inline bint _adagrad_loop(
     const StepScalars* s, bint coupled,
 ) noexcept nogil:
     cdef floating sign = <floating>s.sign, wd = <floating>s.weight_decay
+    cdef floating clamp = <floating>s.clamp
     cdef floating clr = <floating>s.lr, eps = <floating>s.eps_hat
     cdef floating xl = <floating>s.x_limit, sl = <floating>s.s_limit
     cdef floating xi, gi, ai, xn, big = 0
     cdef Py_ssize_t i
     for i in range(n):
         xi = x[i]
-        gi = _grad_at(grad, xi, i, sign, wd, coupled)
+        gi = _grad_at(grad, xi, i, sign, wd, clamp, coupled)
         ai = acc[i] + gi * gi
         acc[i] = ai
         big = _over(big, ai, sl)
@@ -223,13 +233,14 @@ cdef inline void _rmsprop_loop(
     Py_ssize_t n, const StepScalars* s, bint coupled, bint centered, bint momentum,
 ) noexcept nogil:
     cdef floating sign = <floating>s.sign, wd = <floating>s.weight_decay
+    cdef floating clamp = <floating>s.clamp
     cdef floating lr = <floating>s.lr, mu = <floating>s.momentum, eps = <floating>s.eps_hat
     cdef floating c = <floating>s.one_minus_beta2, p = <floating>s.p2, q = <floating>s.q2
     cdef floating xi, gi, vi, ai, wi, ui
     cdef Py_ssize_t i
     for i in range(n):
         xi = x[i]
-        gi = _grad_at(grad, xi, i, sign, wd, coupled)
+        gi = _grad_at(grad, xi, i, sign, wd, clamp, coupled)
         vi = _average(sq[i], gi * gi, p, q, c)
         sq[i] = vi
         if centered:
@@ -268,6 +279,7 @@ cdef inline bint _adamax_loop(
     const StepScalars* s, bint coupled,
 ) noexcept nogil:
     cdef floating sign = <floating>s.sign, wd = <floating>s.weight_decay
+    cdef floating clamp = <floating>s.clamp
     cdef floating clr = <floating>s.lr, eps = <floating>s.eps_hat, beta2 = <floating>s.beta2
     cdef floating c1 = <floating>s.one_minus_beta1, p1 = <floating>s.p1, q1 = <floating>s.q1
     cdef floating xl = <floating>s.x_limit, ml = <floating>s.s_limit
@@ -276,7 +288,7 @@ cdef inline bint _adamax_loop(
     cdef Py_ssize_t i
     for i in range(n):
         xi = x[i]
-        gi = _grad_at(grad, xi, i, sign, wd, coupled)
+        gi = _grad_at(grad, xi, i, sign, wd, clamp, coupled)
         mi = _average(m[i], gi, p1, q1, c1)
         m[i] = mi
         ui = beta2 * u[i]
@@ -297,6 +309,7 @@ cdef inline bint _nadam_loop(
     const StepScalars* s, bint coupled,
 ) noexcept nogil:
     cdef floating sign = <floating>s.sign, wd = <floating>s.weight_decay
+    cdef floating clamp = <floating>s.clamp
     cdef floating decay = <floating>s.decay
     cdef floating cg = <floating>s.lr, cm = <floating>s.lr2, eps_hat = <floating>s.eps_hat
     cdef floating c1 = <floating>s.one_minus_beta1, p1 = <floating>s.p1, q1 = <floating>s.q1
@@ -306,7 +319,7 @@ cdef inline bint _nadam_loop(
     cdef Py_ssize_t i
     for i in range(n):
         xi = x[i]
-        gi = _grad_at(grad, xi, i, sign, wd, coupled)
+        gi = _grad_at(grad, xi, i, sign, wd, clamp, coupled)
         mi = _average(m[i], gi, p1, q1, c1)
         vi = _average(v[i], gi * gi, p2, q2, c2)
         m[i] = mi
@@ -325,6 +338,7 @@ cdef inline void _radam_loop(
     """RAdam: Adam's moments; ``x * decay - step * m / (sqrt(v) + eps)`` once
     the variance is tractable (rectified), else ``x * decay - lr * m``."""
     cdef floating sign = <floating>s.sign, wd = <floating>s.weight_decay
+    cdef floating clamp = <floating>s.clamp
     cdef floating decay = <floating>s.decay, lr = <floating>s.lr
     cdef floating step = <floating>s.step, eps_hat = <floating>s.eps_hat
     cdef floating c1 = <floating>s.one_minus_beta1, p1 = <floating>s.p1, q1 = <floating>s.q1
@@ -333,7 +347,7 @@ cdef inline void _radam_loop(
     cdef Py_ssize_t i
     for i in range(n):
         xi = x[i]
-        gi = _grad_at(grad, xi, i, sign, wd, coupled)
+        gi = _grad_at(grad, xi, i, sign, wd, clamp, coupled)
         mi = _average(m[i], gi, p1, q1, c1)
         vi = _average(v[i], gi * gi, p2, q2, c2)
         m[i] = mi
@@ -546,6 +560,8 @@ _own_table.any_bad32 = _any_bad32
 _own_table.first_bad = _first_bad_any
 _own_table.stream64 = _stream64
 _own_table.stream32 = _stream32
+_own_table.sumsq64 = _sumsq64
+_own_table.sumsq32 = _sumsq32
 
 #: The loops of this variant, for ``adamopt._kernels``.
 TABLE = PyCapsule_New(<void*>&_own_table, b"adamopt._kernel_api.KernelTable", NULL)

@@ -2,6 +2,19 @@ r"""The shared part of every SciPy method's docstring: its parameters, the
 run's options (after the algorithm's own, ``{options}``), what it returns
 and raises.  ``adamopt._derive`` fills in each algorithm's pieces."""
 
+#: The clipping options (the classes' and the methods'), written once.
+CLIP_DOC = r"""    max_grad_norm : float, optional
+        Clip the gradient to this 2-norm, as PyTorch's ``clip_grad_norm_``: with
+        :math:`\nu = \lVert g \rVert_2` over every array being stepped, the
+        gradient is multiplied by :math:`c / (\nu + 10^{-6})` when that is below 1.
+        Fused into the step's pass over the gradient (no extra pass over memory);
+        ``inf`` only measures the norm.  The norm before clipping is ``grad_norm``.
+    max_grad_value : float, optional
+        Clamp every gradient element to :math:`[-v, v]` (``clip_grad_value_``),
+        before the norm of ``max_grad_norm`` is taken.  The gradient check
+        applies to the gradient as given, before clipping.
+"""
+
 _OPTIONS_DOC = r"""
     Parameters
     ----------
@@ -47,7 +60,7 @@ _OPTIONS_DOC = r"""
         Maximize ``fun`` instead (the plateau test then looks for increases).
     schedule : callable, optional
         A multiplier ``schedule(t) -> eta_t`` of the learning rate.{schedule_extra}
-    maxiter : int, default: 1000
+{clip}    maxiter : int, default: 1000
         Maximum number of iterations (steps) in this call.  A float is rounded
         down (``1e4`` is fine); ``numpy.inf`` leaves the run to the other
         stopping rules.

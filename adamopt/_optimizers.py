@@ -48,7 +48,12 @@ _CHECKS = {
     "centered": check.boolean,
     "momentum_decay": check.finite_at_least,
     "decoupled_weight_decay": check.boolean,
+    "max_grad_norm": check.optional_positive,
+    "max_grad_value": check.optional_positive,
 }
+
+#: The clipping options (every class's, beside the declared hyperparameters).
+_CLIP = ("max_grad_norm", "max_grad_value")
 
 
 class _Checked:
@@ -70,6 +75,7 @@ class _Checked:
     def __set__(self, obj, value):
         value = self.rule(value, self.name, type(obj).__name__)
         setattr(obj, self.slot, obj._fit_dtype(self.name, value))
+        obj._propagate(self.name)
 
 
 def _restore(cls, params, kwargs, state):
@@ -145,6 +151,7 @@ class _Optimizer:
     @lr.setter
     def lr(self, value: "float | StepFunction") -> None:
         self._lr_fn, self._lr = self._number_or_function(value, "lr", float("nan"))
+        self._propagate("lr")
 
     def _number_or_function(self, value, name, unset):
         """``(function, number)`` of a hyperparameter that may be a callable
@@ -162,6 +169,7 @@ class _Optimizer:
         # With a callable, the compiled step sets _weight_decay before each update.
         self._weight_decay_fn, self._weight_decay = self._number_or_function(
             value, "weight_decay", 0.0)
+        self._propagate("weight_decay")
 
     maximize = _Checked("Whether the objective is maximized.")
     check_finite = _Checked("Whether each gradient is checked before it touches the state.")
@@ -174,6 +182,74 @@ class _Optimizer:
     @schedule.setter
     def schedule(self, value: "StepFunction | None") -> None:
         self._schedule = check.optional_callable(value, "schedule", type(self).__name__)
+        self._propagate("schedule")
+
+    # -- parameter structures and gradient clipping (adamopt._structure) --------
+
+    @property
+    def max_grad_norm(self) -> float | None:
+        """Clip the gradient to this global 2-norm (PyTorch's ``clip_grad_norm_``), or None."""
+        return _structure().get_clip(self, "max_grad_norm")
+
+    @max_grad_norm.setter
+    def max_grad_norm(self, value: float | None) -> None:
+        self._set_clip("max_grad_norm", value)
+
+    @property
+    def max_grad_value(self) -> float | None:
+        """Clamp each gradient element to [-v, v] (``clip_grad_value_``), or None."""
+        return _structure().get_clip(self, "max_grad_value")
+
+    @max_grad_value.setter
+    def max_grad_value(self, value: float | None) -> None:
+        self._set_clip("max_grad_value", value)
+
+    def _set_clip(self, name, value):
+        structure = _structure()
+        value = check.optional_positive(value, name, type(self).__name__)
+        structure.set_clip([self], name, value)
+        groups = self.__dict__.get("_param_groups")
+        if groups is not None:   # the groups that take the optimizer's value
+            segments = self._segments
+            for i, (first, stop) in enumerate(segments.groups):
+                if name == "max_grad_value" or segments.clip_sets[i] == 0:
+                    structure.set_clip(segments.members[first:stop], name, value)
+        elif self.max_grad_norm is None and self.max_grad_value is None:
+            self._segments = None   # one array, no clipping: the plain step
+            self._grad_norm = float("nan")
+        elif self._segments is None:
+            self._segments = structure.single(self)
+
+    def _propagate(self, name):
+        """After the attribute ``name`` was set (and checked): set it in every
+        parameter group of a structured optimizer."""
+        groups = self.__dict__.get("_param_groups")
+        if groups is not None:
+            value = getattr(self, name)
+            for group in groups:
+                group[name] = value
+
+    @property
+    def param_groups(self) -> list:
+        """The parameter groups (`adamopt._structure.ParamGroup` mappings):
+        ``group["params"]`` and every hyperparameter, readable and settable."""
+        groups = self.__dict__.get("_param_groups")
+        return list(groups) if groups is not None else [_structure().ParamGroup(self, 0)]
+
+    @property
+    def grad_norm(self) -> float | None:
+        """The 2-norm of the last step's gradient (over every array stepped,
+        before clipping), or None when no ``max_grad_norm`` is set."""
+        value = self._grad_norm
+        return None if value != value else float(value)
+
+    @property
+    def params(self) -> Any:
+        """The parameters as given (an array, or the structure), updated in place."""
+        return self._x if self._segments is None else self._segments.params
+
+    def _structured(self):
+        return "_param_groups" in self.__dict__
 
     @property
     def t(self) -> int:
@@ -366,7 +442,8 @@ class _Optimizer:
 
     def _constructor_kwargs(self):
         out = {key: getattr(self, key) for key in self._SAVED_HYPERPARAMETERS}
-        out.update(schedule=self._schedule, check_finite=bool(self._check_finite))
+        out.update(schedule=self._schedule, check_finite=bool(self._check_finite),
+                   max_grad_norm=self.max_grad_norm, max_grad_value=self.max_grad_value)
         return out
 
     def _state_arrays(self):
@@ -387,10 +464,14 @@ class _Optimizer:
         numbers, not schedule callables).  Every value survives `pickle` and
         ``numpy.savez(f, **state)``.
         """
+        if self._structured():
+            return _structure().state_dict(self)
         out = {"algorithm": self._algorithm, "t": int(self._t)}
         out.update((key, a.copy(order="K")) for key, a in self._state_arrays().items())
         out.update((key, float(getattr(self, "_" + key))) for key in self._STATE_SCALARS)
         out.update(self._hyperparameters())
+        out.update((key, value) for key in _CLIP
+                   if (value := getattr(self, key)) is not None)
         return out
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -405,8 +486,12 @@ class _Optimizer:
         values or unknown keys raises `ValueError` (`TypeError` for wrong
         types) and leaves the optimizer untouched.
         """
-        t, arrays, scalars, hyper = self._checked_state(
-            state, f"{type(self).__name__}.load_state_dict")
+        if self._structured():
+            return _structure().load_state_dict(self, state)
+        self._apply_state(*self._checked_state(state, f"{type(self).__name__}.load_state_dict"))
+
+    def _apply_state(self, t, arrays, scalars, hyper):
+        """Apply a state checked by `_checked_state`."""
         for key, value in hyper.items():
             setattr(self, key, value)
         mine = self._state_arrays()
@@ -443,7 +528,7 @@ class _Optimizer:
                 )
         required = {"algorithm", "t"} | set(self._state_arrays()) | set(self._STATE_SCALARS)
         missing = required - set(state)
-        unknown = set(state) - required - set(self._SAVED_HYPERPARAMETERS)
+        unknown = set(state) - required - set(self._SAVED_HYPERPARAMETERS) - set(_CLIP)
         if missing or unknown:
             raise ValueError(
                 f"The state given to {owner} does not fit {type(self).__name__}: "
@@ -455,27 +540,7 @@ class _Optimizer:
                 f"The state given to {owner} is from algorithm {check.show(algorithm)}, "
                 f"not {self._algorithm!r}."
             )
-        t = state["t"]
-        if isinstance(t, (bool, np.bool_)) or not isinstance(t, (int, np.integer, float,
-                                                                  np.floating)):
-            raise TypeError(
-                f"The 't' entry of the state given to {owner} must be an integer. "
-                f"Got {check.show(t)} instead."
-            )
-        if isinstance(t, (float, np.floating)):
-            # An integral float (PyTorch's test of non-tensor steps writes 10.0).
-            if not (np.isfinite(t) and float(t).is_integer()):
-                raise ValueError(
-                    f"The 't' entry of the state given to {owner} must be an integer "
-                    f"(an integral float such as 10.0 is accepted). Got {check.show(t)} "
-                    f"instead."
-                )
-            t = int(t)
-        if not 0 <= t <= _MAX_STEPS:
-            raise ValueError(
-                f"The 't' entry of the state given to {owner} must be in [0, {_MAX_STEPS}]. "
-                f"Got {t!r} instead."
-            )
+        t = checked_t(state["t"], owner)
         arrays = {key: self._checked_state_array(state[key], key, owner)
                   for key in self._state_arrays()}
         if t == 0 and any(np.any(arrays[key]) for key in self._ZERO_AT_START if key in arrays):
@@ -487,7 +552,8 @@ class _Optimizer:
                                                  f"{owner}")
                    for key, rule in self._STATE_SCALARS.items()}
         hyper = {key: _CHECKS[key](state[key], key, owner)
-                 for key in self._SAVED_HYPERPARAMETERS if key in state and key not in self._FIXED}
+                 for key in (*self._SAVED_HYPERPARAMETERS, *_CLIP)
+                 if key in state and key not in self._FIXED}
         return int(t), arrays, scalars, hyper
 
     def _checked_state_array(self, value, key, owner):
@@ -512,7 +578,8 @@ class _Optimizer:
         return value
 
     def __reduce__(self):
-        return (_restore, (type(self), self._x, self._constructor_kwargs(), self.state_dict()))
+        params = self.__dict__.get("_given", self._x)
+        return (_restore, (type(self), params, self._constructor_kwargs(), self.state_dict()))
 
     def __repr__(self) -> str:
         x = self._x
@@ -523,8 +590,46 @@ class _Optimizer:
             f", {k}={v!r}" for k, v in self._constructor_kwargs().items()
             if k != "lr" and k not in self._REPR_NUMBERS and v != defaults.get(k)
         )
-        return (f"{type(self).__name__}(params=<{x.dtype} array of shape {x.shape}>, lr={lr}"
+        shown = f"{x.dtype} array of shape {x.shape}"
+        if self._structured():
+            groups = self.__dict__["_param_groups"]
+            count = len(self._segments.members)
+            shown = (f"{count} array{'s' if count != 1 else ''} in {len(groups)} "
+                     f"group{'s' if len(groups) != 1 else ''}")
+        return (f"{type(self).__name__}(params=<{shown}>, lr={lr}"
                 f"{numbers}{extra}, t={self._t})")
+
+
+def checked_t(t, owner):
+    """The ``t`` entry of a state given to ``owner``: an integer (or an
+    integral float) in [0, MAX_STEPS]."""
+    if isinstance(t, (bool, np.bool_)) or not isinstance(t, (int, np.integer, float,
+                                                              np.floating)):
+        raise TypeError(
+            f"The 't' entry of the state given to {owner} must be an integer. "
+            f"Got {check.show(t)} instead."
+        )
+    if isinstance(t, (float, np.floating)):
+        # An integral float (PyTorch's test of non-tensor steps writes 10.0).
+        if not (np.isfinite(t) and float(t).is_integer()):
+            raise ValueError(
+                f"The 't' entry of the state given to {owner} must be an integer "
+                f"(an integral float such as 10.0 is accepted). Got {check.show(t)} "
+                f"instead."
+            )
+        t = int(t)
+    if not 0 <= t <= _MAX_STEPS:
+        raise ValueError(
+            f"The 't' entry of the state given to {owner} must be in [0, {_MAX_STEPS}]. "
+            f"Got {t!r} instead."
+        )
+    return t
+
+
+def _structure():
+    """``adamopt._structure`` (imported late: it builds on this module)."""
+    from . import _structure
+    return _structure
 
 
 def _number(value):

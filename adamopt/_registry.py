@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 #: The options every class and method has besides its declared hyperparameters.
-COMMON = ("maximize", "schedule", "check_finite")
+COMMON = ("maximize", "schedule", "check_finite", "max_grad_norm", "max_grad_value")
 
 
 @dataclass(frozen=True)
@@ -170,7 +170,8 @@ class Algorithm:
     def defaults(self):
         """Every constructor option's default, the common ones included."""
         out = {h.name: h.default for h in self.hyperparameters}
-        out.update(maximize=False, schedule=None, check_finite=True)
+        out.update(maximize=False, schedule=None, check_finite=True, max_grad_norm=None,
+                   max_grad_value=None)
         return out
 
     def fixed(self):

@@ -119,6 +119,16 @@ def within_dtype(value, name, owner, dtype):
     return value
 
 
+def optional_positive(value, name, owner):
+    """None, or a real number ``> 0`` (infinity included): a clipping bound."""
+    if value is None:
+        return None
+    x = real(value, name, owner)
+    if not x > 0.0:
+        raise _fail(ValueError, name, owner, "None or a number > 0 (inf: no bound)", value)
+    return x
+
+
 def boolean(value, name, owner):
     """A Python or NumPy bool (or a 0-d or one-element boolean array)."""
     value = _unwrap(value)

@@ -105,6 +105,7 @@ class _DecayScaling:
     def __set__(self, obj, value):
         value = check.choice(value, "decay_scaling", type(obj).__name__, ("lr", "schedule"))
         obj._decay_by_schedule = value == "schedule"
+        obj._propagate("decay_scaling")
 
 
 ADAMW = register(Algorithm(
