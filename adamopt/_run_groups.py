@@ -29,6 +29,9 @@ DEFAULTS = {"groups": None}
 #: of ``x``: one objective is minimized (or maximized) as a whole.
 _RUN_WIDE = ("maximize",)
 
+#: The clipping options (saved with the state when set, as a one-array state saves them).
+_CLIP = ("max_grad_norm", "max_grad_value")
+
 
 @dataclass
 class Part:
@@ -235,7 +238,8 @@ class Parts:
                          for part in parts], **kwargs)
         self._members = self._opt._segments.members
         self._saved = {k: v for k, v in kwargs.items()
-                       if k in cls._SAVED_HYPERPARAMETERS and not callable(v)}
+                       if (k in cls._SAVED_HYPERPARAMETERS and not callable(v))
+                       or (k in _CLIP and v is not None)}
         self._layout = layout(parts, x.size)
         self._smoothed = np.empty_like(x)
 
@@ -318,7 +322,8 @@ class Parts:
         inner = self._opt.state_dict()
         arrays = [k for k, v in inner["state"][0].items() if isinstance(v, np.ndarray)]
         scalars = [k for k in inner["state"][0] if k != "t" and k not in arrays]
-        known = {"algorithm", "t", "groups", *arrays, *scalars, *self._cls._SAVED_HYPERPARAMETERS}
+        known = {"algorithm", "t", "groups", *arrays, *scalars, *_CLIP,
+                 *self._cls._SAVED_HYPERPARAMETERS}
         unknown, missing = set(state) - known, {"algorithm", "t", *arrays, *scalars} - set(state)
         if unknown or missing:
             raise ValueError(f"The state given to {owner} does not fit this run: missing keys "
@@ -336,9 +341,13 @@ class Parts:
                               **{key: state[key][self._part_of(k)] for key in scalars}}
                           for k, (a, b) in enumerate(self._runs)}
         hyper = {k: state[k] for k in self._cls._SAVED_HYPERPARAMETERS if k in state}
+        clips = {k: check.optional_positive(state[k], k, owner) for k in _CLIP if k in state}
         for group, part in zip(inner["param_groups"], self.parts, strict=True):
             group.update({k: v for k, v in hyper.items() if k not in part.options})
         self._opt.load_state_dict(inner)
+        for key, value in clips.items():   # (the groups that do not set their own)
+            setattr(self._opt, key, value)
+            self._saved[key] = value
         for key in hyper:
             if key not in self._cls._FIXED:
                 self._saved[key] = hyper[key]
