@@ -24,6 +24,8 @@ MinibatchStream, DaskMinibatchStream
 dask_objective
     A data-parallel objective over Dask arrays: a NumPy ``loss_and_grad`` on
     each chunk, summed on the workers (``pip install 'adamopt[dask]'``).
+ravel
+    A dict or list of arrays as one flat vector for ``minimize``, and back (views).
 plot_history
     Convergence curves of runs made with the ``history`` option (matplotlib).
 show_options
@@ -63,6 +65,7 @@ from ._dask_objective import dask_objective
 from ._options import show_options
 from ._parallel import set_num_threads
 from ._plot import plot_history
+from ._ravel import ravel
 from ._schedules import (
     Constant,
     CosineAnnealing,
@@ -95,6 +98,7 @@ __all__ = sorted([
     "dask_objective",
     "minibatches",
     "plot_history",
+    "ravel",
     "set_num_threads",
     "show_options",
     "swats",

@@ -13,12 +13,12 @@ import inspect
 
 import numpy as np
 
-from . import _structure
+from . import _betas, _structure
 from . import _validation as check
 from ._kernels import Core
 from ._method_doc import _OPTIONS_DOC, CLIP_DOC
 from ._optimizers import _CHECKS, _Checked, _finite_max, _Optimizer
-from ._registry import COMMON, Algorithm
+from ._registry import COMMON, Algorithm, Hyperparameter
 
 # -- docstrings ---------------------------------------------------------------------------
 
@@ -103,6 +103,30 @@ def _entry(h):
     return f"\n    {h.name} : {h.type}, {shown}\n" + _indent(h.doc)
 
 
+#: The entry of PyTorch's spelling ``betas`` (`adamopt._betas`), shown after ``beta2``.
+_BETAS = Hyperparameter(_betas.NAME, None, _betas.DOC, _betas.TYPE)
+
+
+def _documented(a):
+    """The hyperparameters the docs list: the declared ones, and ``betas``
+    after ``beta2`` when the algorithm has both decay rates."""
+    out = []
+    for h in a.hyperparameters:
+        out.append(h)
+        if h.name == _betas.PAIR[1] and _has_betas(a):
+            out.append(_BETAS)
+    return out
+
+
+def betas_entry():
+    """The numpydoc entry of ``betas`` (for docstrings written by hand: SWATS)."""
+    return _entry(_BETAS)
+
+
+def _has_betas(a):
+    return _betas.applies(h.name for h in a.hyperparameters)
+
+
 def _indent(text):
     return "\n".join("        " + line if line else "" for line in text.strip("\n").split("\n"))
 
@@ -114,7 +138,7 @@ def _state_list(a):
 
 
 def class_doc(a: Algorithm) -> str:
-    params = _PARAMS + "".join(_entry(h) for h in a.hyperparameters)
+    params = _PARAMS + "".join(_entry(h) for h in _documented(a))
     flags = _FLAGS.replace("{square}", _SQUARED if a.squares else "")
     notes = _NOTES.replace("{state}", _state_list(a))
     return (f"{a.summary}\n\n    {a.intro.strip()}\n" + a.equations
@@ -132,7 +156,7 @@ def assemble_method_doc(summary, equations, options, gtol, references, schedule_
 
 
 def method_doc(a: Algorithm) -> str:
-    options = "".join(_entry(h) for h in a.hyperparameters)
+    options = "".join(_entry(h) for h in _documented(a))
     summary = (f"Minimize a (stochastic) objective with {a.class_name}, as a "
                f"`scipy.optimize.minimize` method.\n\n    Use it as ``minimize(fun, x0, jac=True, "
             f"method=adamopt.{a.name}, options={{...}})``\n    or call it directly with the "
@@ -214,7 +238,7 @@ def _make_init(a, signature):
             _structure.build(self, structure, values)
 
     __init__.__signature__ = signature
-    return __init__
+    return _betas.accepting(__init__) if _has_betas(a) else __init__
 
 
 def _fixed_property(name):
@@ -258,6 +282,8 @@ def make_class(a: Algorithm) -> type:
         "_examine": _examine_method(a),
         "_smoothed_gradient": _smoothed_gradient(a),
     }
+    if _has_betas(a):
+        namespace[_betas.NAME] = _betas.Pair()
     for index, s in enumerate(a.state):
         namespace["_" + s.name] = _state_property(index, s.name)
     for h in a.hyperparameters:

@@ -42,8 +42,17 @@ class Driven(Protocol):
         """The hyperparameters a run may set, with their defaults."""
 
     @classmethod
+    def _run_options(cls, options: dict[str, Any], owner: str) -> dict[str, Any]:
+        """The options in the constructor's own names (``betas`` split)."""
+
+    @classmethod
     def _run_check(cls, name: str, value: Any, owner: str) -> Any:
         """Check one hyperparameter given to the run ``owner``; return it."""
+
+    @classmethod
+    def _run_group_keys(cls) -> tuple[str, ...] | None:
+        """The hyperparameters a group of the ``groups`` option may set, or
+        None when the class takes no parameter groups."""
 
     @classmethod
     def _run_fixed(cls) -> tuple[str, ...]:

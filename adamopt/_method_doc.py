@@ -91,6 +91,24 @@ _OPTIONS_DOC = r"""
         Factor of the running (exponential, bias-corrected) average of ``fun``
         used by the plateau test: it averages over about ``1/(1-smoothing)``
         iterations.
+    groups : list of dict, optional
+        PyTorch's parameter groups over parts of ``x``: each a dict
+        ``{"params": part, <hyperparameter>: value, ...}`` whose hyperparameters
+        (any option above but the fixed ones and ``maximize``) replace the
+        run's for the elements of ``x`` in ``part``: a slice, a list of slices,
+        a boolean mask of ``x``'s length or an integer index array (such as
+        ``unravel.slices["b"]`` of `adamopt.ravel`).  The rest of ``x`` is the
+        default group, with the run's options.  For example
+        ``groups=[{"params": unravel.slices["b"], "weight_decay": 0.0}]``
+        exempts the biases from decay.  All groups take one compiled step
+        (``max_grad_norm`` clips the norm over all of ``x`` unless a group
+        sets its own); a mask or index array costs one array per run of
+        consecutive elements, so prefer slices.  A group that is empty,
+        selects an element twice or one that another group holds, an index
+        out of range, a mask of the wrong length or a key that is not a
+        hyperparameter of the algorithm is refused with `ValueError`.  The
+        ``state`` and checkpoints of a run with groups resume only with the
+        same ``groups``.
     batches : iterable, optional
         Each iteration draws the next item and calls ``fun(x, *item, *args)``
         (an item that is not a tuple is passed as one argument), for example

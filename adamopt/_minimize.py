@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 from scipy.optimize import Bounds, OptimizeResult, OptimizeWarning
 
-from . import _checkpoint, _fused, _monitor, _objective, _schedules
+from . import _checkpoint, _fused, _monitor, _objective, _run_groups, _schedules
 from . import _validation as check
 from ._mapping import ReadOnlyMapping
 from ._stopping import (
@@ -38,6 +38,7 @@ _RUN_DEFAULTS = {"maxiter": 1000, "maxfev": None, "gtol": 1e-5, "norm": math.inf
                  "patience": None, "smoothing": 0.9, "batches": None, "state": None,
                  "disp": False, "checkpoint": None, "checkpoint_every": 100, "resume": False}
 _RUN_DEFAULTS.update(_monitor.DEFAULTS)   # history, disp_every, progress
+_RUN_DEFAULTS.update(_run_groups.DEFAULTS)   # groups
 
 #: SciPy keywords a method receives besides its options.
 _SCIPY_KEYWORDS = ("hess", "hessp", "bounds", "constraints")
@@ -113,7 +114,7 @@ def _parse_options(cls, owner, options):
     """Check ``options``; warn on unknown ones.  Return (the optimizer's
     defaults, the hyperparameters given, the run settings with defaults)."""
     defaults = _hyperparameter_defaults(cls)
-    options = dict(options)
+    options = cls._run_options(dict(options), owner)
     tol = options.pop("tol", None)
     unknown = sorted(set(options) - set(defaults) - set(_RUN_DEFAULTS))
     if unknown:
@@ -356,7 +357,7 @@ def _setup(cls, owner, fun, x0, args, jac, callback, bounds, options):
         opt, kwargs, start = _optimizer(cls, owner, x, settings, resumed, defaults, given)
     if lower is not None:
         np.clip(x, lower, upper, out=x)
-    cls._run_check_settings(kwargs, x.dtype, opt.t + 1)
+    _run_groups.check_settings(cls, opt, kwargs, x.dtype)
     sign = -1.0 if kwargs["maximize"] else 1.0
     plateau = Plateau(settings["ftol"], settings["patience"], settings["smoothing"], sign,
                       start["plateau"])
@@ -396,15 +397,16 @@ def _optimizer(cls, owner, x, settings, resumed, defaults, given):
     (``x`` then holds the checkpoint's iterate); return it, its hyperparameters
     and what the loop starts from."""
     state = settings["state"]
+    parts = _run_groups.parse(settings["groups"], x.size, cls, owner)
     if resumed is not None:
         state, given = resumed.state, {**resumed.given, **given}
         x[...] = resumed.x
     start = {"evaluation": None, "pending": None, "plateau": None, "same_settings": True}
     if state is None:
         kwargs = {**defaults, **given}
-        return cls(x, **kwargs), kwargs, start
+        return _run_groups.optimizer(cls, x, kwargs, parts), kwargs, start
     kwargs, saved = _resume(state, cls, owner, x, defaults, given)
-    opt = cls(x, **kwargs)
+    opt = _run_groups.optimizer(cls, x, kwargs, parts)
     # The tests that a resumed run runs at once trust the saved state only
     # when it was saved with the hyperparameters of this run: a smoothed
     # gradient kept by other ones (an all-zero momentum buffer of a run without

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from . import _betas
 from . import _validation as check
 from ._kernels import MAX_STEPS
 
@@ -265,9 +266,17 @@ class _Optimizer:
     @classmethod
     def _run_defaults(cls):
         """The hyperparameters a run may set (the constructor's keyword-only
-        arguments but ``check_finite``), with their defaults."""
+        arguments but ``check_finite`` and the spelling ``betas``), with their defaults."""
         return {name: value for name, value in _signature_defaults(cls).items()
-                if name != "check_finite"}
+                if name not in ("check_finite", _betas.NAME)}
+
+    @classmethod
+    def _run_options(cls, options, owner):
+        """The options in the constructor's own names: PyTorch's ``betas``
+        becomes ``beta1``/``beta2`` (`adamopt._betas`)."""
+        if _betas.NAME in options and _betas.applies(cls._SAVED_HYPERPARAMETERS):
+            return _betas.split(options, owner, cls._rule)
+        return options
 
     @classmethod
     def _run_check(cls, name, value, owner):
@@ -277,8 +286,19 @@ class _Optimizer:
             return check.number_or_callable(value, name, owner)
         if name == "schedule":
             return check.optional_callable(value, name, owner)
-        rule = getattr(inspect.getattr_static(cls, name, None), "rule", None)
-        return (rule or _CHECKS[name])(value, name, owner)
+        return cls._rule(name)(value, name, owner)
+
+    @classmethod
+    def _run_group_keys(cls):
+        """The hyperparameters a parameter group of a run's ``groups`` option
+        may set (the run's but the fixed ones), or None without groups."""
+        fixed = cls._run_fixed()
+        return tuple(k for k in cls._run_defaults() if k not in fixed)
+
+    @classmethod
+    def _rule(cls, name):
+        """The check ``rule(value, name, owner)`` of the hyperparameter ``name``."""
+        return getattr(inspect.getattr_static(cls, name, None), "rule", None) or _CHECKS[name]
 
     @classmethod
     def _run_fixed(cls):

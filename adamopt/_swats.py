@@ -13,9 +13,11 @@ import numpy as np
 import numpy.typing as npt
 from scipy.optimize import OptimizeResult
 
+from . import _betas
 from . import _validation as check
 from ._catalog import CLASSES
 from ._derive import assemble_method_doc as _method_doc
+from ._derive import betas_entry as _betas_entry
 from ._derive import least_squares_example as _least_squares_example
 from ._kernels import MAX_STEPS, _raise_step_cap
 from ._minimize import _minimize
@@ -146,7 +148,7 @@ class SWATS(Adam):
         Adam's learning rate :math:`\alpha`, or a schedule ``lr(t)``.
     beta1, beta2 : float, default: 0.9, 0.999
         Adam's decay rates; ``beta1`` is also the SGD phase's momentum and
-        ``beta2`` the decay of the average :math:`\lambda_k`.
+        ``beta2`` the decay of the average :math:`\lambda_k`.""" + _betas_entry() + r"""
     eps : float, default: 1e-8
         Adam's :math:`\epsilon` (added to :math:`\sqrt{\hat v_k}`, as in PyTorch;
         the paper adds it to :math:`\sqrt{v_k}`).
@@ -226,6 +228,7 @@ class SWATS(Adam):
     #: One array only (its SGD phase is bound to it).
     _STRUCTURES = False
 
+    @_betas.accepting
     def __init__(self, params: npt.NDArray[np.floating], *, lr: float | StepFunction = 1e-3,
                  beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
                  weight_decay: float = 0.0, switch_tol: float = 1e-9, maximize: bool = False,
@@ -243,6 +246,11 @@ class SWATS(Adam):
         self._switched_at = 0
         self._gamma_average = 0.0
         self._sgd_lr = 0.0
+
+    @classmethod
+    def _run_group_keys(cls):
+        """SWATS takes no parameter groups (its switch is one decision for all of x)."""
+        return None
 
     @property
     def switched_at(self) -> int | None:
@@ -378,7 +386,7 @@ swats.__doc__ = _method_doc(
         Adam's learning rate :math:`\alpha`, or a schedule ``lr(t) -> float``;
         the SGD phase keeps the shape of the schedule (see `adamopt.SWATS`).
     beta1, beta2 : float, default: 0.9, 0.999
-        Adam's decay rates; ``beta1`` is also the SGD momentum.
+        Adam's decay rates; ``beta1`` is also the SGD momentum.""" + _betas_entry() + r"""
     eps : float, default: 1e-8
         Added to :math:`\sqrt{\hat v_k}` (PyTorch's placement).
     weight_decay : float, default: 0.0

@@ -8,7 +8,7 @@ methods (``docs/conf.py`` writes it for ``docs/api.rst``).
 
 import inspect
 
-from . import _registry, _swats
+from . import _betas, _registry, _swats
 from ._derive import show_default
 
 #: The table's columns.
@@ -22,7 +22,7 @@ BEGIN, END = "<!-- algorithms -->", "<!-- /algorithms -->"
 def _signature(cls):
     params = inspect.signature(cls).parameters.values()
     shown = [f"{p.name}={show_default(p.default)}" for p in params
-             if p.kind is p.KEYWORD_ONLY and p.name not in _registry.COMMON]
+             if p.kind is p.KEYWORD_ONLY and p.name not in (*_registry.COMMON, _betas.NAME)]
     return f"`{cls.__name__}({', '.join(shown)})`"
 
 
