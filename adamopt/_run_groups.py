@@ -230,6 +230,10 @@ class Parts:
     compares.
     """
 
+    #: Its step is a segmented one (views of ``x``): the run driver projects
+    #: and copies ``x`` itself (adamopt._fused), as for SWATS.
+    _fused_pass = False
+
     def __init__(self, cls, x, kwargs, parts):
         self._cls, self.params, self.parts = cls, x, parts
         self._runs = [run for part in parts for run in part.runs]
