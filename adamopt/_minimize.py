@@ -25,8 +25,8 @@ from . import _checkpoint, _monitor, _objective, _schedules, _stationarity
 from . import _validation as check
 from ._mapping import ReadOnlyMapping
 from ._stopping import (
-    ESTIMATED_NOTE,
     BUDGET_NOTE,
+    ESTIMATED_NOTE,
     MAXFEV_MESSAGE,
     STATUS_MESSAGES,
     SUCCESS,
@@ -372,6 +372,9 @@ def _setup(cls, owner, fun, x0, args, jac, callback, bounds, options):
         saver = _checkpoint.Saver(settings["checkpoint"], settings["checkpoint_every"],
                                   owner, opt, x, plateau, batches, calls, kwargs)
         saver.stationarity = stationarity
+    monitor = _monitor.monitor(owner, settings, settings["smoothing"], _warn)
+    if monitor is not None:
+        monitor.stationarity = stationarity
     if resumed is not None:     # maxiter, nit, nfev and njev count from the fresh start
         calls[0], calls[1] = resumed.nfev, resumed.njev
         if saver is not None:
@@ -386,7 +389,7 @@ def _setup(cls, owner, fun, x0, args, jac, callback, bounds, options):
                                     current=not stochastic) if settings["gtol"] > 0.0
                        else None),
         stationarity=stationarity, stationarity_stops=stops,
-        monitor=_monitor.monitor(owner, settings, settings["smoothing"], _warn),
+        monitor=monitor,
         saver=saver, maxiter=settings["maxiter"], maxfev=settings["maxfev"],
         disp=settings["disp"], history=settings["history"],
         evaluation=start["evaluation"], pending=start["pending"],

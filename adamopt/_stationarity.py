@@ -78,7 +78,7 @@ import math
 
 import numpy as np
 
-#: The test fires when the statistic T falls below this (E[T] ~ 1 when stationary, 25 while drifting).
+#: The test fires when T falls below this (E[T] ~ 1 when stationary, 25 while drifting).
 THRESHOLD = 2.0
 #: Batches per window.
 BATCHES = 5
