@@ -103,8 +103,9 @@ class History(ReadOnlyMapping):
     projection onto the bounds; NaN at iteration 0), ``time`` (seconds
     since the run started) and ``stationarity`` (the statistic T of the
     stationarity test at its last check, see `adamopt._stationarity`; NaN
-    before the first check and in a deterministic run).  The attribute ``every`` is the interval between
-    recorded iterations at the end of the run.
+    before the first check and in a deterministic run).  The attribute
+    ``every`` is the interval between recorded iterations at the end of the
+    run.
     """
 
     def __init__(self, rows, every):

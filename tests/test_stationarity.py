@@ -55,12 +55,10 @@ DETERMINISTIC = {"ill-conditioned": ill_conditioned, "log-cosh": smooth_nonquadr
 @pytest.mark.parametrize("problem", DETERMINISTIC, ids=str)
 def test_deterministic_gtol_success_means_the_gradient_at_x_is_below_gtol(a, problem):
     fun, gtol = DETERMINISTIC[problem], 1e-4
-    fired = 0
     for lr in (a.quadratic_lr, a.quadratic_lr / 5):
         res = minimize(fun, np.linspace(-1.0, 1.0, 4), jac=True, method=_method(a),
                        options={"lr": lr, "gtol": gtol, "maxiter": 5000})
         if res.status == 0:
-            fired += 1
             assert res.success
             assert np.max(np.abs(fun(res.x)[1])) <= gtol
             np.testing.assert_array_equal(res.jac, fun(res.x)[1])
@@ -117,7 +115,8 @@ def test_the_test_keeps_bounded_memory_and_a_subset_of_large_parameters():
         test.update(x)
     rows, used, stride = test.state[:3]
     assert rows.shape == (_stationarity.ROWS, _stationarity.SUBSET)
-    assert used <= _stationarity.ROWS and stride == 4     # thinned twice
+    assert used <= _stationarity.ROWS
+    assert stride == 4
     assert test.value < _stationarity.THRESHOLD
 
 
@@ -193,9 +192,9 @@ EXCESS = {"logistic": 1e-4, "poisson": 1e-4, "monte-carlo": 5e-3}
 def test_the_default_stochastic_rule_fires_near_the_optimum(name):
     fun, x0, batches, exact, best = _noisy(name)
     res = minimize(fun, x0, jac=True, method=adamopt.adam,
-                   options={"batches": batches, "lr": 3e-3, "maxiter": 30_000,
-                            "stochastic": True})
-    assert res.status == 7 and res.success, res.message
+                   options={"batches": batches, "lr": 3e-3, "maxiter": 30_000})
+    assert res.status == 7, res.message
+    assert res.success
     assert res.stationarity < _stationarity.THRESHOLD
     assert exact(res.x) - best < EXCESS[name]
 
@@ -216,7 +215,8 @@ def test_the_stationarity_test_can_be_left_to_the_other_rules():
     res = minimize(fun, x0, jac=True, method=adamopt.adam,
                    options={"batches": batches, "lr": 3e-3, "maxiter": 3000,
                             "stationarity": False, "gtol": 0})
-    assert res.status == 1 and res.nit == 3000
+    assert res.status == 1
+    assert res.nit == 3000
     assert res.stationarity < _stationarity.THRESHOLD     # still computed and returned
 
 
@@ -270,8 +270,10 @@ def test_a_scheduled_run_to_maxiter_says_it_is_a_fixed_budget_run():
     res = minimize(fun, x0, jac=True, method=adamopt.adam,
                    options={"batches": batches, "maxiter": 200, "stationarity": False,
                             "lr": 1e-2 * adamopt.CosineAnnealing(200)})
-    assert res.status == 1 and not res.success
-    assert "fixed-budget" in res.message and "fun_smoothed" in res.message
+    assert res.status == 1
+    assert not res.success
+    assert "fixed-budget" in res.message
+    assert "fun_smoothed" in res.message
 
 
 def test_a_constant_rate_run_to_maxiter_keeps_scipys_message():
@@ -289,4 +291,5 @@ def test_the_history_and_the_table_show_the_stationarity_statistic(capsys):
     assert np.isnan(column[:_stationarity.MIN_ITERATIONS]).all()
     assert column[-1] == res.stationarity < _stationarity.THRESHOLD
     table = capsys.readouterr().out
-    assert " T\n" in table and f"{res.stationarity:.3g}" in table
+    assert " T\n" in table
+    assert f"{res.stationarity:.3g}" in table
