@@ -51,9 +51,11 @@ With ``n <= SUBSET`` parameters every element is recorded; beyond that a
 fixed random subset of `SUBSET` coordinates (the same for every run of that
 size) stands for all of them, so an iteration costs a gather of `SUBSET`
 elements, nothing in proportion to ``n``: no extra pass over the
-parameters.  At most `ROWS` recorded iterates are kept (older ones are
-thinned by two when full), so the memory is bounded by ``ROWS * SUBSET``
-values (16 MB in float64).
+parameters.  At most `ROWS` recorded iterates are kept (when full, every
+other one is dropped and one row is recorded every twice as many
+iterations): two buffers of ``ROWS * min(n, SUBSET)`` values, allocated at
+the first iteration (16 MB in float64 at most), so the memory of a run
+does not grow with its length.
 
 Interrupt safety, as in the run loop: the state that changes per iteration
 is one tuple replaced whole; a row is written before the count that makes it
@@ -87,7 +89,7 @@ MIN_ITERATIONS = 400
 #: Parameters beyond this many are represented by a fixed random subset of this size.
 SUBSET = 1024
 #: Recorded iterates kept at most (then every other one is dropped).
-ROWS = 2048
+ROWS = 1024
 
 
 def statistic(rows):
@@ -122,12 +124,13 @@ class Stationarity:
             np.random.default_rng(0).choice(n, SUBSET, replace=False))
         self.width = min(n, SUBSET)
         self.dtype = x.dtype
-        # (rows, rows used, iterations per row, iterations recorded, next check, T, fired)
-        self.state = (None, 0, 1, 0, MIN_ITERATIONS, math.nan, False)
+        # (rows, rows used, iterations per row, iterations recorded, next check, T,
+        # fired, the spare buffer that thinning fills)
+        self.state = (None, 0, 1, 0, MIN_ITERATIONS, math.nan, False, None)
         if saved is not None:     # the verdict of a resumed run (its window restarts)
             value, fired = saved
             self.state = (*self.state[:5], math.nan if value is None else float(value),
-                          bool(fired))
+                          bool(fired), None)
 
     @property
     def verdict(self):
@@ -148,14 +151,17 @@ class Stationarity:
 
     def update(self, x):
         """Record the iterate ``x`` of a completed iteration; True when the test fires."""
-        rows, used, stride, seen, due, value, fired = self.state
+        rows, used, stride, seen, due, value, fired, spare = self.state
         seen += 1
         if seen % stride == 0:
             if rows is None:
                 rows = np.empty((ROWS, self.width), self.dtype)
-            elif used == ROWS:    # full: keep every other row (a new array, stored whole)
-                rows, used, stride = np.ascontiguousarray(rows[1::2]), ROWS // 2, stride * 2
-                rows = np.concatenate([rows, np.empty_like(rows)])
+                spare = np.empty_like(rows)
+            elif used == ROWS:
+                # Full: keep every other row, copied into the spare buffer (the
+                # rows in use stay intact until the state tuple switches).
+                np.copyto(spare[:ROWS // 2], rows[1::2])
+                rows, spare, used, stride = spare, rows, ROWS // 2, stride * 2
             flat = x.reshape(-1)
             rows[used] = flat if self.index is None else flat[self.index]
             used += 1
@@ -164,7 +170,7 @@ class Stationarity:
             value = statistic(rows[:used])
             fired = value < THRESHOLD
             due = seen + max(2 * BATCHES, seen // 8)
-        self.state = (rows, used, stride, seen, due, value, fired)
+        self.state = (rows, used, stride, seen, due, value, fired, spare)
         return checked and fired
 
 

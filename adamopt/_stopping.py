@@ -76,8 +76,11 @@ class GradientTest:
         if self.opt.t == 0:
             return math.inf
         vector, scale, _ = self.vector(grad)
+        vector = np.asarray(vector)
+        if vector.dtype.kind not in "fiub":
+            return math.inf     # not a real gradient: the next step refuses it, naming it
         with np.errstate(over="ignore", invalid="ignore"):   # a raw gradient may be huge
-            tested = scale * np.asarray(vector)
+            tested = scale * vector
             if self.lower is not None:
                 x = self.opt.params
                 tested = x - np.clip(x - tested, self.lower, self.upper)
@@ -91,6 +94,10 @@ class GradientTest:
             return self.norm(grad) <= self.gtol
         m, scale, _ = self.vector(grad)
         m = np.asarray(m)
+        if m.dtype.kind != "f":
+            if m.dtype.kind not in "iub":
+                return False    # not a real gradient: the next step refuses it, naming it
+            m = m.astype(np.float64)
         if m.ndim != 1:
             m = m.ravel()
         threshold = self.gtol / scale
@@ -106,7 +113,7 @@ class GradientTest:
             return squares <= bound
         if squares > self.size * bound:
             return False
-        return float(np.abs(m).max()) <= threshold
+        return float(m.max()) <= threshold and -float(m.min()) <= threshold   # no |m| copy
 
 
 def _scaled_norm(m, order):
