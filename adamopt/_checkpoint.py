@@ -337,6 +337,9 @@ class Saver:
             "optimizer": state, "callables": self.callables, "fun": fun,
             "plateau": list(self.plateau.state), "stream": stream,
         }
+        stationarity = getattr(self, "stationarity", None)
+        if stationarity is not None:     # the stationarity test's verdict
+            header["stationarity"] = list(stationarity.verdict)
         write(self.path, header, arrays)
         self.last = nit
 
@@ -534,7 +537,7 @@ def _resumed(header, arrays, where, owner, x, batches, given):
     state = {
         "method": owner, "optimizer": optimizer, "x": saved_x, "evaluation": evaluation,
         "batch": None, "plateau": tuple(plateau) if isinstance(plateau, list) else plateau,
-        "callables": tuple(callables),
+        "callables": tuple(callables), "stationarity": header.get("stationarity"),
     }
     check_run_state(state, x, where, _CALLABLE_NAMES)
     if evaluation is not None:

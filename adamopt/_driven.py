@@ -68,3 +68,7 @@ class Driven(Protocol):
         """``(vector, scale, owned)``: ``scale * vector`` is the smoothed
         gradient the ``gtol`` test measures, ``owned`` whether ``vector`` is
         the optimizer's own (checked) state rather than ``grad``."""
+
+    def _run_gradient(self, grad: Any) -> tuple[Any, float, bool]:
+        """The same for the ``gtol`` test of a deterministic run: the gradient
+        at the current iterate (with a coupled weight decay added)."""

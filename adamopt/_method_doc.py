@@ -72,8 +72,12 @@ _OPTIONS_DOC = r"""
         would exceed it (``n + 1`` calls with forward differences), so
         ``nfev <= maxfev`` once ``x0`` is evaluated.
     gtol : float, default: 1e-5
-        Stop with ``status=0`` when ``norm(s_t) <= gtol``, where ``s_t`` is a
-        smoothed gradient: {gtol}
+        Stop with ``status=0`` when ``norm(s_t) <= gtol``.  In a deterministic
+        run (see ``stochastic``) ``s_t`` is the gradient at the current
+        iterate, as in SciPy's methods (plus ``weight_decay * x`` when the
+        decay is coupled), so ``success`` is never reported while the gradient
+        at ``x`` exceeds ``gtol``.  In a stochastic run it is a smoothed
+        gradient: {gtol}
         With bounds the projected ``x - clip(x - s_t)`` is used.  ``0``
         disables the test.
     tol : float, optional
@@ -84,7 +88,30 @@ _OPTIONS_DOC = r"""
     patience : int, optional
         Enables the plateau test: stop with ``status=2`` when the running
         average of ``fun`` has not improved on its best value by more than
-        ``ftol * |best|`` for ``patience`` consecutive iterations.
+        ``ftol * |best|`` for ``patience`` consecutive iterations.  In a
+        stochastic run it fires only once the stationarity test has (a
+        plateau of the minibatch losses' average comes long before the
+        optimum).
+    stochastic : bool, optional
+        Whether ``fun`` is noisy (minibatches, Monte-Carlo estimates).  By
+        default, whether ``batches`` is given; ``True`` for an objective that
+        draws its own random numbers.  It decides what ``gtol`` tests and
+        whether the stationarity test runs.
+    stationarity : bool, optional
+        The stationarity test, on by default in a stochastic run: stop with
+        ``status=7`` (success) when the iterates fluctuate around a point
+        without drifting, the noise floor of the learning rate.  It compares
+        the distance between the mean iterates of two consecutive windows (the
+        last half of the run) with the spread of batch means within them:
+        ``T`` is about 1 at stationarity and 25 while drifting, and the test
+        fires at ``T < 2``, checked every eighth of the elapsed iterations
+        from iteration 400.  No tuning; it uses only the iterates (beyond 1024
+        parameters, a fixed random subset of 1024 coordinates), so it works
+        alike for every algorithm and costs no pass over ``x``.  ``False``
+        leaves the run to the other rules (``T`` is still computed in a
+        stochastic run); ``True`` runs it in a deterministic run too.  A
+        resumed run keeps the test's verdict and restarts its windows.
+        See the user guide's *Noisy objectives* page.
     ftol : float, default: 1e-4
         Relative improvement the plateau test asks for.
     smoothing : float, default: 0.9
@@ -206,8 +233,15 @@ _OPTIONS_DOC = r"""
         gradient evaluations made in this call; with ``jac=True`` each call
         counts in both; with forward differences ``nfev`` counts every call and
         ``njev`` each gradient estimated, as SciPy counts them), ``status``,
-        ``success`` (True only when a convergence test fired: status 0 or 2),
-        ``message``, and ``state`` (see the ``state`` option).
+        ``success`` (True only when a convergence test fired: status 0, 2 or
+        7), ``message``, ``state`` (see the ``state`` option),
+        ``fun_smoothed`` (the running average of ``fun`` over the run, with
+        factor ``smoothing`` and bias-corrected: on a noisy objective the
+        value to trust, where ``fun`` is one minibatch's) and
+        ``stationarity`` (the stationarity test's ``T`` at its last check, NaN
+        before it and in a deterministic run).  A run whose learning rate
+        follows a schedule and that reaches ``maxiter`` (a fixed-budget run)
+        says so in ``message``.
 
         ======  ==============================================================
         status  meaning
@@ -226,6 +260,7 @@ _OPTIONS_DOC = r"""
                 taken; if the interrupt came after a step, before the
                 evaluation at its iterate completed, ``fun`` and ``jac`` are
                 from the previous iterate
+        7       the stationarity test fired (success)
         99      ``callback`` raised `StopIteration`
         ======  ==============================================================
 

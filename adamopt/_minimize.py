@@ -21,10 +21,11 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 from scipy.optimize import Bounds, OptimizeResult, OptimizeWarning
 
-from . import _checkpoint, _fused, _monitor, _objective, _run_groups, _schedules
+from . import _checkpoint, _fused, _monitor, _objective, _run_groups, _schedules, _stationarity
 from . import _validation as check
 from ._mapping import ReadOnlyMapping
 from ._stopping import (
+    BUDGET_NOTE,
     ESTIMATED_NOTE,
     MAXFEV_MESSAGE,
     STATUS_MESSAGES,
@@ -36,7 +37,8 @@ from ._stopping import (
 #: Options of the run itself (beside the optimizer's hyperparameters).
 _RUN_DEFAULTS = {"maxiter": 1000, "maxfev": None, "gtol": 1e-5, "norm": math.inf, "ftol": 1e-4,
                  "patience": None, "smoothing": 0.9, "batches": None, "state": None,
-                 "disp": False, "checkpoint": None, "checkpoint_every": 100, "resume": False}
+                 "disp": False, "checkpoint": None, "checkpoint_every": 100, "resume": False,
+                 "stochastic": None, "stationarity": None}
 _RUN_DEFAULTS.update(_monitor.DEFAULTS)   # history, disp_every, progress
 _RUN_DEFAULTS.update(_run_groups.DEFAULTS)   # groups
 
@@ -88,6 +90,8 @@ def _check_run_option(name, value, owner):
         return check.unit_interval(value, name, owner)
     if name == "disp":
         return check.boolean(value, name, owner)
+    if name in ("stochastic", "stationarity"):
+        return None if value is None else check.boolean(value, name, owner)
     if name == "batches":
         if value is None:
             return None
@@ -265,8 +269,9 @@ def _resume(state, cls, owner, x, defaults, given):
     if not isinstance(state, Mapping):
         raise TypeError(f"{where} must be the 'state' of a previous result. "
                         f"Got {check.show(state)} instead.")
-    keys = {"method", "optimizer", "x", "evaluation", "batch", "plateau", "callables"}
-    if set(state) != keys:
+    keys = {"method", "optimizer", "x", "evaluation", "batch", "plateau", "callables",
+            "stationarity"}
+    if set(state) not in (keys, keys - {"stationarity"}):   # (without: an older state)
         raise ValueError(f"{where} must be the 'state' of a previous result (keys "
                          f"{sorted(keys)}). Got keys {sorted(state)} instead.")
     if not isinstance(state["method"], str) or state["method"] != owner:
@@ -362,10 +367,16 @@ def _setup(cls, owner, fun, x0, args, jac, callback, bounds, options):
     plateau = Plateau(settings["ftol"], settings["patience"], settings["smoothing"], sign,
                       start["plateau"])
     batches = settings["batches"]
+    stochastic, stationarity, stops = _stationarity.settings(settings, x,
+                                                             start["stationarity"])
     saver = None
     if settings["checkpoint"] is not None:
         saver = _checkpoint.Saver(settings["checkpoint"], settings["checkpoint_every"],
                                   owner, opt, x, plateau, batches, calls, kwargs)
+        saver.stationarity = stationarity
+    monitor = _monitor.monitor(owner, settings, settings["smoothing"], _warn)
+    if monitor is not None:
+        monitor.stationarity = stationarity
     if resumed is not None:     # maxiter, nit, nfev and njev count from the fresh start
         calls[0], calls[1] = resumed.nfev, resumed.njev
         if saver is not None:
@@ -376,9 +387,11 @@ def _setup(cls, owner, fun, x0, args, jac, callback, bounds, options):
         # the most calls of fun one evaluation makes (maxfev is never exceeded)
         cost=x.size + 1 if estimated else 1,
         call_back=call_back, new_style=new_style, batches=batches, plateau=plateau,
-        gradient_test=(GradientTest(opt, settings["gtol"], settings["norm"], lower,
-                                    upper).test if settings["gtol"] > 0.0 else None),
-        monitor=_monitor.monitor(owner, settings, settings["smoothing"], _warn),
+        gradient_test=(GradientTest(opt, settings["gtol"], settings["norm"], lower, upper,
+                                    current=not stochastic) if settings["gtol"] > 0.0
+                       else None),
+        stationarity=stationarity, stationarity_stops=stops,
+        monitor=monitor,
         saver=saver, maxiter=settings["maxiter"], maxfev=settings["maxfev"],
         disp=settings["disp"], history=settings["history"],
         evaluation=start["evaluation"], pending=start["pending"],
@@ -401,7 +414,8 @@ def _optimizer(cls, owner, x, settings, resumed, defaults, given):
     if resumed is not None:
         state, given = resumed.state, {**resumed.given, **given}
         x[...] = resumed.x
-    start = {"evaluation": None, "pending": None, "plateau": None, "same_settings": True}
+    start = {"evaluation": None, "pending": None, "plateau": None, "same_settings": True,
+             "stationarity": None}
     if state is None:
         kwargs = {**defaults, **given}
         return _run_groups.optimizer(cls, x, kwargs, parts), kwargs, start
@@ -418,6 +432,8 @@ def _optimizer(cls, owner, x, settings, resumed, defaults, given):
     if np.array_equal(x, state["x"]) and state["evaluation"] is not None:
         start["evaluation"] = (*state["evaluation"], opt.t)
     start["pending"], start["plateau"] = state["batch"], state["plateau"]
+    start["stationarity"] = _stationarity.check_verdict(state.get("stationarity"),
+                                                        f"The 'state' option of {owner}")
     if resumed is not None and resumed.stream is not None:
         settings["batches"].load_state_dict(resumed.stream)
     return opt, kwargs, start
@@ -442,6 +458,8 @@ def _loop(run):
     evaluate, calls, cost, batches = run.evaluate, run.calls, run.cost, run.batches
     plateau, gradient_test, monitor, saver = (run.plateau, run.gradient_test, run.monitor,
                                               run.saver)
+    gradient_test = None if gradient_test is None else gradient_test.test
+    stationarity, stationarity_stops = run.stationarity, run.stationarity_stops
     call_back, new_style, maxiter, maxfev = (run.call_back, run.new_style, run.maxiter,
                                              run.maxfev)
     evaluation, pending, nit = run.evaluation, run.pending, run.nit
@@ -483,15 +501,19 @@ def _loop(run):
                     arg = _fused.renew(opt, before, fused)
                 if not math.isfinite(f):
                     status = 4
-                elif plateau.update(f):    # a resumed run may stop at once
-                    status = 2
+                elif plateau.update(f) and (stationarity is None or stationarity.fired):
+                    status = 2     # a resumed run may stop at once
                 elif gradient_test is not None and gradient_test(g):
                     status = 0
         elif not run.same_settings:
             pass                 # tested after the first step of this run
-        elif plateau.fired:      # a state whose last evaluation is current:
-            status = 2           # the tests that run after it, as a run that
-        elif gradient_test is not None and gradient_test(evaluation[1]):   # never stopped
+        # A state whose last evaluation is current: the tests that run after
+        # it, as a run that never stopped.
+        elif plateau.fired and (stationarity is None or stationarity.fired):
+            status = 2
+        elif stationarity_stops and stationarity.fired:
+            status = 7
+        elif gradient_test is not None and gradient_test(evaluation[1]):
             status = 0
         # A finite iterate to fall back on if a step overflows x (see _finish).
         start = None if evaluation is None else (x.copy(), evaluation[0], None, nit)
@@ -544,6 +566,8 @@ def _loop(run):
             # KeyboardInterrupt in the callback stops, resumed from its state
             # (which holds this evaluation), must not miss f.
             plateau_fired = plateau.update(f)
+            # (the stationarity test records x; the plateau test needs it too)
+            stationary = stationarity is not None and stationarity.update(x)
             if monitor is not None:
                 monitor.update(nit, f, g, x, good[0])
             if call_back is not None:
@@ -556,8 +580,10 @@ def _loop(run):
                 except StopIteration:
                     status = 99
                     break
-            if plateau_fired:
+            if plateau_fired and (stationarity is None or stationarity.fired):
                 status = 2
+            elif stationary and stationarity_stops:
+                status = 7
             elif gradient_test is not None and gradient_test(g):
                 status = 0
             if saver is not None and status is None and saver.due(nit):
@@ -603,6 +629,8 @@ def _finish(run):
                       None if run.good is None else run.good[0])
     message = (MAXFEV_MESSAGE if run.by_maxfev and status == 1
                else STATUS_MESSAGES[status]) + note
+    if status == 1 and not run.by_maxfev and {"lr", "schedule"} & {*run.kept, *run.callables}:
+        message += BUDGET_NOTE
     if run.estimated:
         message += ESTIMATED_NOTE
     result = _result(run, message)
@@ -662,6 +690,7 @@ def _result(run, message):
                        if current and status not in (4, 5) else None),
         "batch": run.pending,
         "plateau": run.plateau.state,
+        "stationarity": None if run.stationarity is None else run.stationarity.verdict,
         "callables": run.callables,
     })
     result = OptimizeResult(
@@ -669,6 +698,8 @@ def _result(run, message):
         status=status,
         success=status in SUCCESS and math.isfinite(f) and bool(np.isfinite(xr).all()),
         message=message, state=run_state,
+        fun_smoothed=run.plateau.average,
+        stationarity=math.nan if run.stationarity is None else run.stationarity.value,
     )
     if run.disp:
         _print_summary(result, owner)

@@ -34,10 +34,10 @@ DEFAULTS = {"history": False, "disp_every": None, "progress": False}
 HISTORY_ROWS = 10_000
 
 #: The columns of a history, in order.
-COLUMNS = ("nit", "fun", "fun_smoothed", "grad_norm", "step_norm", "time")
+COLUMNS = ("nit", "fun", "fun_smoothed", "grad_norm", "step_norm", "time", "stationarity")
 
 _HEADER = (f"{'nit':>8s} {'fun':>12s} {'smoothed':>12s} {'|grad|':>10s} "
-           f"{'|step|':>10s} {'time/s':>8s}")
+           f"{'|step|':>10s} {'time/s':>8s} {'T':>8s}")
 
 
 def check_option(name, value, owner):
@@ -111,9 +111,12 @@ class History(ReadOnlyMapping):
     on its minibatch), ``fun_smoothed`` (the running average of ``fun``),
     ``grad_norm`` (the 2-norm of the gradient ``fun`` returned there),
     ``step_norm`` (the 2-norm of the step that reached the iterate, after
-    projection onto the bounds; NaN at iteration 0) and ``time`` (seconds
-    since the run started).  The attribute ``every`` is the interval between
-    recorded iterations at the end of the run.
+    projection onto the bounds; NaN at iteration 0), ``time`` (seconds
+    since the run started) and ``stationarity`` (the statistic T of the
+    stationarity test at its last check, see `adamopt._stationarity`; NaN
+    before the first check and in a deterministic run).  The attribute
+    ``every`` is the interval between recorded iterations at the end of the
+    run.
     """
 
     def __init__(self, rows, every):
@@ -164,6 +167,7 @@ class Monitor:
         # (nit, f, g, average, count) of the latest iteration; count 0: none yet
         self.last = (-1, math.nan, None, 0.0, 0)
         self.shown = -1     # the last iteration printed
+        self.stationarity = None    # the run's stationarity test (set by the run)
         if disp:
             self._write(f"{owner}: fun is on the iteration's minibatch, smoothed is its "
                         f"running average\n{_HEADER}")
@@ -187,9 +191,11 @@ class Monitor:
 
     def _row(self, x, previous):
         nit, f, g, _, _ = self.last
+        test = self.stationarity
         return (nit, float(f), self.smoothed(), _norm(g),
                 math.nan if previous is None else _step_norm(x, previous),
-                time.perf_counter() - self.start_time)
+                time.perf_counter() - self.start_time,
+                math.nan if test is None else test.value)
 
     def _event(self, nit, x, previous):
         record, show, redraw = self.due
@@ -219,10 +225,11 @@ class Monitor:
             rows.append(row)
 
     def _print(self, row):
-        nit, f, smoothed, gnorm, snorm, elapsed = row
+        nit, f, smoothed, gnorm, snorm, elapsed, stat = row
         step = "-" if math.isnan(snorm) else f"{snorm:.3e}"
+        stat = "-" if math.isnan(stat) else f"{stat:.3g}"
         line = (f"{nit:8d} {f:12.6g} {smoothed:12.6g} {gnorm:10.3e} {step:>10s} "
-                f"{elapsed:8.2f}")
+                f"{elapsed:8.2f} {stat:>8s}")
         self._write(line)
         self.shown = nit
 

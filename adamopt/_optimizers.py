@@ -324,6 +324,12 @@ class _Optimizer:
         """What the ``gtol`` test measures (see `_smoothed_gradient`)."""
         return self._smoothed_gradient(grad)
 
+    def _run_gradient(self, grad):
+        """What the ``gtol`` test of a deterministic run measures: the
+        gradient at the current iterate (plus ``weight_decay * x`` when the
+        decay is coupled), whatever the algorithm averages."""
+        return _Optimizer._smoothed_gradient(self, grad)
+
     # == end of the run driver's protocol ========================================
 
     def _smoothed_gradient(self, grad):

@@ -8,9 +8,8 @@ from ._kernels import _projected_norm
 
 #: Status code -> message of every way a run of the SciPy methods can end.
 STATUS_MESSAGES = {
-    0: "Optimization terminated successfully: the norm of the smoothed gradient "
-       "(for Adam, the bias-corrected first moment; see the method's gtol option) is at "
-       "most gtol.",
+    0: "Optimization terminated successfully: the norm of the gradient at x (with "
+       "batches: of the smoothed gradient, see the method's gtol option) is at most gtol.",
     1: "Maximum number of iterations has been exceeded.",
     2: "Optimization terminated successfully: the running average of the objective "
        "improved by less than ftol (relative) for patience iterations.",
@@ -21,6 +20,9 @@ STATUS_MESSAGES = {
        "dtype; x is the last iterate where the objective and the gradient were finite.",
     6: "Interrupted by KeyboardInterrupt; x is the current iterate and the state "
        "continues the run.",
+    7: "Optimization terminated successfully: the stationarity test found that the "
+       "iterates only fluctuate around a point, without drifting (the noise floor of "
+       "the learning rate); res.stationarity is the statistic, below 2.",
     99: "`callback` raised `StopIteration`.",
 }
 
@@ -32,47 +34,64 @@ ESTIMATED_NOTE = (" (The gradients were estimated by forward differences: jac=No
                   "is what minimize passes for '2-point', '3-point' and 'cs' alike.)")
 
 #: Status codes of a converged run (``success=True``).
-SUCCESS = frozenset({0, 2})
+SUCCESS = frozenset({0, 2, 7})
+
+#: Added to the message of status 1 when the learning rate follows a schedule.
+BUDGET_NOTE = (" (The learning rate follows a schedule: a run to maxiter is a fixed-budget "
+               "run, the normal way to end one; no convergence test fired, so success is "
+               "False. Trust fun_smoothed, the running average of the objective, over "
+               "fun, one minibatch's value.)")
 
 
 class GradientTest:
-    """The ``gtol`` test on the smoothed gradient of an optimizer.
+    """The ``gtol`` test of a run.
 
-    ``test(grad)`` is True when the norm of the optimizer's smoothed gradient
-    (its ``_run_smoothed_gradient(grad)``, see `adamopt._driven.Driven`: for
-    Adam and AdamW the bias-corrected
-    first moment :math:`\\hat m_t = m_t / (1 - \\beta_1^t)`, for the other
-    algorithms what their SciPy method's ``gtol`` option says) is at most
+    ``test(grad)`` is True when the norm of the tested vector is at most
     ``gtol``; ``grad`` is the objective's gradient at the current iterate.
-    With bounds it is the projected :math:`x - P(x - \\hat m_t)`, which
-    vanishes at a minimum on the boundary.  False before the first step.
+    With ``current`` (a deterministic run: no ``batches``) the vector is that
+    gradient itself (its ``_run_gradient(grad)``, plus ``weight_decay * x``
+    when the decay is coupled), as in SciPy's methods, so ``success`` is
+    never reported while the gradient at ``x`` exceeds ``gtol``.  Otherwise
+    (a stochastic run) it is the optimizer's smoothed gradient (its
+    ``_run_smoothed_gradient(grad)``, see `adamopt._driven.Driven`: for Adam
+    and AdamW the bias-corrected first moment :math:`\\hat m_t = m_t / (1 -
+    \\beta_1^t)`, for the other algorithms what their SciPy method's
+    ``gtol`` option says), far less noisy than one minibatch gradient.  With
+    bounds it is the projected :math:`x - P(x - s)`, which vanishes at a
+    minimum on the boundary.  False before the first step.
 
-    It runs every iteration, so the common case is made cheap: for the
-    infinity norm, one dot product ``m . m`` (``>= max|m|^2``, and ``<= n
-    max|m|^2``) settles most iterations before an exact maximum is needed.
+    It runs every iteration, so the common case is made cheap: one dot
+    product ``s . s`` (a single pass over the vector) settles the 2-norm,
+    and for the infinity norm most iterations (``max|s|^2 <= s . s <= n
+    max|s|^2``) before an exact maximum is needed.  A non-finite vector (a
+    NaN or an infinite gradient) makes ``s . s`` non-finite, and fails.
     """
 
-    def __init__(self, opt, gtol, order, lower, upper):
+    def __init__(self, opt, gtol, order, lower, upper, current=False):
         self.opt, self.gtol, self.order = opt, gtol, order
         self.lower, self.upper = lower, upper
         self.size = opt.params.size
+        self.vector = opt._run_gradient if current else opt._run_smoothed_gradient
 
     def norm(self, grad=None):
         """The norm being tested (``inf`` before the first step)."""
         if self.opt.t == 0:
             return math.inf
-        vector, scale, _ = self.opt._run_smoothed_gradient(grad)
+        vector, scale, _ = self.vector(grad)
+        vector = np.asarray(vector)
+        if vector.dtype.kind not in "fiub":
+            return math.inf     # not a real gradient: the next step refuses it, naming it
         if self.lower is not None and self.order in (2.0, math.inf):
             fused = _fused_projected_norm(self.opt.params, vector, scale, self.lower,
                                           self.upper, self.order)
             if fused is not None:
                 return fused
         with np.errstate(over="ignore", invalid="ignore"):   # a raw gradient may be huge
-            smoothed = scale * np.asarray(vector)
+            tested = scale * vector
             if self.lower is not None:
                 x = self.opt.params
-                smoothed = x - np.clip(x - smoothed, self.lower, self.upper)
-            return float(np.linalg.norm(smoothed, ord=self.order))
+                tested = x - np.clip(x - tested, self.lower, self.upper)
+            return float(np.linalg.norm(tested, ord=self.order))
 
     def test(self, grad=None):
         """True when the test fires."""
@@ -80,32 +99,28 @@ class GradientTest:
             return False
         if self.lower is not None or self.order not in (2.0, math.inf):
             return self.norm(grad) <= self.gtol
-        m, scale, owned = self.opt._run_smoothed_gradient(grad)
-        if not owned:
-            m = np.asarray(m).ravel()
-        elif m.ndim != 1:     # the optimizer's own array: skip the conversions
+        m, scale, _ = self.vector(grad)
+        m = np.asarray(m)
+        if m.dtype.kind != "f":
+            if m.dtype.kind not in "iub":
+                return False    # not a real gradient: the next step refuses it, naming it
+            m = m.astype(np.float64)
+        if m.ndim != 1:
             m = m.ravel()
         threshold = self.gtol / scale
-        if not owned:
-            # The objective's gradient, not yet checked (it may be huge or NaN):
-            # bound every element first, which cannot overflow (and NaN fails).
-            if not (float(m.max()) <= threshold and -float(m.min()) <= threshold):
-                return False
-            if self.order == math.inf:
-                return True
-            if threshold > 1e150:    # the squares below could overflow
-                return self.norm(grad) <= self.gtol
-        with np.errstate(over="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"):
             squares = float(m.dot(m))
         if not math.isfinite(squares):
-            # Elements beyond sqrt(max) (an extreme but finite state): the
-            # squares overflow, so compare the norm scaled by its largest element.
+            # NaN or infinity (fails), or elements beyond sqrt(max) (an extreme
+            # but finite vector): compare the norm scaled by its largest element.
             return _scaled_norm(m, self.order) <= threshold
-        if self.order == 2.0:
-            return squares <= threshold * threshold
-        if squares > self.size * threshold * threshold:
+        with np.errstate(over="ignore"):
+            bound = threshold * threshold     # inf for a huge gtol: then it fires
+        if self.order == 2.0 or squares <= bound:
+            return squares <= bound
+        if squares > self.size * bound:
             return False
-        return float(np.abs(m).max()) <= threshold
+        return float(m.max()) <= threshold and -float(m.min()) <= threshold   # no |m| copy
 
 
 def _fused_projected_norm(x, vector, scale, lower, upper, order):
@@ -145,14 +160,16 @@ class Plateau:
     def update(self, f):
         """Feed one objective value; return True when the plateau test fires.
 
-        Without ``patience`` the test is off and nothing is computed.
+        Without ``patience`` the test is off; the average is kept (it is
+        the result's ``fun_smoothed``).
         """
-        if self.patience is None:
-            return False
         average, count, best, since = self.state
         rho = self.smoothing
         average = rho * average + (1.0 - rho) * (self.sign * f)
         count += 1
+        if self.patience is None:
+            self.state = (average, count, best, since)
+            return False
         corrected = average / (1.0 - rho ** count) if rho else average
         if corrected < best - self.ftol * abs(best) or best == math.inf:
             best, since = corrected, 0

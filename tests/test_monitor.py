@@ -17,7 +17,7 @@ import adamopt
 from adamopt import _monitor
 
 METHODS = [adamopt.adam, adamopt.adamw]
-COLUMNS = ("nit", "fun", "fun_smoothed", "grad_norm", "step_norm", "time")
+COLUMNS = ("nit", "fun", "fun_smoothed", "grad_norm", "step_norm", "time", "stationarity")
 
 
 def quadratic(x, noise=None):
