@@ -1,5 +1,5 @@
 """A two-layer network on scikit-learn's digits: many arrays, groups, clipping
-==========================================================================
+===========================================================================
 
 A model is rarely one flat array.  This network (64 inputs, 64 ReLU units, 10
 classes) holds its parameters the natural way, a dict of four arrays ``W1,
