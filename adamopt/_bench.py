@@ -305,7 +305,15 @@ def main(argv=None):
                         help="also write the results as JSON to PATH, with the date, the "
                              "machine and the command (an existing file of this format "
                              "keeps its runs of other algorithms)")
+    parser.add_argument("--structures", action="store_true",
+                        help="time Adam on many arrays (1000 x 1000, 100 x 10000) against "
+                             "one array and torch fused, and max_grad_norm against no "
+                             "clipping, instead (adamopt._bench_groups)")
     args = parser.parse_args(argv)
+    if args.structures:
+        from . import _bench_groups
+        _bench_groups.run(args.dtypes, args.repeats)
+        return
     if min(args.sizes) < 1:
         parser.error(f"--sizes must be at least 1; got {min(args.sizes)}")
     if args.repeats < 1:

@@ -183,37 +183,50 @@ cdef inline double _clamped(double a, double clamp) noexcept nogil:
     return clamp if a > clamp else a
 
 
+cdef enum:
+    SUMSQ_LANES = 32
+
+
+cdef inline double _sumsq_lanes(const floating* g, Py_ssize_t n, double clamp,
+                                bint clamped) noexcept nogil:
+    """`_sumsq`: lane k of SUMSQ_LANES partial sums adds the squares of the
+    elements k, k + LANES, k + 2 LANES, ...; the lanes are one SIMD
+    accumulator per few lanes (independent additions: the loop vectorises
+    without reassociating anything, so every instruction set and vector
+    width gives the same bits), then the rest, then the lanes in order."""
+    cdef double acc[SUMSQ_LANES]
+    cdef double a, total = 0.0
+    cdef Py_ssize_t i, k, whole = n // SUMSQ_LANES * SUMSQ_LANES
+    for k in range(SUMSQ_LANES):
+        acc[k] = 0.0
+    i = 0
+    while i < whole:
+        for k in range(SUMSQ_LANES):
+            a = g[i + k]
+            if clamped:
+                a = _clamped(a, clamp)
+            acc[k] = acc[k] + a * a
+        i += SUMSQ_LANES
+    for i in range(whole, n):
+        a = g[i]
+        if clamped:
+            a = _clamped(a, clamp)
+        acc[i - whole] = acc[i - whole] + a * a
+    for k in range(SUMSQ_LANES):
+        total = total + acc[k]
+    return total
+
+
 cdef inline double _sumsq(const floating* g, Py_ssize_t n, double clamp) noexcept nogil:
     """The sum of the squares of ``clamp(g)`` (``max_grad_value``) over n
-    elements, in float64, in a fixed order: eight interleaved partial sums
-    (added as in `_any_bad`: eight streams, no long dependency chain), then
-    the rest.  The order depends on n alone, so a block of elements gives
-    the same bits on any thread.  float32 squares cannot overflow float64;
-    float64 ones beyond about 1.3e154 can: the caller then rescales
-    (`_scaled_norm` in _segments.pxi)."""
-    cdef double s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0, a
-    cdef Py_ssize_t h = n // 8, i, j
-    for i in range(h):
-        a = _clamped(g[i], clamp)
-        s0 = s0 + a * a
-        a = _clamped(g[i + h], clamp)
-        s1 = s1 + a * a
-        a = _clamped(g[i + 2 * h], clamp)
-        s2 = s2 + a * a
-        a = _clamped(g[i + 3 * h], clamp)
-        s3 = s3 + a * a
-        a = _clamped(g[i + 4 * h], clamp)
-        s4 = s4 + a * a
-        a = _clamped(g[i + 5 * h], clamp)
-        s5 = s5 + a * a
-        a = _clamped(g[i + 6 * h], clamp)
-        s6 = s6 + a * a
-        a = _clamped(g[i + 7 * h], clamp)
-        s7 = s7 + a * a
-    for j in range(8 * h, n):
-        a = _clamped(g[j], clamp)
-        s0 = s0 + a * a
-    return ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7))
+    elements, in float64, in an order that depends on n alone
+    (`_sumsq_lanes`), so a block of elements gives the same bits on any
+    thread.  float32 squares cannot overflow float64; float64 ones beyond
+    about 1.3e154 can: the caller then rescales (`_scaled_norm` in
+    _segments.pxi)."""
+    if clamp < INFINITY:
+        return _sumsq_lanes(g, n, clamp, True)
+    return _sumsq_lanes(g, n, clamp, False)
 
 
 cdef double _sumsq64(const double* g, Py_ssize_t n, double clamp) noexcept nogil:

@@ -90,3 +90,21 @@ class Core:
     def _raise_bad_grad(self, grad: _Array, index: int) -> NoReturn: ...
     def _raise_bad_scalars(self, name: str, value: float, t: int) -> NoReturn: ...
     def _raise_params_changed(self) -> NoReturn: ...
+
+class _Segments:
+    """The arrays one optimizer steps together (``_segments.pxi``)."""
+
+    members: list
+    views: list
+    names: list
+    groups: list
+    kinds: list
+    keys: list
+    nested: bool
+    clip_sets: list
+    params: object
+
+    def __init__(self, owner: Core, members: list, views: list, names: list, groups: list,
+                 kinds: list, keys: list, nested: bool, clip_sets: list,
+                 params: object) -> None: ...
+    def step(self, grads: object) -> object: ...

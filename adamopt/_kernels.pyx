@@ -105,7 +105,7 @@ cimport numpy as cnp
 from cpython.pycapsule cimport PyCapsule_GetPointer
 from libc.float cimport DBL_MAX, FLT_MAX
 from libc.math cimport INFINITY, NAN, isfinite, nextafter, nextafterf, sqrt, sqrtf
-from libc.stdlib cimport free, malloc
+from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcmp
 
 from adamopt._kernel_api cimport (
@@ -191,6 +191,7 @@ cdef struct StepJob:
     double sign, weight_decay, limit
     int bad
     int big               # a new value exceeded its limit (the overflow guard)
+    const PostOps* post   # the post-pass stages (_post.pxi), NULL: none
 
 
 cdef inline bint _check_range(StepJob* j, Py_ssize_t begin, Py_ssize_t end) noexcept nogil:
@@ -244,6 +245,9 @@ cdef void _update_chunk(void* ctx, Py_ssize_t begin, Py_ssize_t end) noexcept no
                                <float**>st, end - begin, j.s, j.flags)
     if big:
         adamopt_flag_set(&j.big)
+
+
+include "_post.pxi"
 
 
 cdef void _stream_chunk(void* ctx, Py_ssize_t begin, Py_ssize_t end) noexcept nogil:
@@ -471,6 +475,9 @@ cdef class Core:
             self._raise_params_changed()
         if cnp.PyArray_SIZE(g) != self._n or cnp.PyArray_TYPE(g) != self._typenum:
             raise ValueError("internal error: the gradient does not match the parameters")
+        if self._post_on:   # the post-pass's arrays (_post_core.pxi)
+            _post_refresh(self)
+            _post_check_gradient(self, g)
         if (self._state_intact(self._s0) and self._state_intact(self._s1)
                 and self._state_intact(self._s2) and self._state_intact(self._s3)):
             return 0        # the common case: no tuple, no Python-level loop
@@ -565,6 +572,7 @@ cdef class Core:
         if self._n < (THREAD_MIN_SIZE64 if is64 else THREAD_MIN_SIZE32):
             job.nthreads = 1
         job.chunk = _chunk_size(self._n, job.nthreads)
+        job.post = &self._post_ops if self._post_on else NULL
 
     cdef _refuse_scalars(self, StepJob* job, cnp.ndarray g, int refused, double lr_t,
                          long long t):
@@ -593,19 +601,20 @@ cdef class Core:
         ``_raise_bad_grad`` hook) when the check fails: nothing was updated."""
         cdef Py_ssize_t n = self._n
         cdef bint check = self._check_finite and n > 0
+        cdef adamopt_chunk_fn update = _update_chunk if job.post == NULL else _post_chunk
         if n >= NOGIL_MIN_SIZE:
             with nogil:
                 if check:
-                    adamopt_parallel_for2(_check_chunk, _update_chunk, job, &job.bad,
+                    adamopt_parallel_for2(_check_chunk, update, job, &job.bad,
                                           n, job.chunk, job.nthreads, True)
                 else:
-                    adamopt_parallel_for2(_update_chunk, NULL, job, NULL, n, job.chunk,
+                    adamopt_parallel_for2(update, NULL, job, NULL, n, job.chunk,
                                           job.nthreads, True)
         else:
             if check:
                 _check_chunk(job, 0, n)
             if not job.bad:
-                _update_chunk(job, 0, n)
+                update(job, 0, n)
         if job.bad:   # nothing was updated
             self._raise_first_bad(g, job)
 
@@ -633,7 +642,6 @@ cdef class Core:
         cdef double eta
         cdef double lr_t = self._lr_at(t, &eta)
         cdef cnp.ndarray g = self._gradient(grad)
-        cdef bint is64 = self._typenum == cnp.NPY_FLOAT64
         cdef bint coupled = self._h.weight_decay != 0.0 and not self._h.decoupled
         cdef StepJob job
         # No call into Python from here to the end of the pass.
@@ -650,6 +658,7 @@ cdef class Core:
         self._after(&s, job.big != 0, t)
         return self._x
 
+    @cython.final
     cdef inline int _scalars(self, StepScalars* s, int* flags, long long t, double lr_t,
                              double eta, bint coupled, double* limit) noexcept:
         """The per-step scalars and flags of step ``t`` of this array (its
@@ -694,6 +703,7 @@ cdef class Core:
                 self._step_limit = 0.0
         return 0
 
+    @cython.final
     cdef inline void _after(self, const StepScalars* s, bint big, long long t) noexcept:
         """Keep what a pass with the scalars ``s`` leaves for the next step:
         the overflow guard's premise, NAdam's product, the step count."""
@@ -783,6 +793,29 @@ cdef class Core:
     @_decay_by_schedule.setter
     def _decay_by_schedule(self, bint value): self._h.decay_by_schedule = value
 
+    # -- the post-pass stages (_post.pxi, _post_core.pxi)
+
+    cdef tuple _post_arrays   # (lower, upper, before, average, out), None where off
+    cdef PostOps _post_ops
+    cdef bint _post_on
+
+    def _post(self, lower=None, upper=None, before=None, average=None, out=None, c=1.0):
+        if self._segments is not None and any(
+                a is not None for a in (lower, upper, before, average, out)):
+            _refuse_post_on_segments(self)
+        _post_set(self, lower, upper, before, average, out, c)
+
+    _post.__doc__ = _POST_DOC
+
+    @property
+    def _post_c(self):
+        """The average's weight of the next steps (see `_post`)."""
+        return self._post_ops.c
+
+    @_post_c.setter
+    def _post_c(self, value):
+        self._post_ops.c = _post_weight(self, value)
+
     @property
     def _state(self):
         """The state arrays in the declaration's order (None where absent)."""
@@ -792,6 +825,9 @@ cdef class Core:
     def params(self):
         """The parameter array, updated in place by `step`."""
         return self._x
+
+
+include "_post_core.pxi"
 
 
 include "_segments.pxi"

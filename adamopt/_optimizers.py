@@ -129,6 +129,9 @@ class _Optimizer:
     #: What a usable ``eps`` must do each step (the rule of its error message).
     _EPS_RULE = "stay positive when rounded to"
 
+    #: Whether the class takes a structure of arrays (``adamopt._structure``).
+    _STRUCTURES: ClassVar[bool] = True
+
     #: The parameters' dtype, set by the constructor before any hyperparameter.
     _dtype = None
 
@@ -246,7 +249,7 @@ class _Optimizer:
     @property
     def params(self) -> Any:
         """The parameters as given (an array, or the structure), updated in place."""
-        return self._x if self._segments is None else self._segments.params
+        return self._segments.params if self._structured() else self._x
 
     def _structured(self):
         return "_param_groups" in self.__dict__
@@ -442,8 +445,8 @@ class _Optimizer:
 
     def _constructor_kwargs(self):
         out = {key: getattr(self, key) for key in self._SAVED_HYPERPARAMETERS}
-        out.update(schedule=self._schedule, check_finite=bool(self._check_finite),
-                   max_grad_norm=self.max_grad_norm, max_grad_value=self.max_grad_value)
+        out.update(schedule=self._schedule, check_finite=bool(self._check_finite))
+        out.update((key, value) for key in _CLIP if (value := getattr(self, key)) is not None)
         return out
 
     def _state_arrays(self):

@@ -57,6 +57,7 @@ cdef struct SegJob:
     Py_ssize_t nseg
     bint check            # run the gradient check (check_finite)
     double* sums          # the sums of squares of the blocks (NULL: no norm)
+    Py_ssize_t chunk      # the pieces of phase one on one thread (_seg_check_chunk)
     int bad
 
 
@@ -84,9 +85,23 @@ cdef inline bint _seg_bad(const SegJob* j, const Segment* seg, Py_ssize_t lo,
 
 
 cdef void _seg_check_chunk(void* ctx, Py_ssize_t begin, Py_ssize_t end) noexcept nogil:
-    """Phase one over [begin, end): the check of every segment piece, and
-    (clipping by norm) the sums of squares of the blocks that start here."""
+    """Phase one over [begin, end), from the end backwards in pieces of the
+    job's chunk (as `_check_chunk`: the update, forwards, then reads first
+    what was checked last, still in cache)."""
     cdef SegJob* j = <SegJob*>ctx
+    cdef Py_ssize_t c = j.chunk, b
+    if end - begin <= c:
+        _seg_check_range(j, begin, end)
+        return
+    b = (end - begin - 1) // c * c + begin
+    while b >= begin and not j.bad:
+        _seg_check_range(j, b, min(b + c, end))
+        b -= c
+
+
+cdef void _seg_check_range(SegJob* j, Py_ssize_t begin, Py_ssize_t end) noexcept nogil:
+    """The check of every segment piece of [begin, end), and (clipping by
+    norm) the sums of squares of the blocks that start there."""
     cdef Py_ssize_t k = _seg_find(j, begin), lo, hi, b, bend
     cdef Segment* seg
     cdef bint bad = False
@@ -231,6 +246,15 @@ cdef void _seg_run(SegJob* j, Py_ssize_t n, Py_ssize_t chunk, int nthreads,
         adamopt_parallel_for2(_seg_update_chunk, NULL, j, NULL, n, chunk, nthreads, True)
 
 
+def _refuse_post_on_segments(Core owner):
+    """The post-pass stages (``_post``) run in the one-array step only (not
+    yet per segment): refuse them on a structure or with clipping."""
+    raise ValueError(
+        f"The post-pass stages (bounds, averaging, copy-out) of {owner._owner} work on one "
+        f"array without gradient clipping only (not yet on a structure of arrays or with "
+        f"max_grad_norm/max_grad_value); nothing was changed.")
+
+
 @cython.auto_pickle(False)
 cdef class _Segments:
     """The arrays one optimizer steps together, and its step (see the top of
@@ -354,6 +378,8 @@ cdef class _Segments:
         """One step of every array given a gradient (the owner's `step`)."""
         cdef Core owner = self.owner, m, lead
         cdef long long T = owner._t + 1
+        if owner._post_on:
+            _refuse_post_on_segments(owner)
         if not 0 < T <= _MAX_STEPS:
             _raise_step_cap(owner._owner, T - 1)
         cdef list given = self._flatten(grads)
@@ -412,6 +438,12 @@ cdef class _Segments:
                     break
             if refused:
                 break
+        cdef double* grown
+        if block > self.nblocks:   # (a one-array optimizer's segments predate its bind)
+            grown = <double*>realloc(self.sums, block * sizeof(double))
+            if grown == NULL:
+                raise MemoryError()
+            self.sums, self.nblocks = grown, block
         cdef SegJob job
         job.table = _table
         job.kernel = owner._kernel
@@ -420,6 +452,7 @@ cdef class _Segments:
         job.check = owner._check_finite
         job.sums = self.sums if any_norm else NULL
         job.bad = 0
+        job.chunk = start + 1
         if refused:   # a bad gradient is reported first, then the refusal
             job.sums = NULL
             if job.check:
@@ -433,6 +466,7 @@ cdef class _Segments:
                 self._name_array(exc, refuser)
         cdef int nthreads = _num_threads if start >= THREAD_MIN_SIZE64 else 1
         cdef Py_ssize_t chunk = _chunk_size(start, nthreads)
+        job.chunk = chunk
         cdef double norm = NAN
         if nseg > 0:
             if start >= NOGIL_MIN_SIZE:
@@ -454,7 +488,7 @@ cdef class _Segments:
                 cnp.PyArray_CopyInto(self.views[seg.member], m._x)
         owner._grad_norm = norm
         owner._t = T
-        return self.params
+        return owner._x if self.params is None else self.params
 
     cdef int _fill(self, Py_ssize_t k, Py_ssize_t i, cnp.ndarray g, int clip,
                    Py_ssize_t start, Py_ssize_t block) except -1:

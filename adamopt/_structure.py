@@ -14,14 +14,15 @@ group as ``opt.param_groups`` shows it: its hyperparameters read and set
 layout.
 """
 
+import itertools
 from collections.abc import Mapping, MutableMapping
 
 import numpy as np
 from numpy.lib.array_utils import byte_bounds
 
 from . import _validation as check
-from ._optimizers import checked_t
 from ._kernels import _Segments
+from ._optimizers import checked_t
 
 #: Group keys every algorithm has besides its non-fixed hyperparameters.
 GROUP_COMMON = ("maximize", "schedule", "max_grad_norm", "max_grad_value")
@@ -149,15 +150,15 @@ def _refuse_shared(arrays, names, owner):
                 f"The 'params' parameter of {owner} holds the same array twice (arrays "
                 f"{seen[id(a)]} and {name}); PyTorch refuses it too: give each array once.")
         seen[id(a)] = name
-    bounds = sorted((byte_bounds(a) + (i,) for i, a in enumerate(arrays) if a.size))
-    for (lo1, hi1, i), (lo2, hi2, j) in zip(bounds, bounds[1:], strict=False):
+    bounds = sorted(((*byte_bounds(a), i) for i, a in enumerate(arrays) if a.size))
+    for (_lo1, hi1, i), (lo2, _hi2, j) in itertools.pairwise(bounds):
         if lo2 < hi1 and np.shares_memory(arrays[i], arrays[j]):
             raise ValueError(
                 f"The 'params' parameter of {owner} holds arrays that overlap in memory "
                 f"(arrays {names[i]} and {names[j]}): every element must belong to one "
                 f"array only.")
     # (a wide array's bounds may cover several later ones: test those too)
-    for n, (lo1, hi1, i) in enumerate(bounds):
+    for n, (_lo1, hi1, i) in enumerate(bounds):
         for lo2, _, j in bounds[n + 2:]:
             if lo2 >= hi1:
                 break
@@ -177,7 +178,7 @@ def build(opt, params, values):
     ``values`` are the constructor's arguments (defaults applied)."""
     cls, owner = type(opt), type(opt).__name__
     nested, groups = parse(params, cls, owner)
-    base = {k: v for k, v in values.items() if k not in CLIP + ("self", "params")}
+    base = {k: v for k, v in values.items() if k not in (*CLIP, "self", "params")}
     members, views, names, ranges, kinds, keys, clip_sets = [], [], [], [], [], [], []
     for i, group in enumerate(groups):
         options = {k: v for k, v in group["options"].items() if k not in CLIP}
@@ -205,7 +206,7 @@ def build(opt, params, values):
 
 def single(opt):
     """The `_Segments` of a one-array optimizer with clipping: itself, once."""
-    return _Segments(opt, [opt], [None], [None], [(0, 1)], [0], [None], False, [0], opt._x)
+    return _Segments(opt, [opt], [None], [None], [(0, 1)], [0], [None], False, [0], None)
 
 
 def set_clip(members, key, value):
@@ -249,7 +250,7 @@ class ParamGroup(MutableMapping):
         return segments.members[first:stop]
 
     def _keys(self):
-        return ("params",) + group_keys(type(self._opt))
+        return ("params", *group_keys(type(self._opt)))
 
     def __getitem__(self, key):
         if key == "params":
@@ -322,7 +323,7 @@ def _group_state(members):
     """One group's entry of ``param_groups``: the indices of its arrays and
     its hyperparameters (those a state dict saves: numbers and strings)."""
     lead = members[0]
-    out = {k: v for k, v in lead._hyperparameters().items()}
+    out = dict(lead._hyperparameters().items())
     for key in CLIP:
         value = get_clip(lead, key)
         if value is not None:
@@ -377,7 +378,8 @@ def load_state_dict(opt, state):
     if (not isinstance(groups, (list, tuple)) or len(groups) != len(layout)
             or any(not isinstance(g, Mapping) or list(g.get("params", ())) != idx
                    for g, idx in zip(groups, layout, strict=False))
-            or not isinstance(arrays, Mapping) or set(arrays) != set(range(len(segments.members)))):
+            or not isinstance(arrays, Mapping)
+            or set(arrays) != set(range(len(segments.members)))):
         raise ValueError(
             f"The state given to {owner} has another structure: this optimizer has groups of "
             f"the arrays {layout}.")
@@ -418,6 +420,10 @@ def placeholder(params, cls, owner):
     """The one-element array a structured optimizer's own core is bound to
     (float32 if any array is float32: its hyperparameters are then checked
     against the narrower range), after checking the structure ``params``."""
+    if not cls._STRUCTURES:
+        raise TypeError(
+            f"The 'params' parameter of {owner} must be one NumPy array of float32 or "
+            f"float64 ({owner} steps one array). Got {check.show(params)} instead.")
     _, groups = parse(params, cls, owner)
     arrays = [a for g in groups for a in g["arrays"]]
     dtype = np.float32 if any(a.dtype == np.float32 for a in arrays) else np.float64

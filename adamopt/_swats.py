@@ -225,6 +225,8 @@ class SWATS(Adam):
 
     weight_decay = _Checked("L2 penalty coefficient, >= 0 (both phases).")
     switch_tol = _Checked("Tolerance of the switch test, > 0.")
+    #: One array only (its SGD phase is bound to it).
+    _STRUCTURES = False
 
     @_betas.accepting
     def __init__(self, params: npt.NDArray[np.floating], *, lr: float | StepFunction = 1e-3,

@@ -1,105 +1,216 @@
-"""Per-iteration cost of ``minimize(method=adamopt.adam)`` against a hand-written loop.
+"""Per-iteration cost of ``minimize(method=adamopt.adam)`` against the bare step loop.
 
-On a 10-parameter quadratic, for ``--iterations`` iterations, times side by side
-in one process (round-robin, median of ``--repeats``):
+Measured in one process, for n = 10, 1e4, 1e6 and 1e7 float64 parameters, on an
+objective that returns a precomputed gradient (so that its own cost is almost
+nothing, and is subtracted anyway):
 
-* ``objective``: the objective alone, called as often as the runs call it;
-* ``minimize``: ``scipy.optimize.minimize(fun, x0, jac=True, method=adamopt.adam)``
-  with ``gtol=0`` (the test would end the run early; its cost is timed
-  separately, on a problem it never ends);
-* ``minimize+gtol``: the same with the default ``gtol`` test each iteration;
-* ``numpy loop``: a careful hand-written NumPy Adam loop calling the same objective.
+* ``bare``: the loop a user writes by hand, ``f, g = fun(x); opt.step(g)``
+  (``bare+clip`` adds ``np.clip(x, lb, ub, out=x)``, the reference of the
+  bounded cases);
+* ``objective``: the objective alone, called as often;
+* ``gtol=0``: ``minimize(fun, x0, jac=True, method=adamopt.adam)`` with no test;
+* ``gtest``: the gradient test on (``gtol=1e-12``: it never fires here);
+* ``bounds``: a `scipy.optimize.Bounds` of arrays (inactive), ``gtol=0``;
+* ``bounds+gtest``: both;
+* ``history``, ``progress`` (to a null stream), ``checkpoint`` (every 100
+  iterations, to a temporary file): each on its own, ``gtol=0``.
 
-It prints the time per iteration of each, our overhead beyond the objective, and
-the ratio of the NumPy loop to ours.  Run: ``python benchmarks/minimize_overhead.py``.
+The cost of an iteration is the slope between runs of ``k`` and ``2 k``
+iterations (set-up and result costs cancel), each the least of ``--repeats``
+runs; the
+table gives it in microseconds and as a ratio to the bare loop (``bare+clip``
+for the bounded cases), the objective's time subtracted from both.  The memory
+part (``--memory``) gives the peak of one run beyond ``x0`` and what its result
+keeps, in copies of ``x`` (tracemalloc sees NumPy's allocations).
+
+Run: ``python benchmarks/minimize_overhead.py [--sizes 10 1e4 1e6 1e7] [--memory]``.
 """
 
 import argparse
-import math
-import statistics
+import contextlib
+import io
+import os
+import sys
+import tempfile
 import time
+import tracemalloc
 
 import numpy as np
-from scipy.optimize import minimize
+from scipy.optimize import Bounds, minimize
 
 import adamopt
 
-N = 10
-C = np.arange(1.0, N + 1)
+#: Iterations k of the shorter run at each size (the longer one runs 2 k).
+ITERATIONS = {10: 4000, 10_000: 400, 1_000_000: 16, 10_000_000: 4}
+
+#: The minimize cases: name -> (options beyond maxiter, whether bounded).
+CASES = {
+    "gtol=0": ({"gtol": 0.0}, False),
+    "gtest": ({"gtol": 1e-12}, False),
+    "bounds": ({"gtol": 0.0}, True),
+    "bounds+gtest": ({"gtol": 1e-12}, True),
+    "history": ({"gtol": 0.0, "history": True}, False),
+    "progress": ({"gtol": 0.0, "progress": True}, False),
+    "checkpoint": ({"gtol": 0.0, "checkpoint_every": 100}, False),
+}
 
 
-def objective(x):
-    """0.5 sum(c_i x_i^2) and its gradient: about 1 us, like a small model."""
-    cx = C * x
-    return 0.5 * float(x @ cx), cx
+def problem(n, seed=0):
+    """x0, the precomputed gradient, the objective and wide (inactive) bounds."""
+    rng = np.random.default_rng(seed)
+    x0 = rng.standard_normal(n)
+    grad = rng.standard_normal(n)
+
+    def objective(x):
+        return 0.0, grad
+
+    bounds = Bounds(np.full(n, -1e3), np.full(n, 1e3))
+    return x0, grad, objective, bounds
 
 
-def numpy_adam(fun, x0, iterations, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
-    """What a user writes by hand: in-place NumPy Adam, preallocated buffers."""
+def bare_loop(objective, x0, k, bounds=None):
+    """The hand-written loop: evaluate, step (and clip)."""
     x = x0.copy()
-    m, v, buf = np.zeros_like(x), np.zeros_like(x), np.empty_like(x)
-    for t in range(1, iterations + 1):
-        _, g = fun(x)
-        m *= beta1
-        np.multiply(g, 1.0 - beta1, out=buf)
-        m += buf
-        v *= beta2
-        np.multiply(g, g, out=buf)
-        buf *= 1.0 - beta2
-        v += buf
-        bc2 = math.sqrt(1.0 - beta2**t)
-        np.sqrt(v, out=buf)
-        buf += eps * bc2
-        np.divide(m, buf, out=buf)
-        buf *= lr * bc2 / (1.0 - beta1**t)
-        x -= buf
+    opt = adamopt.Adam(x, lr=1e-3)
+    if bounds is None:
+        for _ in range(k):
+            _, g = objective(x)
+            opt.step(g)
+    else:
+        lb, ub = bounds.lb, bounds.ub
+        for _ in range(k):
+            _, g = objective(x)
+            opt.step(g)
+            np.clip(x, lb, ub, out=x)
+        objective(x)
     return x
+
+
+def run_minimize(objective, x0, k, options, bounds, tmp):
+    options = {"maxiter": k, "lr": 1e-3, **options}
+    if "checkpoint_every" in options:
+        options["checkpoint"] = os.path.join(tmp, "run.ckpt")
+    sink = io.StringIO() if options.get("progress") else None
+    with contextlib.redirect_stderr(sink) if sink else contextlib.nullcontext():
+        res = minimize(objective, x0, jac=True, method=adamopt.adam, bounds=bounds,
+                       options=options)
+    assert res.nit == k, res.message
+    return res
+
+
+def _elapsed(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def slope(fn, k, repeats):
+    """(time(2 k) - time(k)) / k in microseconds, each time the least of
+    ``repeats`` runs (the least is the one the other processes of a loaded
+    machine disturbed least)."""
+    short, long = [], []
+    for _ in range(repeats):
+        short.append(_elapsed(lambda: fn(k)))
+        long.append(_elapsed(lambda: fn(2 * k)))
+    return (min(long) - min(short)) / k * 1e6
+
+
+def measure(n, repeats, cases=CASES):
+    """Per-iteration costs (us) at size ``n``: the bare loops, the objective, the cases."""
+    k = ITERATIONS.get(n, max(4, int(4e7 // max(n, 1) // 1000)))
+    x0, _, objective, bounds = problem(n)
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        def calls(m):
+            for _ in range(m):
+                objective(x0)
+
+        out["objective"] = slope(calls, k, repeats)
+        out["bare"] = slope(lambda m: bare_loop(objective, x0, m), k, repeats)
+        out["bare+clip"] = slope(lambda m: bare_loop(objective, x0, m, bounds), k, repeats)
+        for name, (options, bounded) in cases.items():
+            # (checkpoints every 100 iterations: the runs must take some)
+            kc = max(k, 100) if "checkpoint_every" in options else k
+            out[name] = slope(lambda m: run_minimize(objective, x0, m, options,
+                                                     bounds if bounded else None, tmp),
+                              kc, repeats)
+    return out
+
+
+def table(results):
+    """The table as text: us per iteration and the ratio to the bare loop."""
+    names = ["bare", "bare+clip", *CASES]
+    lines = ["us per iteration (objective subtracted) and ratio to the bare loop "
+             "(bare+clip for the bounded cases)",
+             f"{'case':14s}" + "".join(f"{'n=' + format(n, '.0e'):>20s}" for n in results)]
+    for name in names:
+        cells = []
+        for n, r in results.items():
+            cost = r[name] - r["objective"]
+            base = r["bare+clip" if CASES.get(name, ({}, name == "bare+clip"))[1]
+                     else "bare"] - r["objective"]
+            cells.append(f"{cost:10.2f} {cost / base:6.2f}x  " if base > 0
+                         else f"{cost:10.2f}    -    ")
+        lines.append(f"{name:14s}" + "".join(cells))
+    return "\n".join(lines)
+
+
+def _kept_bytes(obj, seen):
+    """Bytes of the distinct ndarray buffers reachable from a result."""
+    if id(obj) in seen:
+        return 0
+    seen.add(id(obj))
+    if isinstance(obj, np.ndarray):
+        base = obj
+        while isinstance(base.base, np.ndarray):
+            base = base.base
+        if id(base) in seen and base is not obj:
+            return 0
+        seen.add(id(base))
+        return base.nbytes
+    if isinstance(obj, dict) or hasattr(obj, "items"):
+        return sum(_kept_bytes(v, seen) for _, v in obj.items())
+    if isinstance(obj, (list, tuple)):
+        return sum(_kept_bytes(v, seen) for v in obj)
+    return 0
+
+
+def memory(n=1_000_000, k=20):
+    """(peak of a run beyond x0, bytes its result keeps) in copies of x, per case."""
+    x0, _, objective, bounds = problem(n)
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (options, bounded) in {"gtol=0": CASES["gtol=0"],
+                                         "bounds+gtest": CASES["bounds+gtest"]}.items():
+            tracemalloc.start()
+            res = run_minimize(objective, x0, k, options, bounds if bounded else None, tmp)
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            kept = _kept_bytes(dict(res), set())
+            out[name] = (peak / x0.nbytes, kept / x0.nbytes)
+            del res
+    return out
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--iterations", type=int, default=10_000)
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--sizes", type=float, nargs="+", default=[10, 1e4, 1e6, 1e7])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--memory", action="store_true",
+                        help="also the peak memory of a run and what its result keeps")
     args = parser.parse_args(argv)
-    k = args.iterations
-    x0 = np.linspace(-1.0, 1.0, N)
-    far = np.full(N, 1e6)     # the gtol test never fires from here in k iterations
-
-    def run_objective():
-        for _ in range(k + 1):
-            objective(x0)
-
-    def run_minimize():
-        res = minimize(objective, x0, jac=True, method=adamopt.adam,
-                       options={"maxiter": k, "gtol": 0})
-        assert res.nit == k
-
-    def run_minimize_gtol():
-        res = minimize(objective, far, jac=True, method=adamopt.adam,
-                       options={"maxiter": k})
-        assert res.nit == k
-
-    def run_numpy():
-        numpy_adam(objective, x0, k)
-
-    cases = {"objective": run_objective, "minimize": run_minimize,
-             "minimize+gtol": run_minimize_gtol, "numpy loop": run_numpy}
-    times = {name: [] for name in cases}
-    for _ in range(args.repeats):
-        for name, case in cases.items():
-            start = time.perf_counter()
-            case()
-            times[name].append((time.perf_counter() - start) / k * 1e6)
-    med = {name: statistics.median(ts) for name, ts in times.items()}
-    print(f"{N}-parameter quadratic, {k} iterations, median of {args.repeats} "
-          f"(us per iteration)")
-    for name, value in med.items():
-        print(f"  {name:14s} {value:7.2f}")
-    for name in ("minimize", "minimize+gtol"):
-        print(f"  {name} overhead beyond the objective: "
-              f"{med[name] - med['objective']:.2f} us; numpy loop / {name}: "
-              f"{med['numpy loop'] / med[name]:.1f}x")
-    return med
+    results = {}
+    for n in (int(s) for s in args.sizes):
+        results[n] = measure(n, args.repeats)
+        print(f"n={n}: " + ", ".join(f"{k}={v:.2f}" for k, v in results[n].items()),
+              file=sys.stderr, flush=True)
+    print(table(results))
+    if args.memory:
+        print("memory at n=1e6 (copies of x): peak of a run beyond x0 (the optimizer's own "
+              "arrays are x, m and v: 3), what the result keeps")
+        for name, (peak, kept) in memory().items():
+            print(f"  {name:14s} peak {peak:5.2f}   result keeps {kept:5.2f}")
+    return results
 
 
 if __name__ == "__main__":

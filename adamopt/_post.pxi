@@ -1,0 +1,172 @@
+# The post-pass stage of the step (included by ``_kernels.pyx``, after
+# `_update_chunk`): elementwise work on each block of the parameters done in
+# the step's own pass over memory, right after (or, for the copy ``before``,
+# right before) the algorithm's loop has updated the block.
+#
+# The step's chunks are cut into sub-blocks of POST_BLOCK elements (16 KiB of
+# float64 per array), each run through
+#
+#   (0) before:   b[i] = x[i]                     the iterate before the update
+#   ... the algorithm's loop on the sub-block (``_update_chunk``)
+#   (a) bounds:   x[i] = min(max(x[i], lo[i]), hi[i])   numpy.clip's bits (a NaN
+#                                                 stays NaN; signed zeros: see
+#                                                 `_clip_block`)
+#   (b) average:  a[i] = a[i] + c * (x[i] - a[i])   (c == 1: a[i] = x[i] exactly)
+#   (c) out:      o[i] = x[i]                     the array handed to the objective
+#
+# while the sub-block is still in L1/L2, so the extra work costs the extra
+# streams' traffic, not another pass over x.  Every stage is optional (a NULL
+# pointer: off); with none on, `PostOps` is not even looked at (`_run` calls
+# `_update_chunk` directly), so a step without post-ops is unchanged, bit for
+# bit and in time.  Every stage is elementwise: any split between threads, any
+# sub-block size gives the same bits.  ``c`` is rounded once to the
+# parameters' dtype, the arithmetic is in that dtype (no contraction into FMAs:
+# ``-ffp-contract=off``), so the average equals NumPy's ``a += c * (x - a)``
+# with ``c`` a scalar of that dtype.
+#
+# `Core._post` (below) sets the stages for the next steps; `Core._recheck`
+# re-checks their arrays before each pass (`_post_recheck`), as it does the
+# state's: a callable may resize an array in place between two steps.
+
+from libc.string cimport memcpy
+
+#: Elements per sub-block of the post-pass.
+POST_BLOCK = 2048
+cdef Py_ssize_t _POST_BLOCK = POST_BLOCK
+
+
+_POST_DOC = """Set the post-pass stages of the next steps (private: the run driver's
+    and iterate averaging's hook; see ``_post.pxi``).  With no argument: off.
+
+    Parameters
+    ----------
+    lower, upper : numpy.ndarray or float, optional
+        Bounds projected onto in the pass, as ``numpy.clip(x, lower, upper,
+        out=x)``: arrays of the parameters' dtype, size and memory order, or
+        one number (a Python real, or an array of one element, of the
+        parameters' dtype), no NaN, ``lower <= upper``.  May be read-only.
+    before : numpy.ndarray, optional
+        Receives the parameters before the update (the iterate the gradient
+        was evaluated at).
+    average : numpy.ndarray, optional
+        Interpolated towards the updated parameters,
+        :math:`a \\leftarrow a + c (x - a)` (:math:`a = x` when :math:`c = 1`).
+    out : numpy.ndarray, optional
+        Receives a copy of the updated (and projected) parameters.
+    c : float
+        The average's weight, in [0, 1]; rounded once to the parameters'
+        dtype.  `_post_c` changes it alone, cheaply, between steps.
+
+    The arrays of ``before``, ``average`` and ``out`` are writable arrays of
+    the parameters' dtype, size and memory order, overlapping neither each
+    other nor the parameters, the state or the bounds.  They are held (not
+    copied) and re-checked before every step.  Raises `ValueError` or
+    `TypeError` naming the argument; nothing changes then.  A refused step
+    runs none of the stages.
+        """
+
+
+cdef struct PostOps:
+    const char* lower     # NULL: no lower bound
+    const char* upper     # NULL: no upper bound
+    bint lower_scalar     # one bound for every element (lower[0])
+    bint upper_scalar
+    char* before          # NULL: off
+    char* average         # NULL: off
+    double c              # the average's weight
+    char* out             # NULL: off
+
+
+ctypedef fused _real:
+    float
+    double
+
+
+cdef inline void _clip_block(_real* x, const _real* lo, const _real* hi, bint lo_scalar,
+                             bint hi_scalar, Py_ssize_t n) noexcept nogil:
+    """numpy.clip(x, lo, hi, out=x) on n elements (either bound may be absent),
+    to the bit: a NaN stays NaN; on a tie between x and a bound (zeros of
+    opposite signs) NumPy's loop for array bounds returns the bound, its loop
+    for a scalar bound returns x, and so does this."""
+    cdef Py_ssize_t i
+    cdef _real v, b
+    if lo != NULL:
+        if lo_scalar:
+            b = lo[0]
+            for i in range(n):
+                v = x[i]
+                x[i] = b if v < b else v
+        else:
+            for i in range(n):
+                v = x[i]
+                x[i] = v if (v > lo[i] or v != v) else lo[i]
+    if hi != NULL:
+        if hi_scalar:
+            b = hi[0]
+            for i in range(n):
+                v = x[i]
+                x[i] = b if v > b else v
+        else:
+            for i in range(n):
+                v = x[i]
+                x[i] = v if (v < hi[i] or v != v) else hi[i]
+
+
+cdef inline void _average_block(_real* a, const _real* x, _real c, Py_ssize_t n) noexcept nogil:
+    """a += c * (x - a) on n elements; a = x when c == 1."""
+    cdef Py_ssize_t i
+    if c == 1:
+        memcpy(a, x, n * sizeof(_real))
+        return
+    for i in range(n):
+        a[i] = a[i] + c * (x[i] - a[i])
+
+
+cdef inline void _post_block(const PostOps* p, _real* x, Py_ssize_t off, Py_ssize_t n,
+                             _real c) noexcept nogil:
+    """Stages (a), (b), (c) on the n elements of x from element ``off``."""
+    cdef Py_ssize_t nb = off * sizeof(_real)
+    cdef const _real* lo = NULL
+    cdef const _real* hi = NULL
+    if p.lower != NULL:
+        lo = <const _real*>p.lower
+        if not p.lower_scalar:
+            lo = lo + off
+    if p.upper != NULL:
+        hi = <const _real*>p.upper
+        if not p.upper_scalar:
+            hi = hi + off
+    if lo != NULL or hi != NULL:
+        _clip_block(x + off, lo, hi, p.lower_scalar, p.upper_scalar, n)
+    if p.average != NULL:
+        _average_block(<_real*>(p.average + nb), x + off, c, n)
+    if p.out != NULL:
+        memcpy(p.out + nb, x + off, n * sizeof(_real))
+
+
+cdef void _post_chunk(void* ctx, Py_ssize_t begin, Py_ssize_t end) noexcept nogil:
+    """Update the elements [begin, end) with the post-pass stages, sub-block
+    by sub-block (the pool's function for a step whose `PostOps` is set)."""
+    cdef StepJob* j = <StepJob*>ctx
+    cdef const PostOps* p = j.post
+    cdef Py_ssize_t b = begin, e
+    cdef double c = p.c
+    while b < end:
+        e = min(b + _POST_BLOCK, end)
+        if p.before != NULL:
+            memcpy(p.before + b * j.itemsize, j.x + b * j.itemsize, (e - b) * j.itemsize)
+        _update_chunk(ctx, b, e)
+        if j.is64:
+            _post_block(p, <double*>j.x, b, e - b, c)
+        else:
+            _post_block(p, <float*>j.x, b, e - b, <float>c)
+        b = e
+
+
+
+def _shape_of(a):
+    """A short description of ``a`` for an error message."""
+    shape, dtype = getattr(a, "shape", None), getattr(a, "dtype", None)
+    if shape is None or dtype is None:
+        return f"an object of type {type(a).__name__}"
+    return f"an array of shape {shape} and dtype {dtype}"
