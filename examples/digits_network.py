@@ -19,8 +19,9 @@ It is trained twice, the two ways adamopt offers:
 
 Both reach about 0.98 held-out accuracy in a few seconds (30 epochs of
 minibatches of 32), and take the same steps: their training curves coincide
-(the two global gradient norms differ only in the order of their sums).  With matplotlib it writes ``digits_network.png`` (the
-training loss of both runs).
+(the two global gradient norms differ only in the order of their sums).
+With matplotlib it writes ``digits_network.png`` (the training loss of both
+runs).
 
 Run: ``python examples/digits_network.py`` (needs scikit-learn).
 """
