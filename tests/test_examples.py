@@ -34,3 +34,14 @@ def test_example_runs(script, tmp_path):
             pytest.skip(f"{script.name} needs {missing.group(1)}, which is not installed")
         pytest.fail(f"{script.name} failed:\n{proc.stderr[-3000:]}")
     assert proc.stdout.strip()
+
+
+def test_digits_network_reaches_097_held_out_accuracy(tmp_path):
+    # The acceptance of the "many arrays, groups, clipping" example: both ways.
+    pytest.importorskip("sklearn")
+    import runpy
+
+    script = EXAMPLES[0].parent / "digits_network.py"
+    main = runpy.run_path(str(script))["main"]
+    scores = main(["--plot", str(tmp_path / "digits.png")])
+    assert min(scores.values()) >= 0.97

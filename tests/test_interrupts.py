@@ -103,6 +103,10 @@ MAXITER = 7
 METHODS = {
     "adam": (adamopt.adam, {"lr": 0.05 * adamopt.CosineAnnealing(T_max=20)}),
     "sgd": (adamopt.sgd, {"lr": 0.05, "momentum": 0.9}),
+    # parameter groups over parts of x, with clipping (adamopt._run_groups)
+    "adamw-groups": (adamopt.adamw, {"lr": 0.05, "max_grad_norm": 1.0,
+                                     "groups": [{"params": [0, 2], "weight_decay": 0.0,
+                                                 "lr": 0.02}]}),
 }
 
 
