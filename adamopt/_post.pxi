@@ -164,7 +164,6 @@ cdef void _post_chunk(void* ctx, Py_ssize_t begin, Py_ssize_t end) noexcept nogi
         b = e
 
 
-
 def _shape_of(a):
     """A short description of ``a`` for an error message."""
     shape, dtype = getattr(a, "shape", None), getattr(a, "dtype", None)
@@ -259,4 +258,3 @@ def _diff_norm(cnp.ndarray a, cnp.ndarray b):
         else:
             r = _diff_squares(<const float*>pa, <const float*>pb, n)
     return sqrt(r)
-

@@ -51,8 +51,8 @@ cdef _post_set_out(Core self, out):
 cdef double _post_weight(Core self, c) except? -1.0:
     """``c`` checked (a real in [0, 1]) and rounded to the parameters' dtype."""
     import numpy as np
-    if isinstance(c, (bool, np.bool_)) or not isinstance(c, (int, float, np.integer,
-                                                              np.floating)):
+    real = (int, float, np.integer, np.floating)
+    if isinstance(c, (bool, np.bool_)) or not isinstance(c, real):
         raise TypeError(f"The 'c' parameter of _post must be a real number in [0, 1]. "
                         f"Got {c!r} instead.")
     w = float(np.dtype(self._x.dtype).type(c))

@@ -128,12 +128,12 @@ def measure(n, repeats, cases=CASES):
             kc = max(k, 100) if "checkpoint_every" in options else k
             runs[name] = (lambda m, o=options, b=bounded: run_minimize(
                 objective, x0, m, o, bounds if b else None, tmp), kc)
-        short = {name: math.inf for name in runs}
+        short = dict.fromkeys(runs, math.inf)
         long = dict(short)
         for _ in range(repeats):
             for name, (fn, kc) in runs.items():
-                short[name] = min(short[name], _elapsed(lambda: fn(kc)))
-                long[name] = min(long[name], _elapsed(lambda: fn(2 * kc)))
+                short[name] = min(short[name], _elapsed(lambda f=fn, k=kc: f(k)))
+                long[name] = min(long[name], _elapsed(lambda f=fn, k=kc: f(2 * k)))
         return {name: (long[name] - short[name]) / runs[name][1] * 1e6 for name in runs}
 
 
@@ -145,7 +145,7 @@ def table(results):
              f"{'case':14s}" + "".join(f"{'n=' + format(n, '.0e'):>20s}" for n in results)]
     for name in names:
         cells = []
-        for n, r in results.items():
+        for _n, r in results.items():
             cost = r[name] - r["objective"]
             base = r["bare+clip" if CASES.get(name, ({}, name == "bare+clip"))[1]
                      else "bare"] - r["objective"]

@@ -52,7 +52,7 @@ def test_an_objective_that_keeps_its_arguments_sees_each_iterate_unchanged():
     assert res.x.tobytes() == ref.x.tobytes()
     x = np.ones(C.size)
     opt = adamopt.Adam(x, lr=0.05)
-    for a in kept[:-1]:
+    for _a in kept[:-1]:
         expected.append(x.copy())
         opt.step(C * x)
     expected.append(x.copy())

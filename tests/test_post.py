@@ -50,7 +50,8 @@ def bound(rng, kind, n, dtype, side):
     return b
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(n=st.sampled_from(SIZES), is64=st.booleans(),
        lower_kind=st.sampled_from(["none", "scalar", "array", "zeros"]),
        upper_kind=st.sampled_from(["none", "scalar", "array"]),
@@ -105,11 +106,12 @@ def test_bounds_in_the_pass_equal_numpy_clip_bitwise(threads, n):
     plain.step(np.zeros(n))
     expected = np.clip(twin, lower, upper)
     if n >= 100:      # the cases this test is about are there
-        assert np.signbit(expected).any() and np.isnan(expected).any()
+        assert np.signbit(expected).any()
+        assert np.isnan(expected).any()
     assert x.tobytes() == expected.tobytes()
 
 
-@pytest.mark.parametrize("lower, upper", [(-0.0, 1.0), (0.0, 1.0), (-1.0, 0.0),
+@pytest.mark.parametrize(("lower", "upper"), [(-0.0, 1.0), (0.0, 1.0), (-1.0, 0.0),
                                           (-1.0, -0.0), (-0.0, 0.0)])
 def test_scalar_bounds_in_the_pass_equal_numpy_clip_bitwise(lower, upper):
     x = np.tile([0.0, -0.0, np.nan, 2.0, -2.0], 1000)
@@ -146,7 +148,8 @@ def test_stages_run_for_every_algorithm(cls):
     fused.step(g)
     plain.step(g)
     np.clip(twin, -1.0, 1.0, out=twin)
-    assert x.tobytes() == twin.tobytes() and out.tobytes() == twin.tobytes()
+    assert x.tobytes() == twin.tobytes()
+    assert out.tobytes() == twin.tobytes()
 
 
 def test_a_refused_step_runs_no_stage():
@@ -158,7 +161,9 @@ def test_a_refused_step_runs_no_stage():
     g[50] = np.nan
     with pytest.raises(ValueError):
         opt.step(g)
-    assert (x == 1.0).all() and (out == 7.0).all() and (before == 8.0).all()
+    assert (x == 1.0).all()
+    assert (out == 7.0).all()
+    assert (before == 8.0).all()
 
 
 def test_the_average_weight_changes_alone():
@@ -173,7 +178,7 @@ def test_the_average_weight_changes_alone():
     assert (average == 1.5).all()
 
 
-@pytest.mark.parametrize("kwargs, name, error", [
+@pytest.mark.parametrize(("kwargs", "name", "error"), [
     ({"out": np.empty(9)}, "out", ValueError),
     ({"out": np.empty(10, np.float32)}, "out", ValueError),
     ({"average": np.empty(20)[::2]}, "average", ValueError),
@@ -199,10 +204,10 @@ def test_bad_arguments_name_the_parameter_and_change_nothing(kwargs, name, error
 def test_a_target_overlapping_the_parameters_is_refused():
     x = np.zeros(10)
     opt = adamopt.Adam(x)
-    with pytest.raises(ValueError, match="'out'.*overlap"):
+    with pytest.raises(ValueError, match=r"'out'.*overlap"):
         opt._post(out=x)
-    with pytest.raises(ValueError, match="'average'.*overlap"):
-        buffer = np.zeros(10)
+    buffer = np.zeros(10)
+    with pytest.raises(ValueError, match=r"'average'.*overlap"):
         opt._post(average=buffer, out=buffer)
 
 
@@ -214,7 +219,8 @@ def test_an_array_resized_between_steps_is_refused_and_nothing_changes():
     out.resize(5, refcheck=False)
     with pytest.raises(ValueError, match="'out' array of the post-pass"):
         opt.step(np.ones(10))
-    assert (x == 0.0).all() and opt.t == 0
+    assert (x == 0.0).all()
+    assert opt.t == 0
 
 
 def test_a_gradient_overlapping_a_target_is_refused():
@@ -224,7 +230,8 @@ def test_a_gradient_overlapping_a_target_is_refused():
     opt._post(out=out)
     with pytest.raises(ValueError, match="overlaps"):
         opt.step(out)
-    assert (x == 0.0).all() and (out == 1.0).all()
+    assert (x == 0.0).all()
+    assert (out == 1.0).all()
 
 
 def test_the_copy_out_array_is_replaced_alone():
@@ -235,8 +242,9 @@ def test_the_copy_out_array_is_replaced_alone():
     opt._post_out = second
     opt.step(np.ones(10))
     assert opt._post_out is second
-    assert (second == -0.5).all() and (x == -0.5).all()
-    with pytest.raises(ValueError, match="'out'.*overlap"):
+    assert (second == -0.5).all()
+    assert (x == -0.5).all()
+    with pytest.raises(ValueError, match=r"'out'.*overlap"):
         opt._post_out = x
     assert opt._post_out is second
 
