@@ -305,7 +305,10 @@ def _same_value(a, b):
     if callable(a) or callable(b):
         return a is b or (type(a) is type(b) and getattr(a, "to_config", None) is not None
                           and a.to_config() == b.to_config())
-    return a == b
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):   # arrays or other values of a corrupted state
+        return False
 
 
 def _minimize(cls, owner, fun, x0, args, jac, callback, hess, hessp, bounds, constraints,

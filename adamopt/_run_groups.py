@@ -273,10 +273,19 @@ class Parts:
     def _run_smoothed_gradient(self, grad):
         """What the ``gtol`` test measures: each array's own (its group's
         smoothing and scale), gathered into one vector like ``x``."""
+        return self._gathered(grad, "_run_smoothed_gradient")
+
+    def _run_gradient(self, grad):
+        """What the ``gtol`` test of a deterministic run measures: each
+        part's gradient at x (with its coupled decay), gathered like ``x``."""
+        return self._gathered(grad, "_run_gradient")
+
+    def _gathered(self, grad, hook):
+        """The members' ``hook(gradient part)`` gathered into one vector."""
         g = np.asarray(grad)
         if g.shape != self.params.shape:
             return g, 1.0, False
-        found = [m._run_smoothed_gradient(g[a:b])
+        found = [getattr(m, hook)(g[a:b])
                  for m, (a, b) in zip(self._members, self._runs, strict=True)]
         out, owned = self._smoothed, all(own for _, _, own in found)
         scales = {scale for _, scale, _ in found}

@@ -45,8 +45,8 @@ def _array(value, where, owner):
     aligned and writeable; contiguous or not (a view is updated in place)."""
     if not isinstance(value, np.ndarray):
         raise TypeError(
-            f"The {where!r} parameter of {owner} must be a NumPy array of float32 or "
-            f"float64 (it is updated in place). Got {check.show(value)} instead.")
+            f"The 'params' parameter of {owner} must hold NumPy arrays of float32 or "
+            f"float64 (updated in place); its entry {where} is {check.show(value)} instead.")
     if value.flags.c_contiguous or value.flags.f_contiguous:
         return check.params_array(value, owner) if where == "params" else _named(
             check.params_array, value, where, owner)
