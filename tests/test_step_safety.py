@@ -277,6 +277,23 @@ def _snapshot(opt):
                                   for k, v in opt.state_dict().items()}
 
 
+def _refused_steps(opt, grads, state_name):
+    """Step with each gradient of ``grads``: a refused step changes nothing,
+    and the parameters and the state ``state_name`` stay finite after each.
+    Returns how many steps were refused."""
+    refused = 0
+    for g in grads:
+        before = _snapshot(opt)
+        try:
+            opt.step(g)
+        except GradientValueError:
+            refused += 1
+            assert _snapshot(opt) == before
+        assert np.isfinite(opt.params).all()
+        assert np.isfinite(opt.state_dict()[state_name]).all()
+    return refused
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_adagrad_sum_that_would_overflow_is_refused(dtype):
     """Two gradients near the square root of the dtype's maximum (1e154 in
@@ -304,17 +321,7 @@ def test_sgd_momentum_near_the_maximum_never_overflows(dtype, nesterov):
     x = np.zeros(4, dtype)
     opt = adamopt.SGD(x, lr=1.0, momentum=0.9, nesterov=nesterov)
     g = np.full(4, top / 16, dtype)
-    refused = 0
-    for _ in range(20):
-        before = _snapshot(opt)
-        try:
-            opt.step(g)
-        except GradientValueError:
-            refused += 1
-            assert _snapshot(opt) == before
-        assert np.isfinite(x).all()
-        assert np.isfinite(opt.state_dict()["momentum_buffer"]).all()
-    assert refused > 0
+    assert _refused_steps(opt, [g] * 20, "momentum_buffer") > 0
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -463,17 +470,8 @@ def test_rmsprop_momentum_buffer_never_overflows():
     or refused with nothing changed, and x and the buffer stay finite."""
     x = np.zeros(2, np.float32)
     opt = adamopt.RMSprop(x, lr=1.0, alpha=0.0, eps=1e-30, centered=True, momentum=0.99)
-    refused = 0
-    for _ in range(200):
-        before = _snapshot(opt)
-        try:
-            opt.step(np.full(2, opt._grad_limit(), np.float32))
-        except GradientValueError:
-            refused += 1
-            assert _snapshot(opt) == before
-        assert np.isfinite(x).all()
-        assert np.isfinite(opt.state_dict()["momentum_buffer"]).all()
-    assert refused > 0
+    grads = (np.full(2, opt._grad_limit(), np.float32) for _ in range(200))
+    assert _refused_steps(opt, grads, "momentum_buffer") > 0
 
 
 def test_rmsprop_loaded_momentum_buffer_too_large_for_lr_is_refused():
@@ -554,17 +552,8 @@ def test_radam_rectified_steps_stay_finite_near_the_maximum():
     x = opt.params
     x[:] = 0.5 * top
     opt.load_state_dict(opt.state_dict())   # (re-examined: x changed)
-    refused = 0
-    for sign in [-1.0, 1.0] * 10:
-        before = _snapshot(opt)
-        try:
-            opt.step(np.full(3, sign * 1e100))
-        except GradientValueError:
-            refused += 1
-            assert _snapshot(opt) == before
-        assert np.isfinite(x).all()
-        assert np.isfinite(opt.state_dict()["m"]).all()
-    assert refused > 0
+    grads = [np.full(3, sign * 1e100) for sign in [-1.0, 1.0] * 10]
+    assert _refused_steps(opt, grads, "m") > 0
 
 
 def test_every_algorithm_declares_an_overflow_guard():
