@@ -105,6 +105,7 @@ cdef void _seg_check_range(SegJob* j, Py_ssize_t begin, Py_ssize_t end) noexcept
     cdef Py_ssize_t k = _seg_find(j, begin), lo, hi, b, bend
     cdef Segment* seg
     cdef bint bad = False
+    cdef double total
     while k < j.nseg and j.segs[k].start < end and not bad:
         seg = &j.segs[k]
         lo = max(begin, seg.start) - seg.start
@@ -116,15 +117,22 @@ cdef void _seg_check_range(SegJob* j, Py_ssize_t begin, Py_ssize_t end) noexcept
                 b = (lo + NORM_BLOCK - 1) // NORM_BLOCK
                 while b * NORM_BLOCK < hi and not bad:
                     bend = min((b + 1) * NORM_BLOCK, seg.n)
-                    bad = j.check and _seg_bad(j, seg, b * NORM_BLOCK, bend)
                     if seg.is64:
-                        j.sums[seg.block0 + b] = j.table.sumsq64(
+                        total = j.table.sumsq64(
                             <const double*>(seg.g + b * NORM_BLOCK * 8), bend - b * NORM_BLOCK,
                             seg.s.clamp)
                     else:
-                        j.sums[seg.block0 + b] = j.table.sumsq32(
+                        total = j.table.sumsq32(
                             <const float*>(seg.g + b * NORM_BLOCK * 4), bend - b * NORM_BLOCK,
                             seg.s.clamp)
+                    j.sums[seg.block0 + b] = total
+                    # The sum of the unclamped squares below limit**2 proves
+                    # every |g| below the limit: the check's scan is then not
+                    # needed (it runs for NaN, infinity, a large element, a
+                    # clamp or coupled decay, whose effective gradient differs).
+                    if j.check and not (total < seg.limit * seg.limit and not seg.coupled
+                                        and seg.s.clamp == INFINITY):
+                        bad = _seg_bad(j, seg, b * NORM_BLOCK, bend)
                     b += 1
         k += 1
     if bad:

@@ -429,6 +429,26 @@ def test_a_bad_gradient_in_the_last_array_leaves_the_first_untouched():
     _unchanged(opt, x, y)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("bad", ["over the limit", "nan", "inf"])
+def test_clipping_by_norm_still_refuses_a_gradient_the_check_refuses(dtype, bad):
+    # With max_grad_norm the check's scan is skipped on a block whose sum of
+    # squares proves every element below the limit: a block with one element
+    # just over it (or non-finite) must still be refused, and change nothing.
+    limit = _kernels.GRAD_LIMIT_FLOAT64 if dtype == np.float64 else _kernels.GRAD_LIMIT_FLOAT32
+    value = {"over the limit": np.nextafter(dtype(limit), dtype(np.inf)), "nan": np.nan,
+             "inf": np.inf}[bad]
+    x = np.ones(5000, dtype=dtype)
+    opt = _cls(_registry.get("adam"))(x, lr=1e-3, max_grad_norm=1.0)
+    g = np.full(5000, 1e-3, dtype=dtype)
+    g[4321] = value
+    before = pickle.dumps(opt.state_dict())
+    with pytest.raises(ValueError, match=name("grad")):
+        opt.step(g)
+    np.testing.assert_array_equal(x, 1.0)
+    assert pickle.dumps(opt.state_dict()) == before
+
+
 def test_the_same_array_twice_is_refused():
     Adam = _cls(_registry.get("adam"))
     x = np.zeros(3)
