@@ -54,7 +54,7 @@ KINDS = ("ema", "polyak")
 
 #: Their numpydoc entries (the classes' Parameters, the methods' Options).
 DOCS = {
-    "average": ("{None, 'ema', 'polyak'}", """Keep an average of the iterates, updated after each step:
+    "average": ("{None, 'ema', 'polyak'}", """Keep an average of the iterates, updated each step:
 ``"ema"`` the bias-corrected exponential moving average of Kingma & Ba
 (section 7.2), ``"polyak"`` the uniform average from ``average_start`` on
 (Polyak & Juditsky 1992); None: off.  The classes expose it as
