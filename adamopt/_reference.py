@@ -378,14 +378,14 @@ def averaged(iterates, kind, *, decay=0.999, start=0):
     """
     dtype = iterates[0].dtype
     xs = [np.asarray(x, dtype=np.float64) for x in iterates]
-    T = len(xs) - 1
+    last = len(xs) - 1
     if kind == "ema":
-        if T == 0:
+        if last == 0:
             return xs[0].astype(dtype)
         ema = np.zeros_like(xs[0])
         for x in xs[1:]:
             ema = decay * ema + (1.0 - decay) * x
-        return (ema / (1.0 - decay ** T)).astype(dtype)
-    if T < start:
+        return (ema / (1.0 - decay ** last)).astype(dtype)
+    if last < start:
         return xs[-1].astype(dtype)
     return np.mean(xs[start:], axis=0).astype(dtype)

@@ -89,13 +89,16 @@ def test_separate_pass_matches_the_oracle(how, dtype):
 def test_off_by_default_and_read_only():
     x = np.zeros(10)
     opt = adamopt.Adam(x)
-    assert opt.averaged is None and opt.average is None and "step" not in vars(opt)
+    assert opt.averaged is None
+    assert opt.average is None
+    assert "step" not in vars(opt)
     opt = adamopt.Adam(x, average="polyak")
     np.testing.assert_array_equal(opt.averaged, x)   # before any step: x0
     with pytest.raises(ValueError):
         opt.averaged[0] = 1.0
     opt.average = None
-    assert opt.averaged is None and "step" not in vars(opt)
+    assert opt.averaged is None
+    assert "step" not in vars(opt)
 
 
 @pytest.mark.parametrize(("name", "value", "exc"), [
@@ -142,7 +145,8 @@ def test_state_dict_and_pickle_resume_bitwise(structure):
     x_again[...] = x_first      # a state dict holds the state, not the parameters
     again.average = "ema"       # the state's settings replace these
     again.load_state_dict(saved)
-    assert again.average == "polyak" and again.average_start == 4
+    assert again.average == "polyak"
+    assert again.average_start == 4
     restored = pickle.loads(pickle.dumps(first)) if not structure else None
     for g in grads[10:]:
         step(again, g)
