@@ -13,10 +13,10 @@ import inspect
 
 import numpy as np
 
-from . import _betas, _structure
+from . import _averaging, _betas, _structure
 from . import _validation as check
 from ._kernels import Core
-from ._method_doc import _OPTIONS_DOC, CLIP_DOC
+from ._method_doc import _OPTIONS_DOC, AVERAGE_DOC, CLIP_DOC
 from ._optimizers import _CHECKS, _Checked, _finite_max, _Optimizer
 from ._registry import COMMON, Algorithm, Hyperparameter
 
@@ -55,7 +55,7 @@ _FLAGS = r"""
         RMSprop).  ``False``
         skips the check (one read of the gradient) as SciPy's ``check_finite``
         does; a NaN then propagates into the parameters and the state.
-""" + CLIP_DOC
+""" + CLIP_DOC + AVERAGE_DOC
 
 #: What the check of an algorithm that squares the gradient adds.
 _SQUARED = (" and small enough that its square cannot overflow the state\n"
@@ -150,7 +150,8 @@ def assemble_method_doc(summary, equations, options, gtol, references, schedule_
     """The docstring of a SciPy method: its summary, its update equations, the
     shared parameters, its own options (numpydoc entries) then the shared
     ones, what its ``gtol`` test measures, and its references."""
-    doc = (_OPTIONS_DOC.replace("{options}", options.strip("\n")).replace("{clip}", CLIP_DOC)
+    doc = (_OPTIONS_DOC.replace("{options}", options.strip("\n"))
+           .replace("{clip}", CLIP_DOC + AVERAGE_DOC)
            .replace("{schedule_extra}", schedule_extra).replace("{gtol}", gtol))
     return summary + equations + doc + references
 
@@ -197,7 +198,8 @@ def _signature(a):
     params += [P(h.name, P.KEYWORD_ONLY, default=h.default) for h in a.hyperparameters]
     params += [P(name, P.KEYWORD_ONLY, default=default) for name, default
                in (("maximize", False), ("schedule", None), ("check_finite", True),
-                   ("max_grad_norm", None), ("max_grad_value", None))]
+                   ("max_grad_norm", None), ("max_grad_value", None),
+                   *_averaging.DEFAULTS.items())]
     return inspect.Signature(params)
 
 

@@ -15,6 +15,23 @@ CLIP_DOC = r"""    max_grad_norm : float, optional
         applies to the gradient as given, before clipping.
 """
 
+
+
+def _average_doc():
+    from ._averaging import DEFAULTS, DOCS
+    out = ""
+    for name, (kind, text) in DOCS.items():
+        default = DEFAULTS[name]
+        shown = "optional" if default is None else f"default: {default!r}"
+        body = "\n".join("        " + line for line in text.split("\n"))
+        out += f"    {name} : {kind}, {shown}\n{body}\n"
+    return out
+
+
+#: The iterate-averaging options (the classes' and the methods'), written once
+#: from `adamopt._averaging.DOCS`.
+AVERAGE_DOC = _average_doc()
+
 _OPTIONS_DOC = r"""
     Parameters
     ----------

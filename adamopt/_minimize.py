@@ -637,6 +637,7 @@ def _finish(run):
     if run.estimated:
         message += ESTIMATED_NOTE
     result = _result(run, message)
+    _averaged_result(run, result)
     if monitor is not None and run.history:
         result["history"] = monitor.history()
     return result
@@ -709,6 +710,34 @@ def _result(run, message):
         if not result.success:      # as SciPy's methods do with disp=True
             _warn(message, OptimizeWarning)
     return result
+
+
+def _averaged_result(run, result):
+    """With iterate averaging (the ``average`` option, or an algorithm whose
+    state holds an averaged point): ``x`` becomes the averaged point, and
+    ``x_last``, ``fun_last``, ``jac_last`` keep the last iterate's.  ``fun``
+    and ``jac`` are evaluated at the averaged point: without ``batches`` the
+    objective itself; with ``batches`` on the batch the run had drawn next
+    (one minibatch's value, as ``fun`` always is then); NaN and None when no
+    batch is left, ``maxfev`` allows no more calls, or the run faulted."""
+    point = run.opt._averaged_point()
+    if point is None:
+        return
+    result["x_last"], result["fun_last"], result["jac_last"] = (result.x, result.fun,
+                                                                 result.jac)
+    if run.status in (4, 5):
+        return      # a fault: the last good iterate, not an average that saw the fault
+    xa = np.array(point, copy=True).reshape(run.x.shape)
+    result["x"], result["fun"], result["jac"] = xa, math.nan, None
+    batch = () if run.batches is None else run.pending
+    if batch is None or (run.maxfev is not None and run.calls[0] + run.cost > run.maxfev):
+        return
+    batch = batch if type(batch) is tuple else (batch,)
+    f, g = run.evaluate(xa.copy(), batch, xa.copy())
+    result["fun"] = float(f)
+    result["jac"] = _jac_array(g, xa, run.owner)
+    result["nfev"], result["njev"] = run.calls[0], run.calls[1]
+    result["success"] = result.success and math.isfinite(result.fun)
 
 
 def _jac_array(g, x, owner):

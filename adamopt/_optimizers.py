@@ -12,9 +12,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from . import _betas
+from . import _averaging, _betas
 from . import _validation as check
-from ._kernels import MAX_STEPS
+from ._kernels import MAX_STEPS, Core
 
 #: Any callable of the step number t (from 1) -> value: a learning rate, a
 #: multiplier or a weight decay (an `adamopt.Schedule` is one; so is a lambda).
@@ -50,6 +50,7 @@ _CHECKS = {
     "decoupled_weight_decay": check.boolean,
     "max_grad_norm": check.optional_positive,
     "max_grad_value": check.optional_positive,
+    **_averaging.CHECKS,
 }
 
 #: The clipping options (every class's, beside the declared hyperparameters).
@@ -259,6 +260,175 @@ class _Optimizer:
         """Number of steps taken so far."""
         return self._t
 
+    # -- iterate averaging (adamopt._averaging) ------------------------------------------
+
+    _avg_kind: str | None = None
+    _avg_decay: float = 0.999       # (_averaging.DEFAULTS)
+    _avg_start: int = 0
+    #: The averages (one array per array stepped), None until the first use.
+    _avg: list | None = None
+    #: Whether the core's post stage holds the average (``_post``).
+    _avg_posted = False
+
+    @property
+    def average(self) -> str | None:
+        """The iterate average kept (``"ema"``, ``"polyak"``) or None.  Setting
+        it restarts the average at the current parameters."""
+        return self._avg_kind
+
+    @average.setter
+    def average(self, value: str | None) -> None:
+        kind = _averaging.check_kind(value, "average", type(self).__name__)
+        self._avg_kind, self._avg = kind, None
+        if self._avg_posted:
+            self._post()
+        if kind is None:
+            self.__dict__.pop("step", None)
+        else:   # this instance's step then updates the average (nothing when off)
+            self.__dict__["step"] = self._averaging_step
+
+    @property
+    def average_decay(self) -> float:
+        """The decay of ``average="ema"``, in (0, 1)."""
+        return self._avg_decay
+
+    @average_decay.setter
+    def average_decay(self, value: float) -> None:
+        self._avg_decay = _averaging.check_decay(value, "average_decay", type(self).__name__)
+
+    @property
+    def average_start(self) -> int:
+        """The first iterate of ``average="polyak"`` (a step count)."""
+        return self._avg_start
+
+    @average_start.setter
+    def average_start(self, value: int) -> None:
+        self._avg_start = _averaging.check_start(value, "average_start", type(self).__name__)
+
+    def _avg_targets(self):
+        """The arrays averaged: the parameters (each array of a structure)."""
+        if self._structured():
+            return [m._x for m in self._segments.members]
+        return [self._x]
+
+    def _avg_arrays(self):
+        if self._avg is None:
+            self._avg = [x.copy(order="K") for x in self._avg_targets()]
+        return self._avg
+
+    def _post(self, lower=None, upper=None, before=None, average=None, out=None, c=1.0):
+        # The post stage always carries this optimizer's average (when on and
+        # the step is the one-array pass), whatever else the caller sets.
+        if average is None and self._avg_kind is not None and self._avg_in_pass():
+            average, c = self._avg_arrays()[0], self._post_c
+        Core._post(self, lower, upper, before, average, out, c)
+        self._avg_posted = average is not None
+
+    _post.__doc__ = Core._post.__doc__
+
+    def _avg_in_pass(self):
+        return self._segments is None and getattr(self, "_fused_pass", True)
+
+    def _averaging_step(self, grad):
+        """One step (the class's ``step``), then the average's update: in the
+        step's own pass when it is the one-array pass, else in a NumPy pass."""
+        t = self._t + 1
+        c = _averaging.weight(self._avg_kind, self._avg_decay, self._avg_start, t)
+        arrays = self._avg_arrays()
+        if self._avg_in_pass():
+            if not self._avg_posted:
+                Core._post(self, average=arrays[0], c=c)
+                self._avg_posted = True
+            self._post_c = c
+            return type(self).step(self, grad)
+        out = type(self).step(self, grad)
+        if self._t == t:
+            for a, x in zip(arrays, self._avg_targets(), strict=True):
+                _averaging.update(a, x, c)
+        return out
+
+    def _averaged_point(self):
+        """The averaged parameters (an array, or the structure's arrays in a
+        list), or the state array named by the declaration's ``averaged``
+        field (the schedule-free methods), or None."""
+        name = getattr(getattr(self, "_DECLARATION", None), "averaged", None)
+        if name is not None:
+            return self._state_arrays().get(name)
+        if self._avg_kind is None:
+            return None
+        arrays = self._avg_arrays()
+        return arrays if self._structured() else arrays[0]
+
+    @property
+    def averaged(self) -> Any:
+        """The averaged parameters (``average``), read-only, shaped like
+        ``params`` (the same structure for a list or dict), or None when off.
+        Before the first step: the initial parameters."""
+        point = self._averaged_point()
+        if point is None:
+            return None
+        if not isinstance(point, list):
+            return _averaging.readonly(point)
+        views = [_averaging.readonly(a) for a in point]
+        return _averaging.like(self._segments.params, views)
+
+    def _avg_state(self):
+        """The averaging entries of a state dict (none when off)."""
+        if self._avg_kind is None:
+            return {}
+        out = {key: getattr(self, key) for key in _averaging.DEFAULTS}
+        arrays = [a.copy(order="K") for a in self._avg_arrays()]
+        out["averaged"] = arrays if self._structured() else arrays[0]
+        return out
+
+    def _avg_checked(self, state, owner):
+        """Split the averaging entries off ``state``, checked: return (the
+        rest, what `_avg_apply` applies)."""
+        keys = (*_averaging.DEFAULTS, "averaged")
+        mine = {k: state[k] for k in keys if k in state}
+        rest = {k: v for k, v in state.items() if k not in keys}
+        if not mine:
+            return rest, None
+        settings = {k: _averaging.CHECKS[k](mine.get(k, getattr(self, k)), k, owner)
+                    for k in _averaging.DEFAULTS}
+        arrays = None
+        if "averaged" in mine:
+            if settings["average"] is None:
+                raise ValueError(f"The state given to {owner} has an 'averaged' entry "
+                                 f"but average=None.")
+            given = mine["averaged"]
+            given = list(given) if isinstance(given, (list, tuple)) else [given]
+            targets = self._avg_targets()
+            if len(given) != len(targets):
+                raise ValueError(f"The 'averaged' entry of the state given to {owner} "
+                                 f"holds {len(given)} arrays; the parameters are "
+                                 f"{len(targets)}.")
+            arrays = []
+            for a, x in zip(given, targets, strict=True):
+                if not (isinstance(a, np.ndarray) and a.shape == x.shape
+                        and a.dtype == x.dtype and np.isfinite(a).all()):
+                    raise ValueError(
+                        f"The 'averaged' entry of the state given to {owner} must hold "
+                        f"finite arrays of shape {x.shape} and dtype {x.dtype}. Got "
+                        f"{check.show(a)} instead.")
+                arrays.append(a)
+        return rest, (settings, arrays)
+
+    def _avg_apply(self, found):
+        if found is None:
+            if self._avg_kind is not None:
+                self._avg = None     # restarts at the loaded parameters
+            return
+        settings, arrays = found
+        self.average_decay = settings["average_decay"]
+        self.average_start = settings["average_start"]
+        if settings["average"] != self._avg_kind:
+            self.average = settings["average"]
+        self._avg = None
+        if arrays is not None:
+            for a, value in zip(self._avg_arrays(), arrays, strict=True):
+                np.copyto(a, value)
+
     # == The run driver's protocol (adamopt._driven.Driven) ======================
     # Everything `adamopt._minimize` uses of an optimizer class besides the
     # public API (construction, t, step, state_dict, load_state_dict).
@@ -453,6 +623,8 @@ class _Optimizer:
         out = {key: getattr(self, key) for key in self._SAVED_HYPERPARAMETERS}
         out.update(schedule=self._schedule, check_finite=bool(self._check_finite))
         out.update((key, value) for key in _CLIP if (value := getattr(self, key)) is not None)
+        if self._avg_kind is not None:
+            out.update((key, getattr(self, key)) for key in _averaging.DEFAULTS)
         return out
 
     def _state_arrays(self):
@@ -474,13 +646,14 @@ class _Optimizer:
         ``numpy.savez(f, **state)``.
         """
         if self._structured():
-            return _structure().state_dict(self)
+            return {**_structure().state_dict(self), **self._avg_state()}
         out = {"algorithm": self._algorithm, "t": int(self._t)}
         out.update((key, a.copy(order="K")) for key, a in self._state_arrays().items())
         out.update((key, float(getattr(self, "_" + key))) for key in self._STATE_SCALARS)
         out.update(self._hyperparameters())
         out.update((key, value) for key in _CLIP
                    if (value := getattr(self, key)) is not None)
+        out.update(self._avg_state())
         return out
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -495,9 +668,16 @@ class _Optimizer:
         values or unknown keys raises `ValueError` (`TypeError` for wrong
         types) and leaves the optimizer untouched.
         """
+        owner = f"{type(self).__name__}.load_state_dict"
+        if isinstance(state, Mapping):
+            state, averaging = self._avg_checked(state, owner)
+        else:
+            averaging = None
         if self._structured():
-            return _structure().load_state_dict(self, state)
-        self._apply_state(*self._checked_state(state, f"{type(self).__name__}.load_state_dict"))
+            _structure().load_state_dict(self, state)
+        else:
+            self._apply_state(*self._checked_state(state, owner))
+        self._avg_apply(averaging)
 
     def _apply_state(self, t, arrays, scalars, hyper):
         """Apply a state checked by `_checked_state`."""

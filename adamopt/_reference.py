@@ -363,3 +363,29 @@ def radam(x, g, state, t, *, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=
     else:
         x = x - lr * m / bc1
     return x.astype(dtype), {"m": m.astype(dtype), "v": v.astype(dtype)}
+
+
+def averaged(iterates, kind, *, decay=0.999, start=0):
+    r"""The iterate average of ``iterates`` :math:`x_0, x_1, \dots, x_T` (a
+    list of arrays, :math:`x_0` the initial point), by its textbook formula,
+    in float64, rounded to the iterates' dtype at the end.
+
+    ``"ema"``: Kingma & Ba (2015) section 7.2, :math:`\bar x_t = \beta \bar
+    x_{t-1} + (1 - \beta) x_t` from :math:`\bar x_0 = 0`, bias-corrected:
+    :math:`\bar x_T / (1 - \beta^T)` (:math:`x_0` when :math:`T = 0`).
+    ``"polyak"``: the mean of :math:`x_s, \dots, x_T`, :math:`s` = ``start``
+    (:math:`x_T` when :math:`T < s`).
+    """
+    dtype = iterates[0].dtype
+    xs = [np.asarray(x, dtype=np.float64) for x in iterates]
+    last = len(xs) - 1
+    if kind == "ema":
+        if last == 0:
+            return xs[0].astype(dtype)
+        ema = np.zeros_like(xs[0])
+        for x in xs[1:]:
+            ema = decay * ema + (1.0 - decay) * x
+        return (ema / (1.0 - decay ** last)).astype(dtype)
+    if last < start:
+        return xs[-1].astype(dtype)
+    return np.mean(xs[start:], axis=0).astype(dtype)

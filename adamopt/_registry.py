@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 #: The options every class and method has besides its declared hyperparameters.
-COMMON = ("maximize", "schedule", "check_finite", "max_grad_norm", "max_grad_value")
+COMMON = ("maximize", "schedule", "check_finite", "max_grad_norm", "max_grad_value",
+          "average", "average_decay", "average_start")
 
 
 @dataclass(frozen=True)

@@ -259,6 +259,16 @@ class Parts:
     def param_groups(self):
         return self._opt.param_groups
 
+    def _averaged_point(self):
+        """The groups' averaged point (``average``) gathered like ``x``, or None."""
+        inner = self._opt._averaged_point()
+        if inner is None:
+            return None
+        out = np.empty_like(self.params)
+        for a, (lo, hi) in zip(inner, self._runs, strict=True):
+            out[lo:hi] = a
+        return out
+
     def _views(self, g):
         return [[g[a:b] for a, b in part.runs] for part in self.parts]
 

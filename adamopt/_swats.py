@@ -20,6 +20,7 @@ from ._derive import assemble_method_doc as _method_doc
 from ._derive import betas_entry as _betas_entry
 from ._derive import least_squares_example as _least_squares_example
 from ._kernels import MAX_STEPS, _raise_step_cap
+from ._method_doc import AVERAGE_DOC
 from ._minimize import _minimize
 from ._optimizers import StepFunction, _Checked
 
@@ -166,7 +167,7 @@ class SWATS(Adam):
         A multiplier :math:`\eta_t` of the learning rate (both phases).
     check_finite : bool, default: True
         Check each gradient before it touches the state (as `adamopt.Adam`).
-
+""" + AVERAGE_DOC + r"""
     Attributes
     ----------
     params : numpy.ndarray
@@ -232,10 +233,13 @@ class SWATS(Adam):
     def __init__(self, params: npt.NDArray[np.floating], *, lr: float | StepFunction = 1e-3,
                  beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
                  weight_decay: float = 0.0, switch_tol: float = 1e-9, maximize: bool = False,
-                 schedule: StepFunction | None = None, check_finite: bool = True) -> None:
+                 schedule: StepFunction | None = None, check_finite: bool = True,
+                 average: str | None = None, average_decay: float = 0.999,
+                 average_start: int = 0) -> None:
         super().__init__(params, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
                          weight_decay=weight_decay, amsgrad=False, maximize=maximize,
-                         schedule=schedule, check_finite=check_finite)
+                         schedule=schedule, check_finite=check_finite, average=average,
+                         average_decay=average_decay, average_start=average_start)
         self.switch_tol = switch_tol
         self._sgd = _SGDPhase(self._x, lr=0.0, momentum=self._beta1)
         # Scratch of the switch test, in float64 (its dot products are taken
