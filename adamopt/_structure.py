@@ -423,7 +423,10 @@ def placeholder(params, cls, owner):
     if not cls._STRUCTURES:
         raise TypeError(
             f"The 'params' parameter of {owner} must be one NumPy array of float32 or "
-            f"float64 ({owner} steps one array). Got {check.show(params)} instead.")
+            f"float64 ({owner} steps one array: its switch to SGD is decided on the whole "
+            f"parameter vector; for several arrays step adamopt.ravel's flat vector, "
+            f"x, unravel = adamopt.ravel(params), and read unravel(x)). Got "
+            f"{check.show(params)} instead.")
     _, groups = parse(params, cls, owner)
     arrays = [a for g in groups for a in g["arrays"]]
     dtype = np.float32 if any(a.dtype == np.float32 for a in arrays) else np.float64

@@ -512,10 +512,28 @@ def test_any_structure_steps_each_array_as_one(sizes, dtypes, skips, a):
         np.testing.assert_array_equal(v, single.params)
 
 
-def test_swats_takes_one_array():
+@pytest.mark.parametrize("params", [[np.zeros(3)], {"W": np.zeros(3)},
+                                    [{"params": [np.zeros(3)]}]], ids=["list", "dict", "groups"])
+def test_swats_takes_one_array_and_points_to_ravel(params):
     from adamopt import SWATS
-    with pytest.raises(TypeError, match=expect(name("params"), "SWATS", "one")):
-        SWATS([np.zeros(3)])
+    with pytest.raises(TypeError, match=expect(name("params"), "SWATS", "one", "ravel")):
+        SWATS(params)
+
+
+def test_swats_on_ravels_vector_is_swats_on_the_concatenated_arrays():
+    from adamopt import SWATS, ravel
+    arrays = _arrays(np.float64)
+    x, unravel = ravel(arrays)
+    flat = np.concatenate([v.ravel() for v in arrays.values()])
+    opt, ref = SWATS(x, lr=1e-2, switch_tol=1e-3), SWATS(flat, lr=1e-2, switch_tol=1e-3)
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        g = {k: rng.standard_normal(v.shape) for k, v in arrays.items()}
+        opt.step(unravel.ravel(g))
+        ref.step(np.concatenate([v.ravel() for v in g.values()]))
+    np.testing.assert_array_equal(x, flat)
+    assert opt.switched_at == ref.switched_at
+    np.testing.assert_array_equal(unravel(x)["b1"], flat[-4:])
 
 
 def test_a_scipy_method_clips_with_max_grad_norm():
