@@ -309,10 +309,15 @@ def main(argv=None):
                         help="time Adam on many arrays (1000 x 1000, 100 x 10000) against "
                              "one array and torch fused, and max_grad_norm against no "
                              "clipping, instead (adamopt._bench_groups)")
+    parser.add_argument("--threads", type=int, nargs="+", metavar="K", default=[1],
+                        help="with --structures: the thread counts of adamopt and PyTorch, "
+                             "a table each (default 1)")
     args = parser.parse_args(argv)
     if args.structures:
+        if min(args.threads) < 1:
+            parser.error(f"--threads must be at least 1; got {min(args.threads)}")
         from . import _bench_groups
-        _bench_groups.run(args.dtypes, args.repeats)
+        _bench_groups.run(args.dtypes, args.repeats, threads=args.threads)
         return
     if min(args.sizes) < 1:
         parser.error(f"--sizes must be at least 1; got {min(args.sizes)}")

@@ -420,6 +420,24 @@ cdef class Core:
         if self._h.mu_product == 0.0:
             self._h.mu_product = 1.0
 
+    def _share_state(self, state):
+        """Hold the state arrays ``state`` (MAX_STATE entries, None exactly
+        where this optimizer has none) instead of its own, their values
+        copied in first: the members of a structure keep each state array in
+        one buffer (``adamopt._structure.pool_state``), so a step streams
+        through it in order.  Checked as `_bind` checks; raises `ValueError`
+        with nothing changed."""
+        state = tuple(state)
+        current = (self._s0, self._s1, self._s2, self._s3)
+        if len(state) != MAX_STATE or any((a is None) != (b is None)
+                                          for a, b in zip(state, current)):
+            raise ValueError("the shared state must replace the state arrays one for one")
+        self._bind_arrays(self._x, [self._x] + [a for a in state if a is not None])
+        for a, b in zip(state, current):
+            if a is not None:
+                cnp.PyArray_CopyInto(a, b)
+        self._s0, self._s1, self._s2, self._s3 = state
+
     cdef _bind_arrays(self, cnp.ndarray params, list arrays):
         """Hold ``params``, after checking that every array of ``arrays``
         (the parameters and the state) has its size, dtype and layout, as

@@ -317,14 +317,19 @@ def test_contiguous_ranges_of_one_array_are_groups():
 # -- state ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(("dtype", "clip"), [(np.float64, "max_grad_norm"),
+                                           (np.float32, "max_grad_norm"),
+                                           (np.float64, "max_grad_value")],
+                         ids=["float64-norm", "float32-norm", "float64-value"])
 @pytest.mark.parametrize("a", BY_ALGORITHM)
-def test_a_state_saved_mid_run_continues_bitwise(a):
+def test_a_state_saved_mid_run_continues_bitwise(a, dtype, clip):
     cls = _cls(a)
 
     def make(arrays):
-        return cls(_groups(a, arrays), lr=_lr(a), max_grad_norm=3.0)
+        return cls(_groups(a, arrays), lr=_lr(a), **{clip: 3.0 if clip == "max_grad_norm"
+                                                     else 1.5})
 
-    arrays = _arrays(np.float64)
+    arrays = _arrays(dtype)
     opt = make(arrays)
     rng = np.random.default_rng(7)
     grads = [_grads(rng, arrays, t) for t in range(1, 31)]
@@ -345,6 +350,41 @@ def test_a_state_saved_mid_run_continues_bitwise(a):
                          strict=True):
         for p, q in zip(got, want, strict=True):
             np.testing.assert_array_equal(p, q)
+
+
+@pytest.mark.parametrize("a", BY_ALGORITHM)
+def test_the_state_of_a_structure_is_one_aligned_buffer_per_dtype(a):
+    arrays = {"W": np.ones((3, 5), order="F"), "b": np.ones(7), "c": np.ones(4, np.float32),
+              "d": np.ones((2, 3))}
+    opt = _cls(a)(arrays, lr=_lr(a))
+    members = opt._segments.members
+    for i, state in enumerate(members[0]._state):
+        if state is None:
+            assert all(m._state[i] is None for m in members)
+            continue
+        f64 = [m._state[i] for m in members if m.params.dtype == np.float64]
+        assert all(s.base is f64[0].base for s in f64)
+        for m in members:
+            s = m._state[i]
+            assert s.ctypes.data % 64 == 0
+            assert s.shape == m.params.shape
+            assert s.dtype == m.params.dtype
+            assert s.flags.f_contiguous == m.params.flags.f_contiguous
+            assert s.flags.c_contiguous == m.params.flags.c_contiguous
+
+
+def test_the_shared_state_is_refused_if_it_does_not_replace_one_for_one():
+    from adamopt import Adam
+    opt = Adam(np.ones(3))
+    before = [s.copy() if s is not None else None for s in opt._state]
+    with pytest.raises(ValueError, match="one for one"):
+        opt._share_state([np.zeros(3), None, None, None])
+    with pytest.raises(ValueError, match="size, dtype and memory layout"):
+        opt._share_state([np.zeros(4), np.zeros(4), None, None])
+    for s, b in zip(opt._state, before, strict=True):
+        assert (s is None) == (b is None)
+        if s is not None:
+            np.testing.assert_array_equal(s, b)
 
 
 def test_the_state_dict_has_pytorchs_layout():
@@ -532,10 +572,28 @@ def test_any_structure_steps_each_array_as_one(sizes, dtypes, skips, a):
         np.testing.assert_array_equal(v, single.params)
 
 
-def test_swats_takes_one_array():
+@pytest.mark.parametrize("params", [[np.zeros(3)], {"W": np.zeros(3)},
+                                    [{"params": [np.zeros(3)]}]], ids=["list", "dict", "groups"])
+def test_swats_takes_one_array_and_points_to_ravel(params):
     from adamopt import SWATS
-    with pytest.raises(TypeError, match=expect(name("params"), "SWATS", "one")):
-        SWATS([np.zeros(3)])
+    with pytest.raises(TypeError, match=expect(name("params"), "SWATS", "one", "ravel")):
+        SWATS(params)
+
+
+def test_swats_on_ravels_vector_is_swats_on_the_concatenated_arrays():
+    from adamopt import SWATS, ravel
+    arrays = _arrays(np.float64)
+    x, unravel = ravel(arrays)
+    flat = np.concatenate([v.ravel() for v in arrays.values()])
+    opt, ref = SWATS(x, lr=1e-2, switch_tol=1e-3), SWATS(flat, lr=1e-2, switch_tol=1e-3)
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        g = {k: rng.standard_normal(v.shape) for k, v in arrays.items()}
+        opt.step(unravel.ravel(g))
+        ref.step(np.concatenate([v.ravel() for v in g.values()]))
+    np.testing.assert_array_equal(x, flat)
+    assert opt.switched_at == ref.switched_at
+    np.testing.assert_array_equal(unravel(x)["b1"], flat[-4:])
 
 
 def test_a_scipy_method_clips_with_max_grad_norm():
