@@ -202,7 +202,7 @@ def mlp(n=1000, d=8, h=12, seed=2):
     l2 = 1e-4
 
     def loss(w, Xb, yb):
-        W1, _, w2, _ = unpack(w)
+        w2 = unpack(w)[2]
         hidden, out = forward(w, Xb)
         r = (out - yb) / len(yb)
         value = 0.5 * float(r @ (out - yb)) + 0.5 * l2 * float(w @ w)
