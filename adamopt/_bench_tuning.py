@@ -37,7 +37,13 @@ for every method: common random numbers).  The contenders:
   ``tuning_free=True``, at its defaults, one run per seed;
 * **baselines**: every other registered algorithm (Adam included) at its
   default learning rate and no schedule, which is what "not tuning" means
-  for them (``--no-baselines`` leaves them out).
+  for them (``--no-baselines`` leaves them out);
+* with ``--references``, the PyTorch reference packages' tuning-free
+  optimizers (`REFERENCES`: ``schedulefree``, ``prodigyopt``,
+  ``dadaptation``) at their defaults, in the plain loop of their
+  documentation on the same objective and seeds: a preview of the
+  tuning-free methods before adamopt has them, and a cross-check of
+  adamopt's once it does (the same algorithm should give the same row).
 
 The ratio column is a method's median excess loss over tuned Adam's (below
 1: better than tuned Adam).  `write_results` stores a run as JSON with the
@@ -363,6 +369,49 @@ def candidates(lrs=LRS, baselines=True):
     return out
 
 
+#: The PyTorch reference packages' tuning-free optimizers (``--references``):
+#: (module, class); ``schedule_free`` ones need ``train()``/``eval()``.
+REFERENCES = (("schedulefree", "AdamWScheduleFree"), ("schedulefree", "SGDScheduleFree"),
+              ("prodigyopt", "Prodigy"), ("dadaptation", "DAdaptAdam"))
+
+
+def references():
+    """Candidates of the PyTorch reference packages that are installed (a preview
+    of the tuning-free methods, and a cross-check of adamopt's once registered)."""
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        return []
+    return [Candidate(f"{module}.{name} (defaults)", f"{module}.{name}", "torch-reference")
+            for module, name in REFERENCES if importlib.util.find_spec(module) is not None]
+
+
+def run_reference(problem, candidate, budget, seed):
+    """One run of a PyTorch reference optimizer at its defaults, in the plain
+    loop of its documentation, on the same objective, batches and seed as
+    `run_one`: ``(excess loss at the returned point, gradient evaluations)``."""
+    import importlib
+
+    import torch
+
+    module, name = candidate.algorithm.split(".")
+    fun, batches = problem.objective(seed)
+    x = torch.tensor(problem.x0, dtype=torch.float64, requires_grad=True)
+    opt = getattr(importlib.import_module(module), name)([x])
+    schedule_free = hasattr(opt, "train")
+    if schedule_free:
+        opt.train()
+    view = x.detach().numpy()           # shares memory with x
+    with np.errstate(all="ignore"):
+        for _ in range(budget):
+            batch = () if batches is None else next(batches)
+            x.grad = torch.from_numpy(np.asarray(fun(view, *batch)[1], dtype=np.float64))
+            opt.step()
+    if schedule_free:
+        opt.eval()                      # x becomes the averaged point
+    return problem.excess(x.detach().numpy().copy()), budget
+
+
 # -- running -----------------------------------------------------------------------------
 
 def run_one(problem, candidate, budget, seed):
@@ -391,7 +440,8 @@ def run_problem(problem, cands, budget, seeds):
     """Every candidate on ``problem`` over ``seeds``; the summary rows."""
     runs = []
     for cand in cands:
-        results = [run_one(problem, cand, budget, seed) for seed in seeds]
+        one = run_reference if cand.group == "torch-reference" else run_one
+        results = [one(problem, cand, budget, seed) for seed in seeds]
         excess = [r[0] for r in results]
         median, low, high = _stats(excess)
         runs.append({"label": cand.label, "algorithm": cand.algorithm, "group": cand.group,
@@ -418,10 +468,13 @@ def summarize(runs):
     for r in runs:
         if r["group"] == "adam-grid":
             continue
-        lr = _registry.get(r["algorithm"]).hyperparameter("lr").default
-        rows.append({**r, "method": r["algorithm"],
-                     "config": "defaults" if r["group"] == "tuning-free"
-                     else f"default lr={lr:g}, constant"})
+        if r["group"] == "baseline":
+            lr = _registry.get(r["algorithm"]).hyperparameter("lr").default
+            config = f"default lr={lr:g}, constant"
+        else:
+            config = "defaults" + (" (PyTorch package)" if r["group"] == "torch-reference"
+                                   else "")
+        rows.append({**r, "method": r["algorithm"], "config": config})
     reference = _median(best) if best is not None else math.nan
     for row in rows:
         m = _median(row)
@@ -442,14 +495,17 @@ def _one_blas_thread():
     return threadpool_limits(limits=1, user_api="blas")
 
 
-def run(problems=tuple(PROBLEMS), seeds=5, budget=2000, lrs=LRS, baselines=True, out=print):
-    """Run the benchmark; print a table per problem and the summary; return the results."""
+def run(problems=tuple(PROBLEMS), seeds=5, budget=2000, lrs=LRS, baselines=True, out=print,
+        torch_references=False):
+    """Run the benchmark; print a table per problem and the summary; return the
+    results.  ``torch_references`` adds the installed PyTorch packages of
+    `REFERENCES` at their defaults."""
     with _one_blas_thread():
-        return _run(problems, seeds, budget, lrs, baselines, out)
+        return _run(problems, seeds, budget, lrs, baselines, out, torch_references)
 
 
-def _run(problems, seeds, budget, lrs, baselines, out):
-    cands = candidates(lrs, baselines)
+def _run(problems, seeds, budget, lrs, baselines, out, torch_references):
+    cands = candidates(lrs, baselines) + (references() if torch_references else [])
     free = [a.name for a in tuning_free()]
     out(f"tuning benchmark: {len(problems)} problems, {seeds} seeds, budget {budget} "
         f"gradient evaluations; tuned Adam: lr in {{{', '.join(f'{x:g}' for x in lrs)}}} "
@@ -471,7 +527,9 @@ def _run(problems, seeds, budget, lrs, baselines, out):
     return {"settings": {"seeds": seeds, "budget": budget, "lrs": list(lrs),
                          "schedules": list(SCHEDULES), "warmup_fraction": WARMUP_FRACTION,
                          "batch_size": BATCH_SIZE, "tuning_free": free,
-                         "baselines": baselines},
+                         "baselines": baselines,
+                         "references": [c.algorithm for c in cands
+                                        if c.group == "torch-reference"]},
             "problems": results}
 
 
@@ -483,12 +541,12 @@ def fmt(value):
 def _print_problem(result, out):
     out(f"\n{result['name']}: {result['title']}; {result['parameters']} parameters, "
         f"f* = {result['best']:.6g} ({result['reference']}), {result['seconds']} s")
-    out(f"  {'method':<16} {'configuration':<28} {'median excess':>13} "
+    out(f"  {'method':<30} {'configuration':<28} {'median excess':>13} "
         f"{'[min, max] over seeds':>24} {'/ tuned':>8}")
     for row in result["rows"]:
         spread = f"[{fmt(row['low'])}, {fmt(row['high'])}]"
         ratio = "" if row["ratio"] is None else f"{row['ratio']:.3g}"
-        out(f"  {row['method']:<16} {row['config']:<28} {fmt(row['median']):>13} "
+        out(f"  {row['method']:<30} {row['config']:<28} {fmt(row['median']):>13} "
             f"{spread:>24} {ratio:>8}")
 
 
@@ -496,7 +554,9 @@ def _print_summary(results, out):
     methods = list(dict.fromkeys(r["method"] for p in results for r in p["rows"]
                                  if r["method"] != "adam, tuned"))
     out("\nmedian excess loss / tuned Adam's (below 1: better than tuned Adam)")
-    out(f"  {'problem':<16} " + " ".join(f"{m:>10}" for m in methods))
+    widths = [max(10, len(m)) for m in methods]
+    out(f"  {'problem':<16} " + " ".join(f"{m:>{w}}" for m, w in zip(methods, widths,
+                                                                      strict=True)))
     for p in results:
         by = {r["method"]: r for r in p["rows"]}
         cells = []
@@ -504,7 +564,8 @@ def _print_summary(results, out):
             r = by.get(m)
             cells.append("" if r is None else "diverged" if r["median"] is None
                          else "" if r["ratio"] is None else f"{r['ratio']:.3g}")
-        out(f"  {p['name']:<16} " + " ".join(f"{c:>10}" for c in cells))
+        out(f"  {p['name']:<16} " + " ".join(f"{c:>{w}}" for c, w in zip(cells, widths,
+                                                                          strict=True)))
 
 
 def write_results(path, results, command):
@@ -543,6 +604,10 @@ def _parser():
     parser.add_argument("--baselines", action=argparse.BooleanOptionalAction, default=True,
                         help="also run the other registered algorithms at their default lr "
                              "(default: yes)")
+    parser.add_argument("--references", action="store_true",
+                        help="also run the PyTorch reference packages' tuning-free "
+                             "optimizers at their defaults, when installed (schedulefree, "
+                             "prodigyopt, dadaptation)")
     parser.add_argument("--output", metavar="PATH", default=None,
                         help="also write the results as JSON to PATH, with the date, the "
                              "machine and the command (docs/tuning_results.json is the one "
@@ -565,7 +630,7 @@ def main(argv=None):
     if bad:
         parser.error(f"--lrs must be positive and finite; got {bad[0]}")
     results = run(tuple(dict.fromkeys(args.problems)), args.seeds, args.budget,
-                  tuple(args.lrs), args.baselines)
+                  tuple(args.lrs), args.baselines, torch_references=args.references)
     if args.output is not None:
         argv = sys.argv[1:] if argv is None else ["bench", "--tuning", *argv]
         write_results(args.output, results, ["python", "-m", "adamopt", *argv])

@@ -233,3 +233,23 @@ def test_bench_help_names_the_tuning_flag(capsys):
     with pytest.raises(SystemExit):
         __main__.main(["bench", "--help"])
     assert "--tuning" in capsys.readouterr().out
+
+
+def test_references_are_the_installed_pytorch_packages():
+    pytest.importorskip("torch")
+    names = [c.algorithm for c in _bench_tuning.references()]
+    expected = [f"{m}.{n}" for m, n in _bench_tuning.REFERENCES
+                if __import__("importlib").util.find_spec(m) is not None]
+    assert names == expected
+    assert {c.group for c in _bench_tuning.references()} <= {"torch-reference"}
+
+
+@pytest.mark.parametrize("reference", ["schedulefree.SGDScheduleFree", "prodigyopt.Prodigy"])
+def test_a_reference_runs_the_budget_on_the_same_problem(reference):
+    pytest.importorskip("torch")
+    pytest.importorskip(reference.split(".")[0])
+    problem = _problem("least_squares")
+    cand = _bench_tuning.Candidate(f"{reference} (defaults)", reference, "torch-reference")
+    excess, evaluations = _bench_tuning.run_reference(problem, cand, budget=50, seed=0)
+    assert evaluations == 50
+    assert 0 < excess < problem.full(problem.x0)[0] - problem.best
