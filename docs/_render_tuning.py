@@ -9,6 +9,8 @@ import json
 from pathlib import Path
 
 FORMAT = "adamopt-bench-tuning/1"
+#: What a summary column's header adds to the method's name, by group.
+_SUFFIX = {"baseline": " (default lr)", "torch-reference": " (PyTorch package)"}
 
 
 def _num(value):
@@ -31,12 +33,14 @@ def _provenance(results):
     load = f", load average {load:.2f} when it started" if load is not None else ""
     s = results["settings"]
     free = ", ".join(f"``{name}``" for name in s["tuning_free"]) or "none registered"
+    refs = ", ".join(f"``{name}``" for name in s.get("references", []))
+    refs = f" PyTorch reference packages at their defaults: {refs}." if refs else ""
     return [f"Measured {results['date']} on {machine['cpu']} ({machine['cores']} cores, "
             f"{machine['system']}{load}); {versions}. Command: ``{results['command']}``. "
             f"{s['seeds']} seeds, {s['budget']} gradient evaluations per run, minibatches "
             f"of {s['batch_size']}; tuned Adam's grid: lr in "
             f"{{{', '.join(f'{x:g}' for x in s['lrs'])}}} times "
-            f"{{{', '.join(s['schedules'])}}}. Tuning-free methods: {free}.", ""]
+            f"{{{', '.join(s['schedules'])}}}. Tuning-free methods: {free}.{refs}", ""]
 
 
 def _ratio(row):
@@ -52,8 +56,7 @@ def render_summary(results):
               if r["method"] != "adam, tuned"}
     methods = list(groups)
     header = ["problem", "tuned Adam (excess loss)",
-              *(f"``{m}``" + (" (default lr)" if groups[m] == "baseline" else "")
-                for m in methods)]
+              *(f"``{m}``" + _SUFFIX.get(groups[m], "") for m in methods)]
     body = []
     for p in problems:
         by = {r["method"]: r for r in p["rows"]}
