@@ -283,6 +283,11 @@ def _fmt_time(seconds):
 
 
 def main(argv=None):
+    argv = sys.argv[2:] if argv is None else list(argv)
+    if "--tuning" in argv:      # the tuning benchmark has options of its own
+        from . import _bench_tuning
+        _bench_tuning.main([a for a in argv if a != "--tuning"])
+        return
     parser = argparse.ArgumentParser(
         prog="python -m adamopt bench",
         description="Time one step of adamopt (Adam, or --algorithm) against NumPy, "
@@ -312,6 +317,10 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, nargs="+", metavar="K", default=[1],
                         help="with --structures: the thread counts of adamopt and PyTorch, "
                              "a table each (default 1)")
+    parser.add_argument("--tuning", action="store_true",
+                        help="compare tuned Adam with the tuning-free methods on six "
+                             "problems instead (adamopt._bench_tuning; python -m adamopt "
+                             "bench --tuning --help for its options)")
     args = parser.parse_args(argv)
     if args.structures:
         if min(args.threads) < 1:
@@ -328,8 +337,7 @@ def main(argv=None):
     rows = run(args.sizes, args.dtypes, args.repeats, args.target, algorithm=args.algorithm)
     if args.output is not None:
         write_results(args.output, args.algorithm, rows,
-                      command=["python", "-m", "adamopt", "bench",
-                               *(sys.argv[2:] if argv is None else argv)])
+                      command=["python", "-m", "adamopt", "bench", *argv])
 
 
 #: The ``format`` of the JSON files `write_results` writes.
