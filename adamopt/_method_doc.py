@@ -214,6 +214,26 @@ _OPTIONS_DOC = r"""
         (damaged or hostile: a zip bomb, a huge declared array, a FIFO) is
         refused with `ValueError`, quickly and in bounded memory; a file
         given as ``resume=path`` may be a symbolic link (followed).
+    interrupt : {"return", "raise"}, default: "return"
+        What Ctrl-C (`KeyboardInterrupt`) does to the run.  Either way the run
+        stops with a consistent result (``status=6``) and the final
+        checkpoint, if ``checkpoint`` is given, is written first.
+        ``"return"``: the result is returned and an
+        `adamopt.InterruptedWarning` on standard error names the iteration
+        and how to resume (``x0=res.x`` (``res.x_last`` with averaging) and
+        ``options={..., "state": res.state}``, or the checkpoint with
+        ``resume=True``); a script goes on, but never silently, and a filter
+        that turns the warning into an error still hands the result over as
+        the warning's ``result``.  ``"raise"``: the `KeyboardInterrupt` is
+        raised again, the result attached as its ``result`` attribute (and
+        the same text as a note), so a script stops at once, with the exit
+        status of an uncaught Ctrl-C, unless it catches it::
+
+            try:
+                res = minimize(fun, x0, method=adamopt.adam,
+                               options={"interrupt": "raise"})
+            except KeyboardInterrupt as stop:
+                res = stop.result
     disp : bool, default: False
         Print a table of the iterations as the run goes (iteration, ``fun`` on
         its minibatch, its running average with factor ``smoothing``, the
@@ -276,7 +296,10 @@ _OPTIONS_DOC = r"""
                 ``state`` resumes the run and ``nit`` counts the steps
                 taken; if the interrupt came after a step, before the
                 evaluation at its iterate completed, ``fun`` and ``jac`` are
-                from the previous iterate
+                from the previous iterate.  Never silent: an
+                `adamopt.InterruptedWarning` says so, or with
+                ``interrupt="raise"`` the interrupt is raised again with
+                this result as its ``result``
         7       the stationarity test fired (success)
         99      ``callback`` raised `StopIteration`
         ======  ==============================================================
@@ -285,12 +308,18 @@ _OPTIONS_DOC = r"""
     ------
     ValueError, TypeError
         For an invalid option or argument, naming it; before any call of ``fun``.
+    KeyboardInterrupt
+        With ``interrupt="raise"``, on Ctrl-C: the interrupt itself, raised
+        again once the result is built, which is its ``result`` attribute.
 
     Warns
     -----
     OptimizeWarning
         For an option this method does not know, and with ``disp=True`` when
         the run ends without success (its message), as SciPy's methods do.
+    adamopt.InterruptedWarning
+        When Ctrl-C ended the run (``status=6``, with the default
+        ``interrupt="return"``): the iteration and how to resume.
 
     Notes
     -----

@@ -21,7 +21,16 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 from scipy.optimize import Bounds, OptimizeResult, OptimizeWarning
 
-from . import _checkpoint, _fused, _monitor, _objective, _run_groups, _schedules, _stationarity
+from . import (
+    _checkpoint,
+    _fused,
+    _interrupt,
+    _monitor,
+    _objective,
+    _run_groups,
+    _schedules,
+    _stationarity,
+)
 from . import _validation as check
 from ._mapping import ReadOnlyMapping
 from ._stopping import (
@@ -38,7 +47,7 @@ from ._stopping import (
 _RUN_DEFAULTS = {"maxiter": 1000, "maxfev": None, "gtol": 1e-5, "norm": math.inf, "ftol": 1e-4,
                  "patience": None, "smoothing": 0.9, "batches": None, "state": None,
                  "disp": False, "checkpoint": None, "checkpoint_every": 100, "resume": False,
-                 "stochastic": None, "stationarity": None}
+                 "stochastic": None, "stationarity": None, "interrupt": _interrupt.DEFAULT}
 _RUN_DEFAULTS.update(_monitor.DEFAULTS)   # history, disp_every, progress
 _RUN_DEFAULTS.update(_run_groups.DEFAULTS)   # groups
 
@@ -111,6 +120,8 @@ def _check_run_option(name, value, owner):
         return _checkpoint.check_every(value, name, owner)
     if name == "resume":
         return _checkpoint.check_resume(value, name, owner)
+    if name == "interrupt":
+        return _interrupt.check_option(value, name, owner)
     return value   # state: checked against the problem later
 
 
@@ -347,7 +358,7 @@ class _Run:
 
     def __init__(self, **settings):
         self.__dict__.update(settings)
-        self.good = self.start = self.status = None
+        self.good = self.start = self.status = self.interrupted = None
         self.by_maxfev = False
 
 
@@ -396,7 +407,7 @@ def _setup(cls, owner, fun, x0, args, jac, callback, bounds, options):
         stationarity=stationarity, stationarity_stops=stops,
         monitor=monitor,
         saver=saver, maxiter=settings["maxiter"], maxfev=settings["maxfev"],
-        disp=settings["disp"], history=settings["history"],
+        disp=settings["disp"], history=settings["history"], interrupt=settings["interrupt"],
         evaluation=start["evaluation"], pending=start["pending"],
         same_settings=start["same_settings"],
         nit=0 if resumed is None else resumed.nit,
@@ -595,6 +606,7 @@ def _loop(run):
         # The iterations are the steps taken: an interrupt between a step and
         # the count of it (or inside a large step, raised once it returns).
         status, nit = 6, first_nit + (opt.t - first_t)
+        run.interrupted = sys.exc_info()[1]   # (warned about or raised again by _finish)
         if pending is None and drawn is not None and batches._handed == drawn + 1:
             batches._unget()
         if opt.t > first_t and (good is None or good[4] != opt.t):
@@ -640,6 +652,7 @@ def _finish(run):
     _averaged_result(run, result)
     if monitor is not None and run.history:
         result["history"] = monitor.history()
+    _interrupt.report(run, result, _warn)   # Ctrl-C: a warning, or raised again
     return result
 
 
