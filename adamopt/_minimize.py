@@ -382,8 +382,10 @@ def _setup(cls, owner, fun, x0, args, jac, callback, bounds, options):
     plateau = Plateau(settings["ftol"], settings["patience"], settings["smoothing"], sign,
                       start["plateau"])
     batches = settings["batches"]
-    stochastic, stationarity, stops = _stationarity.settings(settings, x,
-                                                             start["stationarity"])
+    stochastic, stationarity, stops = _stationarity.settings(
+        settings, x, start["stationarity"],
+        tuple(kwargs.get(name) for name in ("average", "average_decay", "average_start")),
+        opt.t)
     saver = None
     if settings["checkpoint"] is not None:
         saver = _checkpoint.Saver(settings["checkpoint"], settings["checkpoint_every"],
