@@ -407,7 +407,7 @@ def _setup(cls, owner, fun, x0, args, jac, callback, bounds, options):
         gradient_test=(GradientTest(opt, settings["gtol"], settings["norm"], lower, upper,
                                     current=not stochastic) if settings["gtol"] > 0.0
                        else None),
-        stationarity=stationarity, stationarity_stops=stops,
+        stationarity=stationarity, stationarity_stops=stops, stochastic=stochastic,
         monitor=monitor,
         saver=saver, maxiter=settings["maxiter"], maxfev=settings["maxfev"],
         disp=settings["disp"], history=settings["history"], interrupt=settings["interrupt"],
@@ -758,16 +758,21 @@ def _averaged_result(run, result):
 
 
 def _certified_average(run, result):
-    """A deterministic run that the ``gtol`` test stopped (status 0) reports
-    success only if the gradient at ``res.x`` is at most ``gtol``: with
-    averaging, the test passed at the last iterate, and the averaged point
-    (its gradient evaluated by `_averaged_result`) may lag far behind it
-    (measured: 1e2 to 2e4 times gtol on three problems).  Then ``x``,
+    """With averaging, a deterministic run that a convergence test stopped
+    reports success for ``res.x`` only if the test holds there too: for the
+    ``gtol`` test (status 0), the gradient at ``res.x`` is at most ``gtol``;
+    for the plateau test (status 2), ``fun`` there is no worse than at the
+    last iterate.  The test looked at the last iterate, and the averaged
+    point (evaluated by `_averaged_result`) may lag far behind it (measured:
+    a gradient 1e2 to 2e4 times gtol on three problems).  Otherwise ``x``,
     ``fun`` and ``jac`` are the last iterate's, which the test certified."""
-    test = run.gradient_test
-    if result.status != 0 or "x_last" not in result or test is None or not test.current:
+    if run.stochastic or "x_last" not in result or result.status not in (0, 2):
         return
-    if result.jac is not None and test.norm_at(result.x, result.jac) <= test.gtol:
+    if result.status == 0:
+        test = run.gradient_test
+        if result.jac is not None and test.norm_at(result.x, result.jac) <= test.gtol:
+            return
+    elif run.plateau.sign * result.fun <= run.plateau.sign * result.fun_last:
         return
     result["x"], result["fun"] = result.x_last.copy(), result.fun_last
     result["jac"] = None if result.jac_last is None else result.jac_last.copy()

@@ -36,10 +36,10 @@ ESTIMATED_NOTE = (" (The gradients were estimated by forward differences: jac=No
 #: Status codes of a converged run (``success=True``).
 SUCCESS = frozenset({0, 2, 7})
 
-#: Added to the message of status 0 of a deterministic run with averaging whose
-#: averaged point fails the gtol test that the last iterate passed.
-AVERAGE_NOTE = (" (The gradient at the averaged point exceeds gtol, so x is the last "
-                "iterate, which passed the test, as x_last; the average is not returned.)")
+#: Added to the message of status 0 or 2 of a deterministic run with averaging
+#: whose averaged point fails the test that the last iterate passed.
+AVERAGE_NOTE = (" (The averaged point fails that test, so x is the last iterate, which "
+                "passed it, as x_last; the average is not returned.)")
 
 #: Added to the message of status 1 when the learning rate follows a schedule.
 BUDGET_NOTE = (" (The learning rate follows a schedule: a run to maxiter is a fixed-budget "

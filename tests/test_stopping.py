@@ -129,6 +129,19 @@ def test_a_deterministic_average_that_fails_gtol_gives_back_the_certified_last_i
     assert "the average is not returned" in res.message
 
 
+def test_a_deterministic_average_worse_than_the_plateau_gives_back_the_last_iterate():
+    def shifted(x):      # a minimum of 1: the relative plateau test fires
+        f, g = _ill_conditioned(x)
+        return 1.0 + f, g
+
+    res = minimize(shifted, np.linspace(-1.0, 1.0, 4), jac=True, method=adamopt.adam,
+                   options={"lr": 0.01, "gtol": 0, "patience": 20, "maxiter": 5000,
+                            "average": "polyak"})
+    assert (res.status, res.success) == (2, True)
+    np.testing.assert_array_equal(res.x, res.x_last)
+    assert "the average is not returned" in res.message
+
+
 def test_norm_at_measures_the_coupled_decay_at_the_point_and_restores_the_parameters():
     x = np.array([1.0, -2.0, 3.0])
     opt = adamopt.Adam(x, weight_decay=0.5)
