@@ -93,7 +93,9 @@ _OPTIONS_DOC = r"""
         run (see ``stochastic``) ``s_t`` is the gradient at the current
         iterate, as in SciPy's methods (plus ``weight_decay * x`` when the
         decay is coupled), so ``success`` is never reported while the gradient
-        at ``x`` exceeds ``gtol``.  In a stochastic run it is a smoothed
+        at ``x`` exceeds ``gtol`` (with ``average``, when the gradient at the
+        average exceeds it, ``x`` is the last iterate, which passed the test,
+        and ``message`` says so).  In a stochastic run it is a smoothed
         gradient: {gtol}
         With bounds the projected ``x - clip(x - s_t)`` is used.  ``0``
         disables the test.
@@ -128,7 +130,11 @@ _OPTIONS_DOC = r"""
         leaves the run to the other rules (``T`` is still computed in a
         stochastic run); ``True`` runs it in a deterministic run too.  A
         resumed run keeps the test's verdict and restarts its windows.
-        See the user guide's *Noisy objectives* page.
+        With ``average``, the test waits until the average puts at most 5%
+        of its weight on the iterates before the stationary window (about
+        3000 more steps for ``"ema"`` at the default decay; long for
+        ``"polyak"`` from ``average_start=0``), so that ``res.x`` is at the
+        noise floor too.  See the user guide's *Noisy objectives* page.
     ftol : float, default: 1e-4
         Relative improvement the plateau test asks for.
     smoothing : float, default: 0.9
