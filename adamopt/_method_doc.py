@@ -168,7 +168,8 @@ _OPTIONS_DOC = r"""
         The ``state`` of a previous result: the run continues where that one
         stopped (moments, step count, stopping-rule averages, the evaluation
         at ``x`` and any minibatch drawn but not used), bitwise identically to
-        a run that never stopped when ``x0`` is that result's ``x``, the same
+        a run that never stopped when ``x0`` is that result's ``x`` (its
+        ``x_last`` with ``average``: ``x`` is then the average), the same
         ``batches`` iterator is passed (it has advanced) and the options are the
         same.  Options not given are taken from the state: adamopt's own
         schedules (`adamopt.CosineWarmRestarts`, ...) are kept in it, any other
