@@ -224,7 +224,10 @@ _OPTIONS_DOC = r"""
     interrupt : {"return", "raise"}, default: "return"
         What Ctrl-C (`KeyboardInterrupt`) does to the run.  Either way the run
         stops with a consistent result (``status=6``) and the final
-        checkpoint, if ``checkpoint`` is given, is written first.
+        checkpoint, if ``checkpoint`` is given, is written first (when the
+        interrupt came at the end of an iteration; one that caught the
+        objective mid-evaluation leaves the last checkpoint, and the message
+        says which iteration the file holds).
         ``"return"``: the result is returned and an
         `adamopt.InterruptedWarning` on standard error names the iteration
         and how to resume (``x0=res.x`` (``res.x_last`` with averaging) and
