@@ -34,6 +34,9 @@ Constant, CosineAnnealing, CosineWarmRestarts, LinearWarmup, StepDecay, Join, Sc
     Learning-rate schedules for ``lr=`` or ``schedule=`` (composable: ``a * b``, `Join`).
 NormalizedWeightDecay
     The normalized weight decay of Loshchilov & Hutter, for ``weight_decay=`` of AdamW.
+InterruptedWarning
+    Warned when Ctrl-C ended a run of a SciPy method, which returned the result
+    so far (the ``interrupt`` option).
 SWATS, swats
     Adam, then SGD with momentum once Adam's step size has settled (Keskar & Socher 2017).
 
@@ -62,6 +65,7 @@ from ._batches import MinibatchStream, minibatches
 from ._catalog import public_names as _public_names
 from ._dask_batches import DaskMinibatchStream
 from ._dask_objective import dask_objective
+from ._interrupt import InterruptedWarning
 from ._options import show_options
 from ._parallel import set_num_threads
 from ._plot import plot_history
@@ -88,6 +92,7 @@ __all__ = sorted([
     "CosineAnnealing",
     "CosineWarmRestarts",
     "DaskMinibatchStream",
+    "InterruptedWarning",
     "Join",
     "LinearWarmup",
     "MinibatchStream",

@@ -24,6 +24,10 @@ from scipy.optimize import minimize
 import adamopt
 from adamopt import _minimize
 
+# Every interrupted run warns (adamopt.InterruptedWarning, tests/test_ctrl_c.py):
+# here only the result and its resume are checked.
+pytestmark = pytest.mark.filterwarnings("ignore::adamopt.InterruptedWarning")
+
 PACKAGE = os.path.dirname(os.path.abspath(adamopt.__file__))
 DRIVER = _minimize._loop.__code__
 
