@@ -32,6 +32,9 @@ show_options
     The options of the methods, like `scipy.optimize.show_options`.
 Constant, CosineAnnealing, CosineWarmRestarts, LinearWarmup, StepDecay, Join, Schedule
     Learning-rate schedules for ``lr=`` or ``schedule=`` (composable: ``a * b``, `Join`).
+MultiStepDecay, ExponentialDecay, PolynomialDecay, OneCycle, OneCycleMomentum
+    The decay schedules of ``torch.optim.lr_scheduler`` (one-cycle with its
+    momentum cycle, for ``beta1=`` or ``momentum=``).
 NormalizedWeightDecay
     The normalized weight decay of Loshchilov & Hutter, for ``weight_decay=`` of AdamW.
 SWATS, swats
@@ -76,6 +79,13 @@ from ._schedules import (
     Schedule,
     StepDecay,
 )
+from ._schedules_decay import (
+    ExponentialDecay,
+    MultiStepDecay,
+    OneCycle,
+    OneCycleMomentum,
+    PolynomialDecay,
+)
 from ._swats import SWATS, swats
 from ._version import __version__
 
@@ -88,10 +98,15 @@ __all__ = sorted([
     "CosineAnnealing",
     "CosineWarmRestarts",
     "DaskMinibatchStream",
+    "ExponentialDecay",
     "Join",
     "LinearWarmup",
     "MinibatchStream",
+    "MultiStepDecay",
     "NormalizedWeightDecay",
+    "OneCycle",
+    "OneCycleMomentum",
+    "PolynomialDecay",
     "Schedule",
     "StepDecay",
     "__version__",
