@@ -78,7 +78,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from . import _checkpoint_file as _file
-from . import _schedules
+from . import _registry, _schedules
 from . import _validation as check
 from ._checkpoint_file import FORMAT, VERSION
 
@@ -103,7 +103,7 @@ for _cls in _schedules._BY_NAME.values():     # adamopt's own schedules are stor
 _RESERVED = frozenset({"header", "x", "jac", "order"})
 
 #: Hyperparameters that may be callables (stored when they are storable schedules).
-_CALLABLE_NAMES = ("lr", "schedule", "weight_decay")
+_CALLABLE_NAMES = _registry.CALLABLE
 
 
 # -- options -------------------------------------------------------------------

@@ -21,7 +21,16 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 from scipy.optimize import Bounds, OptimizeResult, OptimizeWarning
 
-from . import _checkpoint, _fused, _monitor, _objective, _run_groups, _schedules, _stationarity
+from . import (
+    _checkpoint,
+    _fused,
+    _monitor,
+    _objective,
+    _registry,
+    _run_groups,
+    _schedules,
+    _stationarity,
+)
 from . import _validation as check
 from ._mapping import ReadOnlyMapping
 from ._stopping import (
@@ -47,7 +56,7 @@ _SCIPY_KEYWORDS = ("hess", "hessp", "bounds", "constraints")
 
 #: Hyperparameters that the optimizer's state dict does not hold when they are callables
 #: (the run's state keeps them when they are adamopt's own schedule objects).
-_CALLABLE_HYPERPARAMETERS = ("lr", "schedule", "weight_decay")
+_CALLABLE_HYPERPARAMETERS = _registry.CALLABLE
 
 
 def _warn(message, category):
