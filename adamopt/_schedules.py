@@ -783,4 +783,4 @@ _BY_NAME = {cls.__name__: cls for cls in (Constant, CosineAnnealing, CosineWarmR
 
 # The schedules of the other modules register themselves (imported last: they
 # build on the base class above).
-from . import _schedules_decay  # noqa: E402, F401
+from . import _plateau, _schedules_decay  # noqa: E402, F401
