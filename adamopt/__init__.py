@@ -35,6 +35,9 @@ Constant, CosineAnnealing, CosineWarmRestarts, LinearWarmup, StepDecay, Join, Sc
 MultiStepDecay, ExponentialDecay, PolynomialDecay, OneCycle, OneCycleMomentum
     The decay schedules of ``torch.optim.lr_scheduler`` (one-cycle with its
     momentum cycle, for ``beta1=`` or ``momentum=``).
+ReduceOnPlateau
+    PyTorch's ``ReduceLROnPlateau`` as a schedule: reports by ``sched.step(loss)`` in
+    a class loop; a SciPy method reports its smoothed objective itself.
 NormalizedWeightDecay
     The normalized weight decay of Loshchilov & Hutter, for ``weight_decay=`` of AdamW.
 SWATS, swats
@@ -67,6 +70,7 @@ from ._dask_batches import DaskMinibatchStream
 from ._dask_objective import dask_objective
 from ._options import show_options
 from ._parallel import set_num_threads
+from ._plateau import ReduceOnPlateau
 from ._plot import plot_history
 from ._ravel import ravel
 from ._schedules import (
@@ -107,6 +111,7 @@ __all__ = sorted([
     "OneCycle",
     "OneCycleMomentum",
     "PolynomialDecay",
+    "ReduceOnPlateau",
     "Schedule",
     "StepDecay",
     "__version__",
