@@ -125,14 +125,11 @@ class ReduceOnPlateau(Schedule):
 
     _fields = ("value", "mode", "factor", "patience", "threshold", "threshold_mode",
                "cooldown", "min_value", "eps", "state")
-    __slots__ = ("_initial", "_current", "_best", "_num_bad", "_cooldown_counter",
-                 "_last_epoch", *_fields[1:-1])
+    # (_state: (value, best, num_bad_epochs, cooldown_counter, last_epoch), one
+    # tuple replaced whole by each report, so an interrupt never half-updates it)
+    __slots__ = ("_initial", "_state", *_fields[1:-1])
     _initial: float
-    _current: float
-    _best: float
-    _num_bad: int
-    _cooldown_counter: int
-    _last_epoch: int
+    _state: tuple
     mode: str
     factor: float
     patience: int
@@ -192,9 +189,7 @@ class ReduceOnPlateau(Schedule):
                 _count(state["last_epoch"], "state['last_epoch']", owner))
 
     def _set_state(self, values):
-        for slot, value in zip(("_current", "_best", "_num_bad", "_cooldown_counter",
-                                "_last_epoch"), values, strict=True):
-            object.__setattr__(self, slot, value)
+        object.__setattr__(self, "_state", tuple(values))
 
     @property
     def state(self) -> dict:
@@ -205,11 +200,9 @@ class ReduceOnPlateau(Schedule):
         """The state (PyTorch's scheduler method): ``value``, ``best`` (None
         before any report), ``num_bad_epochs``, ``cooldown_counter``,
         ``last_epoch``; JSON-able."""
-        return {"value": self._current,
-                "best": None if math.isinf(self._best) and self._best == self._worse()
-                else self._best,
-                "num_bad_epochs": self._num_bad, "cooldown_counter": self._cooldown_counter,
-                "last_epoch": self._last_epoch}
+        current, best, bad, cooldown, epoch = self._state
+        return {"value": current, "best": None if best == self._worse() else best,
+                "num_bad_epochs": bad, "cooldown_counter": cooldown, "last_epoch": epoch}
 
     def load_state_dict(self, state: dict) -> None:
         """Restore a state from `state_dict` (checked first: a bad one
@@ -218,24 +211,24 @@ class ReduceOnPlateau(Schedule):
 
     @property
     def best(self) -> float:
-        return self._best
+        return self._state[1]
 
     @property
     def num_bad_epochs(self) -> int:
-        return self._num_bad
+        return self._state[2]
 
     @property
     def cooldown_counter(self) -> int:
-        return self._cooldown_counter
+        return self._state[3]
 
     @property
     def last_epoch(self) -> int:
-        return self._last_epoch
+        return self._state[4]
 
     @property
     def value(self) -> float:
         """The current value (the initial one is ``to_config()["value"]``)."""
-        return self._current
+        return self._state[0]
 
     # -- the reports --------------------------------------------------------------------
 
@@ -249,8 +242,8 @@ class ReduceOnPlateau(Schedule):
         """Report a value of the monitored quantity (PyTorch's
         ``scheduler.step(metrics)``); NaN counts as not better."""
         value = check.real(metric, "metric", f"{type(self).__name__}.step")
-        current, best, bad, cooldown, epoch = (self._current, self._best, self._num_bad,
-                                               self._cooldown_counter, self._last_epoch + 1)
+        current, best, bad, cooldown, epoch = self._state
+        epoch += 1
         if self._better(value, best):
             best, bad = value, 0
         else:
@@ -266,7 +259,7 @@ class ReduceOnPlateau(Schedule):
         self._set_state((current, best, bad, cooldown, epoch))
 
     def _value(self, t):
-        return self._current
+        return self._state[0]
 
     # -- value semantics ----------------------------------------------------------------
 
@@ -294,7 +287,7 @@ class ReduceOnPlateau(Schedule):
         config = self.to_config()
         shown = [f"{k}={v!r}" for k, v in config.items()
                  if k != "state" and v != self._defaults[k]]
-        if self._last_epoch:
+        if self.last_epoch:
             shown.append(f"state={config['state']!r}")
         return f"{type(self).__name__}({', '.join(shown)})"
 
