@@ -233,3 +233,9 @@ def test_method_refuses_a_bad_beta1_number():
     with pytest.raises(ValueError, match=expect(name("beta1"))):
         minimize(quadratic, problem()[2], jac=True, method=adamopt.adam,
                  options={"beta1": 1.5})
+
+
+def test_swats_refuses_a_scheduled_beta1():
+    # (its beta1 is also its SGD phase's momentum: a number only)
+    with pytest.raises(TypeError, match=expect(name("beta1"), "SWATS")):
+        adamopt.SWATS(np.zeros(2), beta1=OneCycle(10).momentum)
