@@ -55,6 +55,9 @@ _CHECKS = {
     **_averaging.CHECKS,
 }
 
+#: The rule of each scheduled hyperparameter, by class (`_schedule_hyperparameters`).
+_SCHEDULED_RULES: dict = {}
+
 #: The clipping options (every class's, beside the declared hyperparameters).
 _CLIP = ("max_grad_norm", "max_grad_value")
 
@@ -578,21 +581,31 @@ class _Optimizer:
         value raises with nothing changed."""
         owner = self._owner
         found = {}
+        rules = _SCHEDULED_RULES.get(type(self))
+        if rules is None:
+            rules = _SCHEDULED_RULES[type(self)] = {}
         for name, function in self._hyper_fns.items():
             value = check.schedule_value(function, name, owner, t)
+            rule = rules.get(name) or rules.setdefault(name, type(self)._rule(name))
+            if rule is check.unit_interval and value < 1.0:    # (the common case, fast)
+                found[name] = value
+                continue
             try:
-                value = self._fit_dtype(name, type(self)._rule(name)(value, name, owner))
+                value = self._fit_dtype(name, rule(value, name, owner))
             except (TypeError, ValueError) as exc:
                 raise ValueError(
                     f"The {name!r} schedule of {owner} returned {value!r} at t={t}, "
                     f"which {name} cannot be: {exc}"
                 ) from None
             found[name] = value
-        before = {name: getattr(self, "_" + name) for name in found}
-        for name, value in found.items():
-            setattr(self, "_" + name, value)
         validate = getattr(getattr(self, "_DECLARATION", None), "validate", None)
-        if validate is not None:
+        if validate is None:
+            for name, value in found.items():
+                setattr(self, "_" + name, value)
+        else:
+            before = {name: getattr(self, "_" + name) for name in found}
+            for name, value in found.items():
+                setattr(self, "_" + name, value)
             try:
                 validate(self)
             except ValueError as exc:
