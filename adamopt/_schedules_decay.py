@@ -179,6 +179,8 @@ class _Cycle(Schedule):
     pct_start: float
     anneal_strategy: str
     three_phase: bool
+    _ends: tuple
+    _levels: tuple
 
     def _check_cycle(self, total_steps, pct_start, anneal_strategy, three_phase):
         owner = type(self).__name__
@@ -198,20 +200,26 @@ class _Cycle(Schedule):
         return dict(total_steps=total_steps, pct_start=pct_start,
                     anneal_strategy=anneal_strategy, three_phase=bool(three_phase))
 
-    def _phase(self, t):
-        """``(phase, pct)``: the phase (0, 1 or 2) of step ``t`` and how far
-        into it, as PyTorch finds them at ``last_epoch = t - 1``; steps after
-        ``total_steps`` stay at the end of the cycle."""
+    def _cycle_ends(self):
+        """The last step of each phase (PyTorch's ``end_step``s)."""
         T = self.total_steps
-        step = min(t - 1, T - 1)
         ends = [float(self.pct_start * T) - 1]
         if self.three_phase:
             ends.append(float(2 * self.pct_start * T) - 2)
         ends.append(T - 1)
-        start = 0.0
+        return tuple(ends)
+
+    def _value(self, t):
+        """The value of step ``t``: the phase and how far into it, as PyTorch
+        finds them at ``last_epoch = t - 1`` (steps after ``total_steps`` stay
+        at the end of the cycle), then the annealing between its levels
+        (``_levels``, computed once)."""
+        step = min(t - 1, self.total_steps - 1)
+        ends, start, last = self._ends, 0.0, len(self._ends) - 1
         for i, end in enumerate(ends):
-            if step <= end or i == len(ends) - 1:
-                return i, (step - start) / (end - start)
+            if step <= end or i == last:
+                return _anneal(self.anneal_strategy, *self._levels[i],
+                               (step - start) / (end - start))
             start = end
         raise AssertionError("unreachable")     # pragma: no cover
 
@@ -295,7 +303,7 @@ class OneCycle(_Cycle):
 
     _fields = ("total_steps", "max_lr", "pct_start", "anneal_strategy", "div_factor",
                "final_div_factor", "three_phase", "base_momentum", "max_momentum")
-    __slots__ = _fields
+    __slots__ = (*_fields, "_ends", "_levels")   # (the phases, computed once)
     max_lr: float
     div_factor: float
     final_div_factor: float
@@ -319,17 +327,14 @@ class OneCycle(_Cycle):
                                                           "final_div_factor", owner),
                    base_momentum=check.unit_interval(base_momentum, "base_momentum", owner),
                    max_momentum=check.unit_interval(max_momentum, "max_momentum", owner))
-
-    def _value(self, t):
         initial = self.max_lr / self.div_factor
-        ends = [(initial, self.max_lr)]
+        levels = [(initial, self.max_lr)]
         if self.three_phase:
-            ends.append((self.max_lr, initial))
-            ends.append((initial, initial / self.final_div_factor))
+            levels.append((self.max_lr, initial))
+            levels.append((initial, initial / self.final_div_factor))
         else:
-            ends.append((self.max_lr, initial / self.final_div_factor))
-        i, pct = self._phase(t)
-        return _anneal(self.anneal_strategy, *ends[i], pct)
+            levels.append((self.max_lr, initial / self.final_div_factor))
+        self._init(_ends=self._cycle_ends(), _levels=tuple(levels))
 
     @property
     def momentum(self) -> "OneCycleMomentum":
@@ -379,7 +384,7 @@ class OneCycleMomentum(_Cycle):
 
     _fields = ("total_steps", "pct_start", "anneal_strategy", "three_phase",
                "base_momentum", "max_momentum")
-    __slots__ = _fields
+    __slots__ = (*_fields, "_ends", "_levels")
     base_momentum: float
     max_momentum: float
     _defaults: ClassVar[dict] = {
@@ -394,12 +399,9 @@ class OneCycleMomentum(_Cycle):
         self._init(**cycle,
                    base_momentum=check.unit_interval(base_momentum, "base_momentum", owner),
                    max_momentum=check.unit_interval(max_momentum, "max_momentum", owner))
-
-    def _value(self, t):
         low, high = self.base_momentum, self.max_momentum
-        ends = [(high, low), (low, high)]
+        levels = [(high, low), (low, high)]
         if self.three_phase:
-            ends.append((high, high))
-        i, pct = self._phase(t)
-        return _anneal(self.anneal_strategy, *ends[i], pct)
+            levels.append((high, high))
+        self._init(_ends=self._cycle_ends(), _levels=tuple(levels))
 
