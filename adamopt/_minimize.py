@@ -27,6 +27,8 @@ from . import (
     _interrupt,
     _monitor,
     _objective,
+    _plateau,
+    _registry,
     _run_groups,
     _schedules,
     _stationarity,
@@ -57,7 +59,7 @@ _SCIPY_KEYWORDS = ("hess", "hessp", "bounds", "constraints")
 
 #: Hyperparameters that the optimizer's state dict does not hold when they are callables
 #: (the run's state keeps them when they are adamopt's own schedule objects).
-_CALLABLE_HYPERPARAMETERS = ("lr", "schedule", "weight_decay")
+_CALLABLE_HYPERPARAMETERS = _registry.CALLABLE
 
 
 def _warn(message, category):
@@ -419,6 +421,8 @@ def _setup(cls, owner, fun, x0, args, jac, callback, bounds, options):
                         and not _schedules.storable(kwargs[name])),
         kept={name: kwargs[name] for name in _CALLABLE_HYPERPARAMETERS
               if _schedules.storable(kwargs.get(name))},
+        # the ReduceOnPlateau schedules fed fun_smoothed, and every how many iterations
+        reports=_plateau.reports(kwargs, _CALLABLE_HYPERPARAMETERS, batches),
     )
 
 
@@ -434,9 +438,11 @@ def _optimizer(cls, owner, x, settings, resumed, defaults, given):
     start = {"evaluation": None, "pending": None, "plateau": None, "same_settings": True,
              "stationarity": None}
     if state is None:
-        kwargs = {**defaults, **given}
+        kwargs = _plateau.own_copies({**defaults, **given}, _CALLABLE_HYPERPARAMETERS)
         return _run_groups.optimizer(cls, x, kwargs, parts), kwargs, start
     kwargs, saved = _resume(state, cls, owner, x, defaults, given)
+    # (a ReduceOnPlateau given or kept in the state: the run drives its own copy)
+    kwargs = _plateau.own_copies(kwargs, _CALLABLE_HYPERPARAMETERS)
     opt = _run_groups.optimizer(cls, x, kwargs, parts)
     # The tests that a resumed run runs at once trust the saved state only
     # when it was saved with the hyperparameters of this run: a smoothed
@@ -480,6 +486,7 @@ def _loop(run):
     call_back, new_style, maxiter, maxfev = (run.call_back, run.new_style, run.maxiter,
                                              run.maxfev)
     evaluation, pending, nit = run.evaluation, run.pending, run.nit
+    reports, report_every = run.reports
     first_nit, first_t = nit, opt.t   # nit - first_nit == opt.t - first_t: the steps taken
     good = start = status = None
     by_maxfev = False
@@ -583,6 +590,9 @@ def _loop(run):
             # KeyboardInterrupt in the callback stops, resumed from its state
             # (which holds this evaluation), must not miss f.
             plateau_fired = plateau.update(f)
+            if reports and opt.t % report_every == 0:   # ReduceOnPlateau: fun_smoothed
+                for schedule in reports:
+                    schedule.step(plateau.average)
             # (the stationarity test records x; the plateau test needs it too)
             stationary = stationarity is not None and stationarity.update(x)
             if monitor is not None:
