@@ -239,10 +239,8 @@ class MinibatchStream:
             self._position = before = (epoch, position, order, origin, handed, None)
         start = position * self.batch_size
         stop = min(start + self.batch_size, self.n_samples)
-        if self.shuffle:
-            batch = self._gather(order[start:stop])
-        else:
-            batch = self._cut(slice(start, stop))
+        batch = (self._gather(order[start:stop]) if self.shuffle
+                 else self._cut(slice(start, stop)))
         # Advance only once the batch exists, so an interrupt above loses nothing.
         before = (*before[:5], None)
         if position + 1 == self.batches_per_epoch:
@@ -414,7 +412,7 @@ class _Recycled:
     """``index -> array[index]`` into the buffer of an earlier batch that only
     this object references (see above), or into a new one."""
 
-    __slots__ = ("_array", "_spares", "_alone", "_turn")
+    __slots__ = ("_alone", "_array", "_spares", "_turn")
 
     def __init__(self, array):
         self._array = array
