@@ -10,19 +10,19 @@ batch_size=b, seed=0)`` (``shuffle=True``).  Both hold the batch they drew
 last while they draw the next one, as the run driver does (and as ``for Xb, yb
 in stream:`` does).  Each case is measured in one process, the two loops timed
 round-robin (one repeat of each in turn, so that a change of machine load
-hits both alike); a figure is the median over the repeats of the mean time
-per batch within a repeat, and the ratio is the stream's over the hand-written
+hits both alike); a figure is the least over the repeats of the mean time
+per batch within a repeat (on a loaded machine the least is the least
+disturbed), and the ratio is the stream's over the hand-written
 loop's (below 1: the stream is faster).
 
 The rows are ``--batch-sizes`` x ``--features`` x (``X`` alone, ``X`` and
 ``y``), one table per ``--dtypes``; the data has ``max(16384, 4 b)`` rows.
 
 Run: ``python benchmarks/minibatch_overhead.py [--batch-sizes 32 256 4096]
-[--features 10 100 1000] [--dtypes float64 float32] [--repeats 7]``.
+[--features 10 100 1000] [--dtypes float64 float32] [--repeats 9]``.
 """
 
 import argparse
-import statistics
 import time
 
 import numpy as np
@@ -95,8 +95,9 @@ def _calibrate(draw, target):
         k *= 4
 
 
-def measure(draws, repeats=7, target=0.02):
-    """Median seconds per batch of each ``draw`` in ``draws``, round-robin."""
+def measure(draws, repeats=9, target=0.01):
+    """Least seconds per batch (over the repeats) of each ``draw`` in ``draws``,
+    timed round-robin."""
     counts = {name: _calibrate(draw, target) for name, draw in draws.items()}
     samples = {name: [] for name in draws}
     for _ in range(repeats):
@@ -105,11 +106,11 @@ def measure(draws, repeats=7, target=0.02):
             t0 = time.perf_counter()
             draw(k)
             samples[name].append((time.perf_counter() - t0) / k)
-    return {name: statistics.median(s) for name, s in samples.items()}
+    return {name: min(s) for name, s in samples.items()}
 
 
 def run(batch_sizes=(32, 256, 4096), features=(10, 100, 1000),
-        dtypes=("float64", "float32"), repeats=7, target=0.02, out=print):
+        dtypes=("float64", "float32"), repeats=9, target=0.01, out=print):
     """Print one table per dtype; return the rows (dicts)."""
     rows = []
     for dtype in dtypes:
@@ -142,9 +143,9 @@ def main(argv=None):
     parser.add_argument("--features", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--dtypes", nargs="+", default=["float64", "float32"],
                         choices=["float64", "float32"])
-    parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--target", type=float, default=0.02,
-                        help="seconds per timed repeat (default 0.02)")
+    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--target", type=float, default=0.01,
+                        help="seconds per timed repeat (default 0.01)")
     args = parser.parse_args(argv)
     if min(args.batch_sizes) < 1 or min(args.features) < 1 or args.repeats < 1:
         parser.error("--batch-sizes, --features and --repeats must be at least 1")
