@@ -60,7 +60,11 @@ def minibatches(*arrays, batch_size, shuffle=True, seed=None, drop_last=False,
     The stream is an iterator object (``iter(stream) is stream``): passing the
     same object to two runs continues it, which is what resuming a run from
     its ``state`` needs.  Create a new one (with the same ``seed``) to start
-    over.  A batch is a fancy-indexed copy of the rows when ``shuffle=True``.
+    over.  A batch is a copy of the rows (``a[idx]``) when ``shuffle=True``.
+    A large batch (at least 128 KiB of one array) is written into the memory of
+    an earlier batch that nothing references any more, so a batch you keep,
+    whole or through a view, is never overwritten, and one you drop is
+    recycled; the stream holds on to its last two batches.
 
     Drawing every row once per epoch in a fresh random order ("random
     reshuffling", sampling without replacement) rather than independent rows
