@@ -13,6 +13,7 @@ import pytest
 import scipy.sparse
 from hypothesis import given
 from hypothesis import strategies as st
+from scipy.optimize import minimize
 
 import adamopt
 
@@ -456,3 +457,34 @@ def test_gathered_rows_equal_fancy_indexing(order, dtype):
     for Xb, rows in draw(stream, 6):
         assert Xb.dtype == cube.dtype
         np.testing.assert_array_equal(Xb, cube[rows])
+
+
+def test_batches_an_objective_keeps_during_a_run_keep_their_rows():
+    stream, _, _ = wide_stream()
+    kept = []
+
+    def fun(w, Xb, yb):
+        kept.append((Xb, yb))       # read only after the run
+        r = Xb @ w - yb
+        return float(r @ r), 2.0 * Xb.T @ r
+
+    minimize(fun, np.zeros(WIDE), jac=True, method=adamopt.adam,
+             options={"batches": stream, "maxiter": 9, "gtol": 0.0})
+    for (Xb, yb), (Xe, ye) in zip(kept, expected_batches(len(kept)), strict=True):
+        np.testing.assert_array_equal(Xb, Xe)
+        np.testing.assert_array_equal(yb, ye)
+
+
+def test_a_run_recycles_the_batches_its_objective_drops():
+    X = np.random.default_rng(7).standard_normal((16, WIDE))
+    stream = adamopt.minibatches(X, np.arange(16.0), batch_size=4, seed=3)
+    addresses = []
+
+    def fun(w, Xb, yb):
+        addresses.append(Xb.__array_interface__["data"][0])
+        return 0.0, np.zeros_like(w)
+
+    minimize(fun, np.zeros(WIDE), jac=True, method=adamopt.adam,
+             options={"batches": stream, "maxiter": 9, "gtol": 0.0})
+    assert len(addresses) == 10
+    assert len(set(addresses)) == 2     # the batch the run holds, and the other
