@@ -133,7 +133,7 @@ def _indent(text):
 
 def _state_list(a):
     names = [f"``{s.name}``" + (f" (with {s.needs})" if s.needs else "") for s in a.state]
-    names += [f"``{name}`` (a float64 number)" for name in a.state_scalars]
+    names += [f"``{s.name}`` ({s.doc})" for s in a.scalars]
     return ", ".join(names)
 
 
@@ -233,6 +233,8 @@ def _make_init(a, signature):
                 state.append(None)
         self._bind(a.kernel, a.squares, params, state, amsgrad=fixed.get("amsgrad", False),
                    centered=fixed.get("centered", False))
+        for index, scalar in enumerate(a.scalars):
+            self._set_scalar(index, scalar.default)
         if a.validate is not None:
             a.validate(self)
         self._examine()
@@ -250,6 +252,16 @@ def _fixed_property(name):
 
 def _state_property(index, name):
     return property(lambda self: self._state[index], doc=f"The state array ``{name}``.")
+
+
+def _scalar_property(index, scalar):
+    def get(self):
+        return self._get_scalar(index)
+
+    def set(self, value):
+        self._set_scalar(index, value)
+
+    return property(get, set, doc=f"The scalar state ``{scalar.name}`` ({scalar.doc}).")
 
 
 def _smoothed_gradient(a):
@@ -288,6 +300,8 @@ def make_class(a: Algorithm) -> type:
         namespace[_betas.NAME] = _betas.Pair()
     for index, s in enumerate(a.state):
         namespace["_" + s.name] = _state_property(index, s.name)
+    for index, scalar in enumerate(a.scalars):
+        namespace["_" + scalar.name] = _scalar_property(index, scalar)
     for h in a.hyperparameters:
         if h.attribute is not None:
             namespace[h.name] = h.attribute

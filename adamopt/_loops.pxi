@@ -412,7 +412,8 @@ cdef void _prepare(int kernel, const Hyperparameters* h, long long t, StepScalar
 cdef inline void _prepare_step(int kernel, const Hyperparameters* h, long long t,
                                StepScalars* s, int* flags) noexcept nogil:
     """The scalars of step ``t`` of ``kernel``, in float64.  The core has set
-    sign, weight_decay, decay and mu_product; this sets the fields the core
+    sign, weight_decay, decay and copied the scalar state (``scalars``: the
+    algorithm writes its values after the step there); this sets the fields the core
     checks, then what the algorithm's loop reads.
 
     * Adam: ``step = lr_t sqrt(1 - beta2**t) / (1 - beta1**t)``,
@@ -470,9 +471,9 @@ cdef inline void _prepare_step(int kernel, const Hyperparameters* h, long long t
         bc2_sqrt = sqrt(1.0 - pow(h.beta2, <double>t))
         mu = h.beta1 * (1.0 - 0.5 * pow(0.96, t * h.momentum_decay))
         mu_next = h.beta1 * (1.0 - 0.5 * pow(0.96, (t + 1) * h.momentum_decay))
-        s.mu_product = h.mu_product * mu
-        s.lr = h.lr * (1.0 - mu) / (1.0 - s.mu_product) * bc2_sqrt
-        s.lr2 = h.lr * mu_next / (1.0 - s.mu_product * mu_next) * bc2_sqrt
+        s.scalars[0] = h.scalars[0] * mu      # the product P_t (scalar state 0)
+        s.lr = h.lr * (1.0 - mu) / (1.0 - s.scalars[0]) * bc2_sqrt
+        s.lr2 = h.lr * mu_next / (1.0 - s.scalars[0] * mu_next) * bc2_sqrt
         s.eps_hat = h.eps * bc2_sqrt
     elif kernel == K_RADAM:
         # rho_inf - 2 t beta2**t / (1 - beta2**t): the length of the

@@ -72,6 +72,33 @@ class StateArray:
 
 
 @dataclass(frozen=True)
+class ScalarState:
+    """One scalar of the state besides ``t`` (NAdam's product of momentum
+    coefficients, schedule-free's ``lr_max`` and ``weight_sum``).
+
+    Kept in float64 by the compiled core (``Hyperparameters.scalars``, in
+    the declaration's order; the algorithm's ``prepare`` in _loops.pxi
+    reads the values before the step and writes those after it into
+    ``StepScalars.scalars``, which the core keeps only once the pass has
+    run, so a refused step changes nothing).  A new optimizer starts at
+    ``default``; ``state_dict`` saves it as a float under ``name``;
+    ``load_state_dict`` refuses the state unless ``check(value, t, where)``
+    returns the value to keep (it raises the project's `ValueError` or
+    `TypeError`, ``where`` naming the entry, e.g. "The 'lr_max' entry of the
+    state given to ScheduleFreeAdamW.load_state_dict"; ``t`` is the state's
+    step count).  The class reads and sets it as ``opt._<name>``.  In a
+    structure of arrays each array's optimizer (PyTorch's per-parameter
+    state) keeps its own, saved with that array's state.  ``doc`` is the
+    class docs' description.
+    """
+
+    name: str
+    default: float
+    check: Callable
+    doc: str = "a float64 number"
+
+
+@dataclass(frozen=True)
 class Torch:
     """The PyTorch counterpart: ``torch.optim.<name>``, our option names in
     its spelling (``beta1``/``beta2`` become ``betas``), the options it
@@ -144,8 +171,8 @@ class Algorithm:
     arrays_per_element: int = 7
     #: Bad constructor values of its own options: (name, value, exception).
     bad_options: tuple = ()
-    #: Scalars of the state besides ``t``: name -> check(value, t, where).
-    state_scalars: Mapping[str, Callable] = field(default_factory=dict)
+    #: Scalars of the state besides ``t`` (`ScalarState`, at most MAX_SCALARS = 4).
+    scalars: tuple = ()
     #: Hyperparameters the repr always shows after ``lr``.
     repr_numbers: tuple = ()
     #: What a usable ``eps`` must do each step (its error message).
@@ -162,6 +189,11 @@ class Algorithm:
     guard: str = ""
     #: Text added to the method's ``schedule`` option (AdamW's decay_scaling).
     schedule_extra: str = ""
+
+    @property
+    def state_scalars(self):
+        """The scalar state's checks by name: name -> check(value, t, where)."""
+        return {s.name: s.check for s in self.scalars}
 
     def hyperparameter(self, name):
         for h in self.hyperparameters:
@@ -185,6 +217,9 @@ class Algorithm:
         return tuple(s.name for s in self.state if s.needs is None or options[s.needs])
 
 
+#: The most scalars of state an algorithm may declare (``MAX_SCALARS`` of _kernel_api.pxd).
+MAX_SCALARS = 4
+
 _REGISTRY: dict[str, Algorithm] = {}
 
 
@@ -192,6 +227,9 @@ def register(algorithm: Algorithm) -> Algorithm:
     """Add a declaration (once per name)."""
     if algorithm.name in _REGISTRY:
         raise ValueError(f"algorithm {algorithm.name!r} is declared twice")
+    if len(algorithm.scalars) > MAX_SCALARS:
+        raise ValueError(f"algorithm {algorithm.name!r} declares more than {MAX_SCALARS} "
+                         f"scalars of state")
     if not algorithm.guard:
         raise ValueError(f"algorithm {algorithm.name!r} declares no overflow guard ('guard')")
     _REGISTRY[algorithm.name] = algorithm
