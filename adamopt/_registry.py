@@ -189,6 +189,16 @@ class Algorithm:
     guard: str = ""
     #: Text added to the method's ``schedule`` option (AdamW's decay_scaling).
     schedule_extra: str = ""
+    #: The point the algorithm's iterates average, when it keeps one itself
+    #: (schedule-free: x, recovered from y and z): ``averaged(opt) -> array``,
+    #: a new array shaped like the parameters.  It is ``opt.averaged`` (per
+    #: array of a structure), the SciPy method's ``res.x`` (``res.x_last`` is
+    #: the last iterate) and what the stopping rules test; such an algorithm
+    #: refuses the ``average`` option (it would average another sequence).
+    averaged: Callable | None = None
+    #: The algorithm needs no learning rate tuned (schedule-free, Prodigy,
+    #: D-Adaptation): the tuning benchmark runs it at its defaults.
+    tuning_free: bool = False
 
     @property
     def state_scalars(self):
