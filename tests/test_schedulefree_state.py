@@ -99,7 +99,7 @@ def test_a_state_saved_through_numpy_savez_loads(a, tmp_path):
 
 
 @pytest.mark.parametrize("a", WITH_SCALARS)
-@pytest.mark.parametrize("value", [float("nan"), float("inf"), -1.0, "1.0"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), "1.0"])
 def test_a_bad_scalar_is_refused_and_changes_nothing(a, value):
     opt = _stepped(a, np.ones(3))
     good = opt.state_dict()
