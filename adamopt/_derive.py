@@ -227,6 +227,9 @@ def _make_init(a, signature):
         state = []
         for s in a.state:
             if s.needs is None or fixed[s.needs]:
+                if s.fill == "params":   # a copy of the initial parameters
+                    state.append(params.copy(order="K"))
+                    continue
                 fill = getattr(self, s.fill) if s.fill else 0.0
                 state.append(np.full_like(params, fill) if fill else np.zeros_like(params))
             else:
@@ -326,7 +329,7 @@ def _examine_bounded(index):
     return examine
 
 
-#: Adam, AdamW, NAdam, RAdam: the first moment m.
+#: Adam, AdamW, NAdam, RAdam: the first moment m; schedule-free: z.
 _examine_moment = _examine_bounded(0)
 #: RMSprop: the momentum buffer (its third array).
 _examine_rmsprop = _examine_bounded(2)
@@ -366,7 +369,8 @@ def _examine_adamax(opt):
 _GUARDS = {"moment": (_examine_moment, "first moment"), "sgd": (_examine_sgd, "momentum buffer"),
            "adagrad": (_examine_adagrad, "sum of squares"),
            "adamax": (_examine_adamax, "first moment"),
-           "rmsprop": (_examine_rmsprop, "momentum buffer")}
+           "rmsprop": (_examine_rmsprop, "momentum buffer"),
+           "schedulefree": (_examine_moment, "z")}
 
 
 def _examine_method(a):

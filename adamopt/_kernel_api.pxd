@@ -38,6 +38,7 @@ cdef struct Hyperparameters:
     double beta1, beta2, eps
     double weight_decay
     double momentum, dampening, alpha, lr_decay, momentum_decay
+    double warmup_steps, r, weight_lr_power   # schedule-free
     # The algorithm's scalar state (its declaration's ``scalars``, in their
     # order), before the step: kept in float64 by the core, saved in the
     # state dicts, never touched by the loops.  NAdam: the product of

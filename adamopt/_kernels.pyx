@@ -788,6 +788,18 @@ cdef class Core:
         self._h.scalars[index] = value
 
     @property
+    def _warmup_steps(self): return <long long>self._h.warmup_steps
+    @_warmup_steps.setter
+    def _warmup_steps(self, double value): self._h.warmup_steps = value
+    @property
+    def _r(self): return self._h.r
+    @_r.setter
+    def _r(self, double value): self._h.r = value
+    @property
+    def _weight_lr_power(self): return self._h.weight_lr_power
+    @_weight_lr_power.setter
+    def _weight_lr_power(self, double value): self._h.weight_lr_power = value
+    @property
     def _decoupled_weight_decay(self): return self._h.decoupled
     @_decoupled_weight_decay.setter
     def _decoupled_weight_decay(self, bint value): self._h.decoupled = value

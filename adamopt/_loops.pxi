@@ -378,10 +378,15 @@ cdef enum:
     K_ADAMAX = 4
     K_NADAM = 5
     K_RADAM = 6
+    K_SF_ADAMW = 7
+    K_SF_SGD = 8
 
 #: The kernel id of each algorithm, by the name its declaration gives.
 KERNELS = {"adam": K_ADAM, "sgd": K_SGD, "adagrad": K_ADAGRAD, "rmsprop": K_RMSPROP,
-           "adamax": K_ADAMAX, "nadam": K_NADAM, "radam": K_RADAM}
+           "adamax": K_ADAMAX, "nadam": K_NADAM, "radam": K_RADAM,
+           "schedulefree_adamw": K_SF_ADAMW, "schedulefree_sgd": K_SF_SGD}
+
+include "_loops_schedulefree.pxi"
 
 
 cdef inline void _moment_form(double beta, double* p, double* q) noexcept nogil:
@@ -489,6 +494,9 @@ cdef inline void _prepare_step(int kernel, const Hyperparameters* h, long long t
             s.step = (h.lr * sqrt((rho_t - 4.0) * (rho_t - 2.0) * rho_inf
                                   / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t))
                       * sqrt(bc2) / bc1)
+    elif kernel == K_SF_ADAMW or kernel == K_SF_SGD:   # (_loops_schedulefree.pxi)
+        _sf_prepare(h, t, s, h.beta1 if kernel == K_SF_ADAMW else h.momentum,
+                    kernel == K_SF_ADAMW)
 
 
 include "_guard.pxi"
@@ -545,6 +553,12 @@ cdef inline bint _update(
             return _radam_loop(x, grad, st[0], st[1], n, s, True, False)
         else:
             return _radam_loop(x, grad, st[0], st[1], n, s, False, False)
+    elif kernel == K_SF_ADAMW:
+        return _sf_adamw_loop(x, grad, st[0], st[1], n, s)
+    elif kernel == K_SF_SGD:
+        if coupled:
+            return _sf_sgd_loop(x, grad, st[0], n, s, True)
+        return _sf_sgd_loop(x, grad, st[0], n, s, False)
     return False
 
 

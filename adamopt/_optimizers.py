@@ -752,7 +752,7 @@ class _Optimizer:
         scalars = {key: rule(state[key], int(t), f"The {key!r} entry of the state given to "
                                                  f"{owner}")
                    for key, rule in self._STATE_SCALARS.items()}
-        hyper = {key: _CHECKS[key](state[key], key, owner)
+        hyper = {key: self._rule(key)(state[key], key, owner)
                  for key in (*self._SAVED_HYPERPARAMETERS, *_CLIP)
                  if key in state and key not in self._FIXED}
         return int(t), arrays, scalars, hyper

@@ -60,7 +60,8 @@ class StateArray:
     ``rule`` is what a loaded state must satisfy ("finite" or
     "nonnegative"); the array exists only when the fixed option ``needs`` is
     true (None: always); it starts at the value of the hyperparameter
-    ``fill`` (None: zero); ``zero_at_start`` means a state with ``t = 0``
+    ``fill`` (None: zero; ``"params"``: a copy of the initial parameters,
+    schedule-free's z); ``zero_at_start`` means a state with ``t = 0``
     must have it zero (the first step relies on it).
     """
 
