@@ -110,7 +110,13 @@ _NOTES = r"""
     before the warm-up, as a schedule of the reference's ``lr`` would.
 
     With the SciPy method the objective is evaluated at :math:`y`; ``res.x``
-    is :math:`x` (``res.x_last``: the last :math:`y`).  The reference's
+    is :math:`x` (``res.x_last``: the last :math:`y`; resume a run from it).
+
+    **Differences from the paper.**  None in the algorithm: Algorithm 1 of
+    Defazio et al. (2024) with the reference package's options (the paper's
+    choice is ``r=0``, ``weight_lr_power=2``, the defaults), weight decay
+    evaluated at :math:`y` as there, and the bias correction of :math:`v`
+    folded into two scalars as Adam's loop does.  The package's
     ``decay_at_z`` option (AdamW) is not offered.
 """
 
@@ -173,7 +179,7 @@ SCHEDULEFREE_ADAMW = register(Algorithm(
                 .replace("{streams}", "seven (Adam's)"),
     references=_REFERENCES,
     example=_example("ScheduleFreeAdamW", "lr=0.05", 500, "0.05"),
-    method_example='"lr": 0.05',
+    method_example='"lr": 0.1',
     gtol_doc=_GTOL, smoothed=None,
     oracle="schedulefree_adamw", torch=None,
     table=("Schedule-free AdamW (Defazio et al. 2024)",
