@@ -1,4 +1,4 @@
-r"""Schedule-free AdamW and SGD (Defazio et al. 2024), as the ``schedulefree`` package defines them."""
+r"""Schedule-free AdamW and SGD (Defazio et al. 2024), as ``schedulefree`` defines them."""
 
 import math
 
@@ -154,8 +154,9 @@ SCHEDULEFREE_ADAMW = register(Algorithm(
     name="schedulefree_adamw", class_name="ScheduleFreeAdamW", kernel="schedulefree_adamw",
     hyperparameters=(
         lr(2.5e-3),
-        Hyperparameter("beta1", 0.9, r"""Interpolation :math:`\beta \in (0, 1)` between the average
-:math:`x` and :math:`z` at which the gradient is taken (the momentum).""", check=_open_unit),
+        Hyperparameter("beta1", 0.9, r"""Interpolation :math:`\beta \in (0, 1)` between the
+average :math:`x` and :math:`z` at which the gradient is taken (the momentum).""",
+                       check=_open_unit),
         Hyperparameter("beta2", 0.999,
                        r"Decay rate :math:`\beta_2 \in [0, 1)` of the second moment."),
         eps(1e-8, r":math:`\sqrt{\hat v_t}`", r" once scaled by :math:`\sqrt{1-\beta_2^t}`"),
@@ -204,8 +205,8 @@ SCHEDULEFREE_SGD = register(Algorithm(
     name="schedulefree_sgd", class_name="ScheduleFreeSGD", kernel="schedulefree_sgd",
     hyperparameters=(
         lr(1.0),
-        Hyperparameter("momentum", 0.9, r"""Interpolation :math:`\beta \in (0, 1)` between the average
-:math:`x` and :math:`z` at which the gradient is taken.""", check=_open_unit),
+        Hyperparameter("momentum", 0.9, r"""Interpolation :math:`\beta \in (0, 1)` between the
+average :math:`x` and :math:`z` at which the gradient is taken.""", check=_open_unit),
         *_hyperparameters("momentum")),
     state=(StateArray("z", "finite", fill="params"),),
     squares=False, scalars=_SCALARS, averaged=_recover("momentum"), tuning_free=True,
