@@ -286,3 +286,16 @@ def test_300_steps_match_the_reference_package(algorithm, options, dtype):
     np.testing.assert_allclose(opt.averaged, want_x, **tol, err_msg="x")
     assert opt.state_dict()["weight_sum"] == pytest.approx(
         reference.param_groups[0]["weight_sum"], rel=1e-13)
+
+
+@pytest.mark.parametrize("algorithm", NAMES)
+def test_a_state_with_a_beta_of_zero_is_refused_and_changes_nothing(algorithm):
+    """A loaded hyperparameter is checked by the class's own rule (here (0, 1))."""
+    opt = CLASSES[algorithm](np.ones(3), lr=0.1)
+    opt.step(np.ones(3))
+    before = opt.state_dict()
+    with pytest.raises(ValueError, match=name(BETA[algorithm])):
+        opt.load_state_dict({**before, BETA[algorithm]: 0.0, "t": 5})
+    after = opt.state_dict()
+    assert after["t"] == 1
+    assert after[BETA[algorithm]] == before[BETA[algorithm]]
