@@ -26,6 +26,11 @@ cdef enum:
     F_RECTIFIED = 64  # RAdam: the variance of the adaptive rate is tractable
 
 
+# The most scalars of state (besides t) an algorithm may have.
+cdef enum:
+    MAX_SCALARS = 4
+
+
 cdef struct Hyperparameters:
     # What ``prepare`` reads: the hyperparameters of the step, in float64.
     double lr               # lr_t: the learning rate times the schedule multiplier
@@ -33,7 +38,12 @@ cdef struct Hyperparameters:
     double beta1, beta2, eps
     double weight_decay
     double momentum, dampening, alpha, lr_decay, momentum_decay
-    double mu_product       # NAdam's product of momentum coefficients before the step
+    double warmup_steps, r, weight_lr_power   # schedule-free
+    # The algorithm's scalar state (its declaration's ``scalars``, in their
+    # order), before the step: kept in float64 by the core, saved in the
+    # state dicts, never touched by the loops.  NAdam: the product of
+    # momentum coefficients; schedule-free: lr_max and weight_sum.
+    double scalars[MAX_SCALARS]
     bint decoupled          # the decay acts on x directly (AdamW, NAdamW, RAdamW)
     bint decay_by_schedule  # ... scaled by eta instead of lr_t (AdamW's "schedule")
     # The overflow guard's premise (see ``_guard`` in _loops.pxi): every finite
@@ -65,7 +75,10 @@ cdef struct StepScalars:
     double beta2            # Adamax: decay of the infinity norm
     double eps              # eps as given (Adam's closed-form first step)
     double eps_hat          # eps as the loop adds it (1.0 where none is added)
-    double mu_product       # NAdam: the product after the step
+    # The scalar state after the step (``prepare`` writes it; the core has
+    # copied the state before the step in first, and keeps these values only
+    # once the pass has run: a refused step changes nothing).
+    double scalars[MAX_SCALARS]
     # The magnitudes the pass compares its new values with (the overflow
     # guard, ``_guard``): the loop returns whether any new finite x exceeds
     # x_limit or any new value of the bounded state array s_limit (Adamax:
