@@ -36,6 +36,7 @@ the repeats of the mean time per step within a repeat.
 
 import argparse
 import datetime
+import importlib.metadata
 import importlib.util
 import json
 import math
@@ -377,7 +378,8 @@ def machine():
     versions = {"python": platform.python_version(), "numpy": np.__version__}
     for module in ("torch", "jax", "optax"):
         if _importable(module):
-            versions[module] = sys.modules[module].__version__
+            # (the installed version: JAX is looked up, not imported, by _importable)
+            versions[module] = importlib.metadata.version(module)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     return {"cpu": cpu, "cores": os.cpu_count(), "system": platform.platform(),
             "kernel": _kernels._kernel_name(), "threads": _kernels._get_num_threads(),
