@@ -227,8 +227,9 @@ def _make_init(a, signature):
         state = []
         for s in a.state:
             if s.needs is None or fixed[s.needs]:
-                fill = getattr(self, s.fill) if s.fill else 0.0
-                state.append(np.full_like(params, fill) if fill else np.zeros_like(params))
+                fill = getattr(self, s.fill) if s.fill not in (None, "params") else 0.0
+                state.append(params.copy(order="K") if s.fill == "params" else
+                             np.full_like(params, fill) if fill else np.zeros_like(params))
             else:
                 state.append(None)
         self._bind(a.kernel, a.squares, params, state, amsgrad=fixed.get("amsgrad", False),

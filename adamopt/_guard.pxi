@@ -202,6 +202,8 @@ cdef inline double _guard(int kernel, const Hyperparameters* h, StepScalars* s, 
         return L if _moment_step_ok(F, s.decay, h.x_bound, h.s_bound, L, h.beta1,
                                     s.one_minus_beta1, s.one_minus_beta2, 0.0, s.step,
                                     s.eps_hat, &s.s_limit) else -1.0
+    if _dadapt_kernel(kernel):
+        return _dadapt_bound(s, F, L, room)
     if room <= 0:
         return -1.0
     if kernel == K_SGD:

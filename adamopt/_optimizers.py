@@ -48,10 +48,23 @@ _CHECKS = {
     "centered": check.boolean,
     "momentum_decay": check.finite_at_least,
     "decoupled_weight_decay": check.boolean,
+    # Prodigy and D-Adaptation (adamopt._algorithms.dadapt)
+    "d0": check.positive_finite,
+    "d_coef": check.positive_finite,
+    "growth_rate": lambda value, name, owner: _dadapt().GROWTH.check(value, name, owner),
+    "beta3": lambda value, name, owner: _dadapt().beta3_check(value, name, owner),
+    "decouple": check.boolean,
+    "use_bias_correction": check.boolean,
+    "safeguard_warmup": check.boolean,
     "max_grad_norm": check.optional_positive,
     "max_grad_value": check.optional_positive,
     **_averaging.CHECKS,
 }
+
+def _dadapt():
+    from ._algorithms import dadapt
+    return dadapt
+
 
 #: The clipping options (every class's, beside the declared hyperparameters).
 _CLIP = ("max_grad_norm", "max_grad_value")

@@ -60,7 +60,8 @@ class StateArray:
     ``rule`` is what a loaded state must satisfy ("finite" or
     "nonnegative"); the array exists only when the fixed option ``needs`` is
     true (None: always); it starts at the value of the hyperparameter
-    ``fill`` (None: zero); ``zero_at_start`` means a state with ``t = 0``
+    ``fill`` (None: zero; ``"params"``: a copy of the initial parameters,
+    Prodigy's ``p0``); ``zero_at_start`` means a state with ``t = 0``
     must have it zero (the first step relies on it).
     """
 
@@ -162,6 +163,8 @@ class Algorithm:
     guard: str = ""
     #: Text added to the method's ``schedule`` option (AdamW's decay_scaling).
     schedule_extra: str = ""
+    #: Needs no learning rate to be tuned (the tuning benchmark selects these).
+    tuning_free: bool = False
 
     def hyperparameter(self, name):
         for h in self.hyperparameters:
