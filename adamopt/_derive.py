@@ -348,12 +348,21 @@ def _examine_adamax(opt):
     opt._beyond = not opt._s_bound <= float(np.finfo(opt._x.dtype).max) / 4
 
 
+def _examine_dadapt(opt):
+    """Prodigy, D-Adapt (``_dadapt_bound``): the largest finite |x|, |m|, v and |s|."""
+    with np.errstate(invalid="ignore"):
+        opt._x_bound = _finite_max(opt._x)
+        opt._s_bound, opt._v_bound, opt._z_bound = (_finite_max(a) for a in opt._state[:3])
+    opt._beyond = False
+
+
 #: The examination of each kind of guard (a declaration's ``guard``), and the
 #: state array its error message names.
 _GUARDS = {"moment": (_examine_moment, "first moment"), "sgd": (_examine_sgd, "momentum buffer"),
            "adagrad": (_examine_adagrad, "sum of squares"),
            "adamax": (_examine_adamax, "first moment"),
-           "rmsprop": (_examine_rmsprop, "momentum buffer")}
+           "rmsprop": (_examine_rmsprop, "momentum buffer"),
+           "dadapt": (_examine_dadapt, "state")}
 
 
 def _examine_method(a):

@@ -185,6 +185,7 @@ cdef inline double _guard(int kernel, const Hyperparameters* h, StepScalars* s, 
         Adamax:   `_adamax_bound`.
         RMSprop:  `_rmsprop_bound`.
         RAdam:    `_radam_bound`.
+        Prodigy, D-Adapt: `_dadapt_bound`.
 
     The pass flags a new finite |x| beyond F / (4 max(1, |decay|)) (then X
     for the next step) and a state value beyond its limit; a flagged value
@@ -203,7 +204,7 @@ cdef inline double _guard(int kernel, const Hyperparameters* h, StepScalars* s, 
                                     s.one_minus_beta1, s.one_minus_beta2, 0.0, s.step,
                                     s.eps_hat, &s.s_limit) else -1.0
     if _dadapt_kernel(kernel):
-        return _dadapt_bound(s, F, L, room)
+        return _dadapt_bound(kernel, h, s, F, L, flags)
     if room <= 0:
         return -1.0
     if kernel == K_SGD:

@@ -51,6 +51,8 @@ cdef struct Hyperparameters:
     double d, d_max, d_numerator
     double d0, d_coef, growth_rate, beta3
     bint bias_correction, safeguard_warmup
+    # Their overflow guard's premise besides x_bound and s_bound (|m|): v and |s|.
+    double v_bound, z_bound
 
 
 cdef struct StepScalars:
@@ -87,6 +89,7 @@ cdef struct StepScalars:
     # the numerator's sum, and the new d, d_max and numerator.
     double c_m, c_v, c_s, beta3, dlr, num_scale
     double d, d_max, d_numerator
+    double z_limit          # their guard: the bound of the new |s| (r_limit: of v)
 
 
 ctypedef void (*prepare_fn)(int kernel, const Hyperparameters* h, long long t,

@@ -754,14 +754,13 @@ cdef class Core:
         for b in range(nb):
             num = num + self._sums[2 * b]
             den = den + self._sums[2 * b + 1]
-        cdef int done = _dadapt_finish(self._kernel, &self._h, num, den, s)
-        if done == 2:
-            raise ValueError(
-                f"The distance estimate d of {type(self).__name__} would become {s.d!r} at "
-                f"step {self._t + 1} (sums {num!r}, {den!r}); the parameters and the "
-                f"optimizer state are unchanged.")
+        cdef int done = _dadapt_finish(self._kernel, &self._h, num, den, s,
+                                       DBL_MAX if job.is64 else <double>FLT_MAX)
+        if done == 2:   # (nothing was written: the first pass only reads)
+            self._raise_bad_scalars("overflow", self._h.lr, self._t + 1)
         if done == 1:   # skipped, as the references do: nothing changes but t
-            s.x_limit, s.s_limit, s.r_limit = self._h.x_bound, self._h.s_bound, self._h.r_bound
+            s.x_limit, s.s_limit = self._h.x_bound, self._h.s_bound
+            s.r_limit, s.z_limit = self._h.v_bound, self._h.z_bound
             job.big = self._beyond
             return
         if n >= NOGIL_MIN_SIZE:
@@ -828,6 +827,8 @@ cdef class Core:
         h.b_limit = s.s_limit
         h.mu_product = s.mu_product
         h.d, h.d_max, h.d_numerator = s.d, s.d_max, s.d_numerator
+        if _dadapt_kernel(self._kernel):   # their guard's premise (_dadapt_bound)
+            h.v_bound, h.z_bound = s.r_limit, s.z_limit
         self._t = t
 
     step.__doc__ = _STEP_DOC
@@ -923,6 +924,14 @@ cdef class Core:
     def _numerator_weighted(self): return self._h.d_numerator
     @_numerator_weighted.setter
     def _numerator_weighted(self, double value): self._h.d_numerator = value
+    @property
+    def _v_bound(self): return self._h.v_bound
+    @_v_bound.setter
+    def _v_bound(self, double value): self._h.v_bound = value
+    @property
+    def _z_bound(self): return self._h.z_bound
+    @_z_bound.setter
+    def _z_bound(self, double value): self._h.z_bound = value
     @property
     def _d0(self): return self._h.d0
     @_d0.setter

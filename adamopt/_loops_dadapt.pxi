@@ -89,14 +89,15 @@ cdef inline void _dadapt_prepare(int kernel, const Hyperparameters* h, long long
 
 
 cdef inline int _dadapt_finish(int kernel, const Hyperparameters* h, double num, double den,
-                               StepScalars* s) noexcept nogil:
+                               StepScalars* s, double F) noexcept nogil:
     """The d update from the first pass's sums ``num`` and ``den``, as the
     reference packages compute it; sets the new d, d_max and numerator in
     ``s`` and the scalars of the second pass that depend on them.  Returns
     0, 1 when the step is skipped (a zero learning rate, or a zero
     denominator: every gradient so far was zero; the references then return
     without updating anything), or 2 when the new d is not a positive finite
-    number (the step is refused)."""
+    number, or the scalars of the second pass are not finite and positive
+    in the dtype (F: its largest number; the step is refused)."""
     cdef double d = h.d, d_hat, numerator, sqrt_beta2
     if h.lr == 0.0 or den == 0.0:
         return 1
@@ -108,10 +109,12 @@ cdef inline int _dadapt_finish(int kernel, const Hyperparameters* h, double num,
         s.d_max = max(h.d_max, d_hat)
         d = min(s.d_max, d * h.growth_rate)
         s.eps_hat = d * h.eps
-        if s.eps_hat == 0.0 or not isfinite(s.eps_hat) or not isfinite(s.d_max):
+        if not (s.eps_hat <= F and isfinite(s.d_max)) or (F < DBL_MAX and <float>s.eps_hat == 0):
             return 2
         if h.beta1 == 0.0:
             s.step = s.dlr * d
+            if not s.step <= F:
+                return 2
     else:
         sqrt_beta2 = s.beta3
         numerator = sqrt_beta2 * h.d_numerator + (1.0 - sqrt_beta2) * (s.num_scale * num)
@@ -125,15 +128,62 @@ cdef inline int _dadapt_finish(int kernel, const Hyperparameters* h, double num,
     return 0
 
 
-cdef inline double _dadapt_bound(StepScalars* s, double F, double L,
-                                 double room) noexcept nogil:
-    """The overflow guard of `_guard`: the step size depends on the d of
-    the first pass, so nothing is proved before the step; the pass flags a
-    new |x| beyond ``x_limit`` and a new |m|, v or |s| beyond F / 4, which
-    refuses the next step (the state cannot grow past the dtype's maximum
-    unnoticed)."""
-    s.s_limit = F / 4
-    return L if room > 0 else -1.0
+cdef inline double _dadapt_bound(int kernel, const Hyperparameters* h, StepScalars* s,
+                                 double F, double L, int flags) noexcept nogil:
+    """The overflow guard of `_guard`.  The second pass's m, v and s use the
+    d before the update, and d never decreases (``growth_rate >= 1``; so
+    the divisor ``sqrt(v) + d_new eps`` is at least ``d eps``), so the step
+    is bounded before the first pass.  Given |x| <= X, |m| <= M, v <= V,
+    |s| <= S (``x_bound``, ``s_bound``, ``v_bound``, ``z_bound``: the
+    largest values at construction and load, then these bounds of the last
+    step) and gradients up to G <= L:
+
+        |m_new| <= beta1 M + c_m G,  v_new <= beta2 V + c_v G**2,
+        |s_new| <= beta3 S + c_s G,
+        |x_new| <= (1 + |lr2|) X + step |m_new| / (d eps)
+
+    (beta1 = 0: ``dlr G / eps`` for the last term), each with room for the
+    roundings.  Returns the largest G (at most L) for which the new |m|, v
+    and |s| stay below F / 4 and x below 0.99 F, negative if there is none;
+    the bounds with that G are the premise of the next step (they need no
+    pass to find them, and decay back as the averages forget).  The pass
+    flags a new |x| beyond F / (4 (1 + |lr2|)) (then X)."""
+    cdef double d = 2.0 ** -18, up = 1 + d, G = L, quarter = 0.25 * F / (up * up * up)
+    # (Prodigy: the new d is at least min(d, d_max), even from a loaded state)
+    cdef double eps_low = (min(h.d, h.d_max) * h.eps if kernel == K_PRODIGY
+                           else s.eps_hat) * (1 - d)
+    cdef double step, room
+    cdef double mb = s.p1 * h.s_bound, vb = s.p2 * h.v_bound, zb = s.beta3 * h.z_bound
+    cdef bint no_moment = (flags & F_NO_MOMENT) != 0
+    s.x_limit = F / (4 * (1 + fabs(s.lr2)))
+    room = 0.99 * F - (1 + fabs(s.lr2)) * up * h.x_bound
+    if no_moment:
+        mb = 0.0   # m is not touched
+    if not (mb < quarter and vb < quarter and zb < quarter and room > 0 and eps_low > 0):
+        return -1.0
+    if s.c_m > 0 and not no_moment:
+        G = min(G, (quarter - mb) / s.c_m)
+    if s.c_v > 0:
+        G = min(G, sqrt((quarter - vb) / s.c_v))
+    if s.c_s > 0:
+        G = min(G, (quarter - zb) / s.c_s)
+    if no_moment:   # the step dlr d_new g / (sqrt(v) + d_new eps) <= dlr |g| / eps
+        step = s.dlr * up * up / (h.eps * (1 - d))
+        if step > 0:
+            G = min(G, room / step)
+    else:
+        step = fabs(s.step) * up * up / eps_low
+        if step > 0:
+            if not mb * up * step < room:
+                return -1.0
+            if s.c_m > 0:
+                G = min(G, (room / step - mb * up) / s.c_m)
+    if not G > 0:
+        return -1.0
+    s.s_limit = h.s_bound if no_moment else (mb + s.c_m * G) * up * up
+    s.r_limit = (vb + s.c_v * G * G) * up * up * up
+    s.z_limit = (zb + s.c_s * G) * up * up
+    return G
 
 
 # The sums of a block are kept in LANES partial sums (element i in lane
@@ -267,6 +317,7 @@ cdef inline bint _dadapt_loop(
     cdef floating dx = <floating>s.lr2, step = <floating>s.step
     cdef floating eps_hat = <floating>s.eps_hat
     cdef floating xl = <floating>s.x_limit, sl = <floating>s.s_limit
+    cdef floating vl = <floating>s.r_limit, zl = <floating>s.z_limit
     cdef floating xi, gi, mi = 0, vi, si, xn, big = 0
     cdef Py_ssize_t i
     for i in range(n):
@@ -288,8 +339,8 @@ cdef inline bint _dadapt_loop(
         x[i] = xn
         big = _over_x(big, xn, xl)
         big = _over(big, mi, sl)
-        big = _over(big, vi, sl)
-        big = _over(big, si, sl)
+        big = _over(big, vi, vl)
+        big = _over(big, si, zl)
     return big != 0
 
 

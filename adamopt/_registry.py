@@ -158,13 +158,16 @@ class Algorithm:
     validate: Callable | None = None
     #: The overflow guard's kind (``_guard`` in _loops.pxi and the examination
     #: of a new or loaded state in ``adamopt._derive``): "moment", "sgd",
-    #: "adagrad", "adamax" or "rmsprop".  Every algorithm has one (the
+    #: "adagrad", "adamax", "rmsprop" or "dadapt".  Every algorithm has one (the
     #: compiled step refuses every step of a kernel without a guard).
     guard: str = ""
     #: Text added to the method's ``schedule`` option (AdamW's decay_scaling).
     schedule_extra: str = ""
     #: Needs no learning rate to be tuned (the tuning benchmark selects these).
     tuning_free: bool = False
+    #: Steps one array only, without clipping (its estimate sums over the whole
+    #: array: Prodigy, D-Adapt): structures, groups and clipping are refused.
+    one_array: bool = False
 
     def hyperparameter(self, name):
         for h in self.hyperparameters:

@@ -112,10 +112,10 @@ _SHARED_NOTES = r"""
     their bias correction).  The estimate is per optimizer over one array:
     structures of arrays, parameter groups and gradient clipping are refused
     (not yet summed over several arrays), as is PyTorch's per-group
-    ``layer_scale`` of ``dadaptation``.  The overflow guard is weaker than
-    Adam's: the step size is known only after the first pass, so the pass
-    flags values beyond a quarter of the dtype's maximum and refuses the
-    next step.
+    ``layer_scale`` of ``dadaptation``.  The overflow guard: the step
+    is bounded before the first pass from bounds on x and the state (d
+    never decreases), and a gradient that could carry a value past the
+    dtype's maximum is refused with nothing changed, as for every algorithm.
 """
 
 
@@ -191,7 +191,7 @@ cautious steps).""", check=check.positive_finite),
     smoothed=None, oracle="prodigy", torch=None,
     table=("Prodigy (Mishchenko & Defazio 2024)", "`prodigyopt.Prodigy` (not in PyTorch)",
            "none; `slice_p` left out; sums in float64", "the gradient at x"),
-    guard="moment", position=9, quadratic_lr=1.0, arrays_per_element=13,
+    guard="dadapt", position=9, quadratic_lr=1.0, arrays_per_element=13,
     combinations=(dict(use_bias_correction=True), dict(safeguard_warmup=True),
                   dict(weight_decay=0.1), dict(weight_decay=0.1, decouple=False),
                   dict(beta1=0.0), dict(beta3=0.5, d_coef=0.5, growth_rate=1.02),
@@ -199,7 +199,7 @@ cautious steps).""", check=check.positive_finite),
     bad_options=(("d0", 0.0, ValueError), ("d_coef", -1.0, ValueError),
                  ("growth_rate", 0.5, ValueError), ("beta3", 1.0, ValueError),
                  ("decouple", "yes", TypeError)),
-    repr_numbers=("d0", "weight_decay"), tuning_free=True,
+    repr_numbers=("d0", "weight_decay"), tuning_free=True, one_array=True,
     eps_rule="stay positive when scaled by d and rounded to",
 ))
 
@@ -243,7 +243,8 @@ DADAPT_ADAM = register(Algorithm(
     state), :math:`\gamma` is ``growth_rate``; the decay term
     :math:`-\lambda \eta_t x_{t-1}` is there with ``decouple`` only.  The
     first moment carries the step size (:math:`m_t` is in units of
-    :math:`x`).  The learning rate multiplies the estimate (keep ``lr=1``).
+    :math:`x`).  This is the Adam variant of the paper (its Appendix), with
+    the reference package's options.  The learning rate multiplies the estimate (keep ``lr=1``).
 """ + _SHARED_NOTES,
     references=_REFERENCES_DADAPT,
     example=quadratic_example("DAdaptAdam", "", 300, "0.05"),
@@ -256,11 +257,11 @@ DADAPT_ADAM = register(Algorithm(
     table=("D-Adapt Adam (Defazio & Mishchenko 2023)",
            "`dadaptation.DAdaptAdam` (not in PyTorch)",
            "none; `layer_scale` left out; sums in float64", "the gradient at x"),
-    guard="moment", position=10, quadratic_lr=1.0, arrays_per_element=12,
+    guard="dadapt", position=10, quadratic_lr=1.0, arrays_per_element=12,
     combinations=(dict(use_bias_correction=True), dict(weight_decay=0.1),
                   dict(weight_decay=0.1, decouple=True), dict(beta1=0.0),
                   dict(growth_rate=1.02, maximize=True, d0=1e-3)),
     bad_options=(("d0", -1.0, ValueError), ("growth_rate", 0.0, ValueError),
                  ("decouple", 1, TypeError), ("use_bias_correction", "no", TypeError)),
-    repr_numbers=("d0", "weight_decay"), tuning_free=True,
+    repr_numbers=("d0", "weight_decay"), tuning_free=True, one_array=True,
 ))
