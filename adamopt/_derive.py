@@ -133,7 +133,7 @@ def _indent(text):
 
 def _state_list(a):
     names = [f"``{s.name}``" + (f" (with {s.needs})" if s.needs else "") for s in a.state]
-    names += [f"``{name}`` (a float64 number)" for name in a.state_scalars]
+    names += [f"``{s.name}`` ({s.doc})" for s in a.scalars]
     return ", ".join(names)
 
 
@@ -227,13 +227,18 @@ def _make_init(a, signature):
         state = []
         for s in a.state:
             if s.needs is None or fixed[s.needs]:
-                fill = getattr(self, s.fill) if s.fill not in (None, "params") else 0.0
-                state.append(params.copy(order="K") if s.fill == "params" else
-                             np.full_like(params, fill) if fill else np.zeros_like(params))
+                if s.fill == "params":   # a copy of the initial parameters
+                    state.append(params.copy(order="K"))
+                    continue
+                fill = getattr(self, s.fill) if s.fill else 0.0
+                state.append(np.full_like(params, fill) if fill else np.zeros_like(params))
             else:
                 state.append(None)
         self._bind(a.kernel, a.squares, params, state, amsgrad=fixed.get("amsgrad", False),
                    centered=fixed.get("centered", False))
+        for index, scalar in enumerate(a.scalars):
+            self._set_scalar(index, getattr(self, scalar.default)
+                             if isinstance(scalar.default, str) else scalar.default)
         if a.validate is not None:
             a.validate(self)
         self._examine()
@@ -251,6 +256,16 @@ def _fixed_property(name):
 
 def _state_property(index, name):
     return property(lambda self: self._state[index], doc=f"The state array ``{name}``.")
+
+
+def _scalar_property(index, scalar):
+    def get(self):
+        return self._get_scalar(index)
+
+    def set(self, value):
+        self._set_scalar(index, value)
+
+    return property(get, set, doc=f"The scalar state ``{scalar.name}`` ({scalar.doc}).")
 
 
 def _smoothed_gradient(a):
@@ -289,6 +304,8 @@ def make_class(a: Algorithm) -> type:
         namespace[_betas.NAME] = _betas.Pair()
     for index, s in enumerate(a.state):
         namespace["_" + s.name] = _state_property(index, s.name)
+    for index, scalar in enumerate(a.scalars):
+        namespace["_" + scalar.name] = _scalar_property(index, scalar)
     for h in a.hyperparameters:
         if h.attribute is not None:
             namespace[h.name] = h.attribute
@@ -313,7 +330,7 @@ def _examine_bounded(index):
     return examine
 
 
-#: Adam, AdamW, NAdam, RAdam: the first moment m.
+#: Adam, AdamW, NAdam, RAdam: the first moment m; schedule-free: z.
 _examine_moment = _examine_bounded(0)
 #: RMSprop: the momentum buffer (its third array).
 _examine_rmsprop = _examine_bounded(2)
@@ -362,7 +379,8 @@ _GUARDS = {"moment": (_examine_moment, "first moment"), "sgd": (_examine_sgd, "m
            "adagrad": (_examine_adagrad, "sum of squares"),
            "adamax": (_examine_adamax, "first moment"),
            "rmsprop": (_examine_rmsprop, "momentum buffer"),
-           "dadapt": (_examine_dadapt, "state")}
+           "dadapt": (_examine_dadapt, "state"),
+           "schedulefree": (_examine_moment, "z")}
 
 
 def _examine_method(a):

@@ -186,6 +186,7 @@ cdef inline double _guard(int kernel, const Hyperparameters* h, StepScalars* s, 
         RMSprop:  `_rmsprop_bound`.
         RAdam:    `_radam_bound`.
         Prodigy, D-Adapt: `_dadapt_bound`.
+        Schedule-free: `_sf_bound` (_loops_schedulefree.pxi).
 
     The pass flags a new finite |x| beyond F / (4 max(1, |decay|)) (then X
     for the next step) and a state value beyond its limit; a flagged value
@@ -205,6 +206,8 @@ cdef inline double _guard(int kernel, const Hyperparameters* h, StepScalars* s, 
                                     s.eps_hat, &s.s_limit) else -1.0
     if _dadapt_kernel(kernel):
         return _dadapt_bound(kernel, h, s, F, L, flags)
+    if kernel == K_SF_ADAMW or kernel == K_SF_SGD:
+        return _sf_bound(h, s, F, L, kernel == K_SF_ADAMW)
     if room <= 0:
         return -1.0
     if kernel == K_SGD:

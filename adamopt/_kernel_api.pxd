@@ -28,6 +28,11 @@ cdef enum:
     F_DECAY = 256     # Prodigy, D-Adapt: decoupled decay x + lr2 x (_loops_dadapt.pxi)
 
 
+# The most scalars of state (besides t) an algorithm may have.
+cdef enum:
+    MAX_SCALARS = 4
+
+
 cdef struct Hyperparameters:
     # What ``prepare`` reads: the hyperparameters of the step, in float64.
     double lr               # lr_t: the learning rate times the schedule multiplier
@@ -35,7 +40,12 @@ cdef struct Hyperparameters:
     double beta1, beta2, eps
     double weight_decay
     double momentum, dampening, alpha, lr_decay, momentum_decay
-    double mu_product       # NAdam's product of momentum coefficients before the step
+    double warmup_steps, r, weight_lr_power   # schedule-free
+    # The algorithm's scalar state (its declaration's ``scalars``, in their
+    # order), before the step: kept in float64 by the core, saved in the
+    # state dicts, never touched by the loops.  NAdam: the product of
+    # momentum coefficients; schedule-free: lr_max and weight_sum.
+    double scalars[MAX_SCALARS]
     bint decoupled          # the decay acts on x directly (AdamW, NAdamW, RAdamW)
     bint decay_by_schedule  # ... scaled by eta instead of lr_t (AdamW's "schedule")
     # The overflow guard's premise (see ``_guard`` in _loops.pxi): every finite
@@ -45,10 +55,8 @@ cdef struct Hyperparameters:
     # Gradient clipping (the segmented step, _segments.pxi): the group's
     # ``max_grad_norm`` (< 0: none) and ``max_grad_value`` (infinity: none).
     double max_grad_norm, max_grad_value
-    # The distance estimate of Prodigy and D-Adaptation (_loops_dadapt.pxi): d
-    # and its running maximum, the numerator's accumulator (state scalars),
-    # and their options (beta3 < 0: sqrt(beta2)).
-    double d, d_max, d_numerator
+    # The options of Prodigy and D-Adaptation (_loops_dadapt.pxi; beta3 < 0:
+    # sqrt(beta2)); their d, d_max and numerator are ``scalars``.
     double d0, d_coef, growth_rate, beta3
     bint bias_correction, safeguard_warmup
     # Their overflow guard's premise besides x_bound and s_bound (|m|): v and |s|.
@@ -75,7 +83,10 @@ cdef struct StepScalars:
     double beta2            # Adamax: decay of the infinity norm
     double eps              # eps as given (Adam's closed-form first step)
     double eps_hat          # eps as the loop adds it (1.0 where none is added)
-    double mu_product       # NAdam: the product after the step
+    # The scalar state after the step (``prepare`` writes it; the core has
+    # copied the state before the step in first, and keeps these values only
+    # once the pass has run: a refused step changes nothing).
+    double scalars[MAX_SCALARS]
     # The magnitudes the pass compares its new values with (the overflow
     # guard, ``_guard``): the loop returns whether any new finite x exceeds
     # x_limit or any new value of the bounded state array s_limit (Adamax:
@@ -86,9 +97,8 @@ cdef struct StepScalars:
     double clamp
     # Prodigy and D-Adaptation (_loops_dadapt.pxi): the coefficients of g in
     # m, v and s, the decay of s, the step before the d update, the scale of
-    # the numerator's sum, and the new d, d_max and numerator.
+    # the numerator's sum.
     double c_m, c_v, c_s, beta3, dlr, num_scale
-    double d, d_max, d_numerator
     double z_limit          # their guard: the bound of the new |s| (r_limit: of v)
 
 

@@ -109,8 +109,8 @@ from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcmp
 
 from adamopt._kernel_api cimport (
-    F_AMSGRAD, F_CENTERED, F_COUPLED, F_NESTEROV, MAX_STATE, Hyperparameters, KernelTable,
-    StepScalars,
+    F_AMSGRAD, F_CENTERED, F_COUPLED, F_NESTEROV, MAX_SCALARS, MAX_STATE, Hyperparameters,
+    KernelTable, StepScalars,
 )
 
 import importlib
@@ -462,10 +462,6 @@ cdef class Core:
             self._grad_max = LIMIT64 if self._typenum == cnp.NPY_FLOAT64 else <double>LIMIT32
         self._amsgrad = amsgrad
         self._centered = centered
-        if self._h.mu_product == 0.0:
-            self._h.mu_product = 1.0
-        if _dadapt_kernel(self._kernel) and self._h.d == 0.0:   # d and d_max start at d0
-            self._h.d = self._h.d_max = self._h.d0
 
     def _share_state(self, state):
         """Hold the state arrays ``state`` (MAX_STATE entries, None exactly
@@ -785,8 +781,7 @@ cdef class Core:
         s.decay = 1.0
         if h.decoupled:
             s.decay = 1.0 - (eta if h.decay_by_schedule else lr_t) * h.weight_decay
-        s.mu_product = h.mu_product
-        s.d, s.d_max, s.d_numerator = h.d, h.d_max, h.d_numerator
+        s.scalars = h.scalars
         s.clamp = h.max_grad_value
         flags[0] = ((F_COUPLED if coupled else 0) | (F_AMSGRAD if self._amsgrad else 0)
                     | (F_NESTEROV if self._nesterov else 0)
@@ -818,15 +813,16 @@ cdef class Core:
     @cython.final
     cdef inline void _after(self, const StepScalars* s, bint big, long long t) noexcept:
         """Keep what a pass with the scalars ``s`` leaves for the next step:
-        the overflow guard's premise, NAdam's product, the step count."""
+        the overflow guard's premise, the scalar state, the step count."""
         self._beyond = big
         cdef Hyperparameters* h = &self._h
         h.x_bound = s.x_limit
         h.s_bound = s.s_limit
         h.r_bound = s.r_limit
         h.b_limit = s.s_limit
-        h.mu_product = s.mu_product
-        h.d, h.d_max, h.d_numerator = s.d, s.d_max, s.d_numerator
+        cdef int k
+        for k in range(MAX_SCALARS):
+            h.scalars[k] = s.scalars[k]
         if _dadapt_kernel(self._kernel):   # their guard's premise (_dadapt_bound)
             h.v_bound, h.z_bound = s.r_limit, s.z_limit
         self._t = t
@@ -871,10 +867,31 @@ cdef class Core:
     def _momentum_decay(self): return self._h.momentum_decay
     @_momentum_decay.setter
     def _momentum_decay(self, double value): self._h.momentum_decay = value
+
+    def _get_scalar(self, int index):
+        """The scalar state ``index`` (its declaration's ``scalars``, in order)."""
+        if not 0 <= index < MAX_SCALARS:
+            raise IndexError(f"scalar state index {index} not in [0, {MAX_SCALARS})")
+        return self._h.scalars[index]
+
+    def _set_scalar(self, int index, double value):
+        """Set the scalar state ``index`` (the classes check the value)."""
+        if not 0 <= index < MAX_SCALARS:
+            raise IndexError(f"scalar state index {index} not in [0, {MAX_SCALARS})")
+        self._h.scalars[index] = value
+
     @property
-    def _mu_product(self): return self._h.mu_product
-    @_mu_product.setter
-    def _mu_product(self, double value): self._h.mu_product = value
+    def _warmup_steps(self): return <long long>self._h.warmup_steps
+    @_warmup_steps.setter
+    def _warmup_steps(self, double value): self._h.warmup_steps = value
+    @property
+    def _r(self): return self._h.r
+    @_r.setter
+    def _r(self, double value): self._h.r = value
+    @property
+    def _weight_lr_power(self): return self._h.weight_lr_power
+    @_weight_lr_power.setter
+    def _weight_lr_power(self, double value): self._h.weight_lr_power = value
     @property
     def _decoupled_weight_decay(self): return self._h.decoupled
     @_decoupled_weight_decay.setter
@@ -907,23 +924,7 @@ cdef class Core:
     def _decay_by_schedule(self): return self._h.decay_by_schedule
     @_decay_by_schedule.setter
     def _decay_by_schedule(self, bint value): self._h.decay_by_schedule = value
-    # Prodigy and D-Adaptation (_loops_dadapt.pxi): the state scalars, then the options.
-    @property
-    def _d(self): return self._h.d
-    @_d.setter
-    def _d(self, double value): self._h.d = value
-    @property
-    def _d_max(self): return self._h.d_max
-    @_d_max.setter
-    def _d_max(self, double value): self._h.d_max = value
-    @property
-    def _d_numerator(self): return self._h.d_numerator
-    @_d_numerator.setter
-    def _d_numerator(self, double value): self._h.d_numerator = value
-    @property
-    def _numerator_weighted(self): return self._h.d_numerator
-    @_numerator_weighted.setter
-    def _numerator_weighted(self, double value): self._h.d_numerator = value
+    # Prodigy and D-Adaptation (_loops_dadapt.pxi): their guard's premise, their options.
     @property
     def _v_bound(self): return self._h.v_bound
     @_v_bound.setter

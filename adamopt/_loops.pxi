@@ -378,10 +378,15 @@ cdef enum:
     K_ADAMAX = 4
     K_NADAM = 5
     K_RADAM = 6
+    K_SF_ADAMW = 7
+    K_SF_SGD = 8
 
 #: The kernel id of each algorithm, by the name its declaration gives.
 KERNELS = {"adam": K_ADAM, "sgd": K_SGD, "adagrad": K_ADAGRAD, "rmsprop": K_RMSPROP,
-           "adamax": K_ADAMAX, "nadam": K_NADAM, "radam": K_RADAM}
+           "adamax": K_ADAMAX, "nadam": K_NADAM, "radam": K_RADAM,
+           "schedulefree_adamw": K_SF_ADAMW, "schedulefree_sgd": K_SF_SGD}
+
+include "_loops_schedulefree.pxi"
 
 include "_loops_dadapt.pxi"
 KERNELS.update(DADAPT_KERNELS)
@@ -415,7 +420,8 @@ cdef void _prepare(int kernel, const Hyperparameters* h, long long t, StepScalar
 cdef inline void _prepare_step(int kernel, const Hyperparameters* h, long long t,
                                StepScalars* s, int* flags) noexcept nogil:
     """The scalars of step ``t`` of ``kernel``, in float64.  The core has set
-    sign, weight_decay, decay and mu_product; this sets the fields the core
+    sign, weight_decay, decay and copied the scalar state (``scalars``: the
+    algorithm writes its values after the step there); this sets the fields the core
     checks, then what the algorithm's loop reads.
 
     * Adam: ``step = lr_t sqrt(1 - beta2**t) / (1 - beta1**t)``,
@@ -473,9 +479,9 @@ cdef inline void _prepare_step(int kernel, const Hyperparameters* h, long long t
         bc2_sqrt = sqrt(1.0 - pow(h.beta2, <double>t))
         mu = h.beta1 * (1.0 - 0.5 * pow(0.96, t * h.momentum_decay))
         mu_next = h.beta1 * (1.0 - 0.5 * pow(0.96, (t + 1) * h.momentum_decay))
-        s.mu_product = h.mu_product * mu
-        s.lr = h.lr * (1.0 - mu) / (1.0 - s.mu_product) * bc2_sqrt
-        s.lr2 = h.lr * mu_next / (1.0 - s.mu_product * mu_next) * bc2_sqrt
+        s.scalars[0] = h.scalars[0] * mu      # the product P_t (scalar state 0)
+        s.lr = h.lr * (1.0 - mu) / (1.0 - s.scalars[0]) * bc2_sqrt
+        s.lr2 = h.lr * mu_next / (1.0 - s.scalars[0] * mu_next) * bc2_sqrt
         s.eps_hat = h.eps * bc2_sqrt
     elif kernel == K_RADAM:
         # rho_inf - 2 t beta2**t / (1 - beta2**t): the length of the
@@ -493,6 +499,9 @@ cdef inline void _prepare_step(int kernel, const Hyperparameters* h, long long t
                       * sqrt(bc2) / bc1)
     elif _dadapt_kernel(kernel):
         _dadapt_prepare(kernel, h, t, s, flags)
+    elif kernel == K_SF_ADAMW or kernel == K_SF_SGD:   # (_loops_schedulefree.pxi)
+        _sf_prepare(h, t, s, h.beta1 if kernel == K_SF_ADAMW else h.momentum,
+                    kernel == K_SF_ADAMW)
 
 
 include "_guard.pxi"
@@ -551,6 +560,12 @@ cdef inline bint _update(
             return _radam_loop(x, grad, st[0], st[1], n, s, False, False)
     elif _dadapt_kernel(kernel):
         return _dadapt_update(x, grad, st, n, s, flags)
+    elif kernel == K_SF_ADAMW:
+        return _sf_adamw_loop(x, grad, st[0], st[1], n, s)
+    elif kernel == K_SF_SGD:
+        if coupled:
+            return _sf_sgd_loop(x, grad, st[0], n, s, True)
+        return _sf_sgd_loop(x, grad, st[0], n, s, False)
     return False
 
 

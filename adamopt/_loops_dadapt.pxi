@@ -30,6 +30,12 @@
 cdef enum:
     K_PRODIGY = 20
     K_DADAPT_ADAM = 21
+    # Their scalar state (the declarations' ``scalars``): d, then Prodigy's
+    # d_max and numerator, D-Adapt's numerator.
+    S_D = 0
+    S_DMAX = 1
+    S_NUM_PRODIGY = 2
+    S_NUM_DADAPT = 1
 
 #: The kernel ids of this file (added to ``KERNELS``).
 DADAPT_KERNELS = {"prodigy": K_PRODIGY, "dadapt_adam": K_DADAPT_ADAM}
@@ -42,7 +48,8 @@ cdef inline bint _dadapt_kernel(int kernel) noexcept nogil:
 
 cdef inline void _dadapt_prepare(int kernel, const Hyperparameters* h, long long t,
                                  StepScalars* s, int* flags) noexcept nogil:
-    """The scalars of step ``t`` before the d update (``d = h.d``): with
+    """The scalars of step ``t`` before the d update (``d`` the scalar
+    state's ``S_D``): with
     ``bc = sqrt(1 - beta2**t) / (1 - beta1**t)`` (1 without bias
     correction) and ``dlr = d lr_t bc``,
 
@@ -54,7 +61,7 @@ cdef inline void _dadapt_prepare(int kernel, const Hyperparameters* h, long long
       decay of s ``sqrt(beta2)``;
 
     and the decoupled decay's ``-weight_decay dlr`` of both (``lr2``)."""
-    cdef double d = h.d, bc = 1.0, dlr
+    cdef double d = h.scalars[S_D], bc = 1.0, dlr
     if h.bias_correction:
         bc = sqrt(1.0 - pow(h.beta2, <double>t)) / (1.0 - pow(h.beta1, <double>t))
     dlr = d * h.lr * bc
@@ -83,33 +90,32 @@ cdef inline void _dadapt_prepare(int kernel, const Hyperparameters* h, long long
         s.c_v = 1.0 - h.beta2
         s.c_s = dlr * (1.0 - s.beta3)
         s.num_scale = dlr
-    s.d = h.d
-    s.d_max = h.d_max
-    s.d_numerator = h.d_numerator
 
 
 cdef inline int _dadapt_finish(int kernel, const Hyperparameters* h, double num, double den,
                                StepScalars* s, double F) noexcept nogil:
     """The d update from the first pass's sums ``num`` and ``den``, as the
     reference packages compute it; sets the new d, d_max and numerator in
-    ``s`` and the scalars of the second pass that depend on them.  Returns
+    ``s.scalars`` and the scalars of the second pass that depend on them.  Returns
     0, 1 when the step is skipped (a zero learning rate, or a zero
     denominator: every gradient so far was zero; the references then return
     without updating anything), or 2 when the new d is not a positive finite
     number, or the scalars of the second pass are not finite and positive
     in the dtype (F: its largest number; the step is refused)."""
-    cdef double d = h.d, d_hat, numerator, sqrt_beta2
+    cdef double d = h.scalars[S_D], d_hat, numerator, sqrt_beta2, d_max
     if h.lr == 0.0 or den == 0.0:
         return 1
     if kernel == K_PRODIGY:
-        numerator = h.d_numerator * s.beta3 + s.num_scale * num
+        numerator = h.scalars[S_NUM_PRODIGY] * s.beta3 + s.num_scale * num
         d_hat = h.d_coef * numerator / den
         if d == h.d0:
             d = max(d, d_hat)
-        s.d_max = max(h.d_max, d_hat)
-        d = min(s.d_max, d * h.growth_rate)
+        d_max = max(h.scalars[S_DMAX], d_hat)
+        d = min(d_max, d * h.growth_rate)
+        s.scalars[S_DMAX] = d_max
+        s.scalars[S_NUM_PRODIGY] = numerator
         s.eps_hat = d * h.eps
-        if not (s.eps_hat <= F and isfinite(s.d_max)) or (F < DBL_MAX and <float>s.eps_hat == 0):
+        if not (s.eps_hat <= F and isfinite(d_max)) or (F < DBL_MAX and <float>s.eps_hat == 0):
             return 2
         if h.beta1 == 0.0:
             s.step = s.dlr * d
@@ -117,12 +123,12 @@ cdef inline int _dadapt_finish(int kernel, const Hyperparameters* h, double num,
                 return 2
     else:
         sqrt_beta2 = s.beta3
-        numerator = sqrt_beta2 * h.d_numerator + (1.0 - sqrt_beta2) * (s.num_scale * num)
+        numerator = (sqrt_beta2 * h.scalars[S_NUM_DADAPT]
+                     + (1.0 - sqrt_beta2) * (s.num_scale * num))
         d_hat = numerator / ((1.0 - sqrt_beta2) * den)
         d = max(d, min(d_hat, d * h.growth_rate))
-        s.d_max = d
-    s.d = d
-    s.d_numerator = numerator
+        s.scalars[S_NUM_DADAPT] = numerator
+    s.scalars[S_D] = d
     if not (isfinite(d) and d > 0 and isfinite(numerator)):
         return 2
     return 0
@@ -150,7 +156,8 @@ cdef inline double _dadapt_bound(int kernel, const Hyperparameters* h, StepScala
     flags a new |x| beyond F / (4 (1 + |lr2|)) (then X)."""
     cdef double d = 2.0 ** -18, up = 1 + d, G = L, quarter = 0.25 * F / (up * up * up)
     # (Prodigy: the new d is at least min(d, d_max), even from a loaded state)
-    cdef double eps_low = (min(h.d, h.d_max) * h.eps if kernel == K_PRODIGY
+    cdef double eps_low = (min(h.scalars[S_D], h.scalars[S_DMAX]) * h.eps
+                           if kernel == K_PRODIGY
                            else s.eps_hat) * (1 - d)
     cdef double step, room
     cdef double mb = s.p1 * h.s_bound, vb = s.p2 * h.v_bound, zb = s.beta3 * h.z_bound

@@ -292,6 +292,11 @@ class _Optimizer:
     @average.setter
     def average(self, value: str | None) -> None:
         kind = _averaging.check_kind(value, "average", type(self).__name__)
+        if kind is not None and self._own_average() is not None:
+            raise ValueError(
+                f"The 'average' parameter of {type(self).__name__} must be None: the "
+                f"algorithm keeps its own averaged point (opt.averaged). Got {value!r} "
+                f"instead.")
         self._avg_kind, self._avg = kind, None
         if self._avg_posted:
             self._post()
@@ -317,6 +322,11 @@ class _Optimizer:
     @average_start.setter
     def average_start(self, value: int) -> None:
         self._avg_start = _averaging.check_start(value, "average_start", type(self).__name__)
+
+    def _own_average(self):
+        """The declaration's ``averaged`` hook (an algorithm that averages its
+        own iterates), or None."""
+        return getattr(getattr(self, "_DECLARATION", None), "averaged", None)
 
     def _avg_targets(self):
         """The arrays averaged: the parameters (each array of a structure)."""
@@ -362,11 +372,13 @@ class _Optimizer:
 
     def _averaged_point(self):
         """The averaged parameters (an array, or the structure's arrays in a
-        list), or the state array named by the declaration's ``averaged``
-        field (the schedule-free methods), or None."""
-        name = getattr(getattr(self, "_DECLARATION", None), "averaged", None)
-        if name is not None:
-            return self._state_arrays().get(name)
+        list), or the point the declaration's ``averaged`` hook recovers from
+        the state (the schedule-free methods), or None."""
+        hook = self._own_average()
+        if hook is not None:
+            if self._structured():
+                return [hook(m) for m in self._segments.members]
+            return hook(self)
         if self._avg_kind is None:
             return None
         arrays = self._avg_arrays()
@@ -629,7 +641,11 @@ class _Optimizer:
                 if self._weight_decay_fn is None:
                     out["weight_decay"] = self._weight_decay
             else:
-                out[key] = getattr(self, key)
+                # (None, as Prodigy's default beta3, is saved as the string
+                # "None": numpy.savez would make None an object array, which
+                # numpy.load refuses)
+                value = getattr(self, key)
+                out[key] = "None" if value is None else value
         return out
 
     def _constructor_kwargs(self):
@@ -753,7 +769,7 @@ class _Optimizer:
         scalars = {key: rule(state[key], int(t), f"The {key!r} entry of the state given to "
                                                  f"{owner}")
                    for key, rule in self._STATE_SCALARS.items()}
-        hyper = {key: _CHECKS[key](state[key], key, owner)
+        hyper = {key: self._rule(key)(state[key], key, owner)
                  for key in (*self._SAVED_HYPERPARAMETERS, *_CLIP)
                  if key in state and key not in self._FIXED}
         return int(t), arrays, scalars, hyper

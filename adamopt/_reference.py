@@ -442,6 +442,64 @@ def dadapt_adam(x, g, state, t, *, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_
                              "d": d_new, "numerator_weighted": numerator}
 
 
+def _schedulefree_weights(t, lr, lr_max, weight_sum, warmup_steps, r, weight_lr_power):
+    """Schedule-free's learning rate after warm-up, its scalar state after step
+    ``t`` and the averaging weight c_t (as ``schedulefree``'s references)."""
+    lr_t = lr * (t / warmup_steps if t <= warmup_steps else 1.0)
+    lr_max = max(lr_max, lr_t)
+    weight = t**r * lr_max**weight_lr_power
+    weight_sum = weight_sum + weight
+    c = weight / weight_sum if weight_sum != 0.0 else 0.0
+    return lr_t, lr_max, weight_sum, c
+
+
+def _schedulefree(y, g, state, t, beta, direction, options):
+    """One schedule-free step in the paper's three sequences (Defazio et al.
+    2024, the ``schedulefree`` reference classes), in float64: x recovered
+    from y and z, z stepped along ``direction(g, y, lr_t) -> (u, new state
+    entries)``, x averaged, y interpolated."""
+    dtype = y.dtype
+    y, g, z = (np.asarray(a, dtype=np.float64) for a in (y, g, state["z"]))
+    if options["maximize"]:
+        g = -g
+    lr_t, lr_max, weight_sum, c = _schedulefree_weights(
+        t, options["lr"], state["lr_max"], state["weight_sum"], options["warmup_steps"],
+        options["r"], options["weight_lr_power"])
+    x = y if t == 1 else (y - (1.0 - beta) * z) / beta
+    u, entries = direction(g, y)
+    z = z - lr_t * u
+    x = (1.0 - c) * x + c * z
+    y = beta * x + (1.0 - beta) * z
+    entries = {k: v.astype(dtype) for k, v in entries.items()}
+    return y.astype(dtype), {"z": z.astype(dtype), **entries, "lr_max": lr_max,
+                             "weight_sum": weight_sum}
+
+
+def schedulefree_adamw(x, g, state, t, *, lr, beta1=0.9, beta2=0.999, eps=1e-8,
+                       weight_decay=0.0, warmup_steps=0, r=0.0, weight_lr_power=2.0,
+                       maximize=False, eta=1.0):
+    r"""One step of schedule-free AdamW (``schedulefree.AdamWScheduleFreeReference``)
+    by name; ``x`` is y (the parameters), the state z, v, ``lr_max`` and
+    ``weight_sum``: :math:`v \leftarrow \beta_2 v + (1-\beta_2) g^2`,
+    :math:`u = g / (\sqrt{v / (1-\beta_2^t)} + \epsilon) + \lambda y`."""
+    def direction(g, y):
+        v = beta2 * np.asarray(state["v"], dtype=np.float64) + (1.0 - beta2) * g**2
+        u = g / (np.sqrt(v / (1.0 - beta2**t)) + eps) + weight_decay * y
+        return u, {"v": v}
+    return _schedulefree(x, g, state, t, beta1, direction, dict(
+        lr=lr, maximize=maximize, warmup_steps=warmup_steps, r=r,
+        weight_lr_power=weight_lr_power))
+
+
+def schedulefree_sgd(x, g, state, t, *, lr, momentum=0.9, weight_decay=0.0, warmup_steps=0,
+                     r=0.0, weight_lr_power=2.0, maximize=False, eta=1.0):
+    r"""One step of schedule-free SGD (``schedulefree.SGDScheduleFreeReference``)
+    by name: :math:`u = g + \lambda y`."""
+    return _schedulefree(x, g, state, t, momentum, lambda g, y: (g + weight_decay * y, {}),
+                         dict(lr=lr, maximize=maximize, warmup_steps=warmup_steps, r=r,
+                              weight_lr_power=weight_lr_power))
+
+
 def averaged(iterates, kind, *, decay=0.999, start=0):
     r"""The iterate average of ``iterates`` :math:`x_0, x_1, \dots, x_T` (a
     list of arrays, :math:`x_0` the initial point), by its textbook formula,

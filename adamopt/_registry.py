@@ -61,7 +61,7 @@ class StateArray:
     "nonnegative"); the array exists only when the fixed option ``needs`` is
     true (None: always); it starts at the value of the hyperparameter
     ``fill`` (None: zero; ``"params"``: a copy of the initial parameters,
-    Prodigy's ``p0``); ``zero_at_start`` means a state with ``t = 0``
+    Prodigy's ``p0``, schedule-free's z); ``zero_at_start`` means a state with ``t = 0``
     must have it zero (the first step relies on it).
     """
 
@@ -70,6 +70,35 @@ class StateArray:
     needs: str | None = None
     fill: str | None = None
     zero_at_start: bool = False
+
+
+@dataclass(frozen=True)
+class ScalarState:
+    """One scalar of the state besides ``t`` (NAdam's product of momentum
+    coefficients, schedule-free's ``lr_max`` and ``weight_sum``).
+
+    Kept in float64 by the compiled core (``Hyperparameters.scalars``, in
+    the declaration's order; the algorithm's ``prepare`` in _loops.pxi
+    reads the values before the step and writes those after it into
+    ``StepScalars.scalars``, which the core keeps only once the pass has
+    run, so a refused step changes nothing).  A new optimizer starts at
+    ``default``; ``state_dict`` saves it as a float under ``name``;
+    ``load_state_dict`` refuses the state unless ``check(value, t, where)``
+    returns the value to keep (it raises the project's `ValueError` or
+    `TypeError`, ``where`` naming the entry, e.g. "The 'lr_max' entry of the
+    state given to ScheduleFreeAdamW.load_state_dict"; ``t`` is the state's
+    step count).  The class reads and sets it as ``opt._<name>``.  In a
+    structure of arrays each array's optimizer (PyTorch's per-parameter
+    state) keeps its own, saved with that array's state.  ``doc`` is the
+    class docs' description.
+    """
+
+    name: str
+    #: The value at construction, or the name of the hyperparameter that gives it
+    #: (Prodigy's ``d`` starts at ``d0``).
+    default: float | str
+    check: Callable
+    doc: str = "a float64 number"
 
 
 @dataclass(frozen=True)
@@ -145,8 +174,8 @@ class Algorithm:
     arrays_per_element: int = 7
     #: Bad constructor values of its own options: (name, value, exception).
     bad_options: tuple = ()
-    #: Scalars of the state besides ``t``: name -> check(value, t, where).
-    state_scalars: Mapping[str, Callable] = field(default_factory=dict)
+    #: Scalars of the state besides ``t`` (`ScalarState`, at most MAX_SCALARS = 4).
+    scalars: tuple = ()
     #: Hyperparameters the repr always shows after ``lr``.
     repr_numbers: tuple = ()
     #: What a usable ``eps`` must do each step (its error message).
@@ -163,11 +192,24 @@ class Algorithm:
     guard: str = ""
     #: Text added to the method's ``schedule`` option (AdamW's decay_scaling).
     schedule_extra: str = ""
-    #: Needs no learning rate to be tuned (the tuning benchmark selects these).
+    #: The point the algorithm's iterates average, when it keeps one itself
+    #: (schedule-free: x, recovered from y and z): ``averaged(opt) -> array``,
+    #: a new array shaped like the parameters.  It is ``opt.averaged`` (per
+    #: array of a structure), the SciPy method's ``res.x`` (``res.x_last`` is
+    #: the last iterate) and what the stopping rules test; such an algorithm
+    #: refuses the ``average`` option (it would average another sequence).
+    averaged: Callable | None = None
+    #: The algorithm needs no learning rate tuned (schedule-free, Prodigy,
+    #: D-Adaptation): the tuning benchmark runs it at its defaults.
     tuning_free: bool = False
     #: Steps one array only, without clipping (its estimate sums over the whole
     #: array: Prodigy, D-Adapt): structures, groups and clipping are refused.
     one_array: bool = False
+
+    @property
+    def state_scalars(self):
+        """The scalar state's checks by name: name -> check(value, t, where)."""
+        return {s.name: s.check for s in self.scalars}
 
     def hyperparameter(self, name):
         for h in self.hyperparameters:
@@ -191,6 +233,9 @@ class Algorithm:
         return tuple(s.name for s in self.state if s.needs is None or options[s.needs])
 
 
+#: The most scalars of state an algorithm may declare (``MAX_SCALARS`` of _kernel_api.pxd).
+MAX_SCALARS = 4
+
 _REGISTRY: dict[str, Algorithm] = {}
 
 
@@ -198,6 +243,9 @@ def register(algorithm: Algorithm) -> Algorithm:
     """Add a declaration (once per name)."""
     if algorithm.name in _REGISTRY:
         raise ValueError(f"algorithm {algorithm.name!r} is declared twice")
+    if len(algorithm.scalars) > MAX_SCALARS:
+        raise ValueError(f"algorithm {algorithm.name!r} declares more than {MAX_SCALARS} "
+                         f"scalars of state")
     if not algorithm.guard:
         raise ValueError(f"algorithm {algorithm.name!r} declares no overflow guard ('guard')")
     _REGISTRY[algorithm.name] = algorithm

@@ -14,7 +14,9 @@ from scipy.optimize import minimize
 import adamopt
 from adamopt import _averaging, _catalog, _reference, _registry
 
-ALGORITHMS = [pytest.param(a, id=a.name) for a in _registry.algorithms()]
+# (an algorithm that averages its own iterates, schedule-free, refuses ``average``:
+# tests/test_schedulefree.py)
+ALGORITHMS = [pytest.param(a, id=a.name) for a in _registry.algorithms() if a.averaged is None]
 DTYPES = [np.float32, np.float64]
 KINDS = [("ema", dict(average_decay=0.9)), ("polyak", dict(average_start=3))]
 #: The oracle averages in float64 and rounds once; the pass rounds each update.

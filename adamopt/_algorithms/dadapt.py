@@ -10,7 +10,7 @@ d update, then the update of the state and the parameters.
 import math
 
 from .. import _validation as check
-from .._registry import Algorithm, Hyperparameter, StateArray, register
+from .._registry import Algorithm, Hyperparameter, ScalarState, StateArray, register
 from ._common import betas, lr, quadratic_example
 
 
@@ -21,6 +21,14 @@ def _growth(value, name, owner):
         raise ValueError(f"The {name!r} parameter of {owner} must be >= 1 (inf: no limit). "
                          f"Got {check.show(value)} instead.")
     return x
+
+
+def beta3_check(value, name, owner):
+    """The check of ``beta3``: None, or a number in [0, 1) (a saved None is
+    the string "None")."""
+    if value is None or (isinstance(value, str) and value == "None"):
+        return None
+    return check.unit_interval(value, name, owner)
 
 
 class _Beta3:
@@ -35,14 +43,13 @@ class _Beta3:
         return None if obj._beta3 < 0 else obj._beta3
 
     def __set__(self, obj, value):
-        obj._beta3 = -1.0 if value is None else check.unit_interval(
-            value, "beta3", type(obj).__name__)
+        value = beta3_check(value, "beta3", type(obj).__name__)
+        obj._beta3 = -1.0 if value is None else value
         obj._propagate("beta3")
 
-
-def beta3_check(value, name, owner):
-    """The check of a saved ``beta3`` (``adamopt._optimizers._CHECKS``)."""
-    return None if value is None else check.unit_interval(value, name, owner)
+    @staticmethod
+    def rule(value, name, owner):
+        return beta3_check(value, name, owner)
 
 
 def _positive_scalar(name):
@@ -145,8 +152,12 @@ cautious steps).""", check=check.positive_finite),
            StateArray("s", "finite", zero_at_start=True),
            StateArray("p0", "finite", fill="params")),
     squares=True,
-    state_scalars={"d": _positive_scalar("d"), "d_max": _positive_scalar("d_max"),
-                   "d_numerator": _finite_scalar},
+    scalars=(ScalarState("d", "d0", _positive_scalar("d"),
+                         "the distance estimate, a float64 number; starts at ``d0``"),
+             ScalarState("d_max", "d0", _positive_scalar("d_max"),
+                         "its running maximum of the estimates, a float64 number"),
+             ScalarState("d_numerator", 0.0, _finite_scalar,
+                         "the numerator's weighted sum, a float64 number")),
     summary="Prodigy: Adam with a self-estimated step size (Mishchenko & Defazio 2024), "
             "in place.",
     intro=r"""Each call ``opt.step(grad)`` performs, with the gradient :math:`g_t` of the
@@ -216,7 +227,10 @@ DADAPT_ADAM = register(Algorithm(
            StateArray("v", "nonnegative", zero_at_start=True),
            StateArray("s", "finite", zero_at_start=True)),
     squares=True,
-    state_scalars={"d": _positive_scalar("d"), "numerator_weighted": _finite_scalar},
+    scalars=(ScalarState("d", "d0", _positive_scalar("d"),
+                         "the distance estimate, a float64 number; starts at ``d0``"),
+             ScalarState("numerator_weighted", 0.0, _finite_scalar,
+                         "the numerator's weighted sum, a float64 number")),
     summary="DAdaptAdam: Adam with D-Adaptation's step size (Defazio & Mishchenko 2023), "
             "in place.",
     intro=r"""Each call ``opt.step(grad)`` performs, with the gradient :math:`g_t` of the

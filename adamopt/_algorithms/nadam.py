@@ -1,7 +1,7 @@
 r"""NAdam: Adam with Nesterov momentum (Dozat 2016), PyTorch's form."""
 
 from .. import _validation as check
-from .._registry import Algorithm, Hyperparameter, StateArray, Torch, register
+from .._registry import Algorithm, Hyperparameter, ScalarState, StateArray, Torch, register
 from ._common import (
     GTOL_FIRST_MOMENT,
     SIGN_AND_EITHER_DECAY,
@@ -34,7 +34,8 @@ NADAM = register(Algorithm(
                        r":math:`\psi \ge 0` of the momentum schedule :math:`\mu_t`."),
         decoupled_decay("NAdamW")[1]),
     state=(StateArray("m", "finite"), StateArray("v", "nonnegative")), squares=True,
-    state_scalars={"mu_product": _mu_product},
+    scalars=(ScalarState("mu_product", 1.0, _mu_product,
+                         "the product of momentum coefficients, a float64 number"),),
     summary="NAdam: Adam with Nesterov momentum (Dozat 2016), in place.",
     intro=torch_intro("NAdam"),
     equations=SIGN_AND_EITHER_DECAY + r"""
