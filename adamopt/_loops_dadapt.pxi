@@ -193,22 +193,23 @@ cdef inline double _dadapt_bound(int kernel, const Hyperparameters* h, StepScala
     return G
 
 
-# The sums of a block are kept in LANES partial sums (element i in lane
-# i % LANES, so the loop vectorises without reassociation), added in lane
-# order at the end: one fixed order, whatever the vector width.
+# The sums of a block are taken in pieces of TREE elements: each piece's
+# terms are written in float64 to a buffer (an elementwise loop, which
+# vectorises), padded with zeros, and added as a fixed binary tree (each level
+# an elementwise loop too); the pieces' sums are then added in order.  One
+# fixed order, whatever the vector width (no reassociation by the compiler).
 cdef enum:
-    LANES = 8
+    TREE = 256
 
 
-cdef inline void _lanes_total(const double* num, const double* den,
-                              double* sums) noexcept nogil:
-    cdef double a = 0.0, b = 0.0
-    cdef int j
-    for j in range(LANES):
-        a = a + num[j]
-        b = b + den[j]
-    sums[0] = a
-    sums[1] = b
+cdef inline double _tree_sum(double* buf) noexcept nogil:
+    """The sum of buf[0:TREE] as a fixed binary tree (buf is overwritten)."""
+    cdef Py_ssize_t w = TREE // 2, i
+    while w >= 1:
+        for i in range(w):
+            buf[i] = buf[i] + buf[i + w]
+        w = w // 2
+    return buf[0]
 
 
 cdef inline void _prodigy_sums(
@@ -220,28 +221,27 @@ cdef inline void _prodigy_sums(
     cdef floating clamp = <floating>s.clamp
     cdef floating beta3 = <floating>s.beta3, c_s = <floating>s.c_s
     cdef floating xi, gi, si
-    cdef double num[LANES]
-    cdef double den[LANES]
-    cdef Py_ssize_t i, j, k, whole = n - n % LANES
-    for j in range(LANES):
-        num[j] = 0.0
-        den[j] = 0.0
-    for k in range(whole // LANES):
-        for j in range(LANES):
-            i = k * LANES + j
+    cdef double a[TREE]
+    cdef double b[TREE]
+    cdef double num = 0.0, den = 0.0
+    cdef Py_ssize_t i, j, start = 0, m
+    while start < n:
+        m = min(<Py_ssize_t>TREE, n - start)
+        for j in range(m):
+            i = start + j
             xi = x[i]
             gi = _grad_at(grad, xi, i, sign, wd, clamp, coupled)
             si = beta3 * sv[i] + c_s * gi
-            num[j] = num[j] + <double>gi * <double>(p0[i] - xi)
-            den[j] = den[j] + <double>_abs(si)
-    for i in range(whole, n):
-        j = i - whole
-        xi = x[i]
-        gi = _grad_at(grad, xi, i, sign, wd, clamp, coupled)
-        si = beta3 * sv[i] + c_s * gi
-        num[j] = num[j] + <double>gi * <double>(p0[i] - xi)
-        den[j] = den[j] + <double>_abs(si)
-    _lanes_total(num, den, sums)
+            a[j] = <double>gi * <double>(p0[i] - xi)
+            b[j] = <double>_abs(si)
+        for j in range(m, TREE):
+            a[j] = 0.0
+            b[j] = 0.0
+        num = num + _tree_sum(a)
+        den = den + _tree_sum(b)
+        start = start + m
+    sums[0] = num
+    sums[1] = den
 
 
 cdef inline void _dadapt_adam_sums(
@@ -254,32 +254,29 @@ cdef inline void _dadapt_adam_sums(
     cdef floating beta3 = <floating>s.beta3, c_s = <floating>s.c_s
     cdef floating eps = <floating>s.eps_hat
     cdef floating xi = 0, gi, si, q
-    cdef double num[LANES]
-    cdef double den[LANES]
-    cdef Py_ssize_t i, j, k, whole = n - n % LANES
-    for j in range(LANES):
-        num[j] = 0.0
-        den[j] = 0.0
-    for k in range(whole // LANES):
-        for j in range(LANES):
-            i = k * LANES + j
+    cdef double a[TREE]
+    cdef double b[TREE]
+    cdef double num = 0.0, den = 0.0
+    cdef Py_ssize_t i, j, start = 0, m
+    while start < n:
+        m = min(<Py_ssize_t>TREE, n - start)
+        for j in range(m):
+            i = start + j
             if coupled:
                 xi = x[i]
             gi = _grad_at(grad, xi, i, sign, wd, clamp, coupled)
             q = sv[i] / (_sqrt(v[i]) + eps)
             si = beta3 * sv[i] + c_s * gi
-            num[j] = num[j] + <double>gi * <double>q
-            den[j] = den[j] + <double>_abs(si)
-    for i in range(whole, n):
-        j = i - whole
-        if coupled:
-            xi = x[i]
-        gi = _grad_at(grad, xi, i, sign, wd, clamp, coupled)
-        q = sv[i] / (_sqrt(v[i]) + eps)
-        si = beta3 * sv[i] + c_s * gi
-        num[j] = num[j] + <double>gi * <double>q
-        den[j] = den[j] + <double>_abs(si)
-    _lanes_total(num, den, sums)
+            a[j] = <double>gi * <double>q
+            b[j] = <double>_abs(si)
+        for j in range(m, TREE):
+            a[j] = 0.0
+            b[j] = 0.0
+        num = num + _tree_sum(a)
+        den = den + _tree_sum(b)
+        start = start + m
+    sums[0] = num
+    sums[1] = den
 
 
 cdef inline void _dadapt_reduce(int kernel, const floating* x, const floating* grad,
