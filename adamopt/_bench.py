@@ -48,14 +48,16 @@ from . import _catalog, _kernels, _registry
 LR, BETA1, BETA2, EPS = 1e-3, 0.9, 0.999, 1e-8
 
 def _algorithms():
-    """Per algorithm (every declaration with a PyTorch counterpart): (our
-    class, its options, torch.optim's class name, its options, torch
-    variants, arrays read or written per element by a step)."""
+    """Per algorithm (every declaration): (our class, its options,
+    torch.optim's class name, its options, torch variants (none without a
+    ``torch.optim`` counterpart), arrays read or written per element by a step)."""
     out = {}
     for a in _registry.algorithms():
-        if a.torch is None:
-            continue
         options = dict(a.bench_options)
+        if a.torch is None:
+            out[a.name] = (_catalog.CLASSES[a.name], options, None, {}, (),
+                           a.arrays_per_element)
+            continue
         variants = tuple(v for v in ("fused", "foreach", "single")
                          if v in a.torch.implementations)
         out[a.name] = (_catalog.CLASSES[a.name], options, a.torch.name,

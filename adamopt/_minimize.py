@@ -384,15 +384,20 @@ def _setup(cls, owner, fun, x0, args, jac, callback, bounds, options):
         calls[0], calls[1] = resumed.nfev, resumed.njev
         if saver is not None:
             saver.last = resumed.nit
+    gradient_test = (GradientTest(opt, settings["gtol"], settings["norm"], lower, upper,
+                                  current=not stochastic) if settings["gtol"] > 0.0 else None)
+    if gradient_test is not None and not stochastic and getattr(
+            getattr(cls, "_DECLARATION", None), "averaged", None) is not None:
+        gradient_test.test = _confirmed_at_the_average(
+            gradient_test.test, opt, x, evaluate, calls, x.size + 1 if estimated else 1,
+            settings["maxfev"])
     return _Run(
         owner=owner, opt=opt, x=x, lower=lower, upper=upper, evaluate=evaluate,
         calls=calls, estimated=estimated,
         # the most calls of fun one evaluation makes (maxfev is never exceeded)
         cost=x.size + 1 if estimated else 1,
         call_back=call_back, new_style=new_style, batches=batches, plateau=plateau,
-        gradient_test=(GradientTest(opt, settings["gtol"], settings["norm"], lower, upper,
-                                    current=not stochastic) if settings["gtol"] > 0.0
-                       else None),
+        gradient_test=gradient_test,
         stationarity=stationarity, stationarity_stops=stops,
         monitor=monitor,
         saver=saver, maxiter=settings["maxiter"], maxfev=settings["maxfev"],
@@ -406,6 +411,24 @@ def _setup(cls, owner, fun, x0, args, jac, callback, bounds, options):
         kept={name: kwargs[name] for name in _CALLABLE_HYPERPARAMETERS
               if _schedules.storable(kwargs.get(name))},
     )
+
+
+def _confirmed_at_the_average(test, opt, x, evaluate, calls, cost, maxfev):
+    """The deterministic ``gtol`` test of an algorithm that returns its own
+    averaged point (schedule-free: the gradient is taken at y, ``res.x`` is
+    x): when the gradient at the iterate passes ``test``, the gradient at the
+    averaged point is evaluated (one more call of the objective, counted) and
+    must pass too, so that ``success`` never reports a ``res.x`` whose
+    gradient exceeds ``gtol``.  Without the calls left (``maxfev``) it does
+    not fire."""
+    def confirmed(grad=None):
+        if not test(grad):
+            return False
+        if maxfev is not None and calls[0] + cost > maxfev:
+            return False
+        point = np.array(opt._averaged_point(), copy=True).reshape(x.shape)
+        return test(evaluate(point.copy(), (), point.copy())[1])
+    return confirmed
 
 
 def _optimizer(cls, owner, x, settings, resumed, defaults, given):

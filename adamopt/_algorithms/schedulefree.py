@@ -130,9 +130,11 @@ _REFERENCES = r"""
 """
 
 _GTOL = r"""the gradient at :math:`y`, where the objective is
-        evaluated (schedule-free keeps no average of the gradient): exact for a
-        deterministic objective, one noisy sample with minibatches (use
-        ``maxiter`` or the plateau test)."""
+        evaluated (schedule-free keeps no average of the gradient).  Without
+        ``batches``, a gradient at :math:`y` below ``gtol`` is confirmed at
+        the returned :math:`x` (one more evaluation), so ``success`` means the
+        gradient at ``res.x`` is below ``gtol``; with minibatches it is one
+        noisy sample at :math:`y` (use ``maxiter`` or the plateau test)."""
 
 
 def _example(cls, options, steps, tol):
