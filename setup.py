@@ -133,7 +133,7 @@ extensions = [
     Extension(
         f"adamopt._loops_{variant}",
         [f"adamopt/_loops_{variant}.pyx"],
-        depends=["adamopt/_loops.pxi", "adamopt/_kernel_api.pxd"],
+        depends=["adamopt/_loops.pxi", "adamopt/_loops_dadapt.pxi", "adamopt/_kernel_api.pxd"],
     )
     for variant in VARIANT_FLAGS
 ]

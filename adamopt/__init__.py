@@ -45,6 +45,9 @@ InterruptedWarning
     so far (the ``interrupt`` option).
 SWATS, swats
     Adam, then SGD with momentum once Adam's step size has settled (Keskar & Socher 2017).
+Prodigy, DAdaptAdam, prodigy, dadapt_adam
+    Adam with a step size that estimates itself, no learning rate to tune:
+    Prodigy (Mishchenko & Defazio 2024) and D-Adaptation (Defazio & Mishchenko 2023).
 
 The classes update a NumPy array in place with one compiled, fused pass per step::
 

@@ -237,7 +237,8 @@ def _make_init(a, signature):
         self._bind(a.kernel, a.squares, params, state, amsgrad=fixed.get("amsgrad", False),
                    centered=fixed.get("centered", False))
         for index, scalar in enumerate(a.scalars):
-            self._set_scalar(index, scalar.default)
+            self._set_scalar(index, getattr(self, scalar.default)
+                             if isinstance(scalar.default, str) else scalar.default)
         if a.validate is not None:
             a.validate(self)
         self._examine()
@@ -366,12 +367,21 @@ def _examine_adamax(opt):
     opt._beyond = not opt._s_bound <= float(np.finfo(opt._x.dtype).max) / 4
 
 
+def _examine_dadapt(opt):
+    """Prodigy, D-Adapt (``_dadapt_bound``): the largest finite |x|, |m|, v and |s|."""
+    with np.errstate(invalid="ignore"):
+        opt._x_bound = _finite_max(opt._x)
+        opt._s_bound, opt._v_bound, opt._z_bound = (_finite_max(a) for a in opt._state[:3])
+    opt._beyond = False
+
+
 #: The examination of each kind of guard (a declaration's ``guard``), and the
 #: state array its error message names.
 _GUARDS = {"moment": (_examine_moment, "first moment"), "sgd": (_examine_sgd, "momentum buffer"),
            "adagrad": (_examine_adagrad, "sum of squares"),
            "adamax": (_examine_adamax, "first moment"),
            "rmsprop": (_examine_rmsprop, "momentum buffer"),
+           "dadapt": (_examine_dadapt, "state"),
            "schedulefree": (_examine_moment, "z")}
 
 

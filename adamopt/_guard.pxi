@@ -185,6 +185,7 @@ cdef inline double _guard(int kernel, const Hyperparameters* h, StepScalars* s, 
         Adamax:   `_adamax_bound`.
         RMSprop:  `_rmsprop_bound`.
         RAdam:    `_radam_bound`.
+        Prodigy, D-Adapt: `_dadapt_bound`.
         Schedule-free: `_sf_bound` (_loops_schedulefree.pxi).
 
     The pass flags a new finite |x| beyond F / (4 max(1, |decay|)) (then X
@@ -203,6 +204,8 @@ cdef inline double _guard(int kernel, const Hyperparameters* h, StepScalars* s, 
         return L if _moment_step_ok(F, s.decay, h.x_bound, h.s_bound, L, h.beta1,
                                     s.one_minus_beta1, s.one_minus_beta2, 0.0, s.step,
                                     s.eps_hat, &s.s_limit) else -1.0
+    if _dadapt_kernel(kernel):
+        return _dadapt_bound(kernel, h, s, F, L, flags)
     if kernel == K_SF_ADAMW or kernel == K_SF_SGD:
         return _sf_bound(h, s, F, L, kernel == K_SF_ADAMW)
     if room <= 0:

@@ -24,6 +24,8 @@ cdef enum:
     F_CENTERED = 16   # RMSprop: divide by the centred second moment
     F_AMSGRAD = 32    # Adam: divide by the running maximum of v
     F_RECTIFIED = 64  # RAdam: the variance of the adaptive rate is tractable
+    F_NO_MOMENT = 128  # Prodigy with beta1 = 0: step with g, not m (_loops_dadapt.pxi)
+    F_DECAY = 256     # Prodigy, D-Adapt: decoupled decay x + lr2 x (_loops_dadapt.pxi)
 
 
 # The most scalars of state (besides t) an algorithm may have.
@@ -53,6 +55,12 @@ cdef struct Hyperparameters:
     # Gradient clipping (the segmented step, _segments.pxi): the group's
     # ``max_grad_norm`` (< 0: none) and ``max_grad_value`` (infinity: none).
     double max_grad_norm, max_grad_value
+    # The options of Prodigy and D-Adaptation (_loops_dadapt.pxi; beta3 < 0:
+    # sqrt(beta2)); their d, d_max and numerator are ``scalars``.
+    double d0, d_coef, growth_rate, beta3
+    bint bias_correction, safeguard_warmup
+    # Their overflow guard's premise besides x_bound and s_bound (|m|): v and |s|.
+    double v_bound, z_bound
 
 
 cdef struct StepScalars:
@@ -87,6 +95,11 @@ cdef struct StepScalars:
     # The gradient clamp of ``max_grad_value`` (infinity when unset), applied
     # before ``sign`` (which carries the ``max_grad_norm`` coefficient).
     double clamp
+    # Prodigy and D-Adaptation (_loops_dadapt.pxi): the coefficients of g in
+    # m, v and s, the decay of s, the step before the d update, the scale of
+    # the numerator's sum.
+    double c_m, c_v, c_s, beta3, dlr, num_scale
+    double z_limit          # their guard: the bound of the new |s| (r_limit: of v)
 
 
 ctypedef void (*prepare_fn)(int kernel, const Hyperparameters* h, long long t,
@@ -127,6 +140,17 @@ ctypedef double (*sumsq64_fn)(const double* g, Py_ssize_t n, double clamp) noexc
 ctypedef double (*sumsq32_fn)(const float* g, Py_ssize_t n, double clamp) noexcept nogil
 
 
+# Prodigy's and D-Adaptation's first pass over n elements: the two sums of
+# the distance estimate (the numerator's and the denominator's), in float64.
+ctypedef void (*reduce64_fn)(int kernel, const double* x, const double* grad,
+                             double** state, Py_ssize_t n, const StepScalars* s,
+                             int flags, double* sums) noexcept nogil
+
+ctypedef void (*reduce32_fn)(int kernel, const float* x, const float* grad,
+                             float** state, Py_ssize_t n, const StepScalars* s,
+                             int flags, double* sums) noexcept nogil
+
+
 # The most state arrays an algorithm may have.
 cdef enum:
     MAX_STATE = 4
@@ -143,3 +167,5 @@ cdef struct KernelTable:
     stream32_fn stream32
     sumsq64_fn sumsq64      # the sums of squares of max_grad_norm (_segments.pxi)
     sumsq32_fn sumsq32
+    reduce64_fn reduce64    # the distance estimate's sums (_loops_dadapt.pxi)
+    reduce32_fn reduce32

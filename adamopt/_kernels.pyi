@@ -55,6 +55,16 @@ class Core:
     _nesterov: bool
     _decoupled_weight_decay: bool
     _decay_by_schedule: bool
+    # Prodigy and D-Adaptation (_loops_dadapt.pxi): their options, their guard's premise
+    _d0: float
+    _d_coef: float
+    _growth_rate: float
+    _beta3: float
+    _use_bias_correction: bool
+    _safeguard_warmup: bool
+    _decouple: bool
+    _v_bound: float
+    _z_bound: float
     # the overflow guard's premise (see _guard in _loops.pxi)
     _beyond: bool
     _step_limit: float

@@ -192,6 +192,11 @@ cdef struct StepJob:
     int bad
     int big               # a new value exceeded its limit (the overflow guard)
     const PostOps* post   # the post-pass stages (_post.pxi), NULL: none
+    # The first pass of Prodigy and D-Adaptation (`_dadapt_reduce_chunk`):
+    # the elements, whether it checks the gradient, the sums of each block.
+    Py_ssize_t n
+    bint check
+    double* sums
 
 
 cdef inline bint _check_range(StepJob* j, Py_ssize_t begin, Py_ssize_t end) noexcept nogil:
@@ -245,6 +250,38 @@ cdef void _update_chunk(void* ctx, Py_ssize_t begin, Py_ssize_t end) noexcept no
                                <float**>st, end - begin, j.s, j.flags)
     if big:
         adamopt_flag_set(&j.big)
+
+
+# The blocks of the first pass of Prodigy and D-Adaptation: each block's two
+# sums are taken whole, in one order, by the chunk its first element falls in,
+# then added in block order: the same bits for any number of threads.
+cdef Py_ssize_t DADAPT_BLOCK = 2048
+
+
+cdef void _dadapt_reduce_chunk(void* ctx, Py_ssize_t begin, Py_ssize_t end) noexcept nogil:
+    """The first pass over the blocks that start in [begin, end): the check
+    of each block, then its two sums (``_dadapt_reduce`` in _loops_dadapt.pxi).
+    The blocks partition the array, so every element is checked once."""
+    cdef StepJob* j = <StepJob*>ctx
+    cdef Py_ssize_t b = (begin + DADAPT_BLOCK - 1) // DADAPT_BLOCK, lo, hi, off
+    cdef char* st[MAX_STATE]
+    cdef int k
+    while b * DADAPT_BLOCK < end and not j.bad:
+        lo = b * DADAPT_BLOCK
+        hi = min(lo + DADAPT_BLOCK, j.n)
+        if j.check and _check_range(j, lo, hi):
+            adamopt_flag_set(&j.bad)
+            return
+        off = lo * j.itemsize
+        for k in range(MAX_STATE):
+            st[k] = _at(j.state[k], off)
+        if j.is64:
+            j.table.reduce64(j.kernel, <const double*>(j.x + off), <const double*>(j.g + off),
+                             <double**>st, hi - lo, j.s, j.flags, &j.sums[2 * b])
+        else:
+            j.table.reduce32(j.kernel, <const float*>(j.x + off), <const float*>(j.g + off),
+                             <float**>st, hi - lo, j.s, j.flags, &j.sums[2 * b])
+        b += 1
 
 
 include "_post.pxi"
@@ -389,11 +426,19 @@ cdef class Core:
     # the norm of the last step's gradient before clipping (NaN: not taken).
     cdef public object _segments
     cdef public double _grad_norm
+    # Prodigy and D-Adaptation: the sums of the first pass, two per block.
+    cdef double* _sums
+    cdef Py_ssize_t _nsums
 
     def __cinit__(self, *args, **kwargs):
         self._h.max_grad_norm = -1.0        # no clipping
         self._h.max_grad_value = INFINITY
         self._grad_norm = NAN
+        self._sums = NULL
+        self._nsums = 0
+
+    def __dealloc__(self):
+        free(self._sums)
 
     def _bind(self, str kernel, bint squares, cnp.ndarray params, state,
               bint amsgrad=False, bint centered=False):
@@ -675,9 +720,55 @@ cdef class Core:
             self._refuse_scalars(&job, g, refused, lr_t, t)
         job.s = &s
         job.flags = flags
-        self._run(&job, g)
+        if _dadapt_kernel(self._kernel):
+            self._run_dadapt(&job, g, &s)
+        else:
+            self._run(&job, g)
         self._after(&s, job.big != 0, t)
         return self._x
+
+    cdef _run_dadapt(self, StepJob* job, cnp.ndarray g, StepScalars* s):
+        """The step of Prodigy and D-Adaptation (_loops_dadapt.pxi): the
+        first pass (the check and the sums, read-only) on the pool, the d
+        update, then the update on the pool.  A failed check raises (nothing
+        was updated), as does a d update that is not finite."""
+        cdef Py_ssize_t n = self._n, nb = (n + DADAPT_BLOCK - 1) // DADAPT_BLOCK, b
+        cdef double* grown
+        cdef double num = 0.0, den = 0.0
+        cdef adamopt_chunk_fn update = _update_chunk if job.post == NULL else _post_chunk
+        if 2 * nb > self._nsums:
+            grown = <double*>realloc(self._sums, max(1, 2 * nb) * sizeof(double))
+            if grown == NULL:
+                raise MemoryError()
+            self._sums, self._nsums = grown, 2 * nb
+        job.n = n
+        job.check = self._check_finite and n > 0
+        job.sums = self._sums
+        if n >= NOGIL_MIN_SIZE:
+            with nogil:
+                adamopt_parallel_for2(_dadapt_reduce_chunk, NULL, job, NULL, n, job.chunk,
+                                      job.nthreads, True)
+        else:
+            _dadapt_reduce_chunk(job, 0, n)
+        if job.bad:   # nothing was updated
+            self._raise_first_bad(g, job)
+        for b in range(nb):
+            num = num + self._sums[2 * b]
+            den = den + self._sums[2 * b + 1]
+        cdef int done = _dadapt_finish(self._kernel, &self._h, num, den, s,
+                                       DBL_MAX if job.is64 else <double>FLT_MAX)
+        if done == 2:   # (nothing was written: the first pass only reads)
+            self._raise_bad_scalars("overflow", self._h.lr, self._t + 1)
+        if done == 1:   # skipped, as the references do: nothing changes but t
+            s.x_limit, s.s_limit = self._h.x_bound, self._h.s_bound
+            s.r_limit, s.z_limit = self._h.v_bound, self._h.z_bound
+            job.big = self._beyond
+            return
+        if n >= NOGIL_MIN_SIZE:
+            with nogil:
+                adamopt_parallel_for2(update, NULL, job, NULL, n, job.chunk, job.nthreads, True)
+        elif n > 0:
+            update(job, 0, n)
 
     @cython.final
     cdef inline int _scalars(self, StepScalars* s, int* flags, long long t, double lr_t,
@@ -737,6 +828,8 @@ cdef class Core:
         cdef int k
         for k in range(MAX_SCALARS):
             h.scalars[k] = s.scalars[k]
+        if _dadapt_kernel(self._kernel):   # their guard's premise (_dadapt_bound)
+            h.v_bound, h.z_bound = s.r_limit, s.z_limit
         self._t = t
 
     step.__doc__ = _STEP_DOC
@@ -836,6 +929,43 @@ cdef class Core:
     def _decay_by_schedule(self): return self._h.decay_by_schedule
     @_decay_by_schedule.setter
     def _decay_by_schedule(self, bint value): self._h.decay_by_schedule = value
+    # Prodigy and D-Adaptation (_loops_dadapt.pxi): their guard's premise, their options.
+    @property
+    def _v_bound(self): return self._h.v_bound
+    @_v_bound.setter
+    def _v_bound(self, double value): self._h.v_bound = value
+    @property
+    def _z_bound(self): return self._h.z_bound
+    @_z_bound.setter
+    def _z_bound(self, double value): self._h.z_bound = value
+    @property
+    def _d0(self): return self._h.d0
+    @_d0.setter
+    def _d0(self, double value): self._h.d0 = value
+    @property
+    def _d_coef(self): return self._h.d_coef
+    @_d_coef.setter
+    def _d_coef(self, double value): self._h.d_coef = value
+    @property
+    def _growth_rate(self): return self._h.growth_rate
+    @_growth_rate.setter
+    def _growth_rate(self, double value): self._h.growth_rate = value
+    @property
+    def _beta3(self): return self._h.beta3
+    @_beta3.setter
+    def _beta3(self, double value): self._h.beta3 = value
+    @property
+    def _use_bias_correction(self): return self._h.bias_correction
+    @_use_bias_correction.setter
+    def _use_bias_correction(self, bint value): self._h.bias_correction = value
+    @property
+    def _safeguard_warmup(self): return self._h.safeguard_warmup
+    @_safeguard_warmup.setter
+    def _safeguard_warmup(self, bint value): self._h.safeguard_warmup = value
+    @property
+    def _decouple(self): return self._h.decoupled
+    @_decouple.setter
+    def _decouple(self, bint value): self._h.decoupled = value
 
     # -- the post-pass stages (_post.pxi, _post_core.pxi)
 

@@ -10,13 +10,13 @@
 from cpython.pycapsule cimport PyCapsule_New
 from cython cimport floating
 from libc.float cimport DBL_MAX, FLT_MAX
-from libc.math cimport INFINITY, fabs, fabsf, sqrt, sqrtf
+from libc.math cimport INFINITY, fabs, fabsf, isfinite, sqrt, sqrtf
 
 from libc.math cimport pow
 
 from adamopt._kernel_api cimport (
-    F_AMSGRAD, F_CENTERED, F_COUPLED, F_FIRST, F_MOMENTUM, F_NESTEROV, F_RECTIFIED,
-    Hyperparameters, KernelTable, StepScalars,
+    F_AMSGRAD, F_CENTERED, F_COUPLED, F_DECAY, F_FIRST, F_MOMENTUM, F_NESTEROV,
+    F_NO_MOMENT, F_RECTIFIED, Hyperparameters, KernelTable, StepScalars,
 )
 
 cdef inline floating _sqrt(floating a) noexcept nogil:
@@ -388,6 +388,9 @@ KERNELS = {"adam": K_ADAM, "sgd": K_SGD, "adagrad": K_ADAGRAD, "rmsprop": K_RMSP
 
 include "_loops_schedulefree.pxi"
 
+include "_loops_dadapt.pxi"
+KERNELS.update(DADAPT_KERNELS)
+
 
 cdef inline void _moment_form(double beta, double* p, double* q) noexcept nogil:
     """The form of an exponential average with decay ``beta`` (see the
@@ -494,6 +497,8 @@ cdef inline void _prepare_step(int kernel, const Hyperparameters* h, long long t
             s.step = (h.lr * sqrt((rho_t - 4.0) * (rho_t - 2.0) * rho_inf
                                   / ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t))
                       * sqrt(bc2) / bc1)
+    elif _dadapt_kernel(kernel):
+        _dadapt_prepare(kernel, h, t, s, flags)
     elif kernel == K_SF_ADAMW or kernel == K_SF_SGD:   # (_loops_schedulefree.pxi)
         _sf_prepare(h, t, s, h.beta1 if kernel == K_SF_ADAMW else h.momentum,
                     kernel == K_SF_ADAMW)
@@ -553,6 +558,8 @@ cdef inline bint _update(
             return _radam_loop(x, grad, st[0], st[1], n, s, True, False)
         else:
             return _radam_loop(x, grad, st[0], st[1], n, s, False, False)
+    elif _dadapt_kernel(kernel):
+        return _dadapt_update(x, grad, st, n, s, flags)
     elif kernel == K_SF_ADAMW:
         return _sf_adamw_loop(x, grad, st[0], st[1], n, s)
     elif kernel == K_SF_SGD:
@@ -585,6 +592,8 @@ _own_table.stream64 = _stream64
 _own_table.stream32 = _stream32
 _own_table.sumsq64 = _sumsq64
 _own_table.sumsq32 = _sumsq32
+_own_table.reduce64 = _reduce64
+_own_table.reduce32 = _reduce32
 
 #: The loops of this variant, for ``adamopt._kernels``.
 TABLE = PyCapsule_New(<void*>&_own_table, b"adamopt._kernel_api.KernelTable", NULL)

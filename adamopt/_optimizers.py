@@ -50,6 +50,14 @@ _CHECKS = {
     "centered": check.boolean,
     "momentum_decay": check.finite_at_least,
     "decoupled_weight_decay": check.boolean,
+    # Prodigy and D-Adaptation (adamopt._algorithms.dadapt)
+    "d0": check.positive_finite,
+    "d_coef": check.positive_finite,
+    "growth_rate": lambda value, name, owner: _dadapt().GROWTH.check(value, name, owner),
+    "beta3": lambda value, name, owner: _dadapt().beta3_check(value, name, owner),
+    "decouple": check.boolean,
+    "use_bias_correction": check.boolean,
+    "safeguard_warmup": check.boolean,
     "max_grad_norm": check.optional_positive,
     "max_grad_value": check.optional_positive,
     **_averaging.CHECKS,
@@ -57,6 +65,12 @@ _CHECKS = {
 
 #: The rule of each scheduled hyperparameter, by class (`_schedule_hyperparameters`).
 _SCHEDULED_RULES: dict = {}
+
+
+def _dadapt():
+    from ._algorithms import dadapt
+    return dadapt
+
 
 #: The clipping options (every class's, beside the declared hyperparameters).
 _CLIP = ("max_grad_norm", "max_grad_value")
@@ -707,7 +721,10 @@ class _Optimizer:
                 if self._weight_decay_fn is None:
                     out["weight_decay"] = self._weight_decay
             elif not callable(value := getattr(self, key)):   # (a scheduled beta1, momentum)
-                out[key] = value
+                # (None, as Prodigy's default beta3, is saved as the string
+                # "None": numpy.savez would make None an object array, which
+                # numpy.load refuses)
+                out[key] = "None" if value is None else value
         return out
 
     def _constructor_kwargs(self):

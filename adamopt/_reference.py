@@ -365,6 +365,83 @@ def radam(x, g, state, t, *, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=
     return x.astype(dtype), {"m": m.astype(dtype), "v": v.astype(dtype)}
 
 
+def _bias_correction(t, beta1, beta2, on):
+    return np.sqrt(1.0 - beta2**t) / (1.0 - beta1**t) if on else 1.0
+
+
+def prodigy(x, g, state, t, *, lr, beta1=0.9, beta2=0.999, beta3=None, eps=1e-8,
+            weight_decay=0.0, decouple=True, use_bias_correction=False,
+            safeguard_warmup=False, d0=1e-6, d_coef=1.0, growth_rate=np.inf,
+            maximize=False, eta=1.0):
+    r"""One step of Prodigy (Mishchenko & Defazio 2024, as ``prodigyopt.Prodigy``).
+
+    ``state`` holds ``m``, ``v``, ``s``, ``p0`` (the initial parameters) and the
+    scalars ``d``, ``d_max``, ``d_numerator``; the two sums of the d update
+    are whole-array sums in float64.  A zero learning rate or a zero
+    denominator changes nothing (as the reference package returns early).
+    """
+    dtype = x.dtype
+    x, g, m, v, s, p0 = (np.asarray(a, dtype=np.float64)
+                         for a in (x, g, state["m"], state["v"], state["s"], state["p0"]))
+    d, d_max, numerator = state["d"], state["d_max"], state["d_numerator"]
+    beta3 = np.sqrt(beta2) if beta3 is None else beta3
+    g = _effective_gradient(x, g, 0.0 if decouple else weight_decay, maximize)
+    dlr = d * lr * _bias_correction(t, beta1, beta2, use_bias_correction)
+    s_new = beta3 * s + (d / d0) * (d if safeguard_warmup else dlr) * g
+    den = float(np.abs(s_new).sum())
+    unchanged = {**state}
+    if lr == 0.0 or den == 0.0:
+        return x.astype(dtype), unchanged
+    numerator = beta3 * numerator + (d / d0) * dlr * float(np.dot(g, p0 - x))
+    d_hat = d_coef * numerator / den
+    d_new = max(d, d_hat) if d == d0 else d
+    d_max = max(d_max, d_hat)
+    d_new = min(d_max, d_new * growth_rate)
+    m = beta1 * m + d * (1.0 - beta1) * g
+    v = beta2 * v + d * d * (1.0 - beta2) * g * g
+    if decouple:
+        x = x * (1.0 - weight_decay * dlr)
+    step = m if beta1 > 0 else d_new * g
+    x = x - dlr * step / (np.sqrt(v) + d_new * eps)
+    if beta1 == 0:
+        m = np.asarray(state["m"], dtype=np.float64)
+    out = {"m": m, "v": v, "s": s_new}
+    return x.astype(dtype), {**{k: a.astype(dtype) for k, a in out.items()},
+                             "p0": state["p0"], "d": d_new, "d_max": d_max,
+                             "d_numerator": numerator}
+
+
+def dadapt_adam(x, g, state, t, *, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
+                decouple=False, use_bias_correction=False, d0=1e-6, growth_rate=np.inf,
+                maximize=False, eta=1.0):
+    r"""One step of D-Adaptation's Adam (Defazio & Mishchenko 2023, as
+    ``dadaptation.DAdaptAdam``); ``state`` holds ``m``, ``v``, ``s`` and the
+    scalars ``d`` and ``numerator_weighted``."""
+    dtype = x.dtype
+    x, g, m, v, s = (np.asarray(a, dtype=np.float64)
+                     for a in (x, g, state["m"], state["v"], state["s"]))
+    d, numerator = state["d"], state["numerator_weighted"]
+    sqrt_beta2 = np.sqrt(beta2)
+    g = _effective_gradient(x, g, 0.0 if decouple else weight_decay, maximize)
+    dlr = d * lr * _bias_correction(t, beta1, beta2, use_bias_correction)
+    s_new = sqrt_beta2 * s + dlr * (1.0 - sqrt_beta2) * g
+    den = float(np.abs(s_new).sum())
+    if lr == 0.0 or den == 0.0:
+        return x.astype(dtype), {**state}
+    numerator = (sqrt_beta2 * numerator
+                 + (1.0 - sqrt_beta2) * dlr * float(np.dot(g, s / (np.sqrt(v) + eps))))
+    d_hat = numerator / ((1.0 - sqrt_beta2) * den)
+    d_new = max(d, min(d_hat, d * growth_rate))
+    m = beta1 * m + dlr * (1.0 - beta1) * g
+    v = beta2 * v + (1.0 - beta2) * g * g
+    if decouple:
+        x = x * (1.0 - weight_decay * dlr)
+    x = x - m / (np.sqrt(v) + eps)
+    out = {"m": m, "v": v, "s": s_new}
+    return x.astype(dtype), {**{k: a.astype(dtype) for k, a in out.items()},
+                             "d": d_new, "numerator_weighted": numerator}
+
+
 def _schedulefree_weights(t, lr, lr_max, weight_sum, warmup_steps, r, weight_lr_power):
     """Schedule-free's learning rate after warm-up, its scalar state after step
     ``t`` and the averaging weight c_t (as ``schedulefree``'s references)."""

@@ -69,7 +69,7 @@ class StateArray:
     "nonnegative"); the array exists only when the fixed option ``needs`` is
     true (None: always); it starts at the value of the hyperparameter
     ``fill`` (None: zero; ``"params"``: a copy of the initial parameters,
-    schedule-free's z); ``zero_at_start`` means a state with ``t = 0``
+    Prodigy's ``p0``, schedule-free's z); ``zero_at_start`` means a state with ``t = 0``
     must have it zero (the first step relies on it).
     """
 
@@ -102,7 +102,9 @@ class ScalarState:
     """
 
     name: str
-    default: float
+    #: The value at construction, or the name of the hyperparameter that gives it
+    #: (Prodigy's ``d`` starts at ``d0``).
+    default: float | str
     check: Callable
     doc: str = "a float64 number"
 
@@ -193,7 +195,7 @@ class Algorithm:
     validate: Callable | None = None
     #: The overflow guard's kind (``_guard`` in _loops.pxi and the examination
     #: of a new or loaded state in ``adamopt._derive``): "moment", "sgd",
-    #: "adagrad", "adamax" or "rmsprop".  Every algorithm has one (the
+    #: "adagrad", "adamax", "rmsprop" or "dadapt".  Every algorithm has one (the
     #: compiled step refuses every step of a kernel without a guard).
     guard: str = ""
     #: Text added to the method's ``schedule`` option (AdamW's decay_scaling).
@@ -208,6 +210,9 @@ class Algorithm:
     #: The algorithm needs no learning rate tuned (schedule-free, Prodigy,
     #: D-Adaptation): the tuning benchmark runs it at its defaults.
     tuning_free: bool = False
+    #: Steps one array only, without clipping (its estimate sums over the whole
+    #: array: Prodigy, D-Adapt): structures, groups and clipping are refused.
+    one_array: bool = False
 
     @property
     def state_scalars(self):

@@ -388,6 +388,11 @@ cdef class _Segments:
         cdef long long T = owner._t + 1
         if owner._post_on:
             _refuse_post_on_segments(owner)
+        if _dadapt_kernel(owner._kernel):
+            raise ValueError(
+                f"{owner._owner} steps one array without gradient clipping only (its "
+                f"distance estimate is not yet summed over a structure of arrays or with "
+                f"max_grad_norm/max_grad_value); nothing was changed.")
         if not 0 < T <= _MAX_STEPS:
             _raise_step_cap(owner._owner, T - 1)
         cdef list given = self._flatten(grads)

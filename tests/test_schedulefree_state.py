@@ -51,7 +51,8 @@ def test_more_scalars_than_the_core_holds_are_refused():
 @pytest.mark.parametrize("a", WITH_SCALARS)
 def test_a_new_optimizer_starts_at_the_defaults(a):
     opt = _cls(a)(np.zeros(3))
-    assert _scalars(opt, a) == {s.name: s.default for s in a.scalars}
+    assert _scalars(opt, a) == {s.name: getattr(opt, s.default) if isinstance(s.default, str)
+                                else s.default for s in a.scalars}
 
 
 @pytest.mark.parametrize("a", WITH_SCALARS)
@@ -118,7 +119,7 @@ def _scalars_of(state, a):
     return {s.name: state[s.name] for s in a.scalars}
 
 
-@pytest.mark.parametrize("a", WITH_SCALARS)
+@pytest.mark.parametrize("a", [p for p in WITH_SCALARS if not p.values[0].one_array])
 def test_a_structure_keeps_the_scalars_of_each_array(a):
     W, b = np.ones((2, 3)), np.ones(4)
     opt = _cls(a)({"W": W, "b": b}, lr=_lr(a))
@@ -131,7 +132,7 @@ def test_a_structure_keeps_the_scalars_of_each_array(a):
     assert (state[0]["t"], state[1]["t"]) == (2, 1)
 
 
-@pytest.mark.parametrize("a", WITH_SCALARS)
+@pytest.mark.parametrize("a", [p for p in WITH_SCALARS if not p.values[0].one_array])
 def test_a_structure_resumes_its_scalars(a):
     def build():
         return _cls(a)([np.ones(3), np.ones(2)], lr=_lr(a))
