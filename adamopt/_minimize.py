@@ -470,9 +470,14 @@ def _loop(run):
     good = start = status = None
     by_maxfev = False
     no_batch = ()
-    # The step's own pass writes the iterate it starts from into `before` (the
-    # fallback `good`) and the new, projected iterate into `arg`, the objective's
-    # copy (adamopt/_post.pxi): no other pass over x per iteration.
+    # The step's own pass makes `before` (the fallback `good`) equal to the
+    # iterate it starts from and writes the new, projected iterate into `arg`,
+    # the objective's copy (adamopt/_post.pxi): no other pass over x per
+    # iteration.  The two buffers trade roles after each evaluation whose
+    # objective did not keep its argument (`_fused.swap`): `before` is then
+    # the copy the objective had, equal to the iterate unless the objective
+    # changed it, and the pass only reads it (rewriting what was changed), so
+    # an iteration writes one copy of x, not two.
     lo, hi = _fused.pass_bounds(lower, upper)
     before, arg = np.empty_like(x), np.empty_like(x)
     # (an optimizer whose step is not its own core's one-array pass, SWATS or a
@@ -502,6 +507,8 @@ def _loop(run):
                 evaluation, pending = (f, g, opt.t), None
                 if sys.getrefcount(arg) > kept:
                     arg = _fused.renew(opt, before, fused)
+                elif fused:
+                    before, arg = _fused.swap(opt, before, arg)
                 if not math.isfinite(f):
                     status = 4
                 elif plateau.update(f) and (stationarity is None or stationarity.fired):
@@ -562,6 +569,8 @@ def _loop(run):
             evaluation, pending = (f, g, opt.t), None
             if sys.getrefcount(arg) > kept:    # the objective kept it: a new one
                 arg = _fused.renew(opt, before, fused)
+            elif fused:    # `arg` (at x) is the next step's `before`, `before` its copy
+                before, arg = _fused.swap(opt, before, arg)
             if not math.isfinite(f):
                 status = 4
                 break
