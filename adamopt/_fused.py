@@ -53,6 +53,10 @@ def renew(opt, before, fused=True):
     return arg
 
 
+#: The smallest x whose loop swaps the buffers (`swap`); below, both are written.
+SWAP_MIN = 4096
+
+
 def swap(opt, before, arg):
     """The buffers' new roles ``(before, arg)`` after an evaluation whose
     objective did not keep ``arg``: ``arg`` holds (or, changed by the

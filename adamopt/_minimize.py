@@ -486,6 +486,8 @@ def _loop(run):
     if fused:
         opt._post(lower=lo, upper=hi, before=before, out=arg)
     kept = sys.getrefcount(arg)    # more: the objective kept its argument
+    # (below a few blocks the copies cost less than the swap's Python calls)
+    swapping = fused and x.size >= _fused.SWAP_MIN
     # The count of batches an adamopt stream had handed out before the draw in
     # progress (None otherwise): an interrupt between the stream's ``return``
     # and the store into `pending` loses a batch, which the stream takes back.
@@ -507,7 +509,7 @@ def _loop(run):
                 evaluation, pending = (f, g, opt.t), None
                 if sys.getrefcount(arg) > kept:
                     arg = _fused.renew(opt, before, fused)
-                elif fused:
+                elif swapping:
                     before, arg = _fused.swap(opt, before, arg)
                 if not math.isfinite(f):
                     status = 4
@@ -569,7 +571,7 @@ def _loop(run):
             evaluation, pending = (f, g, opt.t), None
             if sys.getrefcount(arg) > kept:    # the objective kept it: a new one
                 arg = _fused.renew(opt, before, fused)
-            elif fused:    # `arg` (at x) is the next step's `before`, `before` its copy
+            elif swapping:    # `arg` (at x) is the next step's `before`, `before` its copy
                 before, arg = _fused.swap(opt, before, arg)
             if not math.isfinite(f):
                 status = 4
