@@ -32,8 +32,17 @@ show_options
     The options of the methods, like `scipy.optimize.show_options`.
 Constant, CosineAnnealing, CosineWarmRestarts, LinearWarmup, StepDecay, Join, Schedule
     Learning-rate schedules for ``lr=`` or ``schedule=`` (composable: ``a * b``, `Join`).
+MultiStepDecay, ExponentialDecay, PolynomialDecay, OneCycle, OneCycleMomentum
+    The decay schedules of ``torch.optim.lr_scheduler`` (one-cycle with its
+    momentum cycle, for ``beta1=`` or ``momentum=``).
+ReduceOnPlateau
+    PyTorch's ``ReduceLROnPlateau`` as a schedule: reports by ``sched.step(loss)`` in
+    a class loop; a SciPy method reports its smoothed objective itself.
 NormalizedWeightDecay
     The normalized weight decay of Loshchilov & Hutter, for ``weight_decay=`` of AdamW.
+InterruptedWarning
+    Warned when Ctrl-C ended a run of a SciPy method, which returned the result
+    so far (the ``interrupt`` option).
 SWATS, swats
     Adam, then SGD with momentum once Adam's step size has settled (Keskar & Socher 2017).
 
@@ -62,8 +71,10 @@ from ._batches import MinibatchStream, minibatches
 from ._catalog import public_names as _public_names
 from ._dask_batches import DaskMinibatchStream
 from ._dask_objective import dask_objective
+from ._interrupt import InterruptedWarning
 from ._options import show_options
 from ._parallel import set_num_threads
+from ._plateau import ReduceOnPlateau
 from ._plot import plot_history
 from ._ravel import ravel
 from ._schedules import (
@@ -75,6 +86,13 @@ from ._schedules import (
     NormalizedWeightDecay,
     Schedule,
     StepDecay,
+)
+from ._schedules_decay import (
+    ExponentialDecay,
+    MultiStepDecay,
+    OneCycle,
+    OneCycleMomentum,
+    PolynomialDecay,
 )
 from ._swats import SWATS, swats
 from ._version import __version__
@@ -88,10 +106,17 @@ __all__ = sorted([
     "CosineAnnealing",
     "CosineWarmRestarts",
     "DaskMinibatchStream",
+    "ExponentialDecay",
+    "InterruptedWarning",
     "Join",
     "LinearWarmup",
     "MinibatchStream",
+    "MultiStepDecay",
     "NormalizedWeightDecay",
+    "OneCycle",
+    "OneCycleMomentum",
+    "PolynomialDecay",
+    "ReduceOnPlateau",
     "Schedule",
     "StepDecay",
     "__version__",

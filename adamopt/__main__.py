@@ -29,7 +29,8 @@ def _parser():
     demo.add_argument("--samples", type=int, default=100_000, metavar="N",
                       help="training samples (default 100000; with a few thousand, "
                            "L-BFGS-B is the faster one)")
-    sub.add_parser("bench", help="time one Adam step against NumPy and PyTorch "
+    sub.add_parser("bench", help="time one Adam step against NumPy and PyTorch, or (--tuning) "
+                                 "compare tuned Adam with the tuning-free methods "
                                  "(python -m adamopt bench --help for its options)",
                    add_help=False)
     return parser

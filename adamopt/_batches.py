@@ -1,6 +1,8 @@
 """Endless, reproducible streams of aligned minibatches for stochastic objectives."""
 
+import math
 import numbers
+import sys
 from typing import Any
 
 import numpy as np
@@ -58,7 +60,11 @@ def minibatches(*arrays, batch_size, shuffle=True, seed=None, drop_last=False,
     The stream is an iterator object (``iter(stream) is stream``): passing the
     same object to two runs continues it, which is what resuming a run from
     its ``state`` needs.  Create a new one (with the same ``seed``) to start
-    over.  A batch is a fancy-indexed copy of the rows when ``shuffle=True``.
+    over.  A batch is a copy of the rows (``a[idx]``) when ``shuffle=True``.
+    A large batch (at least 128 KiB of one array) is written into the memory of
+    an earlier batch that nothing references any more, so a batch you keep,
+    whole or through a view, is never overwritten, and one you drop is
+    recycled; the stream holds on to its last two batches.
 
     Drawing every row once per epoch in a fresh random order ("random
     reshuffling", sampling without replacement) rather than independent rows
@@ -196,6 +202,8 @@ class MinibatchStream:
         # number of batches handed out, the position before the last one was
         # handed out or None: see `_unget`).
         self._position = (0, 0, None, None, 0, None)
+        self._gather = _tuple_of([_rows(a, self.batch_size) for a in self._arrays])
+        self._cut = _tuple_of([a.__getitem__ for a in self._arrays])
 
     @property
     def epoch(self) -> int:
@@ -222,7 +230,7 @@ class MinibatchStream:
 
     def __next__(self):
         epoch, position, order, origin, handed, _ = before = self._position
-        if self.shuffle and order is None:
+        if order is None and self.shuffle:
             bit_generator = self._rng.bit_generator
             if origin is None:
                 # Record where the draw begins before it advances the generator,
@@ -235,8 +243,8 @@ class MinibatchStream:
             self._position = before = (epoch, position, order, origin, handed, None)
         start = position * self.batch_size
         stop = min(start + self.batch_size, self.n_samples)
-        index = order[start:stop] if self.shuffle else slice(start, stop)
-        batch = tuple(a[index] for a in self._arrays)
+        batch = (self._gather(order[start:stop]) if self.shuffle
+                 else self._cut(slice(start, stop)))
         # Advance only once the batch exists, so an interrupt above loses nothing.
         before = (*before[:5], None)
         if position + 1 == self.batches_per_epoch:
@@ -351,6 +359,87 @@ class MinibatchStream:
         shapes = ", ".join(str(a.shape) for a in self._arrays)
         return (f"minibatches(<arrays of shapes {shapes}>, batch_size={self.batch_size}, "
                 f"shuffle={self.shuffle}, drop_last={self.drop_last}, epoch={self.epoch})")
+
+
+
+# -- gathering the rows of a shuffled batch ----------------------------------------
+#
+# A shuffled batch is a gather of rows, ``a[index]`` with an integer array.  For
+# a NumPy array of two or more dimensions `numpy.ndarray.take` along the first
+# axis copies the same rows several times faster than fancy indexing (which
+# sets up a general iterator for every call); a 1-D array's fancy indexing is
+# already a tight loop.  Other arrays (subclasses such as `numpy.memmap`, SciPy
+# sparse matrices) are indexed as they are, so a batch keeps their type.
+#
+# Large batches are written into a buffer of an earlier batch rather than into
+# new memory (whose pages the system must map and clear at every batch): each
+# array keeps the last two batches it gave out, and a batch takes one of them
+# only when nothing but the stream references it any more (``sys.getrefcount``,
+# which counts every holder: a variable, a list, a view's ``base``, a buffer
+# export such as ``torch.from_numpy`` or a memoryview).  A batch that its user
+# keeps, whole or through a view, is therefore never overwritten; the run
+# driver holds the last batch while it draws the next, which takes the one
+# before.
+
+#: Batches of one array of at least this many bytes go into recycled buffers
+#: (smaller ones are cheap to allocate: the allocator reuses freed memory).
+_RECYCLE_BYTES = 1 << 17
+
+
+def _tuple_of(gathers):
+    """One function ``index -> tuple of every array's rows`` (no loop for one
+    or two arrays: the per-batch cost of the common ``(X,)`` and ``(X, y)``)."""
+    if len(gathers) == 1:
+        (first,) = gathers
+        return lambda index: (first(index),)
+    if len(gathers) == 2:
+        first, second = gathers
+        return lambda index: (first(index), second(index))
+    return lambda index: tuple([gather(index) for gather in gathers])
+
+
+def _rows(array, batch_size):
+    """The function ``index -> array[index]`` (rows ``index``) for ``array``."""
+    if type(array) is not np.ndarray:
+        return array.__getitem__
+    row_bytes = array.itemsize * math.prod(array.shape[1:])
+    if (batch_size * row_bytes >= _RECYCLE_BYTES and not array.dtype.hasobject
+            and sys.implementation.name == "cpython"):
+        return _Recycled(array)
+    if array.ndim == 1:
+        return array.__getitem__
+    take = array.take
+    return lambda index: take(index, 0)
+
+
+class _Recycled:
+    """``index -> array[index]`` into the buffer of an earlier batch that only
+    this object references (see above), or into a new one."""
+
+    __slots__ = ("_alone", "_array", "_spares", "_turn")
+
+    def __init__(self, array):
+        self._array = array
+        self._spares = [None, None]     # the last two batches given out
+        self._alone = 0                 # sys.getrefcount of a spare only we hold
+        self._turn = 0                  # the spare a new batch replaces
+
+    def __call__(self, index):
+        spares, rows = self._spares, index.shape[0]
+        for k in (0, 1):
+            spare = spares[k]
+            if spare is not None and sys.getrefcount(spare) == self._alone:
+                if spare.shape[0] == rows:
+                    # (the indices are a checked permutation's: "clip" writes
+                    # straight into `spare`, "raise" would go through a copy)
+                    return self._array.take(index, 0, spare, "clip")
+                self._turn = k      # free but of another size: replace it
+        batch = self._array.take(index, 0)
+        k = self._turn
+        spares[k] = batch
+        self._turn = 1 - k
+        self._alone = sys.getrefcount(batch)    # (the same holders as `spare` above)
+        return batch
 
 
 def _as_indexable(array, position):

@@ -9,8 +9,10 @@ Used by ``python -m adamopt bench`` and ``benchmarks/peer_step.py``.  Peers:
 * ``torch-fused``, ``torch-foreach``, ``torch-single``: ``torch.optim.Adam``
   with ``fused=True``, ``foreach=True`` and neither, on one thread (when
   PyTorch is installed);
-* ``optax-jit``: ``optax.adam`` applied under ``jax.jit`` (when JAX and optax
-  are installed; float64 needs ``jax_enable_x64``, which this sets);
+* ``optax-jit``: optax's counterpart (``optax.adam`` for Adam; the table
+  ``adamopt._optax.OPTAX``) under ``jax.jit``, update and apply in one
+  jitted call with donated parameters and state, on one XLA thread (when JAX
+  and optax are installed; float64 needs ``jax_enable_x64``, which this sets);
 * ``probe``: a memory-bandwidth probe, the traffic of one step (read x, g, m,
   v; write x, m, v) with one subtraction per array, compiled like our loops
   and run on as many threads as our step uses.
@@ -22,9 +24,10 @@ attainable bandwidth that a step reaches.
 
 ``--algorithm`` times another algorithm of the family (``sgd`` with momentum
 0.9, ``adagrad``, ``rmsprop``, ``adamax``, ``nadam``) against the same
-algorithm of ``torch.optim`` (fused where PyTorch has it: SGD and Adagrad);
-the NumPy and optax peers are Adam's only.  The probe moves 7 arrays: for an
-algorithm that touches fewer, "% probe" scales its time by arrays / 7.
+algorithm of ``torch.optim`` (fused where PyTorch has it: SGD and Adagrad)
+and of optax (where it has one); the NumPy peer is Adam's only.  The probe
+moves 7 arrays: for an algorithm that touches fewer, "% probe" scales its
+time by arrays / 7.
 
 The implementations are timed round-robin (one repeat of each in turn) so that
 a change of machine load hits them all alike; the figure is the median over
@@ -33,6 +36,7 @@ the repeats of the mean time per step within a repeat.
 
 import argparse
 import datetime
+import importlib.util
 import json
 import math
 import os
@@ -153,29 +157,35 @@ def make_torch(n, dtype, variant, algorithm="adam"):
     return opt.step, x      # p shares memory with x
 
 
-def make_optax(n, dtype):
-    """optax.adam under jax.jit: (zero-argument step, parameter view).
+def make_optax(n, dtype, algorithm="adam"):
+    """optax's ``algorithm`` (Adam by default; `adamopt._optax.OPTAX` maps our
+    declarations to optax) under ``jax.jit``: (zero-argument step, parameters).
 
-    The step returns when the update is computed (``block_until_ready``);
-    ``step.params()`` returns the current parameters as a NumPy array.
+    One jitted function computes the update and applies it, with the
+    parameters and the state donated (updated in place, as adamopt and PyTorch
+    do; the gradient is not); the step returns once the new parameters are
+    computed (``block_until_ready``).  ``step.params()`` returns them as a
+    NumPy array.  float64 needs ``jax_enable_x64``, which
+    `adamopt._optax.jax_setup` sets (it changes JAX only); XLA runs on one
+    thread when JAX was not imported before (as the PyTorch peers).
     """
-    import jax
+    from . import _optax
+
+    jax = _optax.jax_setup()
+    import jax.numpy as jnp
     import optax
 
-    if dtype == "float64":
-        jax.config.update("jax_enable_x64", True)
-    import jax.numpy as jnp
-
     x, g = _problem(n, dtype)
-    tx = optax.adam(LR, b1=BETA1, b2=BETA2, eps=EPS)
+    tx = _optax.transformation(algorithm, LR, TIMED[algorithm][1])
     grads = jnp.asarray(g)
     box = [jnp.asarray(x)]
     box.append(tx.init(box[0]))
 
-    @jax.jit
     def update(params, state, grads):
         updates, state = tx.update(grads, state, params)
         return optax.apply_updates(params, updates), state
+
+    update = jax.jit(update, donate_argnums=(0, 1))
 
     def step():
         box[0], box[1] = update(box[0], box[1], grads)
@@ -186,9 +196,15 @@ def make_optax(n, dtype):
 
 
 def _importable(*modules):
+    """Whether every module can be imported; JAX is only looked up (not
+    imported: `adamopt._optax.jax_setup` configures it before its import)."""
     try:
         for module in modules:
-            __import__(module)
+            if module in ("jax", "optax") and module not in sys.modules:
+                if importlib.util.find_spec(module) is None:
+                    return False
+            else:
+                __import__(module)
     except ImportError:
         return False
     return True
@@ -207,8 +223,11 @@ def peers(algorithm="adam"):
     torch = _importable("torch")
     out += [(f"torch-{v}", (lambda n, d, v=v: make_torch(n, d, v, a)) if torch else None)
             for v in TIMED[a][4]]
-    if a == "adam":
-        out.append(("optax-jit", make_optax if _importable("jax", "optax") else None))
+    from ._optax import OPTAX
+
+    if a in OPTAX:
+        out.append(("optax-jit", (lambda n, d: make_optax(n, d, a))
+                    if _importable("jax", "optax") else None))
     out.append(("probe", make_probe))
     return out
 
@@ -283,6 +302,11 @@ def _fmt_time(seconds):
 
 
 def main(argv=None):
+    argv = sys.argv[2:] if argv is None else list(argv)
+    if "--tuning" in argv:      # the tuning benchmark has options of its own
+        from . import _bench_tuning
+        _bench_tuning.main([a for a in argv if a != "--tuning"])
+        return
     parser = argparse.ArgumentParser(
         prog="python -m adamopt bench",
         description="Time one step of adamopt (Adam, or --algorithm) against NumPy, "
@@ -312,6 +336,10 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, nargs="+", metavar="K", default=[1],
                         help="with --structures: the thread counts of adamopt and PyTorch, "
                              "a table each (default 1)")
+    parser.add_argument("--tuning", action="store_true",
+                        help="compare tuned Adam with the tuning-free methods on six "
+                             "problems instead (adamopt._bench_tuning; python -m adamopt "
+                             "bench --tuning --help for its options)")
     args = parser.parse_args(argv)
     if args.structures:
         if min(args.threads) < 1:
@@ -328,8 +356,7 @@ def main(argv=None):
     rows = run(args.sizes, args.dtypes, args.repeats, args.target, algorithm=args.algorithm)
     if args.output is not None:
         write_results(args.output, args.algorithm, rows,
-                      command=["python", "-m", "adamopt", "bench",
-                               *(sys.argv[2:] if argv is None else argv)])
+                      command=["python", "-m", "adamopt", "bench", *argv])
 
 
 #: The ``format`` of the JSON files `write_results` writes.

@@ -78,7 +78,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from . import _checkpoint_file as _file
-from . import _schedules
+from . import _plateau, _registry, _schedules
 from . import _validation as check
 from ._checkpoint_file import FORMAT, VERSION
 
@@ -103,7 +103,7 @@ for _cls in _schedules._BY_NAME.values():     # adamopt's own schedules are stor
 _RESERVED = frozenset({"header", "x", "jac", "order"})
 
 #: Hyperparameters that may be callables (stored when they are storable schedules).
-_CALLABLE_NAMES = ("lr", "schedule", "weight_decay")
+_CALLABLE_NAMES = _registry.CALLABLE
 
 
 # -- options -------------------------------------------------------------------
@@ -289,6 +289,9 @@ class Saver:
             value = kwargs.get(name)
             if callable(value):
                 self.callables[name] = _callable_config(value)
+        # (a ReduceOnPlateau changes as the run goes: stored again at each write)
+        self.changing = {name: kwargs[name] for name in self.callables
+                         if _plateau.find(kwargs[name])}
         self.last = None
         try:    # what a write needs must be storable: found now, not mid-run
             _file.encode_header({"callables": self.callables,
@@ -330,6 +333,8 @@ class Saver:
         stream, order = self._stream_state()
         if order is not None:
             arrays["order"] = order
+        for name, value in self.changing.items():
+            self.callables[name] = _callable_config(value)
         header = {
             "format": FORMAT, "version": VERSION, "method": self.owner,
             "algorithm": state.get("algorithm"), "dtype": x.dtype.str, "shape": list(x.shape),

@@ -17,7 +17,7 @@ from . import _averaging, _betas, _structure
 from . import _validation as check
 from ._kernels import Core
 from ._method_doc import _OPTIONS_DOC, AVERAGE_DOC, CLIP_DOC
-from ._optimizers import _CHECKS, _Checked, _finite_max, _Optimizer
+from ._optimizers import _CHECKS, _Checked, _finite_max, _Optimizer, _Scheduled
 from ._registry import COMMON, Algorithm, Hyperparameter
 
 # -- docstrings ---------------------------------------------------------------------------
@@ -293,8 +293,10 @@ def make_class(a: Algorithm) -> type:
             namespace[h.name] = h.attribute
         elif h.fixed:
             namespace[h.name] = _fixed_property(h.name)
-        elif not h.schedulable or h.name not in ("lr", "weight_decay"):
+        elif not h.schedulable:
             namespace[h.name] = _Checked(h.doc.strip().split("\n")[0], h.check)
+        elif h.name not in ("lr", "weight_decay"):   # (those two: _Optimizer's properties)
+            namespace[h.name] = _Scheduled(h.doc.strip().split("\n")[0], h.check)
     return type(a.class_name, (_Optimizer, Core), namespace)
 
 

@@ -51,6 +51,7 @@ class Core:
     _lr_fn: Callable[[int], float] | None
     _schedule: Callable[[int], float] | None
     _weight_decay_fn: Callable[[int], float] | None
+    _hyper_fns: dict[str, Callable[[int], float]] | None
     _maximize: bool
     _check_finite: bool
     _nesterov: bool

@@ -373,6 +373,9 @@ cdef class Core:
     # attributes ``_eps``, ``_beta1``, ... below read and write them).
     cdef Hyperparameters _h
     cdef public object _lr_fn, _schedule, _weight_decay_fn
+    # The schedules of the other schedulable hyperparameters (beta1, momentum):
+    # None, or a dict name -> callable, evaluated by `_schedule_hyperparameters`.
+    cdef public object _hyper_fns
     cdef public bint _maximize, _check_finite, _nesterov
     # The overflow guard (``_guard`` in _loops.pxi): whether the last pass (or
     # the examination of a new or loaded state, the classes' `_examine`)
@@ -549,6 +552,8 @@ cdef class Core:
             lr_t = lr_t * eta[0]
         if self._weight_decay_fn is not None:   # a schedule of the weight decay
             self._h.weight_decay = self._schedule_value("weight_decay", self._weight_decay_fn, t)
+        if self._hyper_fns is not None:     # schedules of beta1, momentum (checked there)
+            self._schedule_hyperparameters(t)
         return lr_t
 
     cdef cnp.ndarray _gradient(self, object grad):

@@ -93,7 +93,9 @@ _OPTIONS_DOC = r"""
         run (see ``stochastic``) ``s_t`` is the gradient at the current
         iterate, as in SciPy's methods (plus ``weight_decay * x`` when the
         decay is coupled), so ``success`` is never reported while the gradient
-        at ``x`` exceeds ``gtol``.  In a stochastic run it is a smoothed
+        at ``x`` exceeds ``gtol`` (with ``average``, when the gradient at the
+        average exceeds it, ``x`` is the last iterate, which passed the test,
+        and ``message`` says so).  In a stochastic run it is a smoothed
         gradient: {gtol}
         With bounds the projected ``x - clip(x - s_t)`` is used.  ``0``
         disables the test.
@@ -128,7 +130,11 @@ _OPTIONS_DOC = r"""
         leaves the run to the other rules (``T`` is still computed in a
         stochastic run); ``True`` runs it in a deterministic run too.  A
         resumed run keeps the test's verdict and restarts its windows.
-        See the user guide's *Noisy objectives* page.
+        With ``average``, the test waits until the average puts at most 5%
+        of its weight on the iterates before the stationary window (about
+        3000 more steps for ``"ema"`` at the default decay; long for
+        ``"polyak"`` from ``average_start=0``), so that ``res.x`` is at the
+        noise floor too.  See the user guide's *Noisy objectives* page.
     ftol : float, default: 1e-4
         Relative improvement the plateau test asks for.
     smoothing : float, default: 0.9
@@ -162,7 +168,8 @@ _OPTIONS_DOC = r"""
         The ``state`` of a previous result: the run continues where that one
         stopped (moments, step count, stopping-rule averages, the evaluation
         at ``x`` and any minibatch drawn but not used), bitwise identically to
-        a run that never stopped when ``x0`` is that result's ``x``, the same
+        a run that never stopped when ``x0`` is that result's ``x`` (its
+        ``x_last`` with ``average``: ``x`` is then the average), the same
         ``batches`` iterator is passed (it has advanced) and the options are the
         same.  Options not given are taken from the state: adamopt's own
         schedules (`adamopt.CosineWarmRestarts`, ...) are kept in it, any other
@@ -214,6 +221,29 @@ _OPTIONS_DOC = r"""
         (damaged or hostile: a zip bomb, a huge declared array, a FIFO) is
         refused with `ValueError`, quickly and in bounded memory; a file
         given as ``resume=path`` may be a symbolic link (followed).
+    interrupt : {"return", "raise"}, default: "return"
+        What Ctrl-C (`KeyboardInterrupt`) does to the run.  Either way the run
+        stops with a consistent result (``status=6``) and the final
+        checkpoint, if ``checkpoint`` is given, is written first (when the
+        interrupt came at the end of an iteration; one that caught the
+        objective mid-evaluation leaves the last checkpoint, and the message
+        says which iteration the file holds).
+        ``"return"``: the result is returned and an
+        `adamopt.InterruptedWarning` on standard error names the iteration
+        and how to resume (``x0=res.x`` (``res.x_last`` with averaging) and
+        ``options={..., "state": res.state}``, or the checkpoint with
+        ``resume=True``); a script goes on, but never silently, and a filter
+        that turns the warning into an error still hands the result over as
+        the warning's ``result``.  ``"raise"``: the `KeyboardInterrupt` is
+        raised again, the result attached as its ``result`` attribute (and
+        the same text as a note), so a script stops at once, with the exit
+        status of an uncaught Ctrl-C, unless it catches it::
+
+            try:
+                res = minimize(fun, x0, method=adamopt.adam,
+                               options={"interrupt": "raise"})
+            except KeyboardInterrupt as stop:
+                res = stop.result
     disp : bool, default: False
         Print a table of the iterations as the run goes (iteration, ``fun`` on
         its minibatch, its running average with factor ``smoothing``, the
@@ -276,7 +306,10 @@ _OPTIONS_DOC = r"""
                 ``state`` resumes the run and ``nit`` counts the steps
                 taken; if the interrupt came after a step, before the
                 evaluation at its iterate completed, ``fun`` and ``jac`` are
-                from the previous iterate
+                from the previous iterate.  Never silent: an
+                `adamopt.InterruptedWarning` says so, or with
+                ``interrupt="raise"`` the interrupt is raised again with
+                this result as its ``result``
         7       the stationarity test fired (success)
         99      ``callback`` raised `StopIteration`
         ======  ==============================================================
@@ -285,12 +318,18 @@ _OPTIONS_DOC = r"""
     ------
     ValueError, TypeError
         For an invalid option or argument, naming it; before any call of ``fun``.
+    KeyboardInterrupt
+        With ``interrupt="raise"``, on Ctrl-C: the interrupt itself, raised
+        again once the result is built, which is its ``result`` attribute.
 
     Warns
     -----
     OptimizeWarning
         For an option this method does not know, and with ``disp=True`` when
         the run ends without success (its message), as SciPy's methods do.
+    adamopt.InterruptedWarning
+        When Ctrl-C ended the run (``status=6``, with the default
+        ``interrupt="return"``): the iteration and how to resume.
 
     Notes
     -----

@@ -7,6 +7,8 @@ state and hand the per-step work to the core.
 """
 
 import inspect
+import math
+import numbers
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
@@ -53,6 +55,9 @@ _CHECKS = {
     **_averaging.CHECKS,
 }
 
+#: The rule of each scheduled hyperparameter, by class (`_schedule_hyperparameters`).
+_SCHEDULED_RULES: dict = {}
+
 #: The clipping options (every class's, beside the declared hyperparameters).
 _CLIP = ("max_grad_norm", "max_grad_value")
 
@@ -76,6 +81,37 @@ class _Checked:
     def __set__(self, obj, value):
         value = self.rule(value, self.name, type(obj).__name__)
         setattr(obj, self.slot, obj._fit_dtype(self.name, value))
+        obj._propagate(self.name)
+
+
+class _Scheduled(_Checked):
+    """A hyperparameter that may also be a callable ``t -> value`` (``beta1``,
+    ``momentum``): a number is kept in the core's slot ``_<name>`` (checked
+    with ``_CHECKS[name]``), a callable in the core's ``_hyper_fns``, which
+    the step evaluates, checks and writes into the slot before each update
+    (`_Optimizer._schedule_hyperparameters`; the slot is NaN until then).
+    Reading it gives the callable while one is set."""
+
+    def __get__(self, obj, objtype=None):
+        if obj is None:
+            return self
+        functions = obj._hyper_fns
+        if functions is not None and self.name in functions:
+            return functions[self.name]
+        return getattr(obj, self.slot)
+
+    def __set__(self, obj, value):
+        functions = dict(obj._hyper_fns or {})
+        if callable(value) and not isinstance(value, (numbers.Number, np.ndarray)):
+            functions[self.name] = value
+            # NaN until the step writes the value of its t (so no rule
+            # judges a number the run never uses).
+            setattr(obj, self.slot, math.nan)
+        else:
+            setattr(obj, self.slot, obj._fit_dtype(self.name, self.rule(
+                value, self.name, type(obj).__name__)))
+            functions.pop(self.name, None)
+        obj._hyper_fns = functions or None
         obj._propagate(self.name)
 
 
@@ -454,6 +490,8 @@ class _Optimizer:
         callable ``lr``/``weight_decay``/``schedule`` is checked as it is called)."""
         if name in ("lr", "weight_decay"):
             return check.number_or_callable(value, name, owner)
+        if isinstance(inspect.getattr_static(cls, name, None), _Scheduled) and callable(value):
+            return value        # (beta1, momentum: checked as the step calls it)
         if name == "schedule":
             return check.optional_callable(value, name, owner)
         return cls._rule(name)(value, name, owner)
@@ -482,9 +520,9 @@ class _Optimizer:
         ``dtype`` (an ``eps`` that vanishes in float32, an ``lr`` whose step
         overflows) raise before the objective is ever called.  Callable
         ``lr``/``schedule``/``weight_decay`` values are checked as the run
-        calls them instead (calling them here could have side effects)."""
-        if any(callable(hyperparameters.get(name))
-               for name in ("lr", "schedule", "weight_decay")):
+        calls them instead (calling them here could have side effects), and
+        so are a scheduled ``beta1`` or ``momentum``."""
+        if any(callable(value) for value in hyperparameters.values()):
             return
         scratch = cls(np.zeros(1, dtype), **hyperparameters)
         scratch._t = t - 1
@@ -534,6 +572,47 @@ class _Optimizer:
 
     def _schedule_value(self, name, function, t):
         return check.schedule_value(function, name, self._owner, t)
+
+    def _schedule_hyperparameters(self, t):
+        """The core's hook before step ``t`` when ``beta1`` or ``momentum`` is
+        a callable: evaluate each, check every value as the hyperparameter's
+        own rule does (and the declaration's joint rule, e.g. SGD's
+        ``nesterov``), then write them into the core's slots; a refused
+        value raises with nothing changed."""
+        owner = self._owner
+        found = {}
+        rules = _SCHEDULED_RULES.get(type(self))
+        if rules is None:
+            rules = _SCHEDULED_RULES[type(self)] = {}
+        for name, function in self._hyper_fns.items():
+            value = check.schedule_value(function, name, owner, t)
+            rule = rules.get(name) or rules.setdefault(name, type(self)._rule(name))
+            if rule is check.unit_interval and value < 1.0:    # (the common case, fast)
+                found[name] = value
+                continue
+            try:
+                value = self._fit_dtype(name, rule(value, name, owner))
+            except (TypeError, ValueError) as exc:
+                raise ValueError(
+                    f"The {name!r} schedule of {owner} returned {value!r} at t={t}, "
+                    f"which {name} cannot be: {exc}"
+                ) from None
+            found[name] = value
+        validate = getattr(getattr(self, "_DECLARATION", None), "validate", None)
+        if validate is None:
+            for name, value in found.items():
+                setattr(self, "_" + name, value)
+        else:
+            before = {name: getattr(self, "_" + name) for name in found}
+            for name, value in found.items():
+                setattr(self, "_" + name, value)
+            try:
+                validate(self)
+            except ValueError as exc:
+                for name, value in before.items():
+                    setattr(self, "_" + name, value)
+                raise ValueError(f"At t={t}, the scheduled hyperparameters of {owner}: "
+                                 f"{exc}") from None
 
     def _raise_bad_scalars(self, name, value, t):
         owner, dtype = self._owner, self._x.dtype
@@ -615,8 +694,8 @@ class _Optimizer:
             elif key == "weight_decay":
                 if self._weight_decay_fn is None:
                     out["weight_decay"] = self._weight_decay
-            else:
-                out[key] = getattr(self, key)
+            elif not callable(value := getattr(self, key)):   # (a scheduled beta1, momentum)
+                out[key] = value
         return out
 
     def _constructor_kwargs(self):

@@ -26,6 +26,12 @@ from typing import Any
 COMMON = ("maximize", "schedule", "check_finite", "max_grad_norm", "max_grad_value",
           "average", "average_decay", "average_start")
 
+#: The options that may be a callable ``t -> value`` (``schedule`` and every
+#: hyperparameter some declaration marks ``schedulable``; a test checks the
+#: declarations against it): the SciPy runs keep them in ``state`` and in
+#: checkpoints when they are adamopt's own schedules.
+CALLABLE = ("lr", "schedule", "weight_decay", "beta1", "momentum")
+
 
 @dataclass(frozen=True)
 class Hyperparameter:
@@ -38,7 +44,9 @@ class Hyperparameter:
     ``type`` its numpydoc type.  ``fixed`` options are chosen at
     construction (they decide which state arrays exist) and saved with the
     state; ``schedulable`` ones may also be a callable ``t -> value``
-    (``lr``; ``weight_decay`` where the algorithm supports it).
+    (``lr``; ``weight_decay`` where the algorithm supports it; ``beta1`` and
+    ``momentum``, for PyTorch's one-cycle momentum cycling; each listed in
+    `CALLABLE`).
     ``attribute``, when given, is the descriptor the class uses instead of a
     checked slot (e.g. AdamW's ``decay_scaling``).
     """

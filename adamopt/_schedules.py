@@ -216,7 +216,16 @@ def storable(value):
 
 
 def _builtin(schedule):
-    return type(schedule).__module__ == __name__
+    """Whether ``schedule`` is of one of adamopt's own classes (``_BY_NAME``)."""
+    return _BY_NAME.get(type(schedule).__name__) is type(schedule)
+
+
+def register(cls):
+    """Add one of adamopt's schedule classes defined in another module
+    (``_schedules_decay``, ``_plateau``) to `_BY_NAME`: it is then storable
+    and rebuilt by `Schedule.from_config` like the ones here."""
+    _BY_NAME[cls.__name__] = cls
+    return cls
 
 
 class Constant(Schedule):
@@ -771,3 +780,7 @@ class NormalizedWeightDecay(Schedule):
 _BY_NAME = {cls.__name__: cls for cls in (Constant, CosineAnnealing, CosineWarmRestarts,
                                           LinearWarmup, StepDecay, Product, Join,
                                           NormalizedWeightDecay)}
+
+# The schedules of the other modules register themselves (imported last: they
+# build on the base class above).
+from . import _plateau, _schedules_decay  # noqa: E402, F401

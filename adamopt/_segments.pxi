@@ -407,6 +407,9 @@ cdef class _Segments:
                 m._h.lr = lr_t
                 m._h.eta = eta
                 m._h.weight_decay = wd
+                if lead._hyper_fns is not None:     # scheduled beta1 / momentum
+                    m._h.beta1 = lead._h.beta1
+                    m._h.momentum = lead._h.momentum
             c = self.clip_sets[gi]
             nsets = max(nsets, c + 1)
             if c > 0:

@@ -90,6 +90,9 @@ MIN_ITERATIONS = 400
 SUBSET = 1024
 #: Recorded iterates kept at most (then every other one is dropped).
 ROWS = 1024
+#: With iterate averaging: the most weight the average may keep on the iterates
+#: before the stationary window when the test stops the run.
+TRANSIENT = 0.05
 
 
 def statistic(rows):
@@ -110,27 +113,57 @@ def statistic(rows):
     return distance * BATCHES / spread
 
 
+def transient_weight(average, k, t):
+    r"""The weight that the average ``average = (kind, decay, start)`` of the
+    iterates (`adamopt._averaging`) puts, after step ``t``, on the iterates
+    :math:`x_0, \dots, x_{k-1}` before step ``k``:
+    :math:`\beta^{t-k+1} (1 - \beta^{k-1}) / (1 - \beta^t)` for ``"ema"``
+    (which gives :math:`x_0` no weight), :math:`(k - s) / (t - s + 1)` for
+    ``"polyak"`` from :math:`s < k` (0 from :math:`s \ge k`, and before the
+    average starts)."""
+    kind, decay, start = average
+    if kind == "ema":
+        if k <= 1:
+            return 0.0
+        return decay ** (t - k + 1) * -math.expm1((k - 1) * math.log(decay)) / \
+            -math.expm1(t * math.log(decay))
+    if t <= start or k <= start:
+        return 0.0
+    return (k - start) / (t - start + 1)
+
+
 class Stationarity:
     """The stationarity test of one run (see the module docstring).
 
     ``update(x)`` records the iterate of a completed iteration and returns
     True when the test fires at it; ``value`` is the statistic at the last
     check (nan before the first).
+
+    With iterate averaging (``average = (kind, decay, start)``, the run's
+    options; ``t`` the step count at the start of the run) the run returns
+    the average, which still holds the iterates of the drift when the
+    iterates turn stationary: the test then fires only once the average puts
+    at most `TRANSIENT` of its weight on the iterates before the stationary
+    window (the last half of the run at the first check that found it
+    stationary; `transient_weight`), checked every iteration.
     """
 
-    def __init__(self, x, saved=None):
+    def __init__(self, x, saved=None, average=None, t=0):
         n = x.size
         self.index = None if n <= SUBSET else np.sort(
             np.random.default_rng(0).choice(n, SUBSET, replace=False))
         self.width = min(n, SUBSET)
         self.dtype = x.dtype
+        self.average = None if average is None or average[0] is None else tuple(average)
+        self.first_t = t
         # (rows, rows used, iterations per row, iterations recorded, next check, T,
-        # fired, the spare buffer that thinning fills)
-        self.state = (None, 0, 1, 0, MIN_ITERATIONS, math.nan, False, None)
+        # fired, the spare buffer that thinning fills, the step where the
+        # stationary window began (None: not stationary at the last check))
+        self.state = (None, 0, 1, 0, MIN_ITERATIONS, math.nan, False, None, None)
         if saved is not None:     # the verdict of a resumed run (its window restarts)
             value, fired = saved
             self.state = (*self.state[:5], math.nan if value is None else float(value),
-                          bool(fired), None)
+                          bool(fired), None, None)
 
     @property
     def verdict(self):
@@ -151,7 +184,7 @@ class Stationarity:
 
     def update(self, x):
         """Record the iterate ``x`` of a completed iteration; True when the test fires."""
-        rows, used, stride, seen, due, value, fired, spare = self.state
+        rows, used, stride, seen, due, value, fired, spare, origin = self.state
         seen += 1
         if seen % stride == 0:
             if rows is None:
@@ -170,7 +203,17 @@ class Stationarity:
             value = statistic(rows[:used])
             fired = value < THRESHOLD
             due = seen + max(2 * BATCHES, seen // 8)
-        self.state = (rows, used, stride, seen, due, value, fired, spare)
+            if self.average is not None:
+                if not fired:
+                    origin = None
+                elif origin is None:     # the windows cover the last half of the run
+                    origin = self.first_t + seen - seen // 2
+        if self.average is not None:
+            ready = origin is not None and transient_weight(
+                self.average, origin, self.first_t + seen) <= TRANSIENT
+            self.state = (rows, used, stride, seen, due, value, ready, spare, origin)
+            return ready
+        self.state = (rows, used, stride, seen, due, value, fired, spare, origin)
         return checked and fired
 
 
@@ -188,19 +231,20 @@ def check_verdict(saved, where):
     return tuple(saved)
 
 
-def settings(run, x, saved=None):
+def settings(run, x, saved=None, average=None, t=0):
     """``(stochastic, test, stops)`` for the run options ``run``: whether the
     run is stochastic (the ``stochastic`` option, by default whether
     ``batches`` is given), its `Stationarity` test (None in a deterministic
     run, unless ``stationarity=True``) and whether the test stops the run
     (the ``stationarity`` option, by default in a stochastic run).  A test
     that does not stop the run still gates the plateau test and is shown in
-    the ``disp`` table, the ``history`` and the result."""
+    the ``disp`` table, the ``history`` and the result.  ``average`` and
+    ``t``: the run's averaging options and first step count (`Stationarity`)."""
     stochastic = run["stochastic"]
     if stochastic is None:
         stochastic = run["batches"] is not None
     stops = run["stationarity"]
     if stops is None:
         stops = stochastic
-    test = Stationarity(x, saved) if stochastic or stops else None
+    test = Stationarity(x, saved, average, t) if stochastic or stops else None
     return stochastic, test, stops

@@ -36,6 +36,11 @@ ESTIMATED_NOTE = (" (The gradients were estimated by forward differences: jac=No
 #: Status codes of a converged run (``success=True``).
 SUCCESS = frozenset({0, 2, 7})
 
+#: Added to the message of status 0 or 2 of a deterministic run with averaging
+#: whose averaged point fails the test that the last iterate passed.
+AVERAGE_NOTE = (" (The averaged point fails that test, so x is the last iterate, which "
+                "passed it, as x_last; the average is not returned.)")
+
 #: Added to the message of status 1 when the learning rate follows a schedule.
 BUDGET_NOTE = (" (The learning rate follows a schedule: a run to maxiter is a fixed-budget "
                "run, the normal way to end one; no convergence test fired, so success is "
@@ -75,7 +80,21 @@ class GradientTest:
         self.opt, self.gtol, self.order = opt, gtol, order
         self.lower, self.upper = lower, upper
         self.size = opt.params.size
+        self.current = current
         self.vector = opt._run_gradient if current else opt._run_smoothed_gradient
+
+    def norm_at(self, point, grad):
+        """The norm a deterministic run's test measures, at ``point`` (the
+        averaged point of the result) where the objective's gradient is
+        ``grad``: the optimizer's parameters hold ``point`` during the call
+        (for the coupled decay and the projection), and are restored."""
+        x = self.opt.params
+        kept = x.copy()
+        try:
+            np.copyto(x, point)
+            return self.norm(grad)
+        finally:
+            np.copyto(x, kept)
 
     def norm(self, grad=None, above=math.inf):
         """The norm being tested (``inf`` before the first step); with

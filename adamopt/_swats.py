@@ -226,6 +226,8 @@ class SWATS(Adam):
 
     weight_decay = _Checked("L2 penalty coefficient, >= 0 (both phases).")
     switch_tol = _Checked("Tolerance of the switch test, > 0.")
+    # A number only (Adam's may be a schedule): it is also the SGD phase's momentum.
+    beta1 = _Checked("Adam's beta1, also the SGD phase's momentum (a number).")
     #: One array only (its SGD phase is bound to it).
     _STRUCTURES = False
 

@@ -12,6 +12,8 @@ from pathlib import Path
 PEERS = ["numpy", "torch-fused", "torch-foreach", "torch-single", "optax-jit"]
 #: The family's table names the best PyTorch variant of each size.
 TORCH = ["torch-fused", "torch-foreach", "torch-single"]
+#: ... and optax's ratio beside it, when the run has one.
+OPTAX = "optax-jit"
 
 
 def _time(seconds):
@@ -58,7 +60,8 @@ def render_adam(run):
 
 
 def render_family(runs):
-    """One row per algorithm: time per step and the best PyTorch variant's ratio."""
+    """One row per algorithm: time per step, the best PyTorch variant's ratio and
+    optax's (under ``jax.jit``), where the run timed them."""
     sizes = sorted({(r["n"], r["dtype"]) for run in runs.values() for r in run["rows"]})
     header = ["algorithm", *(f"n = {n:,} ({dtype})" for n, dtype in sizes)]
     body = []
@@ -72,6 +75,8 @@ def render_family(runs):
             ours = row["adamopt"]
             torch = [(row[p], p) for p in TORCH if p in row]
             best = f", {min(torch)[0] / ours:.1f}x {min(torch)[1]}" if torch else ""
+            if OPTAX in row:
+                best += f", {row[OPTAX] / ours:.1f}x optax"
             cells.append(f"{_time(ours)}{best}")
         body.append([algorithm, *cells])
     lines = _table(header, body)
@@ -91,6 +96,7 @@ def render(results):
     if runs:
         lines += ["The family", "~~~~~~~~~~", "",
                   "Time per step, then the fastest PyTorch variant's time over adamopt's "
+                  "and optax's (under ``jax.jit``, where optax has the algorithm) "
                   "(> 1: adamopt is faster).", "", *render_family(runs)]
     return "\n".join(lines) + "\n"
 

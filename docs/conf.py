@@ -6,7 +6,8 @@ Build from the root of a clone (``pip install -e '.[docs]'``)::
 
 The API reference is generated from the docstrings (numpydoc, autosummary), the
 gallery runs every script of ``examples/`` in its quick mode (sphinx-gallery)
-and the performance tables are rendered from ``docs/bench_results.json``.
+and the performance tables are rendered from ``docs/bench_results.json``
+(the tuning benchmark's from ``docs/tuning_results.json``).
 """
 
 import os
@@ -21,6 +22,7 @@ sys.path.insert(0, str(HERE))
 from _readme_tables import render_file as render_algorithms  # noqa: E402
 from _render_bench import render_file  # noqa: E402
 from _render_loop import render_file as render_loop  # noqa: E402
+from _render_tuning import render_file as render_tuning  # noqa: E402
 
 import adamopt  # noqa: E402
 from adamopt import _tables  # noqa: E402
@@ -147,6 +149,7 @@ def setup(app):
 # -- generated pages -------------------------------------------------------------------------
 render_file(HERE / "bench_results.json", HERE / "generated_performance.rst")
 render_loop(HERE / "minimize_overhead.json", HERE / "generated_minimize_loop.rst")
+render_tuning(HERE / "tuning_results.json", HERE / "generated_tuning.rst")
 render_algorithms(HERE.parent / "README.md", HERE / "generated_algorithms.rst")
 # (with its own currentmodule: autosummary reads it alone to write the stubs)
 (HERE / "generated_api_algorithms.rst").write_text(

@@ -13,6 +13,7 @@ import pytest
 import scipy.sparse
 from hypothesis import given
 from hypothesis import strategies as st
+from scipy.optimize import minimize
 
 import adamopt
 
@@ -347,3 +348,143 @@ def test_first_epoch_partitions_the_rows(arguments):
         assert sizes[:-1] == [batch_size] * (len(sizes) - 1)
         assert 1 <= sizes[-1] <= batch_size
     assert stream.epoch == 1
+
+
+# -- the batches' memory: large batches go into buffers nothing else holds -------------------
+#
+# (adamopt/_batches.py: a batch of at least _RECYCLE_BYTES of one array is written
+# into the buffer of an earlier batch only when nothing but the stream references it)
+
+from adamopt import _batches  # noqa: E402
+
+WIDE = _batches._RECYCLE_BYTES // (8 * 4) + 1      # float64 columns: 4 rows pass the limit
+
+
+def wide_stream(**kwargs):
+    """A shuffled stream of 4-row batches of 13 rows (the last batch smaller),
+    each batch above the recycling limit; and the arrays."""
+    rng = np.random.default_rng(7)
+    X, y = rng.standard_normal((13, WIDE)), np.arange(13.0)
+    return adamopt.minibatches(X, y, batch_size=4, seed=3, **kwargs), X, y
+
+
+def expected_batches(count):
+    """The batches a stream gives, computed with plain fancy indexing."""
+    stream, X, y = wide_stream()
+    out = []
+    for _ in range(count):
+        _, yb = next(stream)
+        rows = yb.astype(np.intp)      # y = arange: the rows of the batch
+        out.append((X[rows], y[rows]))
+    return out
+
+
+@pytest.mark.parametrize("count", [1, 2, 7, 12])
+def test_kept_batches_are_never_overwritten(count):
+    stream, _, _ = wide_stream()
+    kept = draw(stream, count)
+    for _ in range(10):         # later batches must not write into kept ones
+        next(stream)
+    for (Xb, yb), (Xe, ye) in zip(kept, expected_batches(count), strict=True):
+        np.testing.assert_array_equal(Xb, Xe)
+        np.testing.assert_array_equal(yb, ye)
+
+
+def test_a_kept_view_of_a_batch_is_never_overwritten():
+    stream, _, _ = wide_stream()
+    view = next(stream)[0][1:3, ::2]
+    expected = view.copy()
+    for _ in range(10):
+        next(stream)
+    np.testing.assert_array_equal(view, expected)
+
+
+def test_a_kept_memoryview_of_a_batch_is_never_overwritten():
+    stream, _, _ = wide_stream()
+    exported = memoryview(next(stream)[0])
+    expected = np.asarray(exported).copy()
+    for _ in range(10):
+        next(stream)
+    np.testing.assert_array_equal(np.asarray(exported), expected)
+
+
+def test_a_batch_modified_in_place_does_not_change_later_batches():
+    stream, _, _ = wide_stream()
+    expected = expected_batches(12)
+    for Xe, ye in expected:
+        Xb, yb = next(stream)
+        np.testing.assert_array_equal(Xb, Xe)
+        np.testing.assert_array_equal(yb, ye)
+        Xb[...] = np.nan        # the user scribbles on the batch, then drops it
+        yb[...] = np.nan
+
+
+def test_dropped_large_batches_are_recycled():
+    stream, _, _ = wide_stream()
+    first = next(stream)[0]
+    address = first.__array_interface__["data"][0]
+    del first
+    next(stream)                # held while the next is drawn, as the run driver does
+    third = next(stream)[0]
+    assert third.__array_interface__["data"][0] == address
+
+
+def test_small_batches_are_new_arrays():
+    stream = adamopt.minibatches(np.zeros((N, 3)), np.arange(N), batch_size=2, seed=0)
+    batches = draw(stream, 6)
+    assert not any(np.shares_memory(a[0], b[0]) for a in batches for b in batches
+                   if a is not b)
+
+
+def test_recycled_batches_resume_bitwise_from_a_state():
+    stream, _, _ = wide_stream()
+    draw(stream, 5)
+    state = stream.state_dict()
+    after = [tuple(a.copy() for a in batch) for batch in draw(stream, 6)]
+    resumed, _, _ = wide_stream()
+    resumed.load_state_dict(state)
+    for batch, expected in zip(draw(resumed, 6), after, strict=True):
+        for a, e in zip(batch, expected, strict=True):
+            assert a.tobytes() == e.tobytes()
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int8])
+def test_gathered_rows_equal_fancy_indexing(order, dtype):
+    rng = np.random.default_rng(1)
+    cube = np.asarray(rng.standard_normal((N, 3, 2)) * 50, dtype=dtype, order=order)
+    stream = adamopt.minibatches(cube, np.arange(N), batch_size=4, seed=2)
+    for Xb, rows in draw(stream, 6):
+        assert Xb.dtype == cube.dtype
+        np.testing.assert_array_equal(Xb, cube[rows])
+
+
+def test_batches_an_objective_keeps_during_a_run_keep_their_rows():
+    stream, _, _ = wide_stream()
+    kept = []
+
+    def fun(w, Xb, yb):
+        kept.append((Xb, yb))       # read only after the run
+        r = Xb @ w - yb
+        return float(r @ r), 2.0 * Xb.T @ r
+
+    minimize(fun, np.zeros(WIDE), jac=True, method=adamopt.adam,
+             options={"batches": stream, "maxiter": 9, "gtol": 0.0})
+    for (Xb, yb), (Xe, ye) in zip(kept, expected_batches(len(kept)), strict=True):
+        np.testing.assert_array_equal(Xb, Xe)
+        np.testing.assert_array_equal(yb, ye)
+
+
+def test_a_run_recycles_the_batches_its_objective_drops():
+    X = np.random.default_rng(7).standard_normal((16, WIDE))
+    stream = adamopt.minibatches(X, np.arange(16.0), batch_size=4, seed=3)
+    addresses = []
+
+    def fun(w, Xb, yb):
+        addresses.append(Xb.__array_interface__["data"][0])
+        return 0.0, np.zeros_like(w)
+
+    minimize(fun, np.zeros(WIDE), jac=True, method=adamopt.adam,
+             options={"batches": stream, "maxiter": 9, "gtol": 0.0})
+    assert len(addresses) == 10
+    assert len(set(addresses)) == 2     # the batch the run holds, and the other

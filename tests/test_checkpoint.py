@@ -168,7 +168,8 @@ def test_keyboard_interrupt_writes_a_checkpoint_that_resumes(path):
         if len(calls) == 11:
             raise KeyboardInterrupt
 
-    cut = run(path, maxiter=30, callback=callback)
+    with pytest.warns(adamopt.InterruptedWarning, match="holds iteration 11"):
+        cut = run(path, maxiter=30, callback=callback)
     assert cut.status == 6
     resumed = run(path, maxiter=30, resume=True)
     assert resumed.x.tobytes() == whole.x.tobytes()

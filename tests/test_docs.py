@@ -401,3 +401,20 @@ def test_the_shipped_minimize_loop_file_renders_with_its_date_and_machine():
 def test_the_minimize_loop_renderer_refuses_another_file_format():
     with pytest.raises(ValueError, match="not a minimize_overhead results file"):
         _render_loop.render({"format": "adamopt-bench/1"})
+def _run_with(peers):
+    row = {"dtype": "float64", "n": 10, "adamopt": 1e-6, "adamopt-nocheck": 1e-6,
+           "adamopt-1thread": 1e-6, "probe": 1e-6, **peers}
+    machine = {"cpu": "cpu", "cores": 2, "system": "sys", "kernel": "avx2", "threads": 2,
+               "versions": {"numpy": "2"}, "load_average_1min": 0.1}
+    return {"date": "2026-01-01T00:00:00Z", "machine": machine, "command": "bench",
+            "rows": [row]}
+
+
+def test_the_renderer_shows_optax_beside_pytorch():
+    results = {"format": "adamopt-bench/1",
+               "runs": {"adam": _run_with({"torch-fused": 2e-6, "optax-jit": 3e-6}),
+                        "sgd": _run_with({"torch-fused": 2e-6, "optax-jit": 4e-6})}}
+    text = _render_bench.render(results)
+    assert "optax-jit / adamopt" in text                         # the Adam table
+    assert "3.0x" in text
+    assert "2.0x torch-fused, 4.0x optax" in text               # the family table

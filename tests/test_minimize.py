@@ -676,7 +676,8 @@ def test_keyboard_interrupt_returns_a_resumable_result(method, k):
     run_ = lambda **o: run(method, **SUITED[method], **o)   # noqa: E731
     whole = run_(fun=noisy_quadratic, maxiter=20, lr=0.05, batches=noisy_quadratic_batches())
     stream = noisy_quadratic_batches()
-    cut = run_(fun=interrupting_at(k), maxiter=20, lr=0.05, batches=stream)
+    with pytest.warns(adamopt.InterruptedWarning):
+        cut = run_(fun=interrupting_at(k), maxiter=20, lr=0.05, batches=stream)
     assert cut.status == 6
     assert not cut.success
     assert cut.nit == k - 1
@@ -691,8 +692,9 @@ def test_keyboard_interrupt_in_the_callback_keeps_the_evaluation():
     def callback(xk):
         raise KeyboardInterrupt
 
-    res = minimize(quadratic, np.ones(3), jac=True, method=adamopt.adam, callback=callback,
-                   options={"maxiter": 10})
+    with pytest.warns(adamopt.InterruptedWarning):
+        res = minimize(quadratic, np.ones(3), jac=True, method=adamopt.adam,
+                       callback=callback, options={"maxiter": 10})
     assert res.status == 6
     assert res.nit == 1
     assert res.fun == quadratic(res.x)[0]
@@ -768,6 +770,7 @@ def test_any_split_of_a_run_resumes_bitwise(o, total, data):
     assert first.nfev + second.nfev == whole.nfev
 
 
+@pytest.mark.filterwarnings("ignore::adamopt.InterruptedWarning")
 @given(o=split_options, cut=st.integers(1, 25), where=st.sampled_from(["fun", "callback"]))
 def test_an_interrupt_anywhere_resumes_bitwise(o, cut, where):
     method, fun, options, bounds, x0 = _split_problem(o)

@@ -145,6 +145,7 @@ def test_history_pickles():
     np.testing.assert_array_equal(again.fun, history.fun)
 
 
+@pytest.mark.filterwarnings("ignore::adamopt.InterruptedWarning")
 @given(cut=st.integers(1, 30), every=st.sampled_from([1, 3, True]),
        where=st.sampled_from(["fun", "callback"]))
 def test_an_interrupt_leaves_rows_of_the_whole_run_up_to_nit(cut, every, where):

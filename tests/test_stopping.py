@@ -1,4 +1,5 @@
-"""Stopping rules of the SciPy methods: the gtol test and the plateau test."""
+"""Stopping rules of the SciPy methods: the gtol test (with iterate averaging
+too) and the plateau test."""
 
 import math
 
@@ -7,8 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from scipy.optimize import minimize
 
 import adamopt
+from adamopt import _registry
 from adamopt._stopping import GradientTest, Plateau
 
 finite = st.floats(-1e3, 1e3, allow_subnormal=False)
@@ -144,3 +147,56 @@ def test_projected_gradient_test_of_a_long_gradient_agrees_with_the_exact_norm(o
     test = GradientTest(opt, exact * factor, order, lower, upper)
     assert test.test(g) == (factor >= 1.0)
     assert test.norm(g) == pytest.approx(exact, rel=1e-12)
+# -- the gtol test and iterate averaging --------------------------------------------------
+
+
+def _ill_conditioned(x):
+    c = np.logspace(0, 1, x.size)
+    return 0.5 * float(c @ (x * x)), c * x
+
+
+@pytest.mark.parametrize("a", _registry.algorithms(), ids=lambda a: a.name)
+@pytest.mark.parametrize("average", ["ema", "polyak"])
+def test_deterministic_gtol_success_with_averaging_means_the_gradient_at_x_is_below_gtol(
+        a, average):
+    res = minimize(_ill_conditioned, np.linspace(-1.0, 1.0, 4), jac=True,
+                   method=getattr(adamopt, a.name),
+                   options={"lr": a.quadratic_lr, "gtol": 1e-4, "maxiter": 5000,
+                            "average": average})
+    if res.success and res.status == 0:
+        assert np.max(np.abs(_ill_conditioned(res.x)[1])) <= 1e-4
+
+
+def test_a_deterministic_average_that_fails_gtol_gives_back_the_certified_last_iterate():
+    # (the average of a converging run lags behind it: measured 1e2 to 2e4 times gtol)
+    res = minimize(_ill_conditioned, np.linspace(-1.0, 1.0, 4), jac=True,
+                   method=adamopt.adam,
+                   options={"lr": 0.01, "gtol": 1e-4, "maxiter": 5000, "average": "ema"})
+    assert (res.status, res.success) == (0, True)
+    np.testing.assert_array_equal(res.x, res.x_last)
+    assert res.fun == res.fun_last
+    assert "the average is not returned" in res.message
+
+
+def test_a_deterministic_average_worse_than_the_plateau_gives_back_the_last_iterate():
+    def shifted(x):      # a minimum of 1: the relative plateau test fires
+        f, g = _ill_conditioned(x)
+        return 1.0 + f, g
+
+    res = minimize(shifted, np.linspace(-1.0, 1.0, 4), jac=True, method=adamopt.adam,
+                   options={"lr": 0.01, "gtol": 0, "patience": 20, "maxiter": 5000,
+                            "average": "polyak"})
+    assert (res.status, res.success) == (2, True)
+    np.testing.assert_array_equal(res.x, res.x_last)
+    assert "the average is not returned" in res.message
+
+
+def test_norm_at_measures_the_coupled_decay_at_the_point_and_restores_the_parameters():
+    x = np.array([1.0, -2.0, 3.0])
+    opt = adamopt.Adam(x, weight_decay=0.5)
+    opt.step(np.ones(3))
+    before = x.copy()
+    point, grad = np.array([0.5, 0.5, -4.0]), np.array([0.1, -0.2, 0.3])
+    norm = GradientTest(opt, 1e-5, math.inf, None, None, current=True).norm_at(point, grad)
+    assert norm == np.max(np.abs(grad + 0.5 * point))
+    np.testing.assert_array_equal(x, before)

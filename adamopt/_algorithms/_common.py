@@ -17,9 +17,19 @@ must stay positive in the parameters' dtype{scaled}, else `step` raises
 `ValueError`.""")
 
 
+#: The doc of a momentum that may be scheduled (beta1, momentum): its first
+#: sentence (without the period) and its name.
+SCHEDULED_MOMENTUM = r"""{0}, or a callable
+``{1}(t)`` returning its value for step ``t``, each checked as the number is,
+such as ``adamopt.OneCycle(...).momentum`` (PyTorch's ``OneCycleLR``
+momentum cycling).  PyTorch's bias correction is kept: step ``t`` uses the
+current value in both the update and the correction."""
+
+
 def betas(second="second moment"):
-    return (Hyperparameter("beta1", 0.9,
-                   "Decay rate :math:`\\beta_1 \\in [0, 1)` of the first moment."),
+    return (Hyperparameter("beta1", 0.9, SCHEDULED_MOMENTUM.format(
+                "Decay rate :math:`\\beta_1 \\in [0, 1)` of the first moment", "beta1"),
+                "float or callable", schedulable=True),
             Hyperparameter("beta2", 0.999,
                            f"Decay rate :math:`\\beta_2 \\in [0, 1)` of the {second}."))
 

@@ -1,7 +1,15 @@
 r"""RMSprop (Tieleman & Hinton 2012), with Graves's centred form and momentum."""
 
 from .._registry import Algorithm, Hyperparameter, StateArray, Torch, register
-from ._common import GTOL_GRADIENT, SIGN_AND_L2, WEIGHT_DECAY, eps, lr, quadratic_example
+from ._common import (
+    GTOL_GRADIENT,
+    SCHEDULED_MOMENTUM,
+    SIGN_AND_L2,
+    WEIGHT_DECAY,
+    eps,
+    lr,
+    quadratic_example,
+)
 
 
 def _gradient_average(opt):
@@ -19,8 +27,9 @@ RMSPROP = register(Algorithm(
             r"""Smoothing constant :math:`\rho \in [0, 1)` of the averages (PyTorch's
 ``alpha``; :math:`\alpha_t` here is the learning rate)."""),
         eps(1e-8, r":math:`\sqrt{w_t}`"), WEIGHT_DECAY,
-        Hyperparameter("momentum", 0.0,
-                       r"Momentum factor :math:`\mu \in [0, 1)` of the scaled steps."),
+        Hyperparameter("momentum", 0.0, SCHEDULED_MOMENTUM.format(
+                       r"Momentum factor :math:`\mu \in [0, 1)` of the scaled steps",
+                       "momentum"), "float or callable", schedulable=True),
         Hyperparameter("centered", False,
                        """Divide by the centred second moment (an estimate of the variance of
 the gradient) instead of the uncentred one (fixed at construction).""", "bool",

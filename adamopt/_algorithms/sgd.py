@@ -1,10 +1,18 @@
 r"""SGD with momentum, dampening and Nesterov's form (PyTorch's)."""
 
 from .._registry import Algorithm, Hyperparameter, StateArray, Torch, register
-from ._common import GTOL_GRADIENT, SIGN_AND_L2, WEIGHT_DECAY, lr, quadratic_example
+from ._common import (
+    GTOL_GRADIENT,
+    SCHEDULED_MOMENTUM,
+    SIGN_AND_L2,
+    WEIGHT_DECAY,
+    lr,
+    quadratic_example,
+)
 
 
 def _nesterov_rule(opt):
+    # (a scheduled momentum is NaN until the first step sets it: checked then)
     if opt._nesterov and (opt._momentum == 0.0 or opt._dampening != 0.0):
         raise ValueError(
             f"The 'nesterov' parameter of {type(opt).__name__} needs momentum > 0 and "
@@ -24,8 +32,9 @@ SGD = register(Algorithm(
     name="sgd", class_name="SGD", kernel="sgd",
     hyperparameters=(
         lr(1e-3),
-        Hyperparameter("momentum", 0.0,
-                       r"Momentum factor :math:`\mu \in [0, 1)`; 0 is plain SGD."),
+        Hyperparameter("momentum", 0.0, SCHEDULED_MOMENTUM.format(
+                       r"Momentum factor :math:`\mu \in [0, 1)`; 0 is plain SGD", "momentum"),
+                       "float or callable", schedulable=True),
         Hyperparameter("dampening", 0.0,
                        r"Dampening :math:`\tau \in [0, 1)` of the gradient in the momentum "
                        "buffer."),
