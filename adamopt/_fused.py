@@ -7,15 +7,18 @@ iterate handed to the objective.  An iteration then costs the step's pass, the
 objective and a few Python operations, with no other pass over ``x``:
 
 * the objective gets a copy of its own, as SciPy's methods give (it may modify
-  or keep it), written by the step while the data is in cache; the loop reuses
-  that buffer at the next step unless the objective kept a reference to it
-  (``sys.getrefcount``), and then makes a new one (`renew`);
+  or keep it), written by the step while the data is in cache; unless the
+  objective kept a reference to it (``sys.getrefcount``: then `renew` makes a
+  new one), that copy becomes the next step's ``before`` and the old
+  ``before`` the next copy (`swap`): the pass only reads a ``before`` that
+  already equals x (and rewrites what an objective changed in it), so the
+  fallback costs a read stream, not a second copy;
 * the bounds are applied in the same pass, bitwise as ``numpy.clip`` with the
   run's arrays (`pass_bounds` hands a bound that is one nonzero number for
   every element as that number, which reads no array: a tie between signed
   zeros, the only case where NumPy's array and scalar loops differ, cannot
   happen with a nonzero bound);
-* the pass flags an x it left non-finite, so the overflow test costs nothing.
+* the overflow of x to infinity is tested once, when the run ends (`_finish`).
 """
 
 import numpy as np
@@ -48,6 +51,19 @@ def renew(opt, before, fused=True):
     if fused:
         opt._post_out = arg
     return arg
+
+
+#: The smallest x whose loop swaps the buffers (`swap`); below, both are written.
+SWAP_MIN = 4096
+
+
+def swap(opt, before, arg):
+    """The buffers' new roles ``(before, arg)`` after an evaluation whose
+    objective did not keep ``arg``: ``arg`` holds (or, changed by the
+    objective, is made by the next pass to hold) the iterate the next step
+    starts from, and ``before`` receives the next copy (``Core._post_swap``)."""
+    opt._post_swap()
+    return arg, before
 
 
 def unfused_pass(x, lower, upper, arg):

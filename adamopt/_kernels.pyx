@@ -999,6 +999,11 @@ cdef class Core:
     def _post_out(self, out):
         _post_set_out(self, out)
 
+    def _post_swap(self):
+        """Exchange the arrays of stages ``before`` and ``out`` (see `_post`),
+        in O(1): the run driver's buffers trade roles at each iteration."""
+        _post_swap_targets(self)
+
     @property
     def _state(self):
         """The state arrays in the declaration's order (None where absent)."""

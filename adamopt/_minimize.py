@@ -514,9 +514,14 @@ def _loop(run):
     good = start = status = None
     by_maxfev = False
     no_batch = ()
-    # The step's own pass writes the iterate it starts from into `before` (the
-    # fallback `good`) and the new, projected iterate into `arg`, the objective's
-    # copy (adamopt/_post.pxi): no other pass over x per iteration.
+    # The step's own pass makes `before` (the fallback `good`) equal to the
+    # iterate it starts from and writes the new, projected iterate into `arg`,
+    # the objective's copy (adamopt/_post.pxi): no other pass over x per
+    # iteration.  The two buffers trade roles after each evaluation whose
+    # objective did not keep its argument (`_fused.swap`): `before` is then
+    # the copy the objective had, equal to the iterate unless the objective
+    # changed it, and the pass only reads it (rewriting what was changed), so
+    # an iteration writes one copy of x, not two.
     lo, hi = _fused.pass_bounds(lower, upper)
     before, arg = np.empty_like(x), np.empty_like(x)
     # (an optimizer whose step is not its own core's one-array pass, SWATS or a
@@ -525,6 +530,8 @@ def _loop(run):
     if fused:
         opt._post(lower=lo, upper=hi, before=before, out=arg)
     kept = sys.getrefcount(arg)    # more: the objective kept its argument
+    # (below a few blocks the copies cost less than the swap's Python calls)
+    swapping = fused and x.size >= _fused.SWAP_MIN
     # The count of batches an adamopt stream had handed out before the draw in
     # progress (None otherwise): an interrupt between the stream's ``return``
     # and the store into `pending` loses a batch, which the stream takes back.
@@ -546,6 +553,8 @@ def _loop(run):
                 evaluation, pending = (f, g, opt.t), None
                 if sys.getrefcount(arg) > kept:
                     arg = _fused.renew(opt, before, fused)
+                elif swapping:
+                    before, arg = _fused.swap(opt, before, arg)
                 if not math.isfinite(f):
                     status = 4
                 elif plateau.update(f) and (stationarity is None or stationarity.fired):
@@ -606,6 +615,8 @@ def _loop(run):
             evaluation, pending = (f, g, opt.t), None
             if sys.getrefcount(arg) > kept:    # the objective kept it: a new one
                 arg = _fused.renew(opt, before, fused)
+            elif swapping:    # `arg` (at x) is the next step's `before`, `before` its copy
+                before, arg = _fused.swap(opt, before, arg)
             if not math.isfinite(f):
                 status = 4
                 break

@@ -7,6 +7,8 @@
 # float64 per array), each run through
 #
 #   (0) before:   b[i] = x[i]                     the iterate before the update
+#                                                 (a block already equal, bit for
+#                                                 bit, is only read: see below)
 #   ... the algorithm's loop on the sub-block (``_update_chunk``)
 #   (a) bounds:   x[i] = min(max(x[i], lo[i]), hi[i])   numpy.clip's bits (a NaN
 #                                                 stays NaN; signed zeros: see
@@ -24,11 +26,19 @@
 # ``-ffp-contract=off``), so the average equals NumPy's ``a += c * (x - a)``
 # with ``c`` a scalar of that dtype.
 #
+# Stage (0) compares each sub-block of ``before`` with x first and copies it
+# only if they differ: the run driver hands the step, as ``before``, the copy
+# of x it gave the objective at the last evaluation (swapped with ``out`` at
+# each iteration, `Core._post_swap`), so an objective that left its argument
+# alone costs one read stream here, not a second write stream; one that
+# changed it (or any other content) is overwritten, and after the pass
+# ``before`` equals the iterate exactly whatever it held.
+#
 # `Core._post` (below) sets the stages for the next steps; `Core._recheck`
 # re-checks their arrays before each pass (`_post_recheck`), as it does the
 # state's: a callable may resize an array in place between two steps.
 
-from libc.string cimport memcpy
+from libc.string cimport memcmp, memcpy
 
 
 #: Elements per sub-block of the post-pass.
@@ -145,6 +155,13 @@ cdef inline void _post_block(const PostOps* p, _real* x, Py_ssize_t off, Py_ssiz
         memcpy(p.out + nb, x + off, n * sizeof(_real))
 
 
+cdef inline void _copy_if_changed(char* target, const char* source,
+                                  size_t nbytes) noexcept nogil:
+    """target = source, bit for bit; a target already equal is only read."""
+    if memcmp(target, source, nbytes) != 0:
+        memcpy(target, source, nbytes)
+
+
 cdef void _post_chunk(void* ctx, Py_ssize_t begin, Py_ssize_t end) noexcept nogil:
     """Update the elements [begin, end) with the post-pass stages, sub-block
     by sub-block (the pool's function for a step whose `PostOps` is set)."""
@@ -155,7 +172,8 @@ cdef void _post_chunk(void* ctx, Py_ssize_t begin, Py_ssize_t end) noexcept nogi
     while b < end:
         e = min(b + _POST_BLOCK, end)
         if p.before != NULL:
-            memcpy(p.before + b * j.itemsize, j.x + b * j.itemsize, (e - b) * j.itemsize)
+            _copy_if_changed(p.before + b * j.itemsize, j.x + b * j.itemsize,
+                             (e - b) * j.itemsize)
         _update_chunk(ctx, b, e)
         if j.is64:
             _post_block(p, <double*>j.x, b, e - b, c)
@@ -174,13 +192,17 @@ def _shape_of(a):
 
 cdef inline double _projected_block(const _real* x, const _real* m, _real scale,
                                     const _real* lo, const _real* hi, Py_ssize_t n,
-                                    bint inf_norm) noexcept nogil:
+                                    bint inf_norm, double stop) noexcept nogil:
     """max |d_i| or sum d_i^2 of d = x - clip(x - scale m, lo, hi), each
-    element in the arrays' dtype (the sum in float64); NaN propagates."""
+    element in the arrays' dtype (the sum in float64); NaN propagates.  Once
+    the running maximum or sum exceeds ``stop`` the scan ends and returns it
+    (a lower bound of the whole, already above ``stop``)."""
     cdef Py_ssize_t i
     cdef _real y, d
     cdef double a, r = 0.0
     for i in range(n):
+        if r > stop and (i & 1023) == 0:
+            return r
         y = x[i] - scale * m[i]
         y = y if ((y > lo[i]) | (y != y)) else lo[i]
         y = y if ((y < hi[i]) | (y != y)) else hi[i]
@@ -197,14 +219,18 @@ cdef inline double _projected_block(const _real* x, const _real* m, _real scale,
 
 
 def _projected_norm(cnp.ndarray x, cnp.ndarray m, double scale, cnp.ndarray lower,
-                    cnp.ndarray upper, bint inf_norm):
+                    cnp.ndarray upper, bint inf_norm, double above=INFINITY):
     """The norm (infinity or 2) of the projected gradient
     ``x - numpy.clip(x - scale * m, lower, upper)`` in one pass, without
     temporaries (the ``gtol`` test with bounds, `adamopt._stopping`): each
     element as NumPy computes it, in the arrays' dtype (``scale`` rounded to
     it first); the 2-norm's sum of squares in float64, which may differ from
     NumPy's own summation in the last bits.  All five must be contiguous
-    arrays of one dtype and size (checked: `ValueError`)."""
+    arrays of one dtype and size (checked: `ValueError`).
+
+    With ``above`` finite, the scan may stop as soon as the norm is known to
+    exceed it, and then returns a number above ``above`` (not the norm): a
+    run far from its ``gtol`` reads a few blocks, not the arrays."""
     cdef Py_ssize_t n = cnp.PyArray_SIZE(x)
     cdef int t = cnp.PyArray_TYPE(x)
     for a in (m, lower, upper):
@@ -218,14 +244,92 @@ def _projected_norm(cnp.ndarray x, cnp.ndarray m, double scale, cnp.ndarray lowe
     cdef const void* pm = cnp.PyArray_DATA(m)
     cdef const void* pl = cnp.PyArray_DATA(lower)
     cdef const void* pu = cnp.PyArray_DATA(upper)
+    # (the 2-norm stops on a sum whose square root is surely above ``above``)
+    cdef double stop = above if inf_norm else above * above * (1.0 + 1e-12)
+    if not above >= 0.0 or stop != stop:
+        stop = INFINITY
     with nogil:
         if t == cnp.NPY_FLOAT64:
             r = _projected_block(<const double*>px, <const double*>pm, scale,
-                                 <const double*>pl, <const double*>pu, n, inf_norm)
+                                 <const double*>pl, <const double*>pu, n, inf_norm, stop)
         else:
             r = _projected_block(<const float*>px, <const float*>pm, <float>scale,
-                                 <const float*>pl, <const float*>pu, n, inf_norm)
+                                 <const float*>pl, <const float*>pu, n, inf_norm, stop)
     return r if inf_norm or r != r else sqrt(r)
+
+
+cdef inline double _outside(double flag, double a, double limit) noexcept nogil:
+    # "not (|a| <= limit)", true for NaN too
+    return flag if ((a <= limit) & (-a <= limit)) else 1.0
+
+
+cdef inline int _above_block(const _real* m, Py_ssize_t n, double limit,
+                             bint inf_norm) noexcept nogil:
+    """1 when the norm of m is surely above ``limit`` (the infinity norm:
+    an element with |m_i| > limit or NaN; the 2-norm: a running float64 sum
+    of squares above limit^2 by a margin), -1 when surely at most ``limit``,
+    0 undecided (a 2-norm within the margin: the caller computes it exactly).
+    Reads block by block and returns as soon as it knows."""
+    cdef Py_ssize_t b = 0, e, i
+    cdef double r = 0.0, bound = limit * limit
+    cdef double high = bound * (1.0 + 1e-6), low = bound * (1.0 - 1e-6)
+    cdef double f0, f1, f2, f3   # flags or partial sums: four chains (vectorised)
+    while b < n:
+        e = min(b + 1024, n)
+        f0 = f1 = f2 = f3 = 0.0
+        if inf_norm:
+            i = b
+            while i + 4 <= e:
+                f0 = _outside(f0, m[i], limit)
+                f1 = _outside(f1, m[i + 1], limit)
+                f2 = _outside(f2, m[i + 2], limit)
+                f3 = _outside(f3, m[i + 3], limit)
+                i = i + 4
+            while i < e:
+                f0 = _outside(f0, m[i], limit)
+                i = i + 1
+            if f0 + f1 + f2 + f3 != 0.0:
+                return 1
+        else:
+            i = b
+            while i + 4 <= e:
+                f0 = f0 + <double>m[i] * m[i]
+                f1 = f1 + <double>m[i + 1] * m[i + 1]
+                f2 = f2 + <double>m[i + 2] * m[i + 2]
+                f3 = f3 + <double>m[i + 3] * m[i + 3]
+                i = i + 4
+            while i < e:
+                f0 = f0 + <double>m[i] * m[i]
+                i = i + 1
+            r = r + ((f0 + f1) + (f2 + f3))
+            if not (r <= high):
+                return 1
+        b = e
+    if inf_norm or r <= low:
+        return -1
+    return 0
+
+
+def _gradient_above(cnp.ndarray m, double limit, bint inf_norm):
+    """Whether the infinity or 2-norm of the contiguous float array ``m``
+    exceeds ``limit`` (finite, >= 0): True, False, or None when the 2-norm
+    is too close to ``limit`` to tell from a float64 sum in this order (or
+    ``m`` is not such an array: then the caller decides).  The scan stops at
+    the first block that settles it, so the ``gtol`` test of a run far from
+    converging reads a few blocks of the gradient, not all of it."""
+    cdef int t = cnp.PyArray_TYPE(m)
+    if (t not in (cnp.NPY_FLOAT32, cnp.NPY_FLOAT64) or not cnp.PyArray_ISCARRAY_RO(m)
+            or not (0.0 <= limit < INFINITY) or not (limit * limit < INFINITY)):
+        return None
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(m)
+    cdef const void* pm = cnp.PyArray_DATA(m)
+    cdef int r
+    with nogil:
+        if t == cnp.NPY_FLOAT64:
+            r = _above_block(<const double*>pm, n, limit, inf_norm)
+        else:
+            r = _above_block(<const float*>pm, n, limit, inf_norm)
+    return None if r == 0 else r > 0
 
 
 cdef inline double _diff_squares(const _real* a, const _real* b, Py_ssize_t n) noexcept nogil:

@@ -48,6 +48,16 @@ cdef _post_set_out(Core self, out):
     _post_refresh(self)
 
 
+cdef _post_swap_targets(Core self):
+    """`Core._post_swap`: ``before`` and ``out`` trade arrays (both set)."""
+    arrays = self._post_arrays
+    if not self._post_on or arrays[2] is None or arrays[4] is None:
+        raise ValueError("_post_swap exchanges the 'before' and 'out' arrays of a post-pass "
+                         "that has both; set them with _post first.")
+    self._post_arrays = (arrays[0], arrays[1], arrays[4], arrays[3], arrays[2])
+    _post_refresh(self)
+
+
 cdef double _post_weight(Core self, c) except? -1.0:
     """``c`` checked (a real in [0, 1]) and rounded to the parameters' dtype."""
     import numpy as np

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from ._kernels import _projected_norm
+from ._kernels import _gradient_above, _projected_norm
 
 #: Status code -> message of every way a run of the SciPy methods can end.
 STATUS_MESSAGES = {
@@ -65,11 +65,15 @@ class GradientTest:
     bounds it is the projected :math:`x - P(x - s)`, which vanishes at a
     minimum on the boundary.  False before the first step.
 
-    It runs every iteration, so the common case is made cheap: one dot
-    product ``s . s`` (a single pass over the vector) settles the 2-norm,
-    and for the infinity norm most iterations (``max|s|^2 <= s . s <= n
-    max|s|^2``) before an exact maximum is needed.  A non-finite vector (a
-    NaN or an infinite gradient) makes ``s . s`` non-finite, and fails.
+    It runs every iteration, so the common case is made cheap: a compiled
+    scan (`adamopt._kernels._gradient_above`, and `_projected_norm` with
+    bounds) stops at the first block of the vector that shows its norm above
+    ``gtol``, so a run far from converging reads a few blocks per iteration,
+    and one close to it one pass.  Otherwise (a vector that is not a
+    contiguous float array, a 2-norm within rounding of ``gtol``) one dot
+    product ``s . s`` settles the 2-norm, and for the infinity norm most
+    iterations (``max|s|^2 <= s . s <= n max|s|^2``) before an exact maximum
+    is needed.  A non-finite vector (a NaN or an infinite gradient) fails.
     """
 
     def __init__(self, opt, gtol, order, lower, upper, current=False):
@@ -92,8 +96,9 @@ class GradientTest:
         finally:
             np.copyto(x, kept)
 
-    def norm(self, grad=None):
-        """The norm being tested (``inf`` before the first step)."""
+    def norm(self, grad=None, above=math.inf):
+        """The norm being tested (``inf`` before the first step); with
+        ``above``, a number above ``above`` as soon as the norm surely is."""
         if self.opt.t == 0:
             return math.inf
         vector, scale, _ = self.vector(grad)
@@ -102,7 +107,7 @@ class GradientTest:
             return math.inf     # not a real gradient: the next step refuses it, naming it
         if self.lower is not None and self.order in (2.0, math.inf):
             fused = _fused_projected_norm(self.opt.params, vector, scale, self.lower,
-                                          self.upper, self.order)
+                                          self.upper, self.order, above)
             if fused is not None:
                 return fused
         with np.errstate(over="ignore", invalid="ignore"):   # a raw gradient may be huge
@@ -117,7 +122,7 @@ class GradientTest:
         if self.opt.t == 0:
             return False
         if self.lower is not None or self.order not in (2.0, math.inf):
-            return self.norm(grad) <= self.gtol
+            return self.norm(grad, self.gtol) <= self.gtol
         m, scale, _ = self.vector(grad)
         m = np.asarray(m)
         if m.dtype.kind != "f":
@@ -127,6 +132,10 @@ class GradientTest:
         if m.ndim != 1:
             m = m.ravel()
         threshold = self.gtol / scale
+        if type(m) is np.ndarray:
+            above = _gradient_above(m, threshold, self.order == math.inf)
+            if above is not None:
+                return not above
         with np.errstate(over="ignore", invalid="ignore"):
             squares = float(m.dot(m))
         if not math.isfinite(squares):
@@ -142,14 +151,14 @@ class GradientTest:
         return float(m.max()) <= threshold and -float(m.min()) <= threshold   # no |m| copy
 
 
-def _fused_projected_norm(x, vector, scale, lower, upper, order):
+def _fused_projected_norm(x, vector, scale, lower, upper, order, above=math.inf):
     """The projected norm in one compiled pass (`adamopt._kernels._projected_norm`),
     or None when ``vector`` is not an array it reads as is (then NumPy's)."""
     if not (type(vector) is np.ndarray and vector.dtype == x.dtype
             and vector.size == x.size and vector.flags.c_contiguous
             and x.flags.c_contiguous and lower.dtype == x.dtype):
         return None
-    return _projected_norm(x, vector, scale, lower, upper, order == math.inf)
+    return _projected_norm(x, vector, scale, lower, upper, order == math.inf, above)
 
 
 def _scaled_norm(m, order):

@@ -6,31 +6,52 @@ nothing, and is subtracted anyway):
 
 * ``bare``: the loop a user writes by hand, ``f, g = fun(x); opt.step(g)``
   (``bare+clip`` adds ``np.clip(x, lb, ub, out=x)``, the reference of the
-  bounded cases);
+  bounded cases; ``bare+average`` steps an ``Adam(average="ema")``, the
+  reference of ``average``);
 * ``objective``: the objective alone, called as often;
 * ``gtol=0``: ``minimize(fun, x0, jac=True, method=adamopt.adam)`` with no test;
-* ``gtest``: the gradient test on (``gtol=1e-12``: it never fires here);
+* ``gtest``: the gradient test on (``gtol=1e-12``: it never fires here, and an
+  element above it is found at once); ``gtest-full``: the 2-norm test with
+  ``gtol`` just below the gradient's norm, so that every element is read (the
+  worst case, a run close to converging);
 * ``bounds``: a `scipy.optimize.Bounds` of arrays (inactive), ``gtol=0``;
-* ``bounds+gtest``: both;
+* ``bounds+gtest``, ``bounds+gtest-full``: the bounds and the projected test;
 * ``history``, ``progress`` (to a null stream), ``checkpoint`` (every 100
-  iterations, to a temporary file): each on its own, ``gtol=0``.
+  iterations, to a temporary file), ``average`` (``"ema"``): each on its own,
+  ``gtol=0``.
 
-The cost of an iteration is the slope between runs of ``k`` and ``2 k``
-iterations (set-up and result costs cancel), each the least of ``--repeats``
-runs; the
-table gives it in microseconds and as a ratio to the bare loop (``bare+clip``
-for the bounded cases), the objective's time subtracted from both.  The memory
-part (``--memory``) gives the peak of one run beyond ``x0`` and what its result
-keeps, in copies of ``x`` (tracemalloc sees NumPy's allocations).
+The estimator (a loaded machine is the rule, not the exception): each case
+runs ``k`` and ``3 k`` iterations, ``k`` chosen so that the bare loop's ``k``
+iterations take about ``--target`` seconds; the runs go round-robin, every
+case once per repeat, so that a change of load touches all cases alike; each
+length keeps the least time over the ``--repeats`` (the run the rest of the
+machine disturbed least), and the cost of an iteration is the slope
+``(t(3 k) - t(k)) / (2 k)``, so that set-up and result costs cancel.  Beside it
+the table gives the spread of the per-repeat slopes (their interquartile range
+over the median): a large one says the figure is noise.  The steps run on
+``--threads`` threads (default 1: on a shared machine a second thread's
+availability changes from run to run).
+
+The table gives each cost in microseconds and as a ratio to the bare loop
+(``bare+clip``, ``bare+average`` for the bounded and averaged cases), the
+objective's time subtracted from both.  The memory part (``--memory``) gives
+the peak of one run at n = 1e6 beyond ``x0`` and what its result keeps, in
+copies of ``x`` (tracemalloc sees NumPy's allocations).  ``--output FILE``
+writes everything as JSON (the documentation's table is rendered from such a
+file, ``docs/minimize_overhead.json``).
 
 Run: ``python benchmarks/minimize_overhead.py [--sizes 10 1e4 1e6 1e7] [--memory]``.
 """
 
 import argparse
 import contextlib
+import datetime
 import io
+import json
 import math
 import os
+import platform
+import statistics
 import sys
 import tempfile
 import time
@@ -41,19 +62,28 @@ from scipy.optimize import Bounds, minimize
 
 import adamopt
 
-#: Iterations k of the shorter run at each size (the longer one runs 2 k).
-ITERATIONS = {10: 4000, 10_000: 400, 1_000_000: 16, 10_000_000: 4}
-
-#: The minimize cases: name -> (options beyond maxiter, whether bounded).
+#: The minimize cases: name -> (options beyond maxiter, reference loop).  An
+#: option given as a callable is computed from the problem's gradient.
 CASES = {
-    "gtol=0": ({"gtol": 0.0}, False),
-    "gtest": ({"gtol": 1e-12}, False),
-    "bounds": ({"gtol": 0.0}, True),
-    "bounds+gtest": ({"gtol": 1e-12}, True),
-    "history": ({"gtol": 0.0, "history": True}, False),
-    "progress": ({"gtol": 0.0, "progress": True}, False),
-    "checkpoint": ({"gtol": 0.0, "checkpoint_every": 100}, False),
+    "gtol=0": ({"gtol": 0.0}, "bare"),
+    "gtest": ({"gtol": 1e-12}, "bare"),
+    "gtest-full": ({"gtol": lambda g: 0.999 * float(np.linalg.norm(g)), "norm": 2},
+                   "bare"),
+    "bounds": ({"gtol": 0.0}, "bare+clip"),
+    "bounds+gtest": ({"gtol": 1e-12}, "bare+clip"),
+    "bounds+gtest-full": ({"gtol": lambda g: 0.999 * float(np.linalg.norm(g)), "norm": 2},
+                          "bare+clip"),
+    "history": ({"gtol": 0.0, "history": True}, "bare"),
+    "progress": ({"gtol": 0.0, "progress": True}, "bare"),
+    "checkpoint": ({"gtol": 0.0, "checkpoint_every": 100}, "bare"),
+    "average": ({"gtol": 0.0, "average": "ema"}, "bare+average"),
 }
+
+#: The reference loops, in the table's order.
+REFERENCES = ["bare", "bare+clip", "bare+average"]
+
+#: The bounded cases (the others run without ``bounds``).
+BOUNDED = ("bounds", "bounds+gtest", "bounds+gtest-full")
 
 
 def problem(n, seed=0):
@@ -69,22 +99,27 @@ def problem(n, seed=0):
     return x0, grad, objective, bounds
 
 
-def bare_loop(objective, x0, k, bounds=None):
-    """The hand-written loop: evaluate, step (and clip)."""
+def bare_loop(objective, x0, k, kind="bare", bounds=None):
+    """The hand-written loop: evaluate, step (and clip, or average)."""
     x = x0.copy()
-    opt = adamopt.Adam(x, lr=1e-3)
-    if bounds is None:
-        for _ in range(k):
-            _, g = objective(x)
-            opt.step(g)
-    else:
+    opt = adamopt.Adam(x, lr=1e-3, average="ema" if kind == "bare+average" else None)
+    if kind == "bare+clip":
         lb, ub = bounds.lb, bounds.ub
         for _ in range(k):
             _, g = objective(x)
             opt.step(g)
             np.clip(x, lb, ub, out=x)
-        objective(x)
+    else:
+        for _ in range(k):
+            _, g = objective(x)
+            opt.step(g)
+    objective(x)
     return x
+
+
+def case_options(options, grad):
+    """The options of a case for this problem (callables evaluated)."""
+    return {k: (v(grad) if callable(v) else v) for k, v in options.items()}
 
 
 def run_minimize(objective, x0, k, options, bounds, tmp):
@@ -99,59 +134,91 @@ def run_minimize(objective, x0, k, options, bounds, tmp):
     return res
 
 
-def _elapsed(fn):
+def _elapsed(fn, k):
     start = time.perf_counter()
-    fn()
+    fn(k)
     return time.perf_counter() - start
 
 
-def measure(n, repeats, cases=CASES):
-    """Per-iteration costs (us) at size ``n``: the bare loops, the objective, the cases.
+def iterations(n, objective, x0, target):
+    """k: about ``target`` seconds of the bare loop at this size (at least 4)."""
+    k = 2
+    while True:
+        seconds = min(_elapsed(lambda m: bare_loop(objective, x0, m), k) for _ in range(2))
+        if seconds >= target / 4 or k >= 100_000:
+            break
+        k *= 4
+    k = max(4, int(k * target / max(seconds, 1e-9)))
+    return k
 
-    Round-robin: each repeat times every case once (k, then 2 k iterations),
-    so that a change of the machine's load touches all of them alike; each
-    time is the least of ``repeats`` (the run the other processes of a loaded
-    machine disturbed least), the cost the slope (time(2 k) - time(k)) / k.
-    """
-    k = ITERATIONS.get(n, max(4, int(4e7 // max(n, 1) // 1000)))
-    x0, _, objective, bounds = problem(n)
+
+def measure(n, repeats, target=0.1, cases=CASES):
+    """Per-iteration costs at size ``n``: ``{name: (us, spread)}`` for the
+    reference loops, the objective and the cases, and the ``k`` used."""
+    x0, grad, objective, bounds = problem(n)
+    k = iterations(n, objective, x0, target)
     with tempfile.TemporaryDirectory() as tmp:
         def calls(m):
             for _ in range(m):
                 objective(x0)
 
-        runs = {"objective": (calls, k),
-                "bare": (lambda m: bare_loop(objective, x0, m), k),
-                "bare+clip": (lambda m: bare_loop(objective, x0, m, bounds), k)}
-        for name, (options, bounded) in cases.items():
+        runs = {"objective": (calls, k)}
+        for name in REFERENCES:
+            runs[name] = (lambda m, kind=name: bare_loop(objective, x0, m, kind, bounds), k)
+        for name, (options, _) in cases.items():
+            options = case_options(options, grad)
             # (checkpoints every 100 iterations: the runs must take some)
             kc = max(k, 100) if "checkpoint_every" in options else k
-            runs[name] = (lambda m, o=options, b=bounded: run_minimize(
+            runs[name] = (lambda m, o=options, b=name in BOUNDED: run_minimize(
                 objective, x0, m, o, bounds if b else None, tmp), kc)
-        short = dict.fromkeys(runs, math.inf)
-        long = dict(short)
+        short = {name: [] for name in runs}
+        long = {name: [] for name in runs}
         for _ in range(repeats):
             for name, (fn, kc) in runs.items():
-                short[name] = min(short[name], _elapsed(lambda f=fn, k=kc: f(k)))
-                long[name] = min(long[name], _elapsed(lambda f=fn, k=kc: f(2 * k)))
-        return {name: (long[name] - short[name]) / runs[name][1] * 1e6 for name in runs}
+                short[name].append(_elapsed(fn, kc))
+                long[name].append(_elapsed(fn, 3 * kc))
+        out = {}
+        for name, (_, kc) in runs.items():
+            slope = (min(long[name]) - min(short[name])) / (2 * kc) * 1e6
+            paired = sorted((b - a) / (2 * kc) * 1e6
+                            for a, b in zip(short[name], long[name], strict=True))
+            spread = math.nan
+            if len(paired) >= 4 and statistics.median(paired) > 0:
+                q = statistics.quantiles(paired, n=4)
+                spread = (q[2] - q[0]) / statistics.median(paired)
+            out[name] = (slope, spread)
+        return out, k
+
+
+def ratios(result):
+    """``{case: (us beyond the objective, ratio to its reference)}`` at one size."""
+    objective = result["objective"][0]
+    out = {}
+    for name in [*REFERENCES, *CASES]:
+        if name not in result:
+            continue
+        cost = result[name][0] - objective
+        reference = name if name in REFERENCES else CASES[name][1]
+        base = result[reference][0] - objective
+        out[name] = (cost, cost / base if base > 0 else math.nan)
+    return out
 
 
 def table(results):
-    """The table as text: us per iteration and the ratio to the bare loop."""
-    names = ["bare", "bare+clip", *CASES]
-    lines = ["us per iteration (objective subtracted) and ratio to the bare loop "
-             "(bare+clip for the bounded cases)",
-             f"{'case':14s}" + "".join(f"{'n=' + format(n, '.0e'):>20s}" for n in results)]
-    for name in names:
+    """The table as text: us per iteration, the ratio to the reference loop
+    and the spread of the per-repeat slopes."""
+    sizes = list(results)
+    lines = ["us per iteration (objective subtracted), ratio to the reference loop "
+             "(bare; bare+clip for bounds; bare+average for average), [spread]",
+             f"{'case':18s}" + "".join(f"{'n=' + format(n, '.0e'):>26s}" for n in sizes)]
+    per_size = {n: ratios(results[n]["us"]) for n in sizes}
+    for name in [*REFERENCES, *CASES]:
         cells = []
-        for _n, r in results.items():
-            cost = r[name] - r["objective"]
-            base = r["bare+clip" if CASES.get(name, ({}, name == "bare+clip"))[1]
-                     else "bare"] - r["objective"]
-            cells.append(f"{cost:10.2f} {cost / base:6.2f}x  " if base > 0
-                         else f"{cost:10.2f}    -    ")
-        lines.append(f"{name:14s}" + "".join(cells))
+        for n in sizes:
+            cost, ratio = per_size[n][name]
+            spread = results[n]["us"][name][1]
+            cells.append(f"{cost:10.2f} {ratio:6.2f}x [{spread:4.2f}] ")
+        lines.append(f"{name:18s}" + "".join(cells))
     return "\n".join(lines)
 
 
@@ -175,15 +242,19 @@ def _kept_bytes(obj, seen):
     return 0
 
 
-def memory(n=1_000_000, k=20):
-    """(peak of a run beyond x0, bytes its result keeps) in copies of x, per case."""
-    x0, _, objective, bounds = problem(n)
+def memory(n=1_000_000, k=20, cases=("gtol=0", "bounds+gtest", "history", "average")):
+    """``{case: (peak of a run beyond x0, bytes its result keeps)}`` in copies of x.
+
+    The optimizer's own arrays are x, m and v (3 copies; with ``average`` 4);
+    the issue's bound is those plus two copies of x."""
+    x0, grad, objective, bounds = problem(n)
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for name, (options, bounded) in {"gtol=0": CASES["gtol=0"],
-                                         "bounds+gtest": CASES["bounds+gtest"]}.items():
+        for name in cases:
+            options = case_options(CASES[name][0], grad)
             tracemalloc.start()
-            res = run_minimize(objective, x0, k, options, bounds if bounded else None, tmp)
+            res = run_minimize(objective, x0, k, options,
+                               bounds if name in BOUNDED else None, tmp)
             peak = tracemalloc.get_traced_memory()[1]
             tracemalloc.stop()
             kept = _kept_bytes(dict(res), set())
@@ -192,24 +263,62 @@ def memory(n=1_000_000, k=20):
     return out
 
 
+def machine():
+    """The machine and the software measured."""
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError), open("/proc/cpuinfo") as info:
+        cpu = next((line.split(":", 1)[1].strip() for line in info
+                    if line.startswith("model name")), cpu)
+    return {"cpu": cpu, "cores": os.cpu_count(), "system": platform.platform(),
+            "load_average_1min": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+            "python": platform.python_version(), "numpy": np.__version__,
+            "adamopt": adamopt.__version__}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=float, nargs="+", default=[10, 1e4, 1e6, 1e7])
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--target", type=float, default=0.1,
+                        help="seconds of the bare loop's k iterations (default 0.1)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads of the steps (default 1)")
     parser.add_argument("--memory", action="store_true",
                         help="also the peak memory of a run and what its result keeps")
+    parser.add_argument("--output", help="write the results to this JSON file")
     args = parser.parse_args(argv)
+    adamopt.set_num_threads(args.threads)
+    started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    about = machine()
     results = {}
     for n in (int(s) for s in args.sizes):
-        results[n] = measure(n, args.repeats)
-        print(f"n={n}: " + ", ".join(f"{k}={v:.2f}" for k, v in results[n].items()),
+        us, k = measure(n, args.repeats, args.target)
+        results[n] = {"k": k, "us": us}
+        print(f"n={n} (k={k}): " + ", ".join(f"{name}={v[0]:.2f}" for name, v in us.items()),
               file=sys.stderr, flush=True)
     print(table(results))
+    mem = None
     if args.memory:
+        mem = memory()
         print("memory at n=1e6 (copies of x): peak of a run beyond x0 (the optimizer's own "
-              "arrays are x, m and v: 3), what the result keeps")
-        for name, (peak, kept) in memory().items():
+              "arrays are x, m and v: 3; with average 4), what the result keeps")
+        for name, (peak, kept) in mem.items():
             print(f"  {name:14s} peak {peak:5.2f}   result keeps {kept:5.2f}")
+    if args.output:
+        data = {"format": "adamopt-minimize-overhead/1", "date": started, "machine": about,
+                "threads": args.threads, "repeats": args.repeats,
+                "command": "python benchmarks/minimize_overhead.py "
+                           + " ".join(argv if argv is not None else sys.argv[1:]),
+                "sizes": {str(n): {"k": r["k"],
+                                   "cases": {name: {"us": c, "ratio": q,
+                                                    "spread": r["us"][name][1]}
+                                             for name, (c, q) in ratios(r["us"]).items()}}
+                          for n, r in results.items()},
+                "memory": None if mem is None else {
+                    name: {"peak": p, "kept": q} for name, (p, q) in mem.items()}}
+        with open(args.output, "w") as out:
+            json.dump(data, out, indent=1, allow_nan=True)
+            out.write("\n")
     return results
 
 

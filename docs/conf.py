@@ -21,6 +21,7 @@ sys.path.insert(0, str(HERE))
 
 from _readme_tables import render_file as render_algorithms  # noqa: E402
 from _render_bench import render_file  # noqa: E402
+from _render_loop import render_file as render_loop  # noqa: E402
 from _render_tuning import render_file as render_tuning  # noqa: E402
 
 import adamopt  # noqa: E402
@@ -147,6 +148,7 @@ def setup(app):
 
 # -- generated pages -------------------------------------------------------------------------
 render_file(HERE / "bench_results.json", HERE / "generated_performance.rst")
+render_loop(HERE / "minimize_overhead.json", HERE / "generated_minimize_loop.rst")
 render_tuning(HERE / "tuning_results.json", HERE / "generated_tuning.rst")
 render_algorithms(HERE.parent / "README.md", HERE / "generated_algorithms.rst")
 # (with its own currentmodule: autosummary reads it alone to write the stubs)

@@ -385,6 +385,22 @@ def test_the_browser_check_reports_a_missing_figure(tmp_path, capsys):
     assert "no image rendered" in out
 
 
+# -- the minimize loop's table: benchmarks/minimize_overhead.py --output and its rendering --
+
+import _render_loop  # noqa: E402
+
+
+def test_the_shipped_minimize_loop_file_renders_with_its_date_and_machine():
+    results = json.loads((DOCS / "minimize_overhead.json").read_text())
+    text = _render_loop.render(results)
+    assert f"Measured {results['date']}" in text
+    assert results["machine"]["cpu"] in text
+    assert text.count(".. list-table::") == (2 if results["memory"] else 1)
+
+
+def test_the_minimize_loop_renderer_refuses_another_file_format():
+    with pytest.raises(ValueError, match="not a minimize_overhead results file"):
+        _render_loop.render({"format": "adamopt-bench/1"})
 def _run_with(peers):
     row = {"dtype": "float64", "n": 10, "adamopt": 1e-6, "adamopt-nocheck": 1e-6,
            "adamopt-1thread": 1e-6, "probe": 1e-6, **peers}

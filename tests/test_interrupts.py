@@ -22,7 +22,7 @@ import pytest
 from scipy.optimize import minimize
 
 import adamopt
-from adamopt import _minimize
+from adamopt import _fused, _minimize
 
 # Every interrupted run warns (adamopt.InterruptedWarning, tests/test_ctrl_c.py):
 # here only the result and its resume are checked.
@@ -135,6 +135,18 @@ def count_lines(method, **extra):
 @pytest.mark.parametrize("method", METHODS)
 def test_a_run_resumed_from_its_state_after_ctrl_c_at_any_line_ends_as_one_never_stopped(
         method):
+    _resumed_from_its_state_after_ctrl_c_at_every_line(method)
+
+
+def test_with_the_buffers_swapping_a_run_resumed_after_ctrl_c_at_any_line_ends_alike(
+        monkeypatch):
+    # From _fused.SWAP_MIN elements the loop swaps its two buffers after each
+    # evaluation (the objective's copy becomes the next fallback): here at n = 3.
+    monkeypatch.setattr(_fused, "SWAP_MIN", 1)
+    _resumed_from_its_state_after_ctrl_c_at_every_line("adam")
+
+
+def _resumed_from_its_state_after_ctrl_c_at_every_line(method):
     reference, _ = run(method, batches=stream())
     lines = count_lines(method)
     for k in range(lines):

@@ -248,3 +248,41 @@ def test_the_copy_out_array_is_replaced_alone():
         opt._post_out = x
     assert opt._post_out is second
 
+
+
+@pytest.mark.parametrize("n", [10, 5000])
+def test_before_equals_the_iterate_whatever_it_held(n):
+    # Stage (0) compares each block first and rewrites only what differs:
+    # afterwards `before` is the iterate to the bit, NaN payloads and zeros'
+    # signs included, whether it held it already, something close or garbage.
+    x = np.linspace(-1.0, 1.0, n)
+    x[0] = -0.0
+    start = x.copy()
+    before, out = start.copy(), np.empty(n)
+    before[0] = 0.0                              # the other zero
+    before[n // 2] = np.nan                      # one element of one block
+    opt = adamopt.SGD(x, lr=0.1)
+    opt._post(before=before, out=out)
+    opt.step(np.ones(n))
+    assert before.tobytes() == start.tobytes()
+    assert out.tobytes() == x.tobytes()
+
+
+def test_before_and_out_swap_roles():
+    x = np.zeros(10)
+    first, second = np.full(10, 3.0), np.empty(10)
+    opt = adamopt.SGD(x, lr=1.0)
+    opt._post(before=first, out=second)
+    opt.step(np.ones(10))
+    opt._post_swap()
+    assert opt._post_out is first
+    opt.step(np.ones(10))
+    assert (second == -1.0).all()
+    assert (first == -2.0).all()
+
+
+def test_swap_without_both_arrays_is_refused():
+    opt = adamopt.SGD(np.zeros(10), lr=1.0)
+    opt._post(out=np.empty(10))
+    with pytest.raises(ValueError, match="'before' and 'out'"):
+        opt._post_swap()

@@ -98,6 +98,55 @@ def test_gradient_test_on_a_raw_gradient_agrees_with_the_exact_norm(g, gtol, ord
         assert test.test(g) == bool(exact <= gtol)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("order", [2.0, math.inf])
+@pytest.mark.parametrize("where", [0, 1023, 1024, 4999])
+@pytest.mark.parametrize("factor", [0.5, 0.999999, 1.0, 1.000001, 2.0])
+def test_gradient_test_of_a_long_gradient_agrees_with_the_exact_norm(dtype, order, where,
+                                                                     factor):
+    # The compiled scan stops at the first block that settles the test: the
+    # large element in the first, a middle or the last block, gtol around it.
+    rng = np.random.default_rng(where)
+    g = (rng.standard_normal(5000) * 1e-3).astype(dtype)
+    g[where] = 3.0
+    opt = adamopt.SGD(np.zeros_like(g))
+    opt.step(np.zeros_like(g))
+    exact = float(np.linalg.norm(g.astype(np.float64), ord=order))
+    gtol = exact * factor
+    test = GradientTest(opt, gtol, order, None, None)
+    if not math.isclose(exact, gtol, rel_tol=1e-5) or order == math.inf:
+        assert test.test(g) == (exact <= gtol)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("order", [2.0, math.inf])
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_gradient_test_of_a_long_gradient_fails_on_a_non_finite_element(dtype, order, bad):
+    g = np.zeros(5000, dtype)
+    g[4321] = bad
+    opt = adamopt.SGD(np.zeros_like(g))
+    opt.step(np.zeros_like(g))
+    assert not GradientTest(opt, 1e30, order, None, None).test(g)
+
+
+@pytest.mark.parametrize("order", [2.0, math.inf])
+@pytest.mark.parametrize("factor", [0.5, 1.0, 2.0])
+def test_projected_gradient_test_of_a_long_gradient_agrees_with_the_exact_norm(order,
+                                                                               factor):
+    # With bounds the projected norm's scan stops once the norm exceeds gtol;
+    # the decision is that of the full norm.
+    rng = np.random.default_rng(1)
+    n = 5000
+    x = rng.uniform(0.0, 1.0, n)
+    opt = adamopt.SGD(x)
+    opt.step(np.zeros(n))
+    g = rng.standard_normal(n) * 1e-3
+    g[4000] = 0.4
+    lower, upper = np.zeros(n), np.ones(n)
+    exact = float(np.linalg.norm(x - np.clip(x - g, lower, upper), ord=order))
+    test = GradientTest(opt, exact * factor, order, lower, upper)
+    assert test.test(g) == (factor >= 1.0)
+    assert test.norm(g) == pytest.approx(exact, rel=1e-12)
 # -- the gtol test and iterate averaging --------------------------------------------------
 
 
