@@ -56,8 +56,11 @@ class Step:
         if implementation == "adamopt":
             self.step = lambda: self.opt.step(self.g)
         else:
+            # the state arrays and the declared scalars (NAdam's mu_product,
+            # Prodigy's d, schedule-free's weight_sum, ...)
+            scalars = {s.name for s in getattr(_registry.get(algorithm), "scalars", ())}
             state = {k: v for k, v in self.opt.state_dict().items()
-                     if isinstance(v, np.ndarray) or k == "mu_product"}
+                     if isinstance(v, np.ndarray) or k in scalars or k == "mu_product"}
             x, full["maximize"] = self.x.copy(), False
             self.step = lambda: oracle(x, self.g, state, 11, **full)
 
