@@ -281,7 +281,11 @@ _OPTIONS_DOC = r"""
         counts in both; with forward differences ``nfev`` counts every call and
         ``njev`` each gradient estimated, as SciPy counts them), ``status``,
         ``success`` (True only when a convergence test fired: status 0, 2 or
-        7), ``message``, ``state`` (see the ``state`` option),
+        7), ``message``, ``state`` (see the ``state`` option; to keep a
+        run's memory at its arrays plus two copies of ``x``, the state holds
+        the optimizer's own moments and ``jac``'s array as the gradient of
+        its last evaluation, not copies: modify ``res.jac`` in place only if
+        the state is not passed on),
         ``fun_smoothed`` (the running average of ``fun`` over the run, with
         factor ``smoothing`` and bias-corrected: on a noisy objective the
         value to trust, where ``fun`` is one minibatch's) and

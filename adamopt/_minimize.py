@@ -35,6 +35,7 @@ from . import (
 )
 from . import _validation as check
 from ._mapping import ReadOnlyMapping
+from ._optimizers import _Optimizer
 from ._stopping import (
     AVERAGE_NOTE,
     BUDGET_NOTE,
@@ -174,7 +175,13 @@ def _initial_x(x0, owner):
 
 
 def _inward(bound, dtype, direction):
-    """Round float64 bounds to ``dtype`` without loosening them."""
+    """Round float64 bounds to ``dtype`` without loosening them: the bounds'
+    own (read-only) array when it already is a contiguous one of ``dtype``, so that a run
+    holds no copy of a user's bounds it does not need."""
+    if bound.dtype == dtype and bound.flags.c_contiguous:
+        out = bound.view()
+        out.flags.writeable = False
+        return out
     with np.errstate(over="ignore", invalid="ignore"):
         out = bound.astype(dtype)
         if direction > 0:
@@ -571,8 +578,12 @@ def _loop(run):
             status = 7
         elif gradient_test is not None and gradient_test(evaluation[1]):
             status = 0
-        # A finite iterate to fall back on if a step overflows x (see _finish).
-        start = None if evaluation is None else (x.copy(), evaluation[0], None, nit)
+        # A finite iterate to fall back on if a step overflows x (see _finish):
+        # only a step outside the core's guarded pass (SWATS) can; the core's
+        # refuses a step whose new x would exceed its limit (a fault, status 5,
+        # with `before` as the fallback), so a fused run keeps no copy.
+        start = (None if evaluation is None or fused
+                 else (x.copy(), evaluation[0], None, nit))
         if monitor is not None and status is None:
             monitor.update(nit, evaluation[0], evaluation[1], x, None)
         while status is None:
@@ -689,6 +700,9 @@ def _finish(run):
     if monitor is not None:
         monitor.close(run.nit, run.evaluation is not None and run.evaluation[2] == opt.t, x,
                       None if run.good is None else run.good[0])
+    if status not in (4, 5):
+        # (the fallback buffer is not reported: freed before the result is built)
+        run.good = run.start = None
     message = (MAXFEV_MESSAGE if run.by_maxfev and status == 1
                else STATUS_MESSAGES[status]) + note
     if status == 1 and not run.by_maxfev and {"lr", "schedule"} & {*run.kept, *run.callables}:
@@ -736,7 +750,7 @@ def _result(run, message):
         xr, f, g = x.copy(), evaluation[0], evaluation[1]
         message += " (This happened at x0.)"
     else:
-        xr = x.copy()
+        xr = x      # the run's own array (a copy of x0): the result's, as the state's moments
         f, g = (evaluation[0], evaluation[1]) if evaluation is not None else (math.nan, None)
     if status == 6 and not current and evaluation is not None:
         message += (" The interrupt came after the step to x, before its evaluation "
@@ -747,12 +761,17 @@ def _result(run, message):
         except (TypeError, ValueError):
             g = None
     jac = None if g is None else _jac_array(g, x, owner)
+    # The state's copy of the gradient is the result's `jac` when both are the
+    # current evaluation's (one copy, not two: see _Run's memory note).
+    state_jac = None
+    if current and status not in (4, 5):
+        state_jac = jac if g is evaluation[1] and jac is not None else _jac_array(
+            evaluation[1], x, owner)
     run_state = RunState({
         "method": owner,
-        "optimizer": {**opt.state_dict(), **run.kept},
-        "x": x.copy(),
-        "evaluation": ((evaluation[0], _jac_array(evaluation[1], x, owner))
-                       if current and status not in (4, 5) else None),
+        "optimizer": {**_taken_state(opt), **run.kept},
+        "x": x.copy() if xr is x else x,
+        "evaluation": None if state_jac is None else (evaluation[0], state_jac),
         "batch": run.pending,
         "plateau": run.plateau.state,
         "stationarity": None if run.stationarity is None else run.stationarity.verdict,
@@ -771,6 +790,15 @@ def _result(run, message):
         if not result.success:      # as SciPy's methods do with disp=True
             _warn(message, OptimizeWarning)
     return result
+
+
+def _taken_state(opt):
+    """The optimizer's `state_dict` for the run's result: its own arrays, not
+    copies (the run's optimizer is not used again), where its class keeps the
+    base class's state dict."""
+    if type(opt).state_dict is _Optimizer.state_dict:
+        return opt._state_dict(copy=False)
+    return opt.state_dict()
 
 
 def _averaged_result(run, result):
@@ -794,7 +822,7 @@ def _averaged_result(run, result):
     if batch is None or (run.maxfev is not None and run.calls[0] + run.cost > run.maxfev):
         return
     batch = batch if type(batch) is tuple else (batch,)
-    f, g = run.evaluate(xa.copy(), batch, xa.copy())
+    f, g = run.evaluate(xa, batch, xa.copy())    # (the objective gets a copy of its own)
     result["fun"] = float(f)
     result["jac"] = _jac_array(g, xa, run.owner)
     result["nfev"], result["njev"] = run.calls[0], run.calls[1]

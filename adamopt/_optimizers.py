@@ -434,12 +434,13 @@ class _Optimizer:
         views = [_averaging.readonly(a) for a in point]
         return _averaging.like(self._segments.params, views)
 
-    def _avg_state(self):
-        """The averaging entries of a state dict (none when off)."""
+    def _avg_state(self, copy=True):
+        """The averaging entries of a state dict (none when off); the arrays
+        themselves, not copies, when not ``copy``."""
         if self._avg_kind is None:
             return {}
         out = {key: getattr(self, key) for key in _averaging.DEFAULTS}
-        arrays = [a.copy(order="K") for a in self._avg_arrays()]
+        arrays = [a.copy(order="K") if copy else a for a in self._avg_arrays()]
         out["averaged"] = arrays if self._structured() else arrays[0]
         return out
 
@@ -753,15 +754,22 @@ class _Optimizer:
         numbers, not schedule callables).  Every value survives `pickle` and
         ``numpy.savez(f, **state)``.
         """
+        return self._state_dict(copy=True)
+
+    def _state_dict(self, copy):
+        """`state_dict`; with ``copy`` false, the state arrays of a one-array
+        optimizer are the optimizer's own, not copies (the run driver hands
+        them to the result of a run whose optimizer is then dropped)."""
         if self._structured():
             return {**_structure().state_dict(self), **self._avg_state()}
         out = {"algorithm": self._algorithm, "t": int(self._t)}
-        out.update((key, a.copy(order="K")) for key, a in self._state_arrays().items())
+        out.update((key, a.copy(order="K") if copy else a)
+                   for key, a in self._state_arrays().items())
         out.update((key, float(getattr(self, "_" + key))) for key in self._STATE_SCALARS)
         out.update(self._hyperparameters())
         out.update((key, value) for key in _CLIP
                    if (value := getattr(self, key)) is not None)
-        out.update(self._avg_state())
+        out.update(self._avg_state(copy))
         return out
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:

@@ -676,7 +676,11 @@ def test_version_1_checkpoint_written_before_the_hardening_still_resumes(tmp_pat
     copy = str(tmp_path / "v1.ckpt")
     Path(copy).write_bytes((DATA / "checkpoint_v1.npz").read_bytes())
     resumed = adamopt.adamw(loss, np.zeros(6), batches=stream(), resume=copy, **options)
-    assert resumed.x.tobytes() == whole.x.tobytes()
+    # The file's 9 iterations were computed on another machine, whose BLAS
+    # (the loss's products) may round its last bits differently from this one's:
+    # the resumed run ends where the whole run does, to those last bits.
+    assert resumed.nit == whole.nit == 20
+    np.testing.assert_allclose(resumed.x, whole.x, rtol=1e-12, atol=0)
 
 
 def test_checkpoint_compressed_with_savez_compressed_is_read(good_file, path):
