@@ -123,3 +123,32 @@ def test_minimize_iterations_do_not_grow_traced_memory(traced):
     long_peak, left = fit(10_000)
     assert long_peak - short_peak < 16 * 1024
     assert left < 16 * 1024
+
+
+@pytest.mark.parametrize("bounded", [False, True])
+def test_a_minimize_run_peaks_at_its_arrays_plus_two_copies_of_x(traced, bounded):
+    """x, m and v (Adam's own arrays) plus the objective's argument and the
+    fallback iterate: five arrays of x's size at most, result included."""
+    n = 200_000
+    rng = np.random.default_rng(0)
+    x0, grad = rng.standard_normal(n), rng.standard_normal(n)
+    bounds = None
+    if bounded:
+        from scipy.optimize import Bounds
+        bounds = Bounds(np.full(n, -1e3), np.full(n, 1e3))
+    tracemalloc.reset_peak()
+    start, _ = tracemalloc.get_traced_memory()
+    res = adamopt.adam(lambda x: (0.0, grad), x0, jac=True, bounds=bounds, maxiter=5,
+                       gtol=1e-12)
+    _, peak = tracemalloc.get_traced_memory()
+    assert res.nit == 5
+    assert peak - start < 5 * x0.nbytes + 64 * 1024
+
+
+def test_modifying_the_result_x_leaves_its_state_unchanged():
+    rng = np.random.default_rng(1)
+    grad = rng.standard_normal(1000)
+    res = adamopt.adam(lambda x: (0.0, grad), np.zeros(1000), jac=True, maxiter=3, gtol=0)
+    saved = np.array(res.state["x"], copy=True)
+    res.x[:] = 7.0
+    np.testing.assert_array_equal(res.state["x"], saved)
