@@ -5,6 +5,8 @@ import numpy as np
 
 import adamopt
 
+from .common import sizes
+
 #: Rows of the data set (4 batches of the largest size).
 ROWS = 16384
 
@@ -14,7 +16,7 @@ class MinibatchDraw:
     (``shuffle=True``), and the same batch written by hand
     (``X[idx[i:i + b]], y[idx[i:i + b]]``, a new permutation each epoch)."""
 
-    params = ([32, 256, 4096], [10, 100, 1000], ["float64", "float32"])
+    params = (sizes([32, 256, 4096], [32]), sizes([10, 100, 1000], [10]), ["float64", "float32"])
     param_names = ["batch_size", "features", "dtype"]
 
     def setup(self, batch_size, features, dtype):

@@ -1,8 +1,19 @@
 """Seeded, cached inputs shared by the benchmarks."""
 
 import functools
+import os
 
 import numpy as np
+
+#: ``ADAMOPT_ASV_SMOKE=1``: the suite's smoke run (CI's), every benchmark on
+#: its smallest sizes only, so that the whole suite is checked to run in a few
+#: minutes; the figures of such a run are not the tracked ones.
+SMOKE = os.environ.get("ADAMOPT_ASV_SMOKE", "") not in ("", "0")
+
+
+def sizes(full, smoke):
+    """A parameter list: ``full``, or ``smoke`` in the smoke run."""
+    return list(smoke) if SMOKE else list(full)
 
 
 @functools.lru_cache(maxsize=4)

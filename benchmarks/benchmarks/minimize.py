@@ -9,7 +9,7 @@ from scipy.optimize import minimize
 
 import adamopt
 
-from .common import logistic_data, logistic_loss
+from .common import logistic_data, logistic_loss, sizes
 
 #: Iterations timed per problem.
 ITERATIONS = {"small": 200, "large": 20}
@@ -40,7 +40,7 @@ class MinimizeIterations:
     parameters (full batch), where the optimizer's step dominates.
     """
 
-    params = (["small", "large"], METHODS)
+    params = (sizes(["small", "large"], ["small"]), METHODS)
     param_names = ["problem", "method"]
 
     def setup(self, problem, method):

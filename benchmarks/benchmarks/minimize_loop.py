@@ -17,6 +17,8 @@ from scipy.optimize import Bounds, minimize
 
 import adamopt
 
+from .common import sizes
+
 #: Cases: name -> (options, bounded, the reference loop).
 CASES = {
     "gtol=0": ({"gtol": 0.0}, False, "bare"),
@@ -28,7 +30,7 @@ CASES = {
 }
 
 #: Iterations k of the shorter run (the longer runs 3 k).
-ITERATIONS = {10: 2000, 10_000: 200, 1_000_000: 8, 10_000_000: 3}
+ITERATIONS = {10: 2000, 10_000: 200, 100_000: 20, 1_000_000: 8, 10_000_000: 3}
 
 
 def _problem(n):
@@ -77,7 +79,7 @@ def _slope(fn, k):
 class MinimizeLoop:
     """The loop at n = 10, 1e4 and 1e6, one thread, every case."""
 
-    params = ([10, 10_000, 1_000_000], list(CASES))
+    params = (sizes([10, 10_000, 1_000_000], [10, 10_000]), list(CASES))
     param_names = ["n", "case"]
     timeout = 300
 
@@ -112,4 +114,4 @@ class MinimizeLoop:
 class MinimizeLoopLarge(MinimizeLoop):
     """The loop at n = 1e7 (few cases: each run takes seconds)."""
 
-    params = ([10_000_000], ["gtol=0", "bounds+gtest"])
+    params = (sizes([10_000_000], [100_000]), ["gtol=0", "bounds+gtest"])

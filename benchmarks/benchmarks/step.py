@@ -12,9 +12,9 @@ import numpy as np
 import adamopt
 from adamopt import _reference
 
-from .common import vectors
+from .common import sizes, vectors
 
-SIZES = [10, 1000, 100_000, 10_000_000]
+SIZES = sizes([10, 1000, 100_000, 10_000_000], [1000])
 DTYPES = ["float32", "float64"]
 
 try:   # the declared algorithms (an adamopt older than the registry: Adam's only)
@@ -72,7 +72,7 @@ class StepMemory:
     """Peak memory of a process that takes one step (adamopt allocates nothing
     per step: the peak is the arrays themselves)."""
 
-    params = ([100_000, 10_000_000], DTYPES, ["adamopt", "reference"])
+    params = (sizes([100_000, 10_000_000], [100_000]), DTYPES, ["adamopt", "reference"])
     param_names = ["n", "dtype", "implementation"]
 
     def setup(self, n, dtype, implementation):

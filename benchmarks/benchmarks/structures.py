@@ -8,11 +8,16 @@ try:
 except ImportError:   # pragma: no cover - asv on commits before structures
     _bench_groups = None
 
+from .common import SMOKE, sizes
+
+#: Elements of the clipping benchmark's array (the smoke run's: 1e4).
+CLIPPED = 10_000 if SMOKE else 10**6
+
 
 class Structures:
     """Time per step of Adam over ``count`` arrays of ``n`` elements."""
 
-    params = ([(1000, 1000), (100, 10_000)], ["float64", "float32"],
+    params = (sizes([(1000, 1000), (100, 10_000)], [(10, 1000)]), ["float64", "float32"],
               ["list", "one array", "torch fused"])
     param_names = ["shape", "dtype", "implementation"]
     timeout = 300
@@ -48,7 +53,7 @@ class Clipping:
             raise NotImplementedError("this adamopt has no gradient clipping")
         self.previous = _kernels._set_num_threads(1)
         options = {"max_grad_norm": 1e6} if clipping == "max_grad_norm" else {}
-        self.step = _bench_groups.make_one(1, 10**6, dtype, **options)
+        self.step = _bench_groups.make_one(1, CLIPPED, dtype, **options)
         self.step()
 
     def teardown(self, dtype, clipping):

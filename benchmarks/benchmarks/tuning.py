@@ -7,10 +7,12 @@ on the dashboard.  Computed once per benchmark run (``setup_cache``)."""
 
 import importlib.util
 
-#: The quick setting.
-BUDGET, SEEDS = 300, 1
-PROBLEMS = ["digits_logistic", "poisson_glm", "mlp", "variational", "least_squares",
-            "noisy_quadratic"]
+from .common import SMOKE, sizes
+
+#: The quick setting (the smoke run's: 50 evaluations, two problems).
+BUDGET, SEEDS = (50 if SMOKE else 300), 1
+PROBLEMS = sizes(["digits_logistic", "poisson_glm", "mlp", "variational", "least_squares",
+                  "noisy_quadratic"], ["least_squares", "noisy_quadratic"])
 
 
 def _module():
