@@ -81,6 +81,7 @@ from . import _checkpoint_file as _file
 from . import _plateau, _registry, _schedules
 from . import _validation as check
 from ._checkpoint_file import FORMAT, VERSION
+from ._optimizers import own_state_dict
 
 #: Storable callable hyperparameters (``lr``, ``schedule``), by type name:
 #: ``name -> (class, from_config)``.  A registered object has a ``to_config()``
@@ -318,7 +319,7 @@ class Saver:
     def save(self, nit, evaluation):
         """Write the state at the end of iteration ``nit`` (total count)."""
         opt, x = self.opt, self.x
-        state = opt.state_dict()
+        state = own_state_dict(opt)     # (written before the next step: no copies)
         arrays = {key: state.pop(key) for key in list(state)
                   if isinstance(state[key], np.ndarray)}
         clash = _RESERVED.intersection(arrays)
@@ -329,7 +330,7 @@ class Saver:
         fun = None
         if evaluation is not None and evaluation[2] == opt.t:
             fun = float(evaluation[0])
-            arrays["jac"] = np.array(evaluation[1], dtype=x.dtype)
+            arrays["jac"] = np.asarray(evaluation[1], dtype=x.dtype)
         stream, order = self._stream_state()
         if order is not None:
             arrays["order"] = order

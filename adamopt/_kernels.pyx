@@ -436,9 +436,12 @@ cdef class Core:
         self._grad_norm = NAN
         self._sums = NULL
         self._nsums = 0
+        self._post_ops.norms = NULL
+        self._post_nnorms = 0
 
     def __dealloc__(self):
         free(self._sums)
+        free(self._post_ops.norms)
 
     def _bind(self, str kernel, bint squares, cnp.ndarray params, state,
               bint amsgrad=False, bint centered=False):
@@ -639,6 +642,9 @@ cdef class Core:
             job.nthreads = 1
         job.chunk = _chunk_size(self._n, job.nthreads)
         job.post = &self._post_ops if self._post_on else NULL
+        if job.post != NULL and self._post_ops.norm_on:
+            # whole sub-blocks per chunk: each block's sum is taken by one thread
+            job.chunk = (job.chunk + _POST_BLOCK - 1) // _POST_BLOCK * _POST_BLOCK
 
     cdef _refuse_scalars(self, StepJob* job, cnp.ndarray g, int refused, double lr_t,
                          long long t):
@@ -724,6 +730,8 @@ cdef class Core:
             self._run_dadapt(&job, g, &s)
         else:
             self._run(&job, g)
+        if job.post != NULL and self._post_ops.norm_on:
+            self._post_ops.norm_taken = True
         self._after(&s, job.big != 0, t)
         return self._x
 
@@ -972,12 +980,19 @@ cdef class Core:
     cdef tuple _post_arrays   # (lower, upper, before, average, out), None where off
     cdef PostOps _post_ops
     cdef bint _post_on
+    cdef Py_ssize_t _post_nnorms   # blocks the step norm's buffer holds
 
-    def _post(self, lower=None, upper=None, before=None, average=None, out=None, c=1.0):
-        if self._segments is not None and any(
-                a is not None for a in (lower, upper, before, average, out)):
+    def _post(self, lower=None, upper=None, before=None, average=None, out=None, c=1.0,
+              step_norm=False):
+        if self._segments is not None and (step_norm or any(
+                a is not None for a in (lower, upper, before, average, out))):
             _refuse_post_on_segments(self)
-        _post_set(self, lower, upper, before, average, out, c)
+        _post_set(self, lower, upper, before, average, out, c, step_norm)
+
+    def _post_step_norm(self):
+        """The 2-norm of the last step's change of the parameters, taken in
+        its pass (``_post(step_norm=True)``): NaN when off or before a step."""
+        return _post_norm_of(self)
 
     _post.__doc__ = _POST_DOC
 

@@ -35,7 +35,7 @@ from . import (
 )
 from . import _validation as check
 from ._mapping import ReadOnlyMapping
-from ._optimizers import _Optimizer
+from ._optimizers import own_state_dict
 from ._stopping import (
     AVERAGE_NOTE,
     BUDGET_NOTE,
@@ -369,6 +369,7 @@ class _Run:
     def __init__(self, **settings):
         self.__dict__.update(settings)
         self.good = self.start = self.status = self.interrupted = None
+        self.step_norm = None   # the last step's norm, when its pass took it
         self.by_maxfev = False
 
 
@@ -534,9 +535,15 @@ def _loop(run):
     # (an optimizer whose step is not its own core's one-array pass, SWATS or a
     # segmented step with clipping, does them here instead)
     fused = getattr(opt, "_fused_pass", True) and getattr(opt, "_segments", None) is None
+    # The monitor's step norm |x - before| is taken in the pass too (read
+    # through `step_norm` when a row is due), not in a pass of its own.
+    step_norm = None
     if fused:
-        opt._post(lower=lo, upper=hi, before=before, out=arg)
+        opt._post(lower=lo, upper=hi, before=before, out=arg, step_norm=monitor is not None)
+        step_norm = opt._post_step_norm
     kept = sys.getrefcount(arg)    # more: the objective kept its argument
+    # (the calls of every iteration, looked up once)
+    refcount, isfinite, plateau_update = sys.getrefcount, math.isfinite, plateau.update
     # (below a few blocks the copies cost less than the swap's Python calls)
     swapping = fused and x.size >= _fused.SWAP_MIN
     # The count of batches an adamopt stream had handed out before the draw in
@@ -616,32 +623,33 @@ def _loop(run):
                 raise
             if not fused:
                 _fused.unfused_pass(x, lower, upper, arg)
-            good = (before, f, g, nit, opt.t)   # `before` holds the iterate of (f, g)
+            t = opt.t
+            good = (before, f, g, nit, t)   # `before` holds the iterate of (f, g)
             nit += 1
             if pending is None:
                 batch = no_batch
             else:
                 batch = pending if type(pending) is tuple else (pending,)
             f, g = evaluate(x, batch, arg)
-            evaluation, pending = (f, g, opt.t), None
-            if sys.getrefcount(arg) > kept:    # the objective kept it: a new one
+            evaluation, pending = (f, g, t), None
+            if refcount(arg) > kept:    # the objective kept it: a new one
                 arg = _fused.renew(opt, before, fused)
             elif swapping:    # `arg` (at x) is the next step's `before`, `before` its copy
                 before, arg = _fused.swap(opt, before, arg)
-            if not math.isfinite(f):
+            if not isfinite(f):
                 status = 4
                 break
             # The plateau average takes f before the callback runs: a run that a
             # KeyboardInterrupt in the callback stops, resumed from its state
             # (which holds this evaluation), must not miss f.
-            plateau_fired = plateau.update(f)
+            plateau_fired = plateau_update(f)
             if reports and opt.t % report_every == 0:   # ReduceOnPlateau: fun_smoothed
                 for schedule in reports:
                     schedule.step(plateau.average)
             # (the stationarity test records x; the plateau test needs it too)
             stationary = stationarity is not None and stationarity.update(x)
             if monitor is not None:
-                monitor.update(nit, f, g, x, good[0])
+                monitor.update(nit, f, g, x, good[0] if step_norm is None else step_norm)
             if call_back is not None:
                 try:
                     if new_style:
@@ -677,6 +685,8 @@ def _loop(run):
         raise
     run.evaluation, run.pending, run.good, run.start = evaluation, pending, good, start
     run.nit, run.status, run.by_maxfev = nit, status, by_maxfev
+    if step_norm is not None:
+        run.step_norm = step_norm()    # the last step's, for the monitor's last row
     if fused:
         opt._post()    # (the run's buffers are released with the loop's locals)
 
@@ -699,7 +709,8 @@ def _finish(run):
     monitor = run.monitor
     if monitor is not None:
         monitor.close(run.nit, run.evaluation is not None and run.evaluation[2] == opt.t, x,
-                      None if run.good is None else run.good[0])
+                      None if run.good is None
+                      else run.good[0] if run.step_norm is None else run.step_norm)
     if status not in (4, 5):
         # (the fallback buffer is not reported: freed before the result is built)
         run.good = run.start = None
@@ -769,7 +780,7 @@ def _result(run, message):
             evaluation[1], x, owner)
     run_state = RunState({
         "method": owner,
-        "optimizer": {**_taken_state(opt), **run.kept},
+        "optimizer": {**own_state_dict(opt), **run.kept},
         "x": x.copy() if xr is x else x,
         "evaluation": None if state_jac is None else (evaluation[0], state_jac),
         "batch": run.pending,
@@ -790,15 +801,6 @@ def _result(run, message):
         if not result.success:      # as SciPy's methods do with disp=True
             _warn(message, OptimizeWarning)
     return result
-
-
-def _taken_state(opt):
-    """The optimizer's `state_dict` for the run's result: its own arrays, not
-    copies (the run's optimizer is not used again), where its class keeps the
-    base class's state dict."""
-    if type(opt).state_dict is _Optimizer.state_dict:
-        return opt._state_dict(copy=False)
-    return opt.state_dict()
 
 
 def _averaged_result(run, result):

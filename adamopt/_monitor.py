@@ -90,6 +90,19 @@ def _norm(a):
     return math.sqrt(float(a.dot(a)))
 
 
+def _step_norm_of(x, previous):
+    """The row's step norm: NaN without a ``previous`` iterate, the norm the
+    step's pass took (``previous`` a float, or a callable returning it), or
+    the norm of ``x - previous``."""
+    if previous is None:
+        return math.nan
+    if isinstance(previous, float):
+        return previous
+    if callable(previous):
+        return previous()
+    return _step_norm(x, previous)
+
+
 def _step_norm(x, previous):
     """The 2-norm of ``x - previous``: one compiled pass when both are
     contiguous arrays of one dtype (the run's), else NumPy's."""
@@ -175,7 +188,8 @@ class Monitor:
     # -- per iteration ---------------------------------------------------------------
     def update(self, nit, f, g, x, previous):
         """Feed iteration ``nit``: objective ``f`` and gradient ``g`` at ``x``,
-        reached from ``previous`` (None at iteration 0)."""
+        reached from ``previous`` (None at iteration 0), or by a step whose
+        norm ``previous()`` returns (the step's pass took it)."""
         _, _, _, average, count = self.last
         rho = self.rho
         self.last = (nit, f, g, rho * average + (1.0 - rho) * f, count + 1)
@@ -193,7 +207,7 @@ class Monitor:
         nit, f, g, _, _ = self.last
         test = self.stationarity
         return (nit, float(f), self.smoothed(), _norm(g),
-                math.nan if previous is None else _step_norm(x, previous),
+                _step_norm_of(x, previous),
                 time.perf_counter() - self.start_time,
                 math.nan if test is None else test.value)
 

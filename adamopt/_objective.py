@@ -74,7 +74,10 @@ def combined(fun, args, owner):
     def evaluate(x, batch, arg=None):
         calls[0] += 1
         calls[1] += 1
-        out = fun(x.copy() if arg is None else arg, *batch, *args)
+        if args or batch:
+            out = fun(x.copy() if arg is None else arg, *batch, *args)
+        else:       # (the common call, without building an argument tuple)
+            out = fun(x.copy() if arg is None else arg)
         try:
             f, g = out
         except (TypeError, ValueError):
@@ -82,6 +85,8 @@ def combined(fun, args, owner):
                 f"With jac=True, the objective fun given to {owner} must return a pair "
                 f"(value, gradient). Got {show(out)} instead."
             ) from None
+        if type(f) is float:
+            return f, g
         return value(f, owner, "fun (jac=True)"), g
 
     return evaluate, calls

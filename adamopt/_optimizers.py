@@ -376,12 +376,13 @@ class _Optimizer:
             self._avg = [x.copy(order="K") for x in self._avg_targets()]
         return self._avg
 
-    def _post(self, lower=None, upper=None, before=None, average=None, out=None, c=1.0):
+    def _post(self, lower=None, upper=None, before=None, average=None, out=None, c=1.0,
+              step_norm=False):
         # The post stage always carries this optimizer's average (when on and
         # the step is the one-array pass), whatever else the caller sets.
         if average is None and self._avg_kind is not None and self._avg_in_pass():
             average, c = self._avg_arrays()[0], self._post_c
-        Core._post(self, lower, upper, before, average, out, c)
+        Core._post(self, lower, upper, before, average, out, c, step_norm)
         self._avg_posted = average is not None
 
     _post.__doc__ = Core._post.__doc__
@@ -956,3 +957,13 @@ def _scalar(value):
     if isinstance(value, np.ndarray) and value.ndim == 0:
         return value[()]
     return value
+
+
+def own_state_dict(opt):
+    """``opt.state_dict()`` with the optimizer's own arrays, not copies, where
+    its class keeps the base class's state dict: for a reader that is done
+    with them before the next step (a checkpoint being written) or the last
+    user of the optimizer (the result of a run)."""
+    if type(opt).state_dict is _Optimizer.state_dict:
+        return opt._state_dict(copy=False)
+    return opt.state_dict()

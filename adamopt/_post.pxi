@@ -67,6 +67,9 @@ _POST_DOC = """Set the post-pass stages of the next steps (private: the run driv
     c : float
         The average's weight, in [0, 1]; rounded once to the parameters'
         dtype.  `_post_c` changes it alone, cheaply, between steps.
+    step_norm : bool
+        Take the 2-norm of each step's change of the parameters (against
+        ``before``, which it needs) in the pass: `_post_step_norm` reads it.
 
     The arrays of ``before``, ``average`` and ``out`` are writable arrays of
     the parameters' dtype, size and memory order, overlapping neither each
@@ -86,6 +89,12 @@ cdef struct PostOps:
     char* average         # NULL: off
     double c              # the average's weight
     char* out             # NULL: off
+    # (d) the step norm: sum (x[i] - before[i])^2 of each POST_BLOCK block of
+    # the final x, in float64, into norms[block] (a chunk is whole blocks then,
+    # so each block is summed by one thread in one order whatever the split)
+    bint norm_on
+    bint norm_taken       # a pass has filled norms since the stage was set
+    double* norms         # the Core's buffer, one sum per block
 
 
 ctypedef fused _real:
@@ -177,9 +186,38 @@ cdef void _post_chunk(void* ctx, Py_ssize_t begin, Py_ssize_t end) noexcept nogi
         _update_chunk(ctx, b, e)
         if j.is64:
             _post_block(p, <double*>j.x, b, e - b, c)
+            if p.norm_on:
+                p.norms[b // _POST_BLOCK] = _diff_squares4(<const double*>j.x + b,
+                                                           <const double*>p.before + b, e - b)
         else:
             _post_block(p, <float*>j.x, b, e - b, <float>c)
+            if p.norm_on:
+                p.norms[b // _POST_BLOCK] = _diff_squares4(<const float*>j.x + b,
+                                                           <const float*>p.before + b, e - b)
         b = e
+
+
+cdef inline double _diff_squares4(const _real* a, const _real* b,
+                                  Py_ssize_t n) noexcept nogil:
+    """sum (a[i] - b[i])^2: the differences in the arrays' dtype, squared and
+    added in float64 in four chains (vectorised), then ((c0 + c1) + (c2 + c3))."""
+    cdef Py_ssize_t i = 0
+    cdef double c0 = 0.0, c1 = 0.0, c2 = 0.0, c3 = 0.0, d0, d1, d2, d3
+    while i + 4 <= n:
+        d0 = <double>(a[i] - b[i])
+        d1 = <double>(a[i + 1] - b[i + 1])
+        d2 = <double>(a[i + 2] - b[i + 2])
+        d3 = <double>(a[i + 3] - b[i + 3])
+        c0 = c0 + d0 * d0
+        c1 = c1 + d1 * d1
+        c2 = c2 + d2 * d2
+        c3 = c3 + d3 * d3
+        i = i + 4
+    while i < n:
+        d0 = <double>(a[i] - b[i])
+        c0 = c0 + d0 * d0
+        i = i + 1
+    return (c0 + c1) + (c2 + c3)
 
 
 def _shape_of(a):

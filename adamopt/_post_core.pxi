@@ -2,22 +2,48 @@
 # the checks of the stages' arrays and the setting of `Core._post`.
 
 
-cdef _post_set(Core self, lower, upper, before, average, out, c):
+cdef _post_set(Core self, lower, upper, before, average, out, c, step_norm):
     """`Core._post` (its docstring: `_POST_DOC`)."""
     import numpy as np
     arrays = (_post_bound(self, lower, "lower"), _post_bound(self, upper, "upper"),
               _post_target(self, before, "before"), _post_target(self, average, "average"),
               _post_target(self, out, "out"))
     w = _post_weight(self, c)
+    if not isinstance(step_norm, (bool, np.bool_)):
+        raise TypeError(f"The 'step_norm' parameter of _post must be a bool. Got "
+                        f"{step_norm!r} instead.")
+    if step_norm and arrays[2] is None:
+        raise ValueError("The 'step_norm' parameter of _post needs 'before' (the norm is "
+                         "taken against it); the post-pass is unchanged.")
     lo, hi = arrays[0], arrays[1]
     if lo is not None and hi is not None and bool(np.any(lo > hi)):
         raise ValueError("The 'lower' and 'upper' parameters of _post must have lower <= "
                          "upper for every element; the post-pass is unchanged.")
     _post_no_overlap(self, arrays, (2, 3, 4))
+    cdef Py_ssize_t nb = (self._n + _POST_BLOCK - 1) // _POST_BLOCK
+    cdef double* grown
+    if step_norm and nb > self._post_nnorms:
+        grown = <double*>realloc(self._post_ops.norms, max(1, nb) * sizeof(double))
+        if grown == NULL:
+            raise MemoryError()
+        self._post_ops.norms, self._post_nnorms = grown, nb
     self._post_arrays = arrays
     self._post_ops.c = w
+    self._post_ops.norm_on = bool(step_norm)
+    self._post_ops.norm_taken = False
     self._post_on = any(a is not None for a in arrays)
     _post_refresh(self)
+
+
+cdef double _post_norm_of(Core self):
+    """`Core._post_step_norm`: the blocks' sums, added in block order."""
+    cdef Py_ssize_t b, nb = (self._n + _POST_BLOCK - 1) // _POST_BLOCK
+    cdef double r = 0.0
+    if not (self._post_on and self._post_ops.norm_on and self._post_ops.norm_taken):
+        return NAN
+    for b in range(nb):
+        r = r + self._post_ops.norms[b]
+    return sqrt(r)
 
 cdef _post_no_overlap(Core self, tuple arrays, tuple which):
     """Raise `ValueError` if one of the targets ``which`` of ``arrays`` may

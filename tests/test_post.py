@@ -286,3 +286,46 @@ def test_swap_without_both_arrays_is_refused():
     opt._post(out=np.empty(10))
     with pytest.raises(ValueError, match="'before' and 'out'"):
         opt._post_swap()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [10, 2047, 2048, 300_001])
+def test_the_step_norm_taken_in_the_pass_is_the_norm_of_the_change(threads, n, dtype):
+    rng = np.random.default_rng(n)
+    x = rng.standard_normal(n).astype(dtype)
+    g = rng.standard_normal(n).astype(dtype)
+    opt = adamopt.Adam(x, lr=1e-2)
+    before = np.empty_like(x)
+    opt._post(before=before, lower=-0.5, step_norm=True)   # (the clip is in the norm)
+    assert np.isnan(opt._post_step_norm())                 # no step yet
+    opt.step(g)
+    change = (x - before).astype(np.float64)
+    # (float64 sums of up to 3e5 squares in two orders: agreeing to ~1e-13)
+    assert opt._post_step_norm() == pytest.approx(float(np.sqrt(change @ change)),
+                                                  rel=1e-12)
+
+
+def test_the_step_norm_has_the_same_bits_on_any_number_of_threads():
+    norms = []
+    for count in (1, 2):
+        previous = adamopt.set_num_threads(count)
+        try:
+            rng = np.random.default_rng(0)
+            x = rng.standard_normal(1_000_003)
+            opt = adamopt.Adam(x, lr=1e-2)
+            opt._post(before=np.empty_like(x), step_norm=True)
+            opt.step(rng.standard_normal(x.size))
+            norms.append(opt._post_step_norm())
+        finally:
+            adamopt.set_num_threads(previous)
+    assert norms[0] == norms[1]
+
+
+def test_the_step_norm_needs_before_and_a_bool():
+    opt = adamopt.Adam(np.zeros(4))
+    with pytest.raises(ValueError, match="'step_norm'"):
+        opt._post(out=np.empty(4), step_norm=True)
+    with pytest.raises(TypeError, match="'step_norm'"):
+        opt._post(before=np.empty(4), step_norm=1)
+    opt.step(np.ones(4))
+    assert np.isnan(opt._post_step_norm())      # (the refused calls set nothing)
