@@ -386,6 +386,46 @@ cdef inline double _diff_squares(const _real* a, const _real* b, Py_ssize_t n) n
     return r
 
 
+cdef inline double _dot16(const double* a, const double* b, Py_ssize_t n) noexcept nogil:
+    """sum a[i] b[i] in the 16 chains of `_diff_squares4`."""
+    cdef Py_ssize_t i = 0
+    cdef int k, w
+    cdef double c[16]
+    for k in range(16):
+        c[k] = 0.0
+    while i + 16 <= n:
+        for k in range(16):
+            c[k] = c[k] + a[i + k] * b[i + k]
+        i = i + 16
+    while i < n:
+        c[0] = c[0] + a[i] * b[i]
+        i = i + 1
+    w = 8
+    while w >= 1:
+        for k in range(w):
+            c[k] = c[k] + c[k + w]
+        w = w // 2
+    return c[0]
+
+
+def _dot(cnp.ndarray a, cnp.ndarray b):
+    """The dot product of two contiguous float64 arrays of one size, in a
+    fixed order (16 chains, added pairwise), so that it has the same bits on
+    every machine, unlike BLAS's, whose order depends on the CPU it picks
+    kernels for (SWATS's switch test, `adamopt._swats`).  Checked: `ValueError`."""
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(a)
+    if (cnp.PyArray_TYPE(a) != cnp.NPY_FLOAT64 or cnp.PyArray_TYPE(b) != cnp.NPY_FLOAT64
+            or cnp.PyArray_SIZE(b) != n or not cnp.PyArray_ISCARRAY_RO(a)
+            or not cnp.PyArray_ISCARRAY_RO(b)):
+        raise ValueError("_dot: contiguous float64 arrays of one size")
+    cdef const double* pa = <const double*>cnp.PyArray_DATA(a)
+    cdef const double* pb = <const double*>cnp.PyArray_DATA(b)
+    cdef double r
+    with nogil:
+        r = _dot16(pa, pb, n)
+    return r
+
+
 def _diff_norm(cnp.ndarray a, cnp.ndarray b):
     """The 2-norm of ``a - b`` in one pass, without the temporary (the
     history's step norm, `adamopt._monitor`): the differences in the arrays'

@@ -19,7 +19,7 @@ from ._catalog import CLASSES
 from ._derive import assemble_method_doc as _method_doc
 from ._derive import betas_entry as _betas_entry
 from ._derive import least_squares_example as _least_squares_example
-from ._kernels import MAX_STEPS, _raise_step_cap
+from ._kernels import MAX_STEPS, _dot, _raise_step_cap
 from ._method_doc import AVERAGE_DOC
 from ._minimize import _minimize
 from ._optimizers import StepFunction, _Checked
@@ -315,11 +315,11 @@ class SWATS(Adam):
             np.multiply(before, self._weight_decay, out=p)
             np.add(g, p, out=g)
         np.subtract(x, before, out=p)
-        pg = float(np.vdot(p, g))
+        pg = _dot(p, g)      # (in a fixed order: the same bits on every machine)
         if pg == 0.0:
             return
         k, beta2 = self._t, self._beta2
-        gamma = float(np.vdot(p, p)) / -pg
+        gamma = _dot(p, p) / -pg
         self._gamma_average = beta2 * self._gamma_average + (1.0 - beta2) * gamma
         estimate = self._gamma_average / (1.0 - beta2**k)
         if k > 1 and estimate > 0.0 and abs(estimate - gamma) < self._switch_tol:

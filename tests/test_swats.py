@@ -278,3 +278,24 @@ def test_float32_parameters_follow_the_float64_run_closely():
                                                      **{**OPTIONS, "switch_tol": 1e-4})
     assert opt.switched_at == switched_at > 0
     np.testing.assert_allclose(x, reference, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("n", [1, 15, 16, 37, 20_000])
+def test_the_switch_tests_dot_product_has_a_fixed_order(n):
+    """SWATS's dot products (`_kernels._dot`) add in a fixed order, not
+    BLAS's CPU-dependent one: equal, bit for bit, to the same order in NumPy."""
+    from adamopt._kernels import _dot
+    rng = np.random.default_rng(n)
+    a, b = rng.standard_normal(n), rng.standard_normal(n)
+    products = a * b
+    whole = n // 16 * 16
+    chains = np.zeros(16)
+    for row in products[:whole].reshape(-1, 16):
+        chains = chains + row
+    for value in products[whole:]:
+        chains[0] = chains[0] + value
+    width = 8
+    while width >= 1:
+        chains[:width] = chains[:width] + chains[width:2 * width]
+        width //= 2
+    assert _dot(a, b) == chains[0]
