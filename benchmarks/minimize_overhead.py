@@ -141,14 +141,15 @@ def _elapsed(fn, k):
 
 
 def iterations(n, objective, x0, target):
-    """k: about ``target`` seconds of the bare loop at this size (at least 4)."""
+    """k: about ``target`` seconds of the bare loop at this size (at least 10)."""
     k = 2
     while True:
         seconds = min(_elapsed(lambda m: bare_loop(objective, x0, m), k) for _ in range(2))
         if seconds >= target / 4 or k >= 100_000:
             break
         k *= 4
-    k = max(4, int(k * target / max(seconds, 1e-9)))
+    # (at least 10: at 1e7 a few iterations are within the noise of the set-up)
+    k = max(10, int(k * target / max(seconds, 1e-9)))
     return k
 
 
