@@ -82,6 +82,14 @@ class GradientTest:
         self.size = opt.params.size
         self.current = current
         self.vector = opt._run_gradient if current else opt._run_smoothed_gradient
+        # The common case, tested first: a deterministic run's gradient as a
+        # 1-d float array, no bounds, an optimizer whose tested vector is the
+        # gradient itself unless its decay is coupled (checked per call).
+        from ._optimizers import _Optimizer
+        self.direct = (current and lower is None and order in (2.0, math.inf)
+                       and getattr(type(opt), "_run_gradient", None)
+                       is _Optimizer._run_gradient)
+        self.inf_norm = order == math.inf
 
     def norm_at(self, point, grad):
         """The norm a deterministic run's test measures, at ``point`` (the
@@ -121,6 +129,11 @@ class GradientTest:
         """True when the test fires."""
         if self.opt.t == 0:
             return False
+        if (self.direct and type(grad) is np.ndarray and grad.ndim == 1
+                and not self.opt._coupled_decay()):
+            above = _gradient_above(grad, self.gtol, self.inf_norm)
+            if above is not None:
+                return not above
         if self.lower is not None or self.order not in (2.0, math.inf):
             return self.norm(grad, self.gtol) <= self.gtol
         m, scale, _ = self.vector(grad)
