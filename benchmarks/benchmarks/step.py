@@ -15,7 +15,7 @@ from adamopt import _reference
 from .common import sizes, vectors
 
 SIZES = sizes([10, 1000, 100_000, 10_000_000], [1000])
-DTYPES = ["float32", "float64"]
+DTYPES = sizes(["float32", "float64"], ["float32"])
 
 try:   # the declared algorithms (an adamopt older than the registry: Adam's only)
     from adamopt import _registry
