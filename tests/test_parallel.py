@@ -204,6 +204,9 @@ class TestSetNumThreads:
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 @pytest.mark.filterwarnings("ignore:.*multi-threaded.*:DeprecationWarning")
+# (JAX, when another test of this process imported it, warns at any fork; the
+# child runs adamopt's steps only)
+@pytest.mark.filterwarnings("ignore:os.fork\\(\\) was called:RuntimeWarning")
 @pytest.mark.usefixtures("forced_threads")
 def test_threaded_steps_in_a_forked_child_give_the_bits_of_one_thread():
     _run(np.float64, 30_000, OPTIONS[0])   # the pool has started its workers
