@@ -20,15 +20,17 @@ nothing, and is subtracted anyway):
   iterations, to a temporary file), ``average`` (``"ema"``): each on its own,
   ``gtol=0``.
 
-The estimator (a loaded machine is the rule, not the exception): each case
-runs ``k`` and ``3 k`` iterations, ``k`` chosen so that the bare loop's ``k``
-iterations take about ``--target`` seconds; the runs go round-robin, every
-case once per repeat, so that a change of load touches all cases alike; each
-length keeps the least time over the ``--repeats`` (the run the rest of the
-machine disturbed least), and the cost of an iteration is the slope
-``(t(3 k) - t(k)) / (2 k)``, so that set-up and result costs cancel.  Beside it
-the table gives the spread of the per-repeat slopes (their interquartile range
-over the median): a large one says the figure is noise.  The steps run on
+The estimator (a loaded machine is the rule, not the exception): the
+objective records the time of each of its calls, so that an iteration's cost
+is the interval between two calls, set-up and result never in it.  Each case
+runs ``k`` iterations (at least 30; ``k`` chosen so that the bare loop's take
+about ``--target`` seconds), its figure the median interval (the mean for
+``checkpoint``, a cost that comes every 100 iterations), the first two left
+out (the first step's page faults); the runs go round-robin, every case once
+per repeat, so that a change of load touches all cases alike, and each case
+keeps the median over the ``--repeats``.  Beside it the table gives the
+spread of the per-repeat figures (their interquartile range over the
+median): a large one says the figure is noise.  The steps run on
 ``--threads`` threads (default 1: on a shared machine a second thread's
 availability changes from run to run).
 
@@ -153,41 +155,64 @@ def iterations(n, objective, x0, target):
     return k
 
 
+#: Cases whose cost comes once every so many iterations: their per-iteration
+#: figure is the mean over the run, not the median.
+PERIODIC = ("checkpoint",)
+
+
+def stamped(objective):
+    """The objective recording the time of each call: (objective, stamps)."""
+    stamps = []
+    append, clock = stamps.append, time.perf_counter
+
+    def fun(x):
+        append(clock())
+        return objective(x)
+
+    return fun, stamps
+
+
+def per_iteration(stamps, periodic=False):
+    """us per iteration of one run from its objective's call times: the median
+    of the intervals (the mean for a ``periodic`` cost), the first two (the
+    first step's page faults) left out."""
+    gaps = np.diff(np.asarray(stamps))[2:] * 1e6
+    return float(np.mean(gaps) if periodic else np.median(gaps))
+
+
 def measure(n, repeats, target=0.1, cases=CASES):
     """Per-iteration costs at size ``n``: ``{name: (us, spread)}`` for the
     reference loops, the objective and the cases, and the ``k`` used."""
     x0, grad, objective, bounds = problem(n)
-    k = iterations(n, objective, x0, target)
+    k = max(30, iterations(n, objective, x0, target))
     with tempfile.TemporaryDirectory() as tmp:
-        def calls(m):
+        def calls(fun, m):
             for _ in range(m):
-                objective(x0)
+                fun(x0)
 
         runs = {"objective": (calls, k)}
         for name in REFERENCES:
-            runs[name] = (lambda m, kind=name: bare_loop(objective, x0, m, kind, bounds), k)
+            runs[name] = (lambda fun, m, kind=name: bare_loop(fun, x0, m, kind, bounds), k)
         for name, (options, _) in cases.items():
             options = case_options(options, grad)
             # (checkpoints every 100 iterations: the runs must take some)
-            kc = max(k, 100) if "checkpoint_every" in options else k
-            runs[name] = (lambda m, o=options, b=name in BOUNDED: run_minimize(
-                objective, x0, m, o, bounds if b else None, tmp), kc)
-        short = {name: [] for name in runs}
-        long = {name: [] for name in runs}
+            kc = max(k, 200) if "checkpoint_every" in options else k
+            runs[name] = (lambda fun, m, o=options, b=name in BOUNDED: run_minimize(
+                fun, x0, m, o, bounds if b else None, tmp), kc)
+        figures = {name: [] for name in runs}
         for _ in range(repeats):
             for name, (fn, kc) in runs.items():
-                short[name].append(_elapsed(fn, kc))
-                long[name].append(_elapsed(fn, 3 * kc))
+                fun, stamps = stamped(objective)
+                fn(fun, kc)
+                figures[name].append(per_iteration(stamps, name in PERIODIC))
         out = {}
-        for name, (_, kc) in runs.items():
-            slope = (min(long[name]) - min(short[name])) / (2 * kc) * 1e6
-            paired = sorted((b - a) / (2 * kc) * 1e6
-                            for a, b in zip(short[name], long[name], strict=True))
+        for name, values in figures.items():
+            middle = statistics.median(values)
             spread = math.nan
-            if len(paired) >= 4 and statistics.median(paired) > 0:
-                q = statistics.quantiles(paired, n=4)
-                spread = (q[2] - q[0]) / statistics.median(paired)
-            out[name] = (slope, spread)
+            if len(values) >= 4 and middle > 0:
+                q = statistics.quantiles(values, n=4)
+                spread = (q[2] - q[0]) / middle
+            out[name] = (middle, spread)
         return out, k
 
 
