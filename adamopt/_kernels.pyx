@@ -644,6 +644,9 @@ cdef class Core:
         job.post = &self._post_ops if self._post_on else NULL
         if job.post != NULL and self._post_ops.norm_on:
             # whole sub-blocks per chunk: each block's sum is taken by one thread
+            # (and few enough chunks that the pool keeps the size: _pool.h's
+            # ADAMOPT_MAX_CHUNKS, 65535, would otherwise recut them)
+            job.chunk = max(job.chunk, (self._n + 65534) // 65535)
             job.chunk = (job.chunk + _POST_BLOCK - 1) // _POST_BLOCK * _POST_BLOCK
 
     cdef _refuse_scalars(self, StepJob* job, cnp.ndarray g, int refused, double lr_t,
